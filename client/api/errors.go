@@ -1,0 +1,75 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+)
+
+// Error kinds. Code wraps them with context (fmt.Errorf("instance %q: %w", name, ErrNotFound));
+// the server maps the kind to an HTTP status in one place (StatusFor) and the client maps the
+// status back (KindFor), so errors.Is works on both sides of the socket.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrAlreadyExists = errors.New("already exists")
+	ErrInvalid       = errors.New("invalid")
+	ErrConflict      = errors.New("conflict")
+	ErrForbidden     = errors.New("forbidden")
+	ErrNotRunning    = errors.New("not running")
+	ErrUnavailable   = errors.New("unavailable")
+	ErrInternal      = errors.New("internal error")
+)
+
+// kinds lists each kind with its HTTP status. LXD answers "already exists" with 409 for
+// aliases and 400 for profiles; 409 is used throughout so clients can tell it apart.
+var kinds = []struct {
+	err    error
+	status int
+}{
+	{ErrNotFound, http.StatusNotFound},
+	{ErrAlreadyExists, http.StatusConflict},
+	{ErrConflict, http.StatusConflict},
+	{ErrInvalid, http.StatusBadRequest},
+	{ErrNotRunning, http.StatusBadRequest},
+	{ErrForbidden, http.StatusForbidden},
+	{ErrUnavailable, http.StatusServiceUnavailable},
+}
+
+// StatusFor returns the HTTP status for an error, from the first kind it wraps.
+func StatusFor(err error) int {
+	for _, k := range kinds {
+		if errors.Is(err, k.err) {
+			return k.status
+		}
+	}
+	return http.StatusInternalServerError
+}
+
+// StatusError is an error received from the server: its message and HTTP status.
+type StatusError struct {
+	Status int
+	Msg    string
+}
+
+func (e *StatusError) Error() string { return e.Msg }
+
+// Is lets errors.Is(err, api.ErrNotFound) work on errors that came over the wire.
+func (e *StatusError) Is(target error) bool {
+	return KindFor(e.Status) == target
+}
+
+// KindFor maps an HTTP status back to the most likely kind.
+func KindFor(status int) error {
+	switch status {
+	case http.StatusNotFound:
+		return ErrNotFound
+	case http.StatusConflict:
+		return ErrConflict
+	case http.StatusBadRequest:
+		return ErrInvalid
+	case http.StatusForbidden:
+		return ErrForbidden
+	case http.StatusServiceUnavailable:
+		return ErrUnavailable
+	}
+	return ErrInternal
+}

@@ -1,0 +1,41 @@
+package api
+
+import "time"
+
+// ImagePut is the writable part of an image.
+type ImagePut struct {
+	AutoUpdate bool              `json:"auto_update"`
+	Properties map[string]string `json:"properties"`
+	Public     bool              `json:"public"`
+	ExpiresAt  time.Time         `json:"expires_at"`
+	Profiles   []string          `json:"profiles"`
+}
+
+// Image is GET /1.0/images/{fingerprint}.
+type Image struct {
+	ImagePut
+	Aliases      []ImageAlias `json:"aliases"`
+	Architecture string       `json:"architecture"`
+	Cached       bool         `json:"cached"`
+	Filename     string       `json:"filename"`
+	Fingerprint  string       `json:"fingerprint"`
+	Size         int64        `json:"size"`
+	Type         string       `json:"type"`
+	CreatedAt    time.Time    `json:"created_at"`
+	LastUsedAt   time.Time    `json:"last_used_at"`
+	UploadedAt   time.Time    `json:"uploaded_at"`
+}
+
+// ImageAlias is an alias as listed inside an image.
+type ImageAlias struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// ImageAliasesEntry is GET /1.0/images/aliases/{name}.
+type ImageAliasesEntry struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Target      string `json:"target"`
+	Type        string `json:"type"`
+}

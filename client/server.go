@@ -1,0 +1,12 @@
+package client
+
+import "lite/client/api"
+
+// GetServer returns the server description (GET /1.0).
+func (c *Client) GetServer() (*api.Server, error) {
+	var srv api.Server
+	if err := c.get("/1.0", nil, &srv); err != nil {
+		return nil, err
+	}
+	return &srv, nil
+}

@@ -1,0 +1,78 @@
+// Package cli holds what every lite command shares: the injected I/O streams, the client
+// interface the commands use (so tests can fake it), the factory that hands both out, and the
+// error that carries an exit code.
+package cli
+
+import (
+	"context"
+
+	"lite/client"
+	"lite/client/api"
+)
+
+// Client is the part of the API the commands use. *client.Client satisfies it through Remote.
+type Client interface {
+	GetServer() (*api.Server, error)
+	GetInstances(filter string) ([]api.InstanceFull, error)
+	GetInstance(name string) (*api.InstanceFull, error)
+	CreateInstance(req api.InstancesPost) (Operation, error)
+	UpdateInstanceState(name string, req api.InstanceStatePut) (Operation, error)
+	DeleteInstance(name string) (Operation, error)
+	ExecInstance(name string, req api.InstanceExecPost, args client.ExecArgs) (int, error)
+	GetImages() ([]api.Image, error)
+}
+
+// Operation is a server operation as the commands see it.
+type Operation interface {
+	// Wait blocks until the operation ends and returns its final state. onProgress, when not
+	// nil, is called with the operation's metadata on every update.
+	Wait(ctx context.Context, onProgress func(metadata map[string]any)) (api.Operation, error)
+}
+
+// Factory hands commands their I/O and, lazily, a client (so that commands that do not need
+// the daemon, and --help, work without it).
+type Factory struct {
+	IO     *IOStreams
+	Client func() (Client, error)
+}
+
+// Connect returns a Client for the daemon at socket.
+func Connect(socket string) (Client, error) {
+	c, err := client.Connect(socket)
+	if err != nil {
+		return nil, err
+	}
+	return Remote(c), nil
+}
+
+// Remote adapts a *client.Client to Client.
+func Remote(c *client.Client) Client { return remote{c} }
+
+type remote struct{ *client.Client }
+
+func (r remote) CreateInstance(req api.InstancesPost) (Operation, error) {
+	return wrapOp(r.Client.CreateInstance(req))
+}
+
+func (r remote) UpdateInstanceState(name string, req api.InstanceStatePut) (Operation, error) {
+	return wrapOp(r.Client.UpdateInstanceState(name, req))
+}
+
+func (r remote) DeleteInstance(name string) (Operation, error) {
+	return wrapOp(r.Client.DeleteInstance(name))
+}
+
+func wrapOp(op *client.Operation, err error) (Operation, error) {
+	if err != nil {
+		return nil, err
+	}
+	return remoteOp{op}, nil
+}
+
+type remoteOp struct{ op *client.Operation }
+
+func (r remoteOp) Wait(ctx context.Context, onProgress func(map[string]any)) (api.Operation, error) {
+	r.op.OnProgress = onProgress
+	err := r.op.Wait(ctx)
+	return r.op.Get(), err
+}

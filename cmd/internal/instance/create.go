@@ -1,0 +1,137 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"lite/client/api"
+	"lite/cmd/internal/cli"
+	"lite/cmd/internal/progress"
+)
+
+// CreateOptions are the inputs of lite launch and lite init.
+type CreateOptions struct {
+	IO     *cli.IOStreams
+	Client func() (cli.Client, error)
+
+	Image      string
+	Name       string // "" lets the server pick one
+	Config     []string
+	Profiles   []string
+	NoProfiles bool
+	Ephemeral  bool
+	Start      bool // launch: start it once created
+}
+
+// NewCmdLaunch returns `lite launch`; runF replaces RunCreate in tests.
+func NewCmdLaunch(f *cli.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
+	return newCreateCmd(f, runF, true)
+}
+
+// NewCmdInit returns `lite init`; runF replaces RunCreate in tests.
+func NewCmdInit(f *cli.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
+	return newCreateCmd(f, runF, false)
+}
+
+func newCreateCmd(f *cli.Factory, runF func(context.Context, *CreateOptions) error, start bool) *cobra.Command {
+	opts := &CreateOptions{IO: f.IO, Client: f.Client, Start: start}
+	cmd := &cobra.Command{
+		Use:   "init IMAGE [NAME]",
+		Short: "Create an instance from an image",
+		Long: "Create an instance from an image (an alias such as debian/12, or a fingerprint).\n" +
+			"The daemon builds or fetches the image when it does not have it yet.",
+		Example: "  lite init debian/12 web1 -c limits.memory=512MiB",
+		Args:    cli.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Image = args[0]
+			if len(args) > 1 {
+				opts.Name = args[1]
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunCreate(cmd.Context(), opts)
+		},
+	}
+	if start {
+		cmd.Use = "launch IMAGE [NAME]"
+		cmd.Short = "Create and start an instance from an image"
+		cmd.Example = "  lite launch debian/12 web1\n  lite launch debian/12 -p default -p big -c user.role=db"
+	}
+	cmd.Flags().StringArrayVarP(&opts.Config, "config", "c", nil, "config key=value for the new instance (repeatable)")
+	cmd.Flags().StringArrayVarP(&opts.Profiles, "profile", "p", nil, "profile to apply (repeatable; default: the default profile)")
+	cmd.Flags().BoolVar(&opts.NoProfiles, "no-profiles", false, "create the instance with no profile")
+	cmd.Flags().BoolVarP(&opts.Ephemeral, "ephemeral", "e", false, "delete the instance when it stops")
+	return cmd
+}
+
+// RunCreate creates the instance and, for launch, starts it.
+func RunCreate(ctx context.Context, opts *CreateOptions) error {
+	if opts.NoProfiles && len(opts.Profiles) > 0 {
+		return errors.New("--no-profiles cannot be combined with --profile")
+	}
+	config, err := parseKeyValues("config", opts.Config)
+	if err != nil {
+		return err
+	}
+	// nil profiles means "the default profile" to the server, an empty list means none.
+	var profiles []string
+	switch {
+	case opts.NoProfiles:
+		profiles = []string{}
+	case len(opts.Profiles) > 0:
+		profiles = opts.Profiles
+	}
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+
+	out := opts.IO.Out
+	if opts.Name != "" {
+		_, _ = fmt.Fprintf(out, "Creating %s\n", opts.Name)
+	} else {
+		_, _ = fmt.Fprintln(out, "Creating the instance")
+	}
+	op, err := c.CreateInstance(api.InstancesPost{
+		Name:   opts.Name,
+		Type:   "container",
+		Source: api.InstanceSource{Type: "image", Alias: opts.Image},
+		InstancePut: api.InstancePut{
+			Config: config, Devices: map[string]map[string]string{},
+			Profiles: profiles, Ephemeral: opts.Ephemeral,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	final, err := progress.Wait(ctx, opts.IO, op)
+	if err != nil {
+		return err
+	}
+	name := opts.Name
+	if name == "" {
+		if name, err = nameFromResources(final); err != nil {
+			return err
+		}
+		_, _ = fmt.Fprintf(out, "Instance name is: %s\n", name)
+	}
+	if !opts.Start {
+		return nil
+	}
+	_, _ = fmt.Fprintf(out, "Starting %s\n", name)
+	return changeState(ctx, opts.IO, c, name, api.InstanceStatePut{Action: "start", Timeout: -1})
+}
+
+// changeState sends a state change and waits for it.
+func changeState(ctx context.Context, ios *cli.IOStreams, c cli.Client, name string, req api.InstanceStatePut) error {
+	op, err := c.UpdateInstanceState(name, req)
+	if err != nil {
+		return err
+	}
+	_, err = progress.Wait(ctx, ios, op)
+	return err
+}

@@ -1,0 +1,51 @@
+// Command lited is lite's daemon: it owns LITE_DIR and serves the API on its unix socket.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"lite/lxd-lite/daemon"
+)
+
+func main() {
+	dir := os.Getenv("LITE_DIR")
+	if dir == "" {
+		dir = "/var/lib/lite"
+	}
+	cache := os.Getenv("LITE_BUILD_CACHE")
+	if cache == "" {
+		cache = "/var/cache/lite/images"
+	}
+	fs := flag.NewFlagSet("lited", flag.ExitOnError)
+	fs.StringVar(&dir, "dir", dir, "state directory (env LITE_DIR)")
+	fs.StringVar(&cache, "build-cache", cache, "cache of built images, kept across state dirs (env LITE_BUILD_CACHE)")
+	mirror := fs.String("mirror", os.Getenv("LITE_MIRROR"), "Debian mirror for image builds (env LITE_MIRROR; default: debootstrap's)")
+	debug := fs.Bool("debug", false, "log debug messages")
+	version := fs.Bool("version", false, "print the version and exit")
+	_ = fs.Parse(os.Args[1:])
+	if *version {
+		fmt.Println(daemon.Version)
+		return
+	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "Error: lited must run as root (it creates containers, mounts and cgroups)")
+		os.Exit(1)
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, Log: log}); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,76 @@
+// Package db is lited's state in SQLite: open with WAL, foreign keys and a busy timeout,
+// append-only numbered schema updates, one file per entity, and sqlite errors mapped to the
+// api error kinds so handlers can return them unchanged.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/mattn/go-sqlite3"
+
+	"lite/client/api"
+)
+
+// DB is the daemon's database.
+type DB struct {
+	sql *sql.DB
+}
+
+// Open opens (creating if needed) the database at path and brings its schema up to date.
+func Open(ctx context.Context, path string) (*DB, error) {
+	dsn := fmt.Sprintf("file:%s?_foreign_keys=on&_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate", path)
+	s, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	// One writer at a time is what SQLite allows anyway; a single connection also keeps
+	// "immediate" transactions from fighting over the busy timeout.
+	s.SetMaxOpenConns(1)
+	d := &DB{sql: s}
+	if err := d.update(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("update schema of %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.sql.Close() }
+
+// Tx runs fn in one transaction, committed when fn returns nil.
+func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			return fmt.Errorf("%w (rollback: %v)", err, rerr)
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", mapErr(err))
+	}
+	return nil
+}
+
+// mapErr turns constraint violations into api kinds.
+func mapErr(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.ExtendedCode {
+		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
+			return fmt.Errorf("%w: %v", api.ErrAlreadyExists, err)
+		case sqlite3.ErrConstraintForeignKey:
+			return fmt.Errorf("%w: still in use: %v", api.ErrConflict, err)
+		}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w", api.ErrNotFound)
+	}
+	return err
+}

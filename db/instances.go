@@ -1,0 +1,212 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"lite/client/api"
+)
+
+// Instance is an instance row with its profiles, in apply order.
+type Instance struct {
+	ID           int64
+	Name         string
+	Type         string
+	Architecture string
+	Description  string
+	Ephemeral    bool
+	Config       map[string]string
+	Devices      map[string]map[string]string
+	Profiles     []string
+	CreatedAt    time.Time
+	LastUsedAt   time.Time
+}
+
+const instanceColumns = `id, name, type, architecture, description, ephemeral, config, devices, created_at, last_used_at`
+
+// CreateInstance inserts an instance and links its profiles, in one transaction.
+func (d *DB) CreateInstance(ctx context.Context, inst Instance) (int64, error) {
+	cfg, err := toJSON(inst.Config)
+	if err != nil {
+		return 0, err
+	}
+	devs, err := toJSON(inst.Devices)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = d.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO instances (name, type, architecture, description, ephemeral, config, devices, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			inst.Name, inst.Type, inst.Architecture, inst.Description, inst.Ephemeral, cfg, devs, inst.CreatedAt.UTC(), inst.LastUsedAt.UTC())
+		if err != nil {
+			return fmt.Errorf("instance %q: %w", inst.Name, mapErr(err))
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return setProfiles(ctx, tx, id, inst.Profiles)
+	})
+	return id, err
+}
+
+func setProfiles(ctx context.Context, tx *sql.Tx, id int64, profiles []string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM instances_profiles WHERE instance_id = ?`, id); err != nil {
+		return err
+	}
+	for i, p := range profiles {
+		res, err := tx.ExecContext(ctx, `INSERT INTO instances_profiles (instance_id, profile_id, apply_order) SELECT ?, id, ? FROM profiles WHERE name = ?`, id, i, p)
+		if err != nil {
+			return fmt.Errorf("profile %q: %w", p, mapErr(err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("profile %q: %w", p, api.ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// UpdateInstance replaces an instance's description, config, devices and profiles.
+func (d *DB) UpdateInstance(ctx context.Context, inst Instance) error {
+	cfg, err := toJSON(inst.Config)
+	if err != nil {
+		return err
+	}
+	devs, err := toJSON(inst.Devices)
+	if err != nil {
+		return err
+	}
+	return d.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE instances SET description = ?, ephemeral = ?, config = ?, devices = ? WHERE id = ?`,
+			inst.Description, inst.Ephemeral, cfg, devs, inst.ID)
+		if err != nil {
+			return fmt.Errorf("instance %q: %w", inst.Name, mapErr(err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("instance %q: %w", inst.Name, api.ErrNotFound)
+		}
+		return setProfiles(ctx, tx, inst.ID, inst.Profiles)
+	})
+}
+
+// SetInstanceConfig sets (or, for an empty value, removes) config keys of one instance. The
+// daemon uses it for volatile.* keys, read-modify-write inside one transaction.
+func (d *DB) SetInstanceConfig(ctx context.Context, name string, kv map[string]string) error {
+	return d.Tx(ctx, func(tx *sql.Tx) error {
+		var raw string
+		if err := tx.QueryRowContext(ctx, `SELECT config FROM instances WHERE name = ?`, name).Scan(&raw); err != nil {
+			return fmt.Errorf("instance %q: %w", name, mapErr(err))
+		}
+		cfg, err := configFrom(raw)
+		if err != nil {
+			return err
+		}
+		for k, v := range kv {
+			if v == "" {
+				delete(cfg, k)
+			} else {
+				cfg[k] = v
+			}
+		}
+		s, err := toJSON(cfg)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE instances SET config = ? WHERE name = ?`, s, name)
+		return err
+	})
+}
+
+// TouchInstance records that an instance was just started.
+func (d *DB) TouchInstance(ctx context.Context, name string, at time.Time) error {
+	_, err := d.sql.ExecContext(ctx, `UPDATE instances SET last_used_at = ? WHERE name = ?`, at.UTC(), name)
+	return err
+}
+
+// DeleteInstance removes an instance row (its profile links go with it).
+func (d *DB) DeleteInstance(ctx context.Context, name string) error {
+	res, err := d.sql.ExecContext(ctx, `DELETE FROM instances WHERE name = ?`, name)
+	if err != nil {
+		return fmt.Errorf("delete instance %q: %w", name, mapErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("instance %q: %w", name, api.ErrNotFound)
+	}
+	return nil
+}
+
+// GetInstance returns one instance by name.
+func (d *DB) GetInstance(ctx context.Context, name string) (Instance, error) {
+	list, err := d.instances(ctx, `WHERE name = ?`, name)
+	if err != nil {
+		return Instance{}, err
+	}
+	if len(list) == 0 {
+		return Instance{}, fmt.Errorf("instance %q: %w", name, api.ErrNotFound)
+	}
+	return list[0], nil
+}
+
+// ListInstances returns every instance, ordered by name.
+func (d *DB) ListInstances(ctx context.Context) ([]Instance, error) {
+	return d.instances(ctx, `ORDER BY name`)
+}
+
+func (d *DB) instances(ctx context.Context, where string, args ...any) ([]Instance, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT `+instanceColumns+` FROM instances `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list instances: %w", err)
+	}
+	var out []Instance
+	for rows.Next() {
+		var inst Instance
+		var cfg, devs string
+		if err := rows.Scan(&inst.ID, &inst.Name, &inst.Type, &inst.Architecture, &inst.Description, &inst.Ephemeral, &cfg, &devs, &inst.CreatedAt, &inst.LastUsedAt); err != nil {
+			_ = rows.Close()
+			return nil, fmt.Errorf("read instance: %w", err)
+		}
+		if inst.Config, err = configFrom(cfg); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		if inst.Devices, err = devicesFrom(devs); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		out = append(out, inst)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Profiles, err = d.instanceProfiles(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (d *DB) instanceProfiles(ctx context.Context, id int64) ([]string, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT p.name FROM instances_profiles ip JOIN profiles p ON p.id = ip.profile_id WHERE ip.instance_id = ? ORDER BY ip.apply_order`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names := []string{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// IsNotFound reports whether err says a row is missing.
+func IsNotFound(err error) bool { return errors.Is(err, api.ErrNotFound) }

@@ -1,0 +1,39 @@
+package db
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// The config and devices maps are stored as JSON text: they are always read and written whole,
+// and SQLite's json functions can still query them.
+
+func toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode %T: %w", v, err)
+	}
+	return string(b), nil
+}
+
+func configFrom(s string) (map[string]string, error) {
+	m := map[string]string{}
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("decode config: %w", err)
+	}
+	if m == nil {
+		m = map[string]string{}
+	}
+	return m, nil
+}
+
+func devicesFrom(s string) (map[string]map[string]string, error) {
+	m := map[string]map[string]string{}
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("decode devices: %w", err)
+	}
+	if m == nil {
+		m = map[string]map[string]string{}
+	}
+	return m, nil
+}

@@ -1,0 +1,165 @@
+package images
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxMetadataSize bounds metadata.yaml and each template file: both are read
+// whole into memory from untrusted images.
+const maxMetadataSize = 1 << 20
+
+// Triggers on which a template can be applied, as in LXD.
+const (
+	TriggerCreate = "create"
+	TriggerCopy   = "copy"
+	TriggerStart  = "start"
+	TriggerRename = "rename"
+)
+
+// Metadata is an image's metadata.yaml, with LXD's field names.
+type Metadata struct {
+	// Architecture is any spelling LXD accepts; NormalizeArchitecture gives
+	// the canonical one.
+	Architecture string `yaml:"architecture"`
+	// CreationDate is in unix seconds and never 0 in a valid image.
+	CreationDate int64 `yaml:"creation_date"`
+	// ExpiryDate is in unix seconds; 0 means none.
+	ExpiryDate int64 `yaml:"expiry_date,omitempty"`
+	// Properties describe the image (os, release, description...).
+	Properties map[string]string `yaml:"properties,omitempty"`
+	// Templates maps a path in the guest to the template rendering it.
+	Templates map[string]Template `yaml:"templates,omitempty"`
+}
+
+// Template is one entry of metadata.yaml's templates map.
+type Template struct {
+	// When lists the triggers (create, copy, start, rename) applying it.
+	When []string `yaml:"when"`
+	// CreateOnly means: only write the file if it does not exist yet.
+	CreateOnly bool `yaml:"create_only"`
+	// Template is the file name under the image's templates/ directory.
+	Template string `yaml:"template"`
+	// Properties are exposed to the template as `properties`.
+	Properties map[string]string `yaml:"properties,omitempty"`
+	// UID, GID and Mode (octal) are Incus's optional overrides for the
+	// owner and mode of the written file, as container ids.
+	UID  string `yaml:"uid,omitempty"`
+	GID  string `yaml:"gid,omitempty"`
+	Mode string `yaml:"mode,omitempty"`
+}
+
+// ParseMetadata parses and validates the bytes of a metadata.yaml. Errors
+// wrap ErrInvalid.
+func ParseMetadata(data []byte) (Metadata, error) {
+	var m Metadata
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return Metadata{}, fmt.Errorf("parse metadata.yaml: %v: %w", err, ErrInvalid)
+	}
+	if err := m.Validate(); err != nil {
+		return Metadata{}, err
+	}
+	if m.Properties == nil {
+		m.Properties = map[string]string{}
+	}
+	if m.Templates == nil {
+		m.Templates = map[string]Template{}
+	}
+	return m, nil
+}
+
+// Validate checks what LXD checks on import (a known architecture, a
+// creation date) and that template entries are usable and name files inside
+// templates/. Errors wrap ErrInvalid.
+func (m Metadata) Validate() error {
+	if m.Architecture == "" {
+		return fmt.Errorf("metadata.yaml: missing architecture: %w", ErrInvalid)
+	}
+	if _, err := NormalizeArchitecture(m.Architecture); err != nil {
+		return fmt.Errorf("metadata.yaml: %w", err)
+	}
+	if m.CreationDate == 0 {
+		return fmt.Errorf("metadata.yaml: missing creation_date: %w", ErrInvalid)
+	}
+	for path, t := range m.Templates {
+		if path == "" || strings.ContainsRune(path, 0) {
+			return fmt.Errorf("metadata.yaml: template target %q: %w", path, ErrInvalid)
+		}
+		if !validTemplateName(t.Template) {
+			return fmt.Errorf("metadata.yaml: template %q for %q: %w", t.Template, path, ErrInvalid)
+		}
+		for _, w := range t.When {
+			if !slices.Contains([]string{TriggerCreate, TriggerCopy, TriggerStart, TriggerRename}, w) {
+				return fmt.Errorf("metadata.yaml: template for %q: trigger %q: %w", path, w, ErrInvalid)
+			}
+		}
+	}
+	return nil
+}
+
+// validTemplateName accepts a relative path under templates/ without any
+// ".." component.
+func validTemplateName(name string) bool {
+	if name == "" || strings.HasPrefix(name, "/") || strings.ContainsRune(name, 0) {
+		return false
+	}
+	for _, c := range strings.Split(name, "/") {
+		if c == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+// ReadMetadata reads and validates metadata.yaml from an image tarball
+// (unified, or the metadata part of a split image), whatever its
+// compression. Errors wrap ErrInvalid when the image is malformed.
+func ReadMetadata(path string) (Metadata, error) {
+	rc, _, err := openTarball(path)
+	if err != nil {
+		return Metadata{}, err
+	}
+	defer rc.Close()
+	data, err := findMetadata(tar.NewReader(rc))
+	if err != nil {
+		return Metadata{}, fmt.Errorf("image %s: %w", path, err)
+	}
+	m, err := ParseMetadata(data)
+	if err != nil {
+		return Metadata{}, fmt.Errorf("image %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// findMetadata returns the content of the first metadata.yaml entry.
+func findMetadata(tr *tar.Reader) ([]byte, error) {
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("no metadata.yaml: %w", ErrInvalid)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read tar: %v: %w", err, ErrInvalid)
+		}
+		if strings.TrimLeft(hdr.Name, "./") != "metadata.yaml" {
+			continue
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			return nil, fmt.Errorf("metadata.yaml is not a regular file: %w", ErrInvalid)
+		}
+		if hdr.Size > maxMetadataSize {
+			return nil, fmt.Errorf("metadata.yaml is %d bytes: %w", hdr.Size, ErrInvalid)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, fmt.Errorf("read metadata.yaml: %v: %w", err, ErrInvalid)
+		}
+		return data, nil
+	}
+}

@@ -1,0 +1,261 @@
+package images
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// Store keeps images on disk, one directory per fingerprint:
+//
+//	Dir/<fp>/image<ext>              the image file, byte for byte as imported
+//	Dir/<fp>/layers/<uid>-<gid>/     metadata.yaml, templates/, rootfs/ unpacked
+//	                                 and shifted for that idmap
+//
+// A layer is an overlay lower directory: once renamed into place it is
+// never written again, by the store or (through overlayfs) by containers.
+// The zero value is not usable; set Dir. A Store must not be copied.
+type Store struct {
+	// Dir is the store's root, $LITE_DIR/images.
+	Dir string
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // per fingerprint
+}
+
+// tempPrefix starts the names of the store's work-in-progress entries.
+const tempPrefix = ".tmp-"
+
+// lock serialises work on one fingerprint and returns the unlock.
+func (s *Store) lock(fp string) func() {
+	s.mu.Lock()
+	if s.locks == nil {
+		s.locks = map[string]*sync.Mutex{}
+	}
+	l, ok := s.locks[fp]
+	if !ok {
+		l = &sync.Mutex{}
+		s.locks[fp] = l
+	}
+	s.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// Add imports the image file at blobPath: it is hard-linked into the store
+// (copied when that fails, so the caller must not modify the file in place
+// afterwards; replacing it by a rename is fine), fingerprinted and its metadata validated. If
+// the store already has the fingerprint, the error wraps ErrExists (fp and
+// meta are still returned); a malformed image wraps ErrInvalid. A failed
+// Add leaves nothing behind.
+func (s *Store) Add(ctx context.Context, blobPath string) (fp string, meta Metadata, err error) {
+	if err := os.MkdirAll(s.Dir, 0o711); err != nil {
+		return "", Metadata{}, fmt.Errorf("image store: %w", err)
+	}
+	tmp, err := os.MkdirTemp(s.Dir, tempPrefix+"add-")
+	if err != nil {
+		return "", Metadata{}, fmt.Errorf("image store: %w", err)
+	}
+	defer os.RemoveAll(tmp) // a no-op once renamed
+	head, err := readHead(blobPath)
+	if err != nil {
+		return "", Metadata{}, fmt.Errorf("add image: %w", err)
+	}
+	comp, err := DetectCompression(head)
+	if err != nil {
+		return "", Metadata{}, fmt.Errorf("add image %s: %w", blobPath, err)
+	}
+	blob := filepath.Join(tmp, "image"+comp.Ext())
+	if fp, err = linkOrCopy(ctx, blobPath, blob); err != nil {
+		return "", Metadata{}, fmt.Errorf("add image %s: %w", blobPath, err)
+	}
+	if meta, err = ReadMetadata(blob); err != nil {
+		return "", Metadata{}, fmt.Errorf("add image %s: %w", blobPath, err)
+	}
+	if err := os.Chmod(tmp, 0o711); err != nil {
+		return "", Metadata{}, fmt.Errorf("add image: %w", err)
+	}
+	defer s.lock(fp)()
+	final := filepath.Join(s.Dir, fp)
+	if _, err := os.Lstat(final); err == nil {
+		return fp, meta, fmt.Errorf("image %s: %w", fp, ErrExists)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return "", Metadata{}, fmt.Errorf("add image %s: %w", fp, err)
+	}
+	return fp, meta, nil
+}
+
+// readHead returns the first bytes of a file, enough to detect its format.
+func readHead(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return head[:n], nil
+}
+
+// linkOrCopy puts src at dst (a hard link if possible, a copy otherwise)
+// and returns the sha256 of dst's bytes.
+func linkOrCopy(ctx context.Context, src, dst string) (string, error) {
+	if err := os.Link(src, dst); err == nil {
+		return Fingerprint(dst)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(out, h), &ctxReader{ctx: ctx, r: in})
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("copy: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ctxReader stops a long copy when its context is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// BlobPath returns the path of the image file stored for fp.
+func (s *Store) BlobPath(fp string) (string, error) {
+	if !validFingerprint(fp) {
+		return "", fmt.Errorf("fingerprint %q: %w", fp, ErrInvalid)
+	}
+	matches, err := filepath.Glob(filepath.Join(s.Dir, fp, "image*"))
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", fp, err)
+	}
+	if len(matches) != 1 {
+		return "", fmt.Errorf("image %s: %w", fp, ErrNotFound)
+	}
+	return matches[0], nil
+}
+
+// Layer returns the directory holding the image unpacked and shifted for
+// shift (metadata.yaml, templates/, rootfs/), unpacking it on first use
+// into a temporary directory renamed into place. Concurrent calls for the
+// same image wait for one unpack; the result is never modified afterwards.
+func (s *Store) Layer(ctx context.Context, fp string, shift Shift) (string, error) {
+	blob, err := s.BlobPath(fp)
+	if err != nil {
+		return "", err
+	}
+	layers := filepath.Join(s.Dir, fp, "layers")
+	final := filepath.Join(layers, layerName(shift))
+	if _, err := os.Lstat(final); err == nil {
+		return final, nil
+	}
+	defer s.lock(fp)()
+	if _, err := os.Lstat(final); err == nil {
+		return final, nil
+	}
+	if err := os.MkdirAll(layers, 0o711); err != nil {
+		return "", fmt.Errorf("image %s layer: %w", fp, err)
+	}
+	tmp, err := os.MkdirTemp(layers, tempPrefix+filepath.Base(final)+"-")
+	if err != nil {
+		return "", fmt.Errorf("image %s layer: %w", fp, err)
+	}
+	defer os.RemoveAll(tmp) // a no-op once renamed
+	if err := Unpack(ctx, blob, tmp, shift); err != nil {
+		return "", fmt.Errorf("image %s layer: %w", fp, err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", fmt.Errorf("image %s layer: %w", fp, err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		// Another process may have won the race; its layer is as good.
+		if _, serr := os.Lstat(final); serr == nil {
+			return final, nil
+		}
+		return "", fmt.Errorf("image %s layer: %w", fp, err)
+	}
+	return final, nil
+}
+
+// Delete removes an image and all its layers. The caller makes sure no
+// container still uses a layer as its lower directory.
+func (s *Store) Delete(fp string) error {
+	if !validFingerprint(fp) {
+		return fmt.Errorf("fingerprint %q: %w", fp, ErrInvalid)
+	}
+	defer s.lock(fp)()
+	dir := filepath.Join(s.Dir, fp)
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("image %s: %w", fp, ErrNotFound)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("delete image %s: %w", fp, err)
+	}
+	return nil
+}
+
+// List returns the fingerprints of the images in the store.
+func (s *Store) List() ([]string, error) {
+	entries, err := os.ReadDir(s.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("image store: %w", err)
+	}
+	out := []string{}
+	for _, e := range entries {
+		if e.IsDir() && validFingerprint(e.Name()) {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// CleanTemp removes the temporary directories a crash left behind (an Add
+// or a layer unpack cut short). Call it when the daemon starts, before any
+// Add or Layer runs.
+func (s *Store) CleanTemp() error {
+	patterns := []string{
+		filepath.Join(s.Dir, tempPrefix+"*"),
+		filepath.Join(s.Dir, "*", "layers", tempPrefix+"*"),
+	}
+	for _, p := range patterns {
+		if err := removeMatching(p); err != nil {
+			return fmt.Errorf("image store: clean: %w", err)
+		}
+	}
+	return nil
+}
+
+// layerName is the directory name of the layer for shift.
+func layerName(shift Shift) string {
+	return fmt.Sprintf("%d-%d", shift.UID, shift.GID)
+}

@@ -1,0 +1,214 @@
+// Package daemon wires lited together: state dir, database, runtime, storage, images,
+// operations, events and the API on the unix socket. It is the one place that knows them all.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"lite/client/api"
+	"lite/db"
+	"lite/images"
+	"lite/lxd-lite/events"
+	"lite/lxd-lite/idmap"
+	"lite/lxd-lite/imagesvc"
+	"lite/lxd-lite/instance"
+	lxcdriver "lite/lxd-lite/instance/drivers/lxc"
+	"lite/lxd-lite/operations"
+	"lite/lxd-lite/server"
+	"lite/lxd-lite/storage"
+)
+
+// Version is lited's version.
+const Version = "0.1.0"
+
+// Options configure the daemon.
+type Options struct {
+	Dir        string // LITE_DIR
+	BuildCache string // where built image tarballs are kept between runs
+	Mirror     string // Debian mirror for the builder ("" = debootstrap's default)
+	Log        *slog.Logger
+}
+
+// Run starts lited and serves until ctx ends. Containers keep running after it returns.
+func Run(ctx context.Context, o Options) error {
+	log := o.Log
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return fmt.Errorf("create state dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return fmt.Errorf("chmod state dir: %w", err)
+	}
+	if err := checkSearchable(dir); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lited.lock"), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("open lock file: %w", err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return fmt.Errorf("another lited is already running with state dir %s", dir)
+	}
+	uids, changed, err := idmap.Ensure("/etc/subuid")
+	if err != nil {
+		return err
+	}
+	if changed {
+		log.Info("added a subordinate uid range for root", "file", "/etc/subuid", "start", uids.Start, "count", uids.Count)
+	}
+	gids, changed, err := idmap.Ensure("/etc/subgid")
+	if err != nil {
+		return err
+	}
+	if changed {
+		log.Info("added a subordinate gid range for root", "file", "/etc/subgid", "start", gids.Start, "count", gids.Count)
+	}
+	raiseSysctls(log)
+	for _, d := range []string{"containers", "images"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o711); err != nil {
+			return fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("clean %s: %w", tmp, err)
+	}
+
+	database, err := db.Open(ctx, filepath.Join(dir, "lite.db"))
+	if err != nil {
+		return err
+	}
+	defer database.Close()
+	store := &images.Store{Dir: filepath.Join(dir, "images")}
+	if err := store.CleanTemp(); err != nil {
+		return err
+	}
+	hub := events.NewHub()
+	rt := lxcdriver.New(filepath.Join(dir, "containers"))
+	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: storage.Detect()}
+	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log,
+		Builder: &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror}}
+	mgr := instance.NewManager(instance.Config{
+		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log,
+		IDMap: instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size},
+	})
+	if err := mgr.Recover(ctx); err != nil {
+		return fmt.Errorf("recover state: %w", err)
+	}
+
+	srv := &server.Server{
+		Instances: mgr, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
+		Info: serverInfo(pool.Driver),
+	}
+	sock := filepath.Join(dir, "unix.socket")
+	ln, err := listen(sock)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	log.Info("lited ready", "dir", dir, "socket", sock, "storage", pool.Driver, "idmap", fmt.Sprintf("%d:%d", uids.Start, gids.Start))
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+		_ = os.Remove(sock)
+		log.Info("lited stopped; containers keep running")
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// listen opens the API socket: 0660, owned by root and group "lite" when that group exists.
+// The lock file already proved no other lited uses this dir, so a socket file left there
+// is stale.
+func listen(sock string) (net.Listener, error) {
+	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale socket: %w", err)
+	}
+	old := unix.Umask(0o077)
+	ln, err := net.Listen("unix", sock)
+	unix.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", sock, err)
+	}
+	gid := 0
+	if g, err := user.LookupGroup("lite"); err == nil {
+		gid, _ = strconv.Atoi(g.Gid)
+	}
+	if err := os.Chown(sock, 0, gid); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chown socket: %w", err)
+	}
+	if err := os.Chmod(sock, 0o660); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chmod socket: %w", err)
+	}
+	return ln, nil
+}
+
+// extensions are the LXD API extensions lite implements (LXD-API.md §2.1); listing one it
+// lacks makes LXD's client call endpoints that are not there.
+var extensions = []string{"instances", "api_filtering", "instance_get_full", "container_full"}
+
+func serverInfo(storageDriver string) func() api.Server {
+	var uts unix.Utsname
+	_ = unix.Uname(&uts)
+	kernel := unix.ByteSliceToString(uts.Release[:])
+	host, _ := os.Hostname()
+	osName, osVersion := osRelease()
+	return func() api.Server {
+		return api.Server{
+			ServerPut:     api.ServerPut{Config: map[string]string{}},
+			APIExtensions: extensions, APIStatus: "stable", APIVersion: "1.0", Auth: "trusted",
+			AuthMethods: []string{"tls"},
+			Environment: api.ServerEnvironment{
+				Addresses: []string{}, Architectures: []string{"x86_64", "i686"},
+				Driver: "lxc", DriverVersion: lxcdriver.Version(), Firewall: "nftables",
+				Kernel: "Linux", KernelArchitecture: runtime.GOARCH, KernelVersion: kernel,
+				KernelFeatures: map[string]string{}, LXCFeatures: map[string]string{},
+				OSName: osName, OSVersion: osVersion, Project: "default", Server: "lite",
+				ServerEventMode: "full-mesh", ServerName: host, ServerPid: os.Getpid(),
+				ServerVersion: Version, Storage: storageDriver, StorageVersion: "1",
+				StorageSupportedDrivers: []any{},
+			},
+		}
+	}
+}
+
+func osRelease() (string, string) {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return "", ""
+	}
+	var name, version string
+	for _, l := range splitLines(string(b)) {
+		if v, ok := cut(l, "NAME="); ok {
+			name = v
+		}
+		if v, ok := cut(l, "VERSION_ID="); ok {
+			version = v
+		}
+	}
+	return name, version
+}

@@ -1,0 +1,179 @@
+package instance
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"lite/client/api"
+	"lite/db"
+	"lite/lxd-lite/operations"
+	"lite/lxd-lite/storage"
+	"lite/profiles"
+)
+
+// Create makes a new stopped instance from an image and returns its name. It either makes the
+// whole instance (files, templates, row) or nothing.
+func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress func(key, msg string)) (string, error) {
+	if progress == nil {
+		progress = func(string, string) {}
+	}
+	name := req.Name
+	if name == "" {
+		name = randomName()
+	}
+	if err := profiles.ValidateInstanceName(name); err != nil {
+		return "", err
+	}
+	if req.Type != "" && req.Type != "container" {
+		return "", fmt.Errorf("instance type %q is not supported: lite runs containers only: %w", req.Type, api.ErrInvalid)
+	}
+	release, err := m.locks.reserve(name)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	if _, err := m.db.GetInstance(ctx, name); err == nil {
+		return "", fmt.Errorf("instance %q already exists: %w", name, api.ErrAlreadyExists)
+	} else if !errors.Is(err, api.ErrNotFound) {
+		return "", err
+	}
+
+	inst := db.Instance{
+		Name: name, Type: "container", Architecture: "x86_64", Description: req.Description,
+		Ephemeral: req.Ephemeral, Config: map[string]string{}, Devices: map[string]map[string]string{},
+		Profiles: req.Profiles,
+	}
+	if inst.Profiles == nil {
+		inst.Profiles = []string{"default"}
+	}
+	for k, v := range req.Config {
+		inst.Config[k] = v
+	}
+	for k, v := range req.Devices {
+		inst.Devices[k] = v
+	}
+	if err := profiles.ValidateInstanceConfig(inst.Config, nil); err != nil {
+		return "", err
+	}
+	if err := profiles.ValidateDevices(inst.Devices); err != nil {
+		return "", err
+	}
+	cfg, devs, err := m.expand(ctx, inst)
+	if err != nil {
+		return "", err
+	}
+	if err := profiles.ValidateDevices(devs); err != nil {
+		return "", err
+	}
+
+	src := req.Source
+	switch src.Type {
+	case "image", "":
+	case "none":
+		return "", fmt.Errorf("empty instances (source type none) are not supported: name an image: %w", api.ErrInvalid)
+	default:
+		return "", fmt.Errorf("instance source type %q is not supported: %w", src.Type, api.ErrInvalid)
+	}
+	if src.Alias == "" && src.Fingerprint == "" {
+		return "", fmt.Errorf("no image given: name one, e.g. \"lite launch debian/12 %s\": %w", name, api.ErrInvalid)
+	}
+	img, err := m.images.Resolve(ctx, src, func(msg string) { progress("build_progress", msg) })
+	if err != nil {
+		return "", err
+	}
+	im := m.idmapFor(cfg)
+	for k, v := range img.Properties {
+		inst.Config["image."+k] = v
+	}
+	inst.Config["volatile.base_image"] = img.Fingerprint
+	inst.Config["volatile.uuid"] = operations.NewID()
+	inst.Config["volatile.idmap.base"] = "0"
+	if im != nil {
+		inst.Config["volatile.idmap.base"] = strconv.FormatUint(uint64(im.UID), 10)
+	}
+	inst.Config["volatile.last_state.power"] = "STOPPED"
+
+	layer, err := m.images.Layer(ctx, img.Fingerprint, im, func(msg string) {
+		progress("create_instance_from_image_unpack_progress", msg)
+	})
+	if err != nil {
+		return "", err
+	}
+	vol := m.pool.Volume(name, layer+"/rootfs")
+	owner := storage.Owner{}
+	if im != nil {
+		owner = storage.Owner{UID: int(im.UID), GID: int(im.GID)}
+	}
+	rev := &reverter{}
+	defer rev.fail()
+	if err := m.pool.Create(ctx, vol, owner); err != nil {
+		return "", err
+	}
+	rev.add(func() {
+		if err := m.pool.Delete(vol); err != nil {
+			m.log.Error("revert: remove container files", "instance", name, "err", err)
+		}
+	})
+	err = m.pool.Mount(vol, func(rootfs string) error {
+		return m.images.Render(layer, rootfs, "create", inst, im)
+	})
+	if err != nil {
+		return "", fmt.Errorf("render templates: %w", err)
+	}
+	now := time.Now()
+	inst.CreatedAt, inst.LastUsedAt = now, time.Unix(0, 0)
+	if _, err := m.db.CreateInstance(ctx, inst); err != nil {
+		return "", err
+	}
+	rev.success()
+	if err := m.db.TouchImage(ctx, img.Fingerprint, now); err != nil {
+		m.log.Warn("record image use", "image", img.Fingerprint, "err", err)
+	}
+	m.hub.Lifecycle("instance-created", URL(name), nil)
+	return name, nil
+}
+
+func randomName() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return "lite-" + hex.EncodeToString(b[:])
+}
+
+// Recover reconciles the host with the database after a start, which may follow a crash:
+// container directories without a row (a create or delete cut short) are removed. Running
+// containers need nothing: their state is always read live from liblxc.
+func (m *Manager) Recover(ctx context.Context) error {
+	entries, err := os.ReadDir(m.pool.Dir)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", m.pool.Dir, err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		name := e.Name()
+		if _, err := m.db.GetInstance(ctx, name); err == nil {
+			continue
+		} else if !errors.Is(err, api.ErrNotFound) {
+			return err
+		}
+		if m.locks.isCreating(name) {
+			continue
+		}
+		if st, err := m.rt.State(ctx, name); err == nil && st.Running {
+			m.log.Warn("container runs but has no database row; leaving it alone", "instance", name)
+			continue
+		}
+		m.log.Info("removing leftovers of an unfinished create or delete", "instance", name)
+		if err := m.pool.Delete(m.pool.Volume(name, "")); err != nil {
+			return err
+		}
+	}
+	return nil
+}

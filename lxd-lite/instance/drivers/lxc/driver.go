@@ -1,0 +1,219 @@
+// Package lxc is lite's container runtime on liblxc. It is the only package that imports
+// go-lxc, so everything liblxc-specific (config keys, monitor, attach) stays here.
+package lxc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	golxc "github.com/lxc/go-lxc"
+	"golang.org/x/sys/unix"
+
+	"lite/client/api"
+	"lite/lxd-lite/instance"
+)
+
+// Driver runs containers with liblxc under LXCPath (lxc's "lxcpath": one directory per
+// container holding its config file).
+type Driver struct {
+	LXCPath string
+}
+
+// New returns a driver for the containers under lxcPath.
+func New(lxcPath string) *Driver { return &Driver{LXCPath: lxcPath} }
+
+// Version returns liblxc's version.
+func Version() string { return golxc.Version() }
+
+func (d *Driver) open(name string) (*golxc.Container, error) {
+	c, err := golxc.NewContainer(name, d.LXCPath)
+	if err != nil {
+		return nil, fmt.Errorf("liblxc container %q: %w", name, err)
+	}
+	return c, nil
+}
+
+// Start writes the lxc config and starts the container with lxc-start, liblxc's own small C
+// front end. Its monitor is a fork of lxc-start (about 2 MiB), not of this multi-threaded Go
+// daemon (about 12 MiB each, and a risk of leaking the daemon's descriptors into containers);
+// exec.Cmd passes only the three standard descriptors, every other one is close-on-exec.
+func (d *Driver) Start(ctx context.Context, spec instance.RunSpec) error {
+	cfgPath := filepath.Join(spec.Dir, "config")
+	if err := os.WriteFile(cfgPath, []byte(Render(spec)), 0o600); err != nil {
+		return fmt.Errorf("write lxc config: %w", err)
+	}
+	if err := os.Remove(spec.LogFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("reset lxc log: %w", err)
+	}
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, "lxc-start", "-P", d.LXCPath, "-n", spec.Name, "-d")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("start container %q: %s%s", spec.Name, strings.TrimSpace(out.String()), logTail(spec.LogFile))
+	}
+	return nil
+}
+
+// logTail returns the last error lines of an lxc log, so a failed start says why.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	var errs []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, " ERROR ") {
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) > 3 {
+		errs = errs[:3]
+	}
+	if len(errs) == 0 {
+		return ""
+	}
+	return "\n" + strings.Join(errs, "\n")
+}
+
+// Stop shuts the container down cleanly (systemd halts on SIGRTMIN+3) or kills it.
+func (d *Driver) Stop(ctx context.Context, name string, opts instance.StopOptions) error {
+	c, err := d.open(name)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	if !c.Running() {
+		return fmt.Errorf("instance %q is not running: %w", name, api.ErrNotRunning)
+	}
+	if !opts.Force && opts.Timeout != 0 {
+		timeout := opts.Timeout
+		if timeout < 0 {
+			timeout = -time.Second
+		}
+		err := c.Shutdown(timeout)
+		if err == nil || !c.Running() {
+			return nil
+		}
+		if opts.Timeout > 0 {
+			return fmt.Errorf("instance %q did not shut down within %s (use --force to kill it): %w", name, opts.Timeout, api.ErrConflict)
+		}
+		return fmt.Errorf("shut down instance %q: %w", name, err)
+	}
+	if err := c.Stop(); err != nil && c.Running() {
+		return fmt.Errorf("kill instance %q: %w", name, err)
+	}
+	return nil
+}
+
+// State asks the container's monitor for its state and reads its cgroup counters.
+func (d *Driver) State(ctx context.Context, name string) (instance.RunState, error) {
+	c, err := d.open(name)
+	if err != nil {
+		return instance.RunState{}, err
+	}
+	defer c.Release()
+	st := c.State()
+	if st != golxc.RUNNING && st != golxc.FROZEN && st != golxc.FREEZING && st != golxc.THAWED {
+		return instance.RunState{}, nil
+	}
+	rs := instance.RunState{Running: true, Frozen: st == golxc.FROZEN, Pid: c.InitPid()}
+	if m, err := c.MemoryUsage(); err == nil {
+		rs.MemUsage = int64(m)
+	}
+	if v := c.CgroupItem("memory.max_usage_in_bytes"); len(v) > 0 {
+		rs.MemPeak, _ = strconv.ParseInt(v[0], 10, 64)
+	}
+	if t, err := c.CPUTime(); err == nil {
+		rs.CPUNs = t.Nanoseconds()
+	}
+	if v := c.CgroupItem("pids.current"); len(v) > 0 {
+		rs.Processes, _ = strconv.ParseInt(v[0], 10, 64)
+	}
+	return rs, nil
+}
+
+// Exec attaches a process to the running container. liblxc forks it as a child of this
+// process (CLONE_PARENT), so Wait reaps it here; the fork runs only C code before exec.
+func (d *Driver) Exec(ctx context.Context, name string, spec instance.ExecSpec) (instance.Process, error) {
+	c, err := d.open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Release()
+	if !c.Running() {
+		return nil, fmt.Errorf("instance %q is not running: %w", name, api.ErrNotRunning)
+	}
+	opts := golxc.DefaultAttachOptions
+	opts.ClearEnv = true
+	opts.Env = spec.Env
+	opts.Cwd = spec.Cwd
+	opts.UID, opts.GID = int(spec.UID), int(spec.GID)
+	opts.StdinFd, opts.StdoutFd, opts.StderrFd = spec.Stdin.Fd(), spec.Stdout.Fd(), spec.Stderr.Fd()
+	pid, err := c.RunCommandNoWait(spec.Command, opts)
+	if err != nil {
+		return nil, fmt.Errorf("exec in %q: %w", name, err)
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return nil, err
+	}
+	return &process{p: p}, nil
+}
+
+type process struct{ p *os.Process }
+
+func (p *process) Pid() int                   { return p.p.Pid }
+func (p *process) Signal(sig os.Signal) error { return p.p.Signal(sig) }
+
+func (p *process) Wait() (int, error) {
+	st, err := p.p.Wait()
+	if err != nil {
+		return -1, err
+	}
+	ws := st.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
+
+// OpenPty opens a pty pair on the container's devpts instance (through liblxc's devpts fd),
+// so ttyname() works inside and the pty counts against the container, not the host.
+func (d *Driver) OpenPty(ctx context.Context, name string) (*os.File, *os.File, error) {
+	c, err := d.open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.Release()
+	devpts, err := c.DevptsFd()
+	if err != nil {
+		return nil, nil, fmt.Errorf("devpts of %q: %w", name, err)
+	}
+	defer devpts.Close()
+	mfd, err := unix.Openat(int(devpts.Fd()), "ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open ptmx of %q: %w", name, err)
+	}
+	ptmx := os.NewFile(uintptr(mfd), "ptmx")
+	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+		ptmx.Close()
+		return nil, nil, fmt.Errorf("unlock pty: %w", err)
+	}
+	// TIOCGPTPEER opens the slave through the master, immune to path games inside /dev/pts.
+	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno != 0 {
+		ptmx.Close()
+		return nil, nil, fmt.Errorf("open pty peer: %w", errno)
+	}
+	return ptmx, os.NewFile(sfd, "pts"), nil
+}

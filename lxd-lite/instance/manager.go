@@ -1,0 +1,207 @@
+// Package instance is the lifecycle of lite's containers: create, start, stop, delete, with a
+// per-instance lock, a revert list for every host change, and a lifecycle event for each.
+package instance
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"lite/client/api"
+	"lite/db"
+	"lite/lxd-lite/events"
+	"lite/lxd-lite/storage"
+	"lite/profiles"
+)
+
+// Images is what the lifecycle needs from the image service.
+type Images interface {
+	// Resolve finds (or builds) the image a create request names.
+	Resolve(ctx context.Context, src api.InstanceSource, progress func(msg string)) (db.Image, error)
+	// Layer returns the image's unpacked layer dir (metadata.yaml, templates/, rootfs/) shifted
+	// for the map (nil: unshifted).
+	Layer(ctx context.Context, fp string, m *IDMap, progress func(msg string)) (string, error)
+	// Render runs the layer's templates for trigger into rootfs.
+	Render(layerDir, rootfs, trigger string, inst db.Instance, m *IDMap) error
+}
+
+// Manager runs the lifecycle of every instance.
+type Manager struct {
+	db     *db.DB
+	rt     Runtime
+	pool   *storage.Pool
+	images Images
+	hub    *events.Hub
+	idmap  IDMap
+	locks  *locks
+	log    *slog.Logger
+}
+
+// Config wires a Manager.
+type Config struct {
+	DB      *db.DB
+	Runtime Runtime
+	Pool    *storage.Pool
+	Images  Images
+	Hub     *events.Hub
+	IDMap   IDMap // the default map of unprivileged containers
+	Log     *slog.Logger
+}
+
+// NewManager returns a manager.
+func NewManager(c Config) *Manager {
+	return &Manager{db: c.DB, rt: c.Runtime, pool: c.Pool, images: c.Images, hub: c.Hub, idmap: c.IDMap, locks: newLocks(), log: c.Log}
+}
+
+// URL returns an instance's API path.
+func URL(name string) string { return "/1.0/instances/" + name }
+
+// expand returns an instance's config and devices after its profiles.
+func (m *Manager) expand(ctx context.Context, inst db.Instance) (map[string]string, map[string]map[string]string, error) {
+	profs, err := m.db.GetProfiles(ctx, inst.Profiles)
+	if err != nil {
+		return nil, nil, err
+	}
+	layers := make([]profiles.Layer, 0, len(profs)+1)
+	for _, p := range profs {
+		layers = append(layers, profiles.Layer{Config: p.Config, Devices: p.Devices})
+	}
+	layers = append(layers, profiles.Layer{Config: inst.Config, Devices: inst.Devices})
+	cfg, devs := profiles.Expand(layers...)
+	return cfg, devs, nil
+}
+
+// idmapFor returns the map an instance runs with; nil when it is privileged.
+func (m *Manager) idmapFor(cfg map[string]string) *IDMap {
+	if profiles.IsTrue(cfg["security.privileged"]) {
+		return nil
+	}
+	im := m.idmap
+	return &im
+}
+
+// volume returns the instance's storage volume on top of its image layer.
+func (m *Manager) volume(ctx context.Context, inst db.Instance, im *IDMap) (storage.Volume, error) {
+	fp := inst.Config["volatile.base_image"]
+	layer, err := m.images.Layer(ctx, fp, im, nil)
+	if err != nil {
+		return storage.Volume{}, fmt.Errorf("image layer of %q: %w", inst.Name, err)
+	}
+	return m.pool.Volume(inst.Name, filepath.Join(layer, "rootfs")), nil
+}
+
+// Start starts a stopped instance.
+func (m *Manager) Start(ctx context.Context, name string) error {
+	unlock := m.locks.lock(name)
+	defer unlock()
+	inst, err := m.db.GetInstance(ctx, name)
+	if err != nil {
+		return err
+	}
+	st, err := m.rt.State(ctx, name)
+	if err != nil {
+		return err
+	}
+	if st.Running {
+		return fmt.Errorf("instance %q is already running: %w", name, api.ErrInvalid)
+	}
+	cfg, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
+	}
+	im := m.idmapFor(cfg)
+	if base := inst.Config["volatile.idmap.base"]; (im == nil) != (base == "0") {
+		return fmt.Errorf("instance %q: security.privileged changed since it was created; lite cannot shift an existing container yet: %w", name, api.ErrInvalid)
+	}
+	vol, err := m.volume(ctx, inst, im)
+	if err != nil {
+		return err
+	}
+	spec := RunSpec{
+		Name: name, Dir: vol.Path, Rootfs: m.pool.Rootfs(vol), IDMap: im, Hostname: name,
+		Nesting: profiles.IsTrue(cfg["security.nesting"]), RawLXC: cfg["raw.lxc"],
+		LogFile: filepath.Join(vol.Path, "lxc.log"),
+	}
+	if err := m.rt.Start(ctx, spec); err != nil {
+		return err
+	}
+	now := time.Now()
+	if err := m.db.SetInstanceConfig(ctx, name, map[string]string{"volatile.last_state.power": "RUNNING"}); err != nil {
+		m.log.Warn("record power state", "instance", name, "err", err)
+	}
+	if err := m.db.TouchInstance(ctx, name, now); err != nil {
+		m.log.Warn("record last use", "instance", name, "err", err)
+	}
+	m.hub.Lifecycle("instance-started", URL(name), nil)
+	return nil
+}
+
+// Stop stops a running instance.
+func (m *Manager) Stop(ctx context.Context, name string, opts StopOptions) error {
+	unlock := m.locks.lock(name)
+	defer unlock()
+	if _, err := m.db.GetInstance(ctx, name); err != nil {
+		return err
+	}
+	st, err := m.rt.State(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !st.Running {
+		return fmt.Errorf("instance %q is already stopped: %w", name, api.ErrInvalid)
+	}
+	if err := m.rt.Stop(ctx, name, opts); err != nil {
+		return err
+	}
+	if err := m.db.SetInstanceConfig(ctx, name, map[string]string{"volatile.last_state.power": "STOPPED"}); err != nil {
+		m.log.Warn("record power state", "instance", name, "err", err)
+	}
+	action := "instance-shutdown"
+	if opts.Force || opts.Timeout == 0 {
+		action = "instance-stopped"
+	}
+	m.hub.Lifecycle(action, URL(name), nil)
+	return nil
+}
+
+// Restart stops (cleanly or not) and starts an instance.
+func (m *Manager) Restart(ctx context.Context, name string, opts StopOptions) error {
+	if err := m.Stop(ctx, name, opts); err != nil {
+		return err
+	}
+	if err := m.Start(ctx, name); err != nil {
+		return err
+	}
+	m.hub.Lifecycle("instance-restarted", URL(name), nil)
+	return nil
+}
+
+// Delete removes a stopped instance: its row first, then its files, so a crash in between
+// leaves only files that Recover sweeps away.
+func (m *Manager) Delete(ctx context.Context, name string) error {
+	unlock := m.locks.lock(name)
+	defer unlock()
+	if _, err := m.db.GetInstance(ctx, name); err != nil {
+		return err
+	}
+	st, err := m.rt.State(ctx, name)
+	if err != nil {
+		return err
+	}
+	if st.Running {
+		return fmt.Errorf("instance %q is running: stop it first, or delete with --force: %w", name, api.ErrInvalid)
+	}
+	if err := m.db.DeleteInstance(ctx, name); err != nil {
+		return err
+	}
+	if err := m.pool.Delete(m.pool.Volume(name, "")); err != nil {
+		return err
+	}
+	m.hub.Lifecycle("instance-deleted", URL(name), nil)
+	return nil
+}
+
+// Dir returns the directory holding an instance's files (lxc config and log included).
+func (m *Manager) Dir(name string) string { return m.pool.Volume(name, "").Path }

@@ -1,0 +1,171 @@
+package instance
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"lite/client/api"
+	"lite/db"
+	"lite/profiles"
+)
+
+// Get returns one instance with its live state.
+func (m *Manager) Get(ctx context.Context, name string) (api.InstanceFull, error) {
+	inst, err := m.db.GetInstance(ctx, name)
+	if err != nil {
+		return api.InstanceFull{}, err
+	}
+	return m.render(ctx, inst, true)
+}
+
+// List returns every instance with its live state.
+func (m *Manager) List(ctx context.Context) ([]api.InstanceFull, error) {
+	list, err := m.db.ListInstances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.InstanceFull, 0, len(list))
+	for _, inst := range list {
+		full, err := m.render(ctx, inst, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, full)
+	}
+	return out, nil
+}
+
+// render builds the wire form. Disk usage walks the writable layer, so only single-instance
+// requests pay for it.
+func (m *Manager) render(ctx context.Context, inst db.Instance, disk bool) (api.InstanceFull, error) {
+	cfg, devs, err := m.expand(ctx, inst)
+	if err != nil {
+		return api.InstanceFull{}, err
+	}
+	st, err := m.rt.State(ctx, inst.Name)
+	if err != nil {
+		return api.InstanceFull{}, err
+	}
+	code := api.Stopped
+	switch {
+	case st.Frozen:
+		code = api.Frozen
+	case st.Running:
+		code = api.Running
+	}
+	state := &api.InstanceState{
+		Status: code.String(), StatusCode: code, Pid: int64(st.Pid), Processes: st.Processes,
+		CPU:     api.InstanceStateCPU{Usage: st.CPUNs},
+		Memory:  api.InstanceStateMemory{Usage: st.MemUsage, UsagePeak: st.MemPeak},
+		Disk:    map[string]api.InstanceStateDisk{},
+		Network: map[string]api.InstanceStateNetwork{},
+	}
+	if !st.Running {
+		state.Processes = 0
+	}
+	if disk {
+		state.Disk["root"] = api.InstanceStateDisk{Usage: m.pool.Usage(m.pool.Volume(inst.Name, ""))}
+	}
+	lastUsed := inst.LastUsedAt
+	if lastUsed.Unix() <= 0 {
+		lastUsed = time.Unix(0, 0).UTC()
+	}
+	return api.InstanceFull{
+		Instance: api.Instance{
+			InstancePut: api.InstancePut{
+				Architecture: inst.Architecture, Config: inst.Config, Devices: inst.Devices,
+				Ephemeral: inst.Ephemeral, Profiles: inst.Profiles, Description: inst.Description,
+			},
+			Name: inst.Name, Type: inst.Type, Status: code.String(), StatusCode: code,
+			CreatedAt: inst.CreatedAt, LastUsedAt: lastUsed,
+			ExpandedConfig: cfg, ExpandedDevices: devs, Location: "none", Project: "default",
+		},
+		State: state, Snapshots: []any{}, Backups: []any{},
+	}, nil
+}
+
+// Update replaces an instance's writable config (PUT). Volatile keys may come back unchanged.
+func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) error {
+	unlock := m.locks.lock(name)
+	defer unlock()
+	inst, err := m.db.GetInstance(ctx, name)
+	if err != nil {
+		return err
+	}
+	if put.Restore != "" {
+		return fmt.Errorf("snapshots are not supported yet: %w", api.ErrInvalid)
+	}
+	if put.Config == nil {
+		put.Config = map[string]string{}
+	}
+	if err := profiles.ValidateInstanceConfig(put.Config, inst.Config); err != nil {
+		return err
+	}
+	if err := profiles.ValidateDevices(put.Devices); err != nil {
+		return err
+	}
+	// Volatile keys are the daemon's: keep the stored ones whatever the client sent.
+	for k, v := range inst.Config {
+		if len(k) > 9 && k[:9] == "volatile." {
+			put.Config[k] = v
+		}
+	}
+	if put.Profiles == nil {
+		put.Profiles = []string{}
+	}
+	if put.Devices == nil {
+		put.Devices = map[string]map[string]string{}
+	}
+	next := inst
+	next.Config, next.Devices, next.Profiles, next.Description = put.Config, put.Devices, put.Profiles, put.Description
+	if _, _, err := m.expand(ctx, next); err != nil {
+		return err
+	}
+	if next.Config["security.privileged"] != inst.Config["security.privileged"] {
+		return fmt.Errorf("security.privileged cannot change after creation yet: %w", api.ErrInvalid)
+	}
+	if err := m.db.UpdateInstance(ctx, next); err != nil {
+		return err
+	}
+	m.hub.Lifecycle("instance-updated", URL(name), nil)
+	return nil
+}
+
+// ExecEnv returns the environment an exec session starts with: LXD's defaults, then the
+// instance's environment.* keys, then what the request asked for.
+func (m *Manager) ExecEnv(ctx context.Context, name string, req map[string]string, uid uint32) ([]string, string, error) {
+	inst, err := m.db.GetInstance(ctx, name)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return nil, "", err
+	}
+	env := map[string]string{
+		"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"LANG": "C.UTF-8",
+	}
+	home := "/"
+	if uid == 0 {
+		home = "/root"
+		env["HOME"], env["USER"] = "/root", "root"
+	}
+	for k, v := range cfg {
+		if len(k) > len("environment.") && k[:len("environment.")] == "environment." {
+			env[k[len("environment."):]] = v
+		}
+	}
+	for k, v := range req {
+		env[k] = v
+	}
+	if h, ok := env["HOME"]; ok {
+		home = h
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out, home, nil
+}

@@ -1,0 +1,228 @@
+// Package operations runs lited's long work as LXD-style operations: each has an id, a status
+// that only moves forward, metadata that may change while it runs, and an event on every change.
+package operations
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"lite/client/api"
+	"lite/lxd-lite/events"
+)
+
+// keepFinished is how long a finished operation stays queryable. LXD keeps them 5 s; both of
+// its clients GET an operation right after it may have ended.
+const keepFinished = 5 * time.Second
+
+// Manager owns the running and recently finished operations.
+type Manager struct {
+	hub *events.Hub
+	mu  sync.Mutex
+	ops map[string]*Op
+}
+
+// NewManager returns a manager publishing on hub.
+func NewManager(hub *events.Hub) *Manager { return &Manager{hub: hub, ops: map[string]*Op{}} }
+
+// Op is one operation.
+type Op struct {
+	m      *Manager
+	mu     sync.Mutex
+	op     api.Operation
+	done   chan struct{}
+	cancel context.CancelFunc
+	// Connect serves a websocket of a websocket-class operation.
+	Connect func(secret string, w http.ResponseWriter, r *http.Request) error
+}
+
+// Spec describes a new operation.
+type Spec struct {
+	Class       string
+	Description string
+	Resources   map[string][]string
+	Metadata    map[string]any
+	// Run does the work; its error fails the operation.
+	Run func(ctx context.Context, op *Op) error
+}
+
+// NewID returns a random UUID (version 4) for an operation.
+func NewID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Create registers an operation without running it (for websocket operations, which start
+// when their clients connect). Call Start or Run on it.
+func (m *Manager) Create(spec Spec) *Op {
+	now := time.Now().UTC()
+	if spec.Class == "" {
+		spec.Class = api.OperationClassTask
+	}
+	res := map[string][]string{}
+	for k, v := range spec.Resources {
+		res[k] = v
+	}
+	if v, ok := res["instances"]; ok {
+		res["containers"] = v
+	}
+	op := &Op{m: m, done: make(chan struct{}), op: api.Operation{
+		ID: NewID(), Class: spec.Class, Description: spec.Description, CreatedAt: now, UpdatedAt: now,
+		Status: api.Running.String(), StatusCode: api.Running, Resources: res,
+		Metadata: spec.Metadata, Location: "none",
+	}}
+	m.mu.Lock()
+	m.ops[op.op.ID] = op
+	m.mu.Unlock()
+	m.hub.Publish(api.EventTypeOperation, op.Render())
+	return op
+}
+
+// Start registers an operation and runs spec.Run in the background.
+func (m *Manager) Start(spec Spec) *Op {
+	op := m.Create(spec)
+	ctx, cancel := context.WithCancel(context.Background())
+	op.cancel = cancel
+	go func() {
+		defer cancel()
+		op.Finish(spec.Run(ctx, op))
+	}()
+	return op
+}
+
+// Get returns a running or recently finished operation.
+func (m *Manager) Get(id string) (*Op, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	op, ok := m.ops[id]
+	if !ok {
+		return nil, fmt.Errorf("operation %q: %w", id, api.ErrNotFound)
+	}
+	return op, nil
+}
+
+// List returns every known operation.
+func (m *Manager) List() []*Op {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*Op, 0, len(m.ops))
+	for _, op := range m.ops {
+		out = append(out, op)
+	}
+	return out
+}
+
+// ID returns the operation's id.
+func (op *Op) ID() string { return op.op.ID }
+
+// URL returns the operation's API path.
+func (op *Op) URL() string { return "/1.0/operations/" + op.op.ID }
+
+// Render returns a copy of the operation for the wire.
+func (op *Op) Render() api.Operation {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	out := op.op
+	if op.op.Metadata != nil {
+		out.Metadata = make(map[string]any, len(op.op.Metadata))
+		for k, v := range op.op.Metadata {
+			out.Metadata[k] = v
+		}
+	}
+	return out
+}
+
+// UpdateMetadata merges keys into the metadata and publishes the change.
+func (op *Op) UpdateMetadata(kv map[string]any) {
+	op.mu.Lock()
+	if op.op.Metadata == nil {
+		op.op.Metadata = map[string]any{}
+	}
+	for k, v := range kv {
+		op.op.Metadata[k] = v
+	}
+	op.op.UpdatedAt = time.Now().UTC()
+	op.mu.Unlock()
+	op.m.hub.Publish(api.EventTypeOperation, op.Render())
+}
+
+// Progress sets one *_progress metadata key; LXD's client requires a string there.
+func (op *Op) Progress(key, msg string) {
+	op.UpdateMetadata(map[string]any{key: msg})
+}
+
+// Finish marks the operation final (Success, or Failure with err) exactly once, publishes the
+// final state, and schedules its removal.
+func (op *Op) Finish(err error) {
+	op.mu.Lock()
+	select {
+	case <-op.done:
+		op.mu.Unlock()
+		return
+	default:
+	}
+	if err != nil {
+		op.op.Status, op.op.StatusCode, op.op.Err = api.Failure.String(), api.Failure, err.Error()
+	} else {
+		op.op.Status, op.op.StatusCode = api.Success.String(), api.Success
+	}
+	op.op.UpdatedAt = time.Now().UTC()
+	close(op.done)
+	op.mu.Unlock()
+	op.m.hub.Publish(api.EventTypeOperation, op.Render())
+	time.AfterFunc(keepFinished, func() {
+		op.m.mu.Lock()
+		delete(op.m.ops, op.op.ID)
+		op.m.mu.Unlock()
+	})
+}
+
+// Cancel asks a cancellable operation to stop.
+func (op *Op) Cancel() error {
+	op.mu.Lock()
+	may := op.op.MayCancel && op.cancel != nil
+	op.mu.Unlock()
+	if !may {
+		return fmt.Errorf("operation %s cannot be cancelled: %w", op.op.ID, api.ErrForbidden)
+	}
+	op.cancel()
+	return nil
+}
+
+// Done is closed when the operation is final.
+func (op *Op) Done() <-chan struct{} { return op.done }
+
+// Wait blocks until the operation is final, ctx ends, or timeout passes (negative: no limit).
+func (op *Op) Wait(ctx context.Context, timeout time.Duration) {
+	var tc <-chan time.Time
+	if timeout >= 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		tc = t.C
+	}
+	select {
+	case <-op.done:
+	case <-ctx.Done():
+	case <-tc:
+	}
+}
+
+// SetResources replaces the resources (a create learns its generated name late).
+func (op *Op) SetResources(res map[string][]string) {
+	op.mu.Lock()
+	if v, ok := res["instances"]; ok {
+		res["containers"] = v
+	}
+	op.op.Resources = res
+	op.mu.Unlock()
+}

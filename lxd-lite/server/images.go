@@ -1,0 +1,90 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"lite/client/api"
+	"lite/db"
+)
+
+// ImageToAPI renders an image row for the wire.
+func ImageToAPI(img db.Image) api.Image {
+	out := api.Image{
+		ImagePut: api.ImagePut{
+			AutoUpdate: img.AutoUpdate, Properties: img.Properties, Public: img.Public,
+			Profiles: []string{"default"}, ExpiresAt: time.Unix(0, 0).UTC(),
+		},
+		Aliases: []api.ImageAlias{}, Architecture: img.Architecture, Cached: img.Cached,
+		Filename: img.Filename, Fingerprint: img.Fingerprint, Size: img.Size, Type: img.Type,
+		CreatedAt: img.CreatedAt, UploadedAt: img.UploadedAt, LastUsedAt: time.Unix(0, 0).UTC(),
+	}
+	if img.LastUsedAt.Valid {
+		out.LastUsedAt = img.LastUsedAt.Time
+	}
+	if img.ExpiresAt.Valid {
+		out.ExpiresAt = img.ExpiresAt.Time
+	}
+	for _, a := range img.Aliases {
+		out.Aliases = append(out.Aliases, api.ImageAlias{Name: a.Name, Description: a.Description})
+	}
+	return out
+}
+
+func listImages(s *Server, r *http.Request) Response {
+	list, err := s.DB.ListImages(r.Context())
+	if err != nil {
+		return Error(err)
+	}
+	if recursion(r) == "" || recursion(r) == "0" {
+		urls := []string{}
+		for _, img := range list {
+			urls = append(urls, "/1.0/images/"+img.Fingerprint)
+		}
+		return Sync(urls)
+	}
+	out := []api.Image{}
+	for _, img := range list {
+		out = append(out, ImageToAPI(img))
+	}
+	return Sync(out)
+}
+
+func getImage(s *Server, r *http.Request) Response {
+	img, err := s.DB.GetImage(r.Context(), r.PathValue("fp"))
+	if err != nil {
+		return Error(err)
+	}
+	return Sync(ImageToAPI(img))
+}
+
+func aliasToAPI(a db.Alias) api.ImageAliasesEntry {
+	return api.ImageAliasesEntry{Name: a.Name, Description: a.Description, Target: a.Target, Type: "container"}
+}
+
+func listAliases(s *Server, r *http.Request) Response {
+	list, err := s.DB.ListAliases(r.Context())
+	if err != nil {
+		return Error(err)
+	}
+	if recursion(r) == "" || recursion(r) == "0" {
+		urls := []string{}
+		for _, a := range list {
+			urls = append(urls, "/1.0/images/aliases/"+a.Name)
+		}
+		return Sync(urls)
+	}
+	out := []api.ImageAliasesEntry{}
+	for _, a := range list {
+		out = append(out, aliasToAPI(a))
+	}
+	return Sync(out)
+}
+
+func getAlias(s *Server, r *http.Request) Response {
+	a, err := s.DB.GetAlias(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return Error(err)
+	}
+	return Sync(aliasToAPI(a))
+}

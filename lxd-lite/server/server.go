@@ -1,0 +1,105 @@
+// Package server is lited's REST API: one endpoint table, handlers that return Response
+// values, and one adapter for body limits, rendering and the error fallback.
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"lite/client/api"
+	"lite/db"
+	"lite/lxd-lite/events"
+	"lite/lxd-lite/instance"
+	"lite/lxd-lite/operations"
+)
+
+// maxBody bounds JSON request bodies; uploads use their own streaming paths.
+const maxBody = 4 << 20
+
+// Server holds what the handlers need.
+type Server struct {
+	Instances *instance.Manager
+	Runtime   instance.Runtime
+	DB        *db.DB
+	Ops       *operations.Manager
+	Hub       *events.Hub
+	Info      func() api.Server
+	Log       *slog.Logger
+}
+
+type handler func(s *Server, r *http.Request) Response
+
+type endpoint struct {
+	pattern string // method and path, Go ServeMux syntax
+	fn      handler
+}
+
+// endpoints is the API. Names in paths arrive percent-encoded (debian%2F12); ServeMux keeps
+// an encoded slash inside one segment and PathValue unescapes it.
+var endpoints = []endpoint{
+	{"GET /{$}", func(*Server, *http.Request) Response { return Sync([]string{"/1.0"}) }},
+	{"GET /1.0", getServer},
+	{"GET /1.0/events", getEvents},
+	{"GET /1.0/operations", listOperations},
+	{"GET /1.0/operations/{id}", getOperation},
+	{"DELETE /1.0/operations/{id}", cancelOperation},
+	{"GET /1.0/operations/{id}/wait", waitOperation},
+	{"GET /1.0/operations/{id}/websocket", operationWebsocket},
+	{"GET /1.0/instances", listInstances},
+	{"POST /1.0/instances", createInstance},
+	{"GET /1.0/instances/{name}", getInstance},
+	{"PUT /1.0/instances/{name}", updateInstance},
+	{"DELETE /1.0/instances/{name}", deleteInstance},
+	{"GET /1.0/instances/{name}/state", getInstanceState},
+	{"PUT /1.0/instances/{name}/state", putInstanceState},
+	{"POST /1.0/instances/{name}/exec", execInstance},
+	{"GET /1.0/instances/{name}/logs/{file}", getInstanceLog},
+	{"GET /1.0/images", listImages},
+	{"GET /1.0/images/aliases", listAliases},
+	{"GET /1.0/images/aliases/{name}", getAlias},
+	{"GET /1.0/images/{fp}", getImage},
+	{"GET /1.0/profiles", listProfiles},
+	{"GET /1.0/profiles/{name}", getProfile},
+	{"GET /1.0/projects", func(*Server, *http.Request) Response { return Sync([]string{"/1.0/projects/default"}) }},
+}
+
+// Handler returns the HTTP handler serving the API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, e := range endpoints {
+		fn := e.fn
+		mux.HandleFunc(e.pattern, func(w http.ResponseWriter, r *http.Request) {
+			if r.Body != nil {
+				r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			}
+			resp := fn(s, r)
+			if err := resp.Render(w); err != nil {
+				s.Log.Debug("write response", "path", r.URL.Path, "err", err)
+			}
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		_ = Errorf(api.ErrNotFound, "no such endpoint %s %s", r.Method, r.URL.Path).Render(w)
+	})
+	return mux
+}
+
+// decode reads a JSON body into v; unknown fields are ignored, as LXD's clients send more.
+func decode(r *http.Request, v any) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return fmt.Errorf("read request body: %v: %w", err, api.ErrInvalid)
+	}
+	if len(b) == 0 {
+		return fmt.Errorf("empty request body: %w", api.ErrInvalid)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("bad JSON in request body: %v: %w", err, api.ErrInvalid)
+	}
+	return nil
+}
+
+func getServer(s *Server, r *http.Request) Response { return Sync(s.Info()) }

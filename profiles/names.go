@@ -1,0 +1,31 @@
+package profiles
+
+import (
+	"fmt"
+
+	"lite/client/api"
+)
+
+// ValidateInstanceName applies LXD's rule: a valid hostname label, at most 63 characters,
+// letters, digits and dashes, not starting with a digit or a dash, not ending with a dash.
+func ValidateInstanceName(name string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("invalid instance name %q: %s: %w", name, why, api.ErrInvalid)
+	}
+	switch {
+	case name == "":
+		return bad("it is empty")
+	case len(name) > 63:
+		return bad("longer than 63 characters")
+	case name[0] == '-' || name[len(name)-1] == '-':
+		return bad("it must not start or end with a dash")
+	case name[0] >= '0' && name[0] <= '9':
+		return bad("it must not start with a digit")
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return bad(fmt.Sprintf("character %q is not allowed (use letters, digits and dashes)", r))
+		}
+	}
+	return nil
+}

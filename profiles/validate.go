@@ -1,0 +1,185 @@
+// Package profiles is lite's pure config model: validator tables for instance keys, device
+// schemas, and profile expansion. It knows nothing of HTTP, SQLite or liblxc.
+package profiles
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"lite/client/api"
+)
+
+// Validator checks one value; the error says what is allowed.
+type Validator func(value string) error
+
+// IsBool accepts what LXD accepts for booleans.
+func IsBool(v string) error {
+	switch strings.ToLower(v) {
+	case "true", "false", "1", "0", "yes", "no", "on", "off":
+		return nil
+	}
+	return fmt.Errorf("%q is not a boolean (use true or false)", v)
+}
+
+// IsInt64 accepts a signed integer.
+func IsInt64(v string) error {
+	if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+		return fmt.Errorf("%q is not an integer", v)
+	}
+	return nil
+}
+
+// IsUintRange accepts an integer in [lo, hi].
+func IsUintRange(lo, hi int64) Validator {
+	return func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%q is not an integer from %d to %d", v, lo, hi)
+		}
+		return nil
+	}
+}
+
+// IsOneOf accepts one of the given words.
+func IsOneOf(words ...string) Validator {
+	return func(v string) error {
+		for _, w := range words {
+			if v == w {
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is not one of %s", v, strings.Join(words, ", "))
+	}
+}
+
+// IsAny accepts any value.
+func IsAny(string) error { return nil }
+
+// Optional lets an empty value through (an unset key), else applies v.
+func Optional(v Validator) Validator {
+	return func(s string) error {
+		if s == "" {
+			return nil
+		}
+		return v(s)
+	}
+}
+
+var sizeRe = regexp.MustCompile(`^([0-9]+)(B|kB|MB|GB|TB|KiB|MiB|GiB|TiB)?$`)
+
+var sizeUnits = map[string]int64{
+	"": 1, "B": 1, "kB": 1000, "MB": 1000 * 1000, "GB": 1000 * 1000 * 1000, "TB": 1000 * 1000 * 1000 * 1000,
+	"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+}
+
+// ParseSize reads a byte size like 512MiB, 1GB or 1048576.
+func ParseSize(v string) (int64, error) {
+	m := sizeRe.FindStringSubmatch(v)
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a size (examples: 512MiB, 2GiB, 1000000)", v)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size", v)
+	}
+	return n * sizeUnits[m[2]], nil
+}
+
+// IsSize accepts a positive byte size.
+func IsSize(v string) error { _, err := ParseSize(v); return err }
+
+// IsSizeOrPercent accepts a byte size or a percentage of the host's.
+func IsSizeOrPercent(v string) error {
+	if p, ok := strings.CutSuffix(v, "%"); ok {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 || n > 100 {
+			return fmt.Errorf("%q is not a percentage from 1%% to 100%%", v)
+		}
+		return nil
+	}
+	return IsSize(v)
+}
+
+var cpuSetRe = regexp.MustCompile(`^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$`)
+
+// IsCPULimit accepts a CPU count (>= 1) or a CPU set like 0-1,3.
+func IsCPULimit(v string) error {
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 1 {
+			return fmt.Errorf("%q: a CPU count must be at least 1", v)
+		}
+		return nil
+	}
+	if cpuSetRe.MatchString(v) {
+		return nil
+	}
+	return fmt.Errorf("%q is not a CPU count or set (examples: 2, 0-1, 0,2)", v)
+}
+
+// instanceKeys is the table of instance config keys lite knows. Keys under user.*,
+// environment.* and image.* are free; volatile.* belong to the daemon.
+var instanceKeys = map[string]Validator{
+	"boot.autostart":          Optional(IsBool),
+	"boot.autostart.delay":    Optional(IsUintRange(0, 3600)),
+	"boot.autostart.priority": Optional(IsInt64),
+	"boot.stop.priority":      Optional(IsInt64),
+	"limits.cpu":              Optional(IsCPULimit),
+	"limits.memory":           Optional(IsSizeOrPercent),
+	"limits.processes":        Optional(IsUintRange(1, 1<<22)),
+	"security.privileged":     Optional(IsBool),
+	"security.nesting":        Optional(IsBool),
+	"raw.lxc":                 IsAny,
+}
+
+// freePrefixes are namespaces whose keys take any value.
+var freePrefixes = []string{"user.", "environment.", "image."}
+
+// ValidateInstanceKey checks one key and its value. fromUser refuses volatile.* keys, which
+// only the daemon may set.
+func ValidateInstanceKey(key, value string, fromUser bool) error {
+	if strings.HasPrefix(key, "volatile.") {
+		if fromUser {
+			return fmt.Errorf("config key %q is read-only: volatile.* keys are set by lited: %w", key, api.ErrInvalid)
+		}
+		return nil
+	}
+	for _, p := range freePrefixes {
+		if strings.HasPrefix(key, p) && len(key) > len(p) {
+			return nil
+		}
+	}
+	v, ok := instanceKeys[key]
+	if !ok {
+		return fmt.Errorf("unknown config key %q: %w", key, api.ErrInvalid)
+	}
+	if err := v(value); err != nil {
+		return fmt.Errorf("config key %q: %v: %w", key, err, api.ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateInstanceConfig checks a whole config map. Volatile keys that were already stored
+// (old) may come back unchanged in a PUT, as LXD's clients send them back.
+func ValidateInstanceConfig(cfg, old map[string]string) error {
+	for k, v := range cfg {
+		fromUser := true
+		if strings.HasPrefix(k, "volatile.") && old != nil && old[k] == v {
+			fromUser = false
+		}
+		if err := ValidateInstanceKey(k, v, fromUser); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// IsTrue reads a boolean config value; absent or invalid is false.
+func IsTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "1", "yes", "on":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# make demo: start lited (unless one already answers), launch web1 from debian/12 and show it.
+# "make demo-stop" stops and deletes web1 and stops the demo daemon.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LITE_DIR=${LITE_DIR:-/var/lib/lite}
+export LITE_DIR
+lite=./bin/lite
+mkdir -p "$LITE_DIR"
+
+if [ "${1:-}" = stop ]; then
+  $lite delete --force web1 2>/dev/null || true
+  if [ -f "$LITE_DIR/lited.pid" ]; then kill "$(cat "$LITE_DIR/lited.pid")" 2>/dev/null || true; rm -f "$LITE_DIR/lited.pid"; fi
+  echo "demo stopped"
+  exit 0
+fi
+
+if ! $lite version >/dev/null 2>&1 || ! $lite info >/dev/null 2>&1; then
+  echo "Starting lited (state in $LITE_DIR, log in $LITE_DIR/lited.log)"
+  setsid ./bin/lited >>"$LITE_DIR/lited.log" 2>&1 < /dev/null &
+  echo $! > "$LITE_DIR/lited.pid"
+  for _ in $(seq 1 100); do [ -S "$LITE_DIR/unix.socket" ] && $lite info >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+if ! $lite list -c n --format csv | grep -qx web1; then
+  echo "Launching web1 from debian/12 (the first launch builds the image with debootstrap: a minute or two)"
+  $lite launch debian/12 web1
+elif ! $lite list -c ns --format csv | grep -qx 'web1,RUNNING'; then
+  $lite start web1
+fi
+$lite exec web1 -- systemctl is-system-running --wait || true
+$lite list
+echo
+echo "Try: ./bin/lite exec web1 -- bash     (stop the demo with: make demo-stop)"

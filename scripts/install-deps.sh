@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages lite needs to build, run and test, when they are missing.
+# Idempotent and quick when everything is present.
+set -euo pipefail
+
+pkgs=(
+  lxc lxc-dev golang-gopkg-lxc-go-lxc.v2-dev pkg-config gcc make   # liblxc and go-lxc (cgo)
+  debootstrap xz-utils squashfs-tools zstd bzip2                  # image builds and imports
+  uidmap iproute2 nftables dnsmasq-base                            # containers and networks
+  ca-certificates
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Missing Debian packages: ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "Installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
+  echo "Go is not installed: install Go 1.22 or newer (Debian: golang-go from bookworm-backports)" >&2
+  exit 1
+fi
