@@ -88,18 +88,32 @@ func (c *Client) WithContext(ctx context.Context) *Client {
 	return &cp
 }
 
-// dialError explains a failed connection to the socket in terms a user can act on.
+// dialError explains a failed connection to the socket in terms a user can act on. The
+// error matches api.ErrUnavailable (or api.ErrForbidden) and wraps the system error.
 func dialError(socket string, err error) error {
 	switch {
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		return fmt.Errorf("cannot reach lited at %s: permission denied (run as root or as a member of the lite group): %w",
-			socket, api.ErrForbidden)
+		return &connError{kind: api.ErrForbidden, cause: err, msg: fmt.Sprintf(
+			"cannot reach lited at %s: permission denied (run as root or as a member of the lite group)", socket)}
 	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOTSOCK):
-		return fmt.Errorf("cannot reach lited at %s: is it running? start it with \"lited\" (or \"make demo\"), "+
-			"or point LITE_DIR/--socket at its socket: %w", socket, api.ErrUnavailable)
+		return &connError{kind: api.ErrUnavailable, cause: err, msg: fmt.Sprintf(
+			"cannot reach lited at %s: is it running? start it with \"lited\" (or \"make demo\"), "+
+				"or point LITE_DIR/--socket at its socket", socket)}
 	}
-	return fmt.Errorf("cannot reach lited at %s (%v): %w", socket, err, api.ErrUnavailable)
+	return &connError{kind: api.ErrUnavailable, cause: err, msg: fmt.Sprintf("cannot reach lited at %s: %v", socket, err)}
 }
+
+// connError is a failure to reach the daemon: a readable message, an error kind for
+// errors.Is, and the system error underneath.
+type connError struct {
+	msg   string
+	kind  error
+	cause error
+}
+
+func (e *connError) Error() string        { return e.msg }
+func (e *connError) Unwrap() error        { return e.cause }
+func (e *connError) Is(target error) bool { return target == e.kind }
 
 // request is one call to the API.
 type request struct {

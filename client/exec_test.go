@@ -70,13 +70,17 @@ func (s *execServer) websocket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "bad secret")
 		return
 	}
+	// Record the order before answering: the client dials the next socket only after this
+	// one's handshake has completed.
+	s.mu.Lock()
+	s.order = append(s.order, fd)
+	s.mu.Unlock()
 	conn, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
 	}
 	s.mu.Lock()
 	s.conns[fd] = conn
-	s.order = append(s.order, fd)
 	s.mu.Unlock()
 	s.arrived <- struct{}{}
 }

@@ -147,7 +147,11 @@ func findMetadata(tr *tar.Reader) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read tar: %v: %w", err, ErrInvalid)
 		}
-		if strings.TrimLeft(hdr.Name, "./") != "metadata.yaml" {
+		rel, _, err := cleanEntryName(hdr.Name, defaultLimits.pathLen)
+		if err != nil {
+			return nil, err
+		}
+		if rel != "metadata.yaml" {
 			continue
 		}
 		if hdr.Typeflag != tar.TypeReg {

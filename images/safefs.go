@@ -78,23 +78,51 @@ func readFileBeneath(dir, rel string, max int64) ([]byte, error) {
 		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
-	fd, err := openBeneath(dfd, rel, unix.O_RDONLY|unix.O_NONBLOCK)
+	fd, err := openBeneath(dfd, rel, unix.O_PATH)
 	if err != nil {
 		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), rel)
+	defer unix.Close(fd)
+	data, err := readRegular(fd, max)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	return data, nil
+}
+
+// reopenRegular opens the file an O_PATH fd pins, with flags, after
+// checking that it is a regular file: a fifo or a device must not be
+// opened at all.
+func reopenRegular(pathfd int, flags int) (*os.File, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(pathfd, &st); err != nil {
+		return nil, fmt.Errorf("stat: %w", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("not a regular file: %w", ErrInvalid)
+	}
+	f, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", pathfd), flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("reopen: %w", err)
+	}
+	return f, nil
+}
+
+// readRegular reads the regular file an O_PATH fd pins, at most max bytes.
+func readRegular(pathfd int, max int64) ([]byte, error) {
+	f, err := reopenRegular(pathfd, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
 	defer f.Close()
-	st, err := f.Stat()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file: %w", rel, ErrInvalid)
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("more than %d bytes: %w", max, ErrInvalid)
 	}
-	if st.Size() > max {
-		return nil, fmt.Errorf("%s: %d bytes, more than %d: %w", rel, st.Size(), max, ErrInvalid)
-	}
-	return io.ReadAll(io.LimitReader(f, max))
+	return data, nil
 }
 
 // splitPath splits a clean relative path into its parent and final name.

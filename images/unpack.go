@@ -244,7 +244,9 @@ func (u *unpacker) clear(pfd int, name string, isDir bool) error {
 		if isDir {
 			return nil
 		}
-		if err := unix.Unlinkat(pfd, name, unix.AT_REMOVEDIR); err != nil {
+		if err := unix.Unlinkat(pfd, name, unix.AT_REMOVEDIR); errors.Is(err, unix.ENOTEMPTY) {
+			return fmt.Errorf("replace non-empty directory: %w", ErrInvalid)
+		} else if err != nil {
 			return fmt.Errorf("replace directory: %w", err)
 		}
 		return nil

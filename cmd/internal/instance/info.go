@@ -122,12 +122,18 @@ func writeInstanceInfo(b *strings.Builder, inst *api.InstanceFull, loc *time.Loc
 		nic := st.Network[name]
 		line(2, "%s:", name)
 		line(3, "Type: %s", nic.Type)
-		line(3, "State: %s", strings.ToUpper(nic.State))
+		if nic.State != "" {
+			line(3, "State: %s", strings.ToUpper(nic.State))
+		}
 		if nic.HostName != "" {
 			line(3, "Host interface: %s", nic.HostName)
 		}
-		line(3, "MAC address: %s", nic.Hwaddr)
-		line(3, "MTU: %d", nic.Mtu)
+		if nic.Hwaddr != "" {
+			line(3, "MAC address: %s", nic.Hwaddr)
+		}
+		if nic.Mtu > 0 {
+			line(3, "MTU: %d", nic.Mtu)
+		}
 		line(3, "Bytes received: %s", output.SI(nic.Counters.BytesReceived))
 		line(3, "Bytes sent: %s", output.SI(nic.Counters.BytesSent))
 		line(3, "Packets received: %d", nic.Counters.PacketsReceived)

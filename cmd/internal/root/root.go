@@ -1,0 +1,70 @@
+// Package root assembles the lite command tree and runs it: the one place where a command's
+// error becomes an exit status.
+package root
+
+import (
+	"context"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"lite/client"
+	"lite/cmd/internal/cli"
+	"lite/cmd/internal/image"
+	"lite/cmd/internal/instance"
+	"lite/cmd/internal/version"
+)
+
+// NewCmdRoot returns the lite command with every subcommand; --socket is stored in socket.
+func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lite",
+		Short: "Manage system containers run by lited",
+		Long: "lite manages system containers run by the lited daemon.\n" +
+			"It talks to lited over $LITE_DIR/unix.socket (LITE_DIR defaults to " + client.DefaultDir + ").",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	cmd.CompletionOptions.DisableDefaultCmd = true
+	cmd.PersistentFlags().StringVar(socket, "socket", "", "path of lited's unix socket (default $LITE_DIR/unix.socket)")
+	cmd.AddCommand(
+		instance.NewCmdLaunch(f, nil),
+		instance.NewCmdInit(f, nil),
+		instance.NewCmdStart(f, nil),
+		instance.NewCmdStop(f, nil),
+		instance.NewCmdRestart(f, nil),
+		instance.NewCmdDelete(f, nil),
+		instance.NewCmdList(f, nil),
+		instance.NewCmdInfo(f, nil),
+		instance.NewCmdExec(f, nil),
+		image.NewCmdImage(f),
+		version.NewCmdVersion(f, nil),
+	)
+	return cmd
+}
+
+// Main runs lite with args and returns the exit status: 0 on success, the command's code for
+// lite exec, 1 for any other error (printed on stderr as one "Error: ..." line).
+func Main(args []string, ios *cli.IOStreams, connect func(socket string) (cli.Client, error)) int {
+	var socket string
+	var once sync.Once
+	var c cli.Client
+	var cerr error
+	f := &cli.Factory{IO: ios, Client: func() (cli.Client, error) {
+		once.Do(func() {
+			path := socket
+			if path == "" {
+				path = client.DefaultSocket()
+			}
+			c, cerr = connect(path)
+		})
+		return c, cerr
+	}}
+	cmd := NewCmdRoot(f, &socket)
+	cmd.SetArgs(args)
+	cmd.SetIn(ios.In)
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	err := cmd.ExecuteContext(context.Background())
+	return cli.ExitCode(ios.ErrOut, err)
+}

@@ -1,0 +1,52 @@
+CREATE TABLE config (
+	key    TEXT PRIMARY KEY,
+	value  TEXT NOT NULL
+);
+CREATE TABLE images (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	fingerprint   TEXT NOT NULL UNIQUE,
+	filename      TEXT NOT NULL DEFAULT '',
+	size          INTEGER NOT NULL,
+	architecture  TEXT NOT NULL,
+	type          TEXT NOT NULL DEFAULT 'container',
+	public        INTEGER NOT NULL DEFAULT 0,
+	auto_update   INTEGER NOT NULL DEFAULT 0,
+	cached        INTEGER NOT NULL DEFAULT 0,
+	properties    TEXT NOT NULL DEFAULT '{}',
+	created_at    DATETIME NOT NULL,
+	uploaded_at   DATETIME NOT NULL,
+	last_used_at  DATETIME,
+	expires_at    DATETIME
+);
+CREATE TABLE images_aliases (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	name         TEXT NOT NULL UNIQUE,
+	image_id     INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+	description  TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE instances (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	name          TEXT NOT NULL UNIQUE,
+	type          TEXT NOT NULL DEFAULT 'container',
+	architecture  TEXT NOT NULL,
+	description   TEXT NOT NULL DEFAULT '',
+	ephemeral     INTEGER NOT NULL DEFAULT 0,
+	config        TEXT NOT NULL DEFAULT '{}',
+	devices       TEXT NOT NULL DEFAULT '{}',
+	created_at    DATETIME NOT NULL,
+	last_used_at  DATETIME NOT NULL
+);
+CREATE TABLE instances_profiles (
+	instance_id  INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+	profile_id   INTEGER NOT NULL REFERENCES profiles(id) ON DELETE RESTRICT,
+	apply_order  INTEGER NOT NULL,
+	PRIMARY KEY (instance_id, profile_id)
+);
+CREATE TABLE profiles (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	name         TEXT NOT NULL UNIQUE,
+	description  TEXT NOT NULL DEFAULT '',
+	config       TEXT NOT NULL DEFAULT '{}',
+	devices      TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE schema_version (version INTEGER NOT NULL);

@@ -1,0 +1,240 @@
+package profiles
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"lite/client/api"
+)
+
+func TestValidateInstanceKey(t *testing.T) {
+	tests := []struct {
+		key, value string
+		ok         bool
+	}{
+		// limits.memory: sizes and percentages.
+		{"limits.memory", "512MiB", true},
+		{"limits.memory", "1GB", true},
+		{"limits.memory", "2GiB", true},
+		{"limits.memory", "1048576", true},
+		{"limits.memory", "50%", true},
+		{"limits.memory", "100%", true},
+		{"limits.memory", "", true}, // unset
+		{"limits.memory", "lots", false},
+		{"limits.memory", "-1", false},
+		{"limits.memory", "0", false},
+		{"limits.memory", "0MiB", false},
+		{"limits.memory", "0%", false},
+		{"limits.memory", "101%", false},
+		{"limits.memory", "-5%", false},
+		{"limits.memory", "12.5%", false},
+		{"limits.memory", "512XB", false},
+		{"limits.memory", "MiB", false},
+		// limits.cpu: counts and sets.
+		{"limits.cpu", "2", true},
+		{"limits.cpu", "1", true},
+		{"limits.cpu", "0-1", true},
+		{"limits.cpu", "0,2", true},
+		{"limits.cpu", "0-1,4,6-7", true},
+		{"limits.cpu", "", true},
+		{"limits.cpu", "0", false},
+		{"limits.cpu", "-1", false},
+		{"limits.cpu", "abc", false},
+		{"limits.cpu", "0-", false},
+		{"limits.cpu", "1,,2", false},
+		// limits.processes: a positive count.
+		{"limits.processes", "500", true},
+		{"limits.processes", "0", false},
+		{"limits.processes", "many", false},
+		// Booleans, as LXD accepts them.
+		{"security.privileged", "true", true},
+		{"security.privileged", "false", true},
+		{"security.privileged", "TRUE", true},
+		{"security.privileged", "1", true},
+		{"security.privileged", "0", true},
+		{"security.privileged", "yes", true},
+		{"security.privileged", "off", true},
+		{"security.privileged", "", true},
+		{"security.privileged", "maybe", false},
+		{"security.privileged", "2", false},
+		{"security.nesting", "on", true},
+		{"security.nesting", "nope", false},
+		{"boot.autostart", "no", true},
+		{"boot.autostart", "sometimes", false},
+		{"boot.autostart.delay", "10", true},
+		{"boot.autostart.delay", "-1", false},
+		{"boot.autostart.delay", "3601", false},
+		{"boot.autostart.priority", "-3", true},
+		{"boot.autostart.priority", "high", false},
+		{"boot.stop.priority", "5", true},
+		{"boot.stop.priority", "1.5", false},
+		{"raw.lxc", "lxc.apparmor.profile = unconfined\nlxc.mount.auto = sys:rw", true},
+		// Free namespaces.
+		{"user.anything", "any value at all", true},
+		{"user.x.y.z", "", true},
+		{"environment.FOO", "bar baz", true},
+		{"environment.http_proxy", "http://proxy:3128", true},
+		{"image.os", "debian", true},
+		{"user.", "x", false}, // a prefix alone is not a key
+		{"environment.", "x", false},
+		// Unknown keys.
+		{"limits.bogus", "1", false},
+		{"security.idmap.isolated", "true", false},
+		{"nonsense", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		err := ValidateInstanceKey(tt.key, tt.value, true)
+		if tt.ok {
+			if err != nil {
+				t.Errorf("%s=%q: unexpected error %v", tt.key, tt.value, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s=%q: accepted, want an error", tt.key, tt.value)
+			continue
+		}
+		if !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("%s=%q: error %v is not ErrInvalid", tt.key, tt.value, err)
+		}
+		if tt.key != "" && !strings.Contains(err.Error(), `"`+tt.key+`"`) {
+			t.Errorf("%s=%q: error %q does not name the key", tt.key, tt.value, err)
+		}
+	}
+}
+
+func TestVolatileKeysAreReadOnlyForUsers(t *testing.T) {
+	err := ValidateInstanceKey("volatile.eth0.hwaddr", "00:16:3e:00:00:01", true)
+	if !errors.Is(err, api.ErrInvalid) {
+		t.Fatalf("user setting volatile key: err = %v, want ErrInvalid", err)
+	}
+	if !strings.Contains(err.Error(), `"volatile.eth0.hwaddr"`) || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("error %q should name the key and say it is read-only", err)
+	}
+	if err := ValidateInstanceKey("volatile.eth0.hwaddr", "00:16:3e:00:00:01", false); err != nil {
+		t.Errorf("daemon setting volatile key: %v", err)
+	}
+}
+
+func TestValidateInstanceConfig(t *testing.T) {
+	stored := map[string]string{
+		"volatile.base_image":       "abc123",
+		"volatile.last_state.power": "STOPPED",
+		"image.os":                  "debian",
+	}
+	tests := []struct {
+		name string
+		cfg  map[string]string
+		old  map[string]string
+		bad  string // the key the error must name, "" if valid
+	}{
+		{"empty", map[string]string{}, nil, ""},
+		{"nil", nil, nil, ""},
+		{"plain keys", map[string]string{"limits.cpu": "2", "user.x": "y"}, nil, ""},
+		// LXD's clients PUT back everything they GET, volatile keys included.
+		{"stored volatile unchanged", map[string]string{"volatile.base_image": "abc123", "volatile.last_state.power": "STOPPED", "user.a": "b"}, stored, ""},
+		{"stored volatile changed", map[string]string{"volatile.base_image": "evil"}, stored, "volatile.base_image"},
+		{"new volatile key", map[string]string{"volatile.eth0.hwaddr": "x"}, stored, "volatile.eth0.hwaddr"},
+		{"volatile on create", map[string]string{"volatile.base_image": "abc123"}, nil, "volatile.base_image"},
+		{"volatile with empty old value", map[string]string{"volatile.x": ""}, map[string]string{}, "volatile.x"},
+		{"bad value among good", map[string]string{"user.a": "b", "limits.memory": "lots"}, nil, "limits.memory"},
+		{"unknown key", map[string]string{"limits.cpus": "2"}, stored, "limits.cpus"},
+	}
+	for _, tt := range tests {
+		err := ValidateInstanceConfig(tt.cfg, tt.old)
+		if tt.bad == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.name, err)
+			}
+			continue
+		}
+		if !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", tt.name, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), `"`+tt.bad+`"`) {
+			t.Errorf("%s: error %q does not name %s", tt.name, err, tt.bad)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+	}{
+		{"1", 1},
+		{"1048576", 1048576},
+		{"10B", 10},
+		{"2kB", 2000},
+		{"3MB", 3000000},
+		{"1GB", 1000000000},
+		{"1TB", 1000000000000},
+		{"4KiB", 4096},
+		{"512MiB", 512 << 20},
+		{"2GiB", 2 << 30},
+		{"1TiB", 1 << 40},
+	}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+	for _, in := range []string{"", "0", "-1", "lots", "1.5GiB", "GiB", "1 GiB", "1gib", "1Gi", "99999999999999999999"} {
+		if n, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) = %d, want an error", in, n)
+		}
+	}
+}
+
+// A size whose value overflows int64 bytes must be refused, not wrap around to a negative or
+// small limit.
+func TestParseSizeOverflow(t *testing.T) {
+	for _, in := range []string{"9999999999TiB", "10000000TB", "9000000000GiB"} {
+		n, err := ParseSize(in)
+		if err == nil {
+			t.Errorf("ParseSize(%q) = %d with no error: the multiplication overflowed int64", in, n)
+		}
+	}
+}
+
+func TestIsTrue(t *testing.T) {
+	for _, v := range []string{"true", "TRUE", "1", "yes", "on", "On"} {
+		if !IsTrue(v) {
+			t.Errorf("IsTrue(%q) = false", v)
+		}
+	}
+	for _, v := range []string{"", "false", "0", "no", "off", "maybe"} {
+		if IsTrue(v) {
+			t.Errorf("IsTrue(%q) = true", v)
+		}
+	}
+}
+
+func TestCombinators(t *testing.T) {
+	one := IsOneOf("a", "b")
+	if one("a") != nil || one("b") != nil {
+		t.Error("IsOneOf refuses a listed word")
+	}
+	if err := one("c"); err == nil || !strings.Contains(err.Error(), "a, b") {
+		t.Errorf("IsOneOf(c) = %v, want an error listing the words", err)
+	}
+	r := IsUintRange(2, 4)
+	for v, ok := range map[string]bool{"2": true, "4": true, "1": false, "5": false, "x": false, "": false} {
+		if (r(v) == nil) != ok {
+			t.Errorf("IsUintRange(2,4)(%q) ok = %v, want %v", v, !ok, ok)
+		}
+	}
+	if Optional(IsInt64)("") != nil || Optional(IsInt64)("x") == nil || Optional(IsInt64)("7") != nil {
+		t.Error("Optional(IsInt64) misbehaves")
+	}
+	if IsInt64("") == nil {
+		t.Error("IsInt64 accepts empty")
+	}
+	if IsAny("anything") != nil {
+		t.Error("IsAny refused a value")
+	}
+}

@@ -1,0 +1,229 @@
+package test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// TestExec drives `lite exec` without a terminal: streams, exit codes, stdin, bulk output,
+// environment, working directory, and a stopped instance.
+func TestExec(t *testing.T) {
+	d := sharedWeb1(t)
+
+	t.Run("stdout and stderr apart", func(t *testing.T) {
+		stdout, stderr, code := d.Lite("exec", "web1", "--", "sh", "-c", "echo out; echo err >&2")
+		if code != 0 || stdout != "out\n" || stderr != "err\n" {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 0, \"out\\n\", \"err\\n\"", code, stdout, stderr)
+		}
+	})
+
+	t.Run("exit code", func(t *testing.T) {
+		for _, want := range []int{7, 0, 1, 255} {
+			_, stderr, code := d.Lite("exec", "web1", "--", "sh", "-c", fmt.Sprintf("exit %d", want))
+			if code != want {
+				t.Errorf("sh -c 'exit %d': lite exited %d (stderr %q)", want, code, stderr)
+			}
+		}
+	})
+
+	t.Run("stdin", func(t *testing.T) {
+		stdout, stderr, code := d.LiteIn(strings.NewReader("hello\n"), "exec", "web1", "--", "cat")
+		if code != 0 || stdout != "hello\n" {
+			t.Errorf("echo hello | lite exec web1 -- cat: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+		// Bulk input, in and out again: nothing lost or reordered.
+		in := bytes.Repeat([]byte("0123456789abcdef"), 256*1024) // 4 MiB
+		stdout, stderr, code = d.LiteIn(bytes.NewReader(in), "exec", "web1", "--", "sha256sum")
+		want := fmt.Sprintf("%x  -\n", sha256.Sum256(in))
+		if code != 0 || stdout != want {
+			t.Errorf("4 MiB | sha256sum: exit %d, stdout %q (want %q), stderr %q", code, stdout, want, stderr)
+		}
+	})
+
+	t.Run("large output", func(t *testing.T) {
+		stdout, stderr, code := d.Lite("exec", "web1", "--", "sh", "-c", "head -c 5000000 /dev/zero | base64")
+		want := gnuBase64(make([]byte, 5000000))
+		if code != 0 {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+		if len(stdout) != len(want) || stdout != want {
+			t.Errorf("got %d bytes of output, want %d (identical to base64 of 5000000 zero bytes)", len(stdout), len(want))
+		}
+	})
+
+	t.Run("environment", func(t *testing.T) {
+		stdout, stderr, code := d.Lite("exec", "--env", "FOO=bar", "web1", "--", "sh", "-c", `echo "$FOO|$HOME|$PATH"`)
+		if code != 0 {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+		parts := strings.SplitN(strings.TrimSpace(stdout), "|", 3)
+		if len(parts) != 3 || parts[0] != "bar" || parts[1] != "/root" || !strings.Contains(parts[2], "/usr/bin") {
+			t.Errorf("FOO|HOME|PATH = %q, want bar|/root|...usr/bin...", stdout)
+		}
+	})
+
+	t.Run("cwd", func(t *testing.T) {
+		if out := mustLite(t, d, "exec", "--cwd", "/tmp", "web1", "--", "pwd"); out != "/tmp\n" {
+			t.Errorf("--cwd /tmp: pwd says %q", out)
+		}
+		if out := mustLite(t, d, "exec", "web1", "--", "pwd"); out != "/root\n" {
+			t.Errorf("default cwd: pwd says %q, want /root (root's home)", out)
+		}
+	})
+
+	t.Run("command not found", func(t *testing.T) {
+		_, stderr, code := d.Lite("exec", "web1", "--", "/no/such/command")
+		if code != 127 {
+			t.Errorf("exec of a missing command: exit %d (stderr %q), want 127", code, stderr)
+		}
+	})
+
+	t.Run("stopped instance", func(t *testing.T) {
+		deleteOnCleanup(t, d, "stopped1")
+		mustLite(t, d, "init", "debian/12", "stopped1")
+		requireStatus(t, d, "stopped1", "STOPPED")
+		stdout, stderr, code := d.Lite("exec", "stopped1", "--", "true")
+		oneLineError(t, "lite exec stopped1 -- true", stderr, code, `not running|stopped`)
+		if stdout != "" {
+			t.Errorf("stdout %q, want nothing", stdout)
+		}
+		requireStatus(t, d, "stopped1", "STOPPED")
+	})
+}
+
+// gnuBase64 is what coreutils' base64 prints: lines of 76 characters, each ending in a newline.
+func gnuBase64(data []byte) string {
+	enc := base64.StdEncoding.EncodeToString(data)
+	var b strings.Builder
+	for len(enc) > 76 {
+		b.WriteString(enc[:76] + "\n")
+		enc = enc[76:]
+	}
+	if enc != "" {
+		b.WriteString(enc + "\n")
+	}
+	return b.String()
+}
+
+// ptyOutput collects what a program writes to its terminal.
+type ptyOutput struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	done chan struct{}
+}
+
+func (o *ptyOutput) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// TestExecInteractive runs `lite exec web1 -- bash` on a real pty: the shell gets a terminal of
+// the container, the window size and its changes reach it, and the exit code comes back.
+func TestExecInteractive(t *testing.T) {
+	d := sharedWeb1(t)
+	cmd := exec.Command(liteBin, "exec", "web1", "--", "bash")
+	cmd.Env = append(os.Environ(), "LITE_DIR="+d.Dir, "TERM=xterm")
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 101})
+	if err != nil {
+		t.Fatalf("start lite exec on a pty: %v", err)
+	}
+	defer ptmx.Close()
+	out := &ptyOutput{done: make(chan struct{})}
+	go func() {
+		defer close(out.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			out.mu.Lock()
+			out.buf.Write(buf[:n])
+			out.mu.Unlock()
+			if err != nil {
+				return // EIO once lite has exited and closed the terminal
+			}
+		}
+	}()
+	var waitErr error
+	finished := make(chan struct{})
+	go func() {
+		waitErr = cmd.Wait()
+		close(finished)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-finished:
+		default:
+			_ = cmd.Process.Kill()
+			<-finished
+		}
+	})
+	typeLine := func(s string) {
+		if _, err := ptmx.Write([]byte(s + "\r")); err != nil {
+			t.Fatalf("type %q: %v", s, err)
+		}
+	}
+	// waitFor polls the screen for re; now and then it types again (resend), since a window
+	// size change and typed input travel on different streams.
+	waitFor := func(what string, re *regexp.Regexp, resend string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		next := time.Now()
+		for !re.MatchString(out.String()) {
+			select {
+			case <-finished:
+				t.Fatalf("lite exited (%v) before %s; terminal output:\n%s", waitErr, what, out.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not seen within 60s; terminal output:\n%s", what, out.String())
+			}
+			if resend != "" && time.Now().After(next) {
+				typeLine(resend)
+				next = time.Now().Add(2 * time.Second)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	waitFor("a root prompt", regexp.MustCompile(`# $|# \x1b`), "")
+	waitFor("stty size 33 101", regexp.MustCompile(`(?m)^33 101\r?$`), "stty size")
+
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
+		t.Fatalf("resize pty: %v", err)
+	}
+	waitFor("stty size 40 120 after the resize", regexp.MustCompile(`(?m)^40 120\r?$`), "stty size")
+
+	typeLine("tty; echo $((6*7)); exit 3")
+	select {
+	case <-finished:
+		var exitErr *exec.ExitError
+		if !errors.As(waitErr, &exitErr) || exitErr.ExitCode() != 3 {
+			t.Errorf("lite exec web1 -- bash ended with %v, want exit status 3", waitErr)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("lite exec did not end after `exit 3`; terminal output:\n%s", out.String())
+	}
+	select {
+	case <-out.done:
+	case <-time.After(10 * time.Second):
+	}
+	screen := out.String()
+	if !regexp.MustCompile(`(?m)^/dev/pts/\d+\r?$`).MatchString(screen) {
+		t.Errorf("tty did not print a /dev/pts path; terminal output:\n%s", screen)
+	}
+	if !regexp.MustCompile(`(?m)^42\r?$`).MatchString(screen) {
+		t.Errorf("echo $((6*7)) did not print 42; terminal output:\n%s", screen)
+	}
+}
