@@ -47,6 +47,9 @@ func (b *Builder) Build(ctx context.Context, r Recipe, workDir string) (string, 
 	if r.OS == "" || r.Suite == "" || r.Release == "" {
 		return "", fmt.Errorf("build: incomplete recipe %+v: %w", r, ErrInvalid)
 	}
+	if b.CacheDir == "" || workDir == "" {
+		return "", fmt.Errorf("build: no cache or work directory: %w", ErrInvalid)
+	}
 	cached := b.CachePath(r)
 	if _, err := os.Stat(cached); err == nil {
 		return cached, nil
@@ -79,6 +82,14 @@ func (b *Builder) Build(ctx context.Context, r Recipe, workDir string) (string, 
 func (b *Builder) build(ctx context.Context, r Recipe, workDir, cached string) error {
 	rootfs := filepath.Join(workDir, "rootfs")
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return err
+	}
+	// A rootfs left by an earlier attempt in the same workDir would confuse
+	// debootstrap; unmount before removing, never delete through a mount.
+	if err := unmountUnder(rootfs); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(rootfs); err != nil {
 		return err
 	}
 	if err := b.debootstrap(ctx, r, rootfs); err != nil {

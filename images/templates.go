@@ -164,8 +164,12 @@ func mkdirInRoot(rootfd int, rel string, shift Shift) (int, error) {
 		prefix = path.Join(prefix, c)
 		next, err := unix.Openat2(rootfd, prefix, how)
 		if errors.Is(err, unix.ENOENT) {
-			if err = unix.Mkdirat(cur, c, 0o755); err == nil || errors.Is(err, unix.EEXIST) {
+			// Only what we create gets our owner; EEXIST is a race or a
+			// dangling symlink, which the reopen below sorts out.
+			if err = unix.Mkdirat(cur, c, 0o755); err == nil {
 				err = unix.Fchownat(cur, c, int(shift.UID), int(shift.GID), unix.AT_SYMLINK_NOFOLLOW)
+			} else if errors.Is(err, unix.EEXIST) {
+				err = nil
 			}
 			if err == nil {
 				next, err = unix.Openat2(rootfd, prefix, how)

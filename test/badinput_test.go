@@ -44,6 +44,7 @@ func TestBadInput(t *testing.T) {
 	for _, c := range cases {
 		what := "lite " + strings.Join(c.args, " ")
 		_, stderr, code := d.Lite(c.args...)
+		t.Logf("%s -> exit %d: %s", what, code, strings.TrimSpace(stderr))
 		oneLineError(t, what, stderr, code, c.want)
 	}
 

@@ -57,6 +57,12 @@ func TestDaemonCrash(t *testing.T) {
 		t.Errorf("lite list shows ghost as %q", st)
 	}
 
+	// A clean restart of lited leaves the container alone too.
+	d.Restart(t)
+	if got := initPid(t, d, name); got != pid || !procAlive(pid) {
+		t.Errorf("after a clean lited restart: init pid %d (alive %v), want %d", got, procAlive(pid), pid)
+	}
+
 	mustLite(t, d, "stop", name)
 	requireStatus(t, d, name, "STOPPED")
 	eventually(t, 30*time.Second, "the old init to be gone", func() (bool, string) {

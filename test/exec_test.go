@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,6 +91,97 @@ func TestExec(t *testing.T) {
 		}
 	})
 
+	t.Run("killed by a signal", func(t *testing.T) {
+		_, stderr, code := d.Lite("exec", "web1", "--", "sh", "-c", "kill -9 $$")
+		if code != 128+9 {
+			t.Errorf("sh -c 'kill -9 $$': lite exited %d (stderr %q), want 137", code, stderr)
+		}
+	})
+
+	t.Run("background child keeps stdout open", func(t *testing.T) {
+		// The shell exits at once; its child still holds stdout. lite must end with the shell.
+		stdout, stderr, code := d.liteTimeout(2*time.Minute, nil, "exec", "web1", "--", "sh", "-c", "sleep 900 & echo $!")
+		if code != 0 {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+		pid := strings.TrimSpace(stdout)
+		if !regexp.MustCompile(`^\d+$`).MatchString(pid) {
+			t.Fatalf("stdout %q, want the background pid", stdout)
+		}
+		mustLite(t, d, "exec", "web1", "--", "kill", pid)
+	})
+
+	t.Run("stdin not read", func(t *testing.T) {
+		in := bytes.NewReader(make([]byte, 16<<20))
+		_, stderr, code := d.liteTimeout(2*time.Minute, in, "exec", "web1", "--", "true")
+		if code != 0 {
+			t.Errorf("16 MiB | lite exec web1 -- true: exit %d, stderr %q", code, stderr)
+		}
+	})
+
+	t.Run("parallel sessions", func(t *testing.T) {
+		const n = 8
+		var wg sync.WaitGroup
+		errs := make(chan string, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				want := strings.Repeat(fmt.Sprintf("session %d\n", i), 20000)
+				script := fmt.Sprintf("i=0; while [ $i -lt 20000 ]; do echo 'session %d'; i=$((i+1)); done; exit %d", i, i)
+				stdout, stderr, code := d.Lite("exec", "web1", "--", "bash", "-c", script)
+				if code != i || stdout != want {
+					errs <- fmt.Sprintf("session %d: exit %d, %d bytes of stdout (want %d), stderr %q", i, code, len(stdout), len(want), stderr)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
+		}
+	})
+
+	t.Run("signal forwarded", func(t *testing.T) {
+		cmd := exec.Command(liteBin, "exec", "web1", "--", "sh", "-c",
+			`trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.1; done`)
+		cmd.Env = append(os.Environ(), "LITE_DIR="+d.Dir)
+		out := &ptyOutput{done: make(chan struct{})}
+		cmd.Stdout = &lockedWriter{o: out}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var waitErr error
+		finished := make(chan struct{})
+		go func() {
+			waitErr = cmd.Wait()
+			close(finished)
+		}()
+		t.Cleanup(func() {
+			select {
+			case <-finished:
+			default:
+				_ = cmd.Process.Kill()
+				<-finished
+			}
+		})
+		eventually(t, time.Minute, "the command to start", func() (bool, string) {
+			return strings.Contains(out.String(), "ready\n"), out.String()
+		})
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-finished:
+		case <-time.After(time.Minute):
+			t.Fatalf("lite did not end after SIGTERM; output %q", out.String())
+		}
+		var exitErr *exec.ExitError
+		if !errors.As(waitErr, &exitErr) || exitErr.ExitCode() != 42 || !strings.Contains(out.String(), "got-term\n") {
+			t.Errorf("after SIGTERM to lite: %v, output %q; want the command's trap to run (got-term, exit 42)", waitErr, out.String())
+		}
+	})
+
 	t.Run("stopped instance", func(t *testing.T) {
 		deleteOnCleanup(t, d, "stopped1")
 		mustLite(t, d, "init", "debian/12", "stopped1")
@@ -128,6 +220,23 @@ func (o *ptyOutput) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.buf.String()
+}
+
+// lockedWriter appends to a ptyOutput from os/exec's copying goroutine.
+type lockedWriter struct{ o *ptyOutput }
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.o.mu.Lock()
+	defer w.o.mu.Unlock()
+	return w.o.buf.Write(p)
+}
+
+// ansiEscape matches the control sequences bash writes around its prompt (bracketed paste...).
+var ansiEscape = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>])`)
+
+// Text is the output as plain lines: no escape sequences, no carriage returns.
+func (o *ptyOutput) Text() string {
+	return strings.ReplaceAll(ansiEscape.ReplaceAllString(o.String(), ""), "\r", "")
 }
 
 // TestExecInteractive runs `lite exec web1 -- bash` on a real pty: the shell gets a terminal of
@@ -180,7 +289,7 @@ func TestExecInteractive(t *testing.T) {
 		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
 		next := time.Now()
-		for !re.MatchString(out.String()) {
+		for !re.MatchString(out.Text()) {
 			select {
 			case <-finished:
 				t.Fatalf("lite exited (%v) before %s; terminal output:\n%s", waitErr, what, out.String())
@@ -197,13 +306,13 @@ func TestExecInteractive(t *testing.T) {
 		}
 	}
 
-	waitFor("a root prompt", regexp.MustCompile(`# $|# \x1b`), "")
-	waitFor("stty size 33 101", regexp.MustCompile(`(?m)^33 101\r?$`), "stty size")
+	waitFor("a root prompt", regexp.MustCompile(`# $`), "")
+	waitFor("stty size 33 101", regexp.MustCompile(`(?m)^33 101$`), "stty size")
 
 	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
 		t.Fatalf("resize pty: %v", err)
 	}
-	waitFor("stty size 40 120 after the resize", regexp.MustCompile(`(?m)^40 120\r?$`), "stty size")
+	waitFor("stty size 40 120 after the resize", regexp.MustCompile(`(?m)^40 120$`), "stty size")
 
 	typeLine("tty; echo $((6*7)); exit 3")
 	select {
@@ -219,11 +328,11 @@ func TestExecInteractive(t *testing.T) {
 	case <-out.done:
 	case <-time.After(10 * time.Second):
 	}
-	screen := out.String()
-	if !regexp.MustCompile(`(?m)^/dev/pts/\d+\r?$`).MatchString(screen) {
+	screen := out.Text()
+	if !regexp.MustCompile(`(?m)^/dev/pts/\d+$`).MatchString(screen) {
 		t.Errorf("tty did not print a /dev/pts path; terminal output:\n%s", screen)
 	}
-	if !regexp.MustCompile(`(?m)^42\r?$`).MatchString(screen) {
+	if !regexp.MustCompile(`(?m)^42$`).MatchString(screen) {
 		t.Errorf("echo $((6*7)) did not print 42; terminal output:\n%s", screen)
 	}
 }

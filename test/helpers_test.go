@@ -129,10 +129,12 @@ func sharedWeb1(t *testing.T) *Daemon {
 	d := sharedDaemon(t)
 	web1Once.Do(func() {
 		r := &web1Launch
+		start := time.Now()
 		r.stdout, r.stderr, r.code = d.Lite("launch", "debian/12", "web1")
 		if r.code == 0 {
 			waitRunning(t, d, "web1")
 			r.ready = true
+			t.Logf("launched the shared web1 (systemd running) in %s", time.Since(start).Round(time.Millisecond))
 		}
 	})
 	if web1Launch.code != 0 {

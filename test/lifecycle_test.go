@@ -24,10 +24,18 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("after init (not started): lxc monitor running: %q", m)
 	}
 
+	_, stderr, code := d.Lite("stop", "web2")
+	oneLineError(t, "lite stop web2 (stopped)", stderr, code, `not running|stopped`)
+
 	mustLite(t, d, "start", "web2")
 	requireStatus(t, d, "web2", "RUNNING")
 	waitRunning(t, d, "web2")
 	pid := initPid(t, d, "web2")
+	_, stderr, code = d.Lite("start", "web2")
+	oneLineError(t, "lite start web2 (running)", stderr, code, `already running|is running`)
+	if got := initPid(t, d, "web2"); got != pid {
+		t.Errorf("a refused second start changed the init pid %d -> %d", pid, got)
+	}
 
 	// A clean stop lets systemd stop its units: this one leaves a file when it is stopped.
 	armStopMarker(t, d, "web2")
@@ -71,7 +79,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// Deleting a running instance needs --force, and a refusal changes nothing.
-	_, stderr, code := d.Lite("delete", "web2")
+	_, stderr, code = d.Lite("delete", "web2")
 	oneLineError(t, "lite delete web2 (running)", stderr, code, `--force`)
 	requireStatus(t, d, "web2", "RUNNING")
 	if _, err := os.Stat(dir); err != nil {

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // Error kinds. Code wraps them with context (fmt.Errorf("instance %q: %w", name, ErrNotFound));
@@ -72,4 +73,21 @@ func KindFor(status int) error {
 		return ErrUnavailable
 	}
 	return ErrInternal
+}
+
+// Message is the text shown to users for err: the kind suffix (": not found") that serves
+// errors.Is is dropped when the rest of the message already says it.
+func Message(err error) string {
+	msg := err.Error()
+	for _, k := range kinds {
+		if !errors.Is(err, k.err) {
+			continue
+		}
+		suffix := ": " + k.err.Error()
+		rest, ok := strings.CutSuffix(msg, suffix)
+		if ok && strings.Contains(rest, k.err.Error()) {
+			return rest
+		}
+	}
+	return msg
 }

@@ -172,7 +172,7 @@ func (op *Op) Finish(err error) {
 	default:
 	}
 	if err != nil {
-		op.op.Status, op.op.StatusCode, op.op.Err = api.Failure.String(), api.Failure, err.Error()
+		op.op.Status, op.op.StatusCode, op.op.Err = api.Failure.String(), api.Failure, api.Message(err)
 	} else {
 		op.op.Status, op.op.StatusCode = api.Success.String(), api.Success
 	}

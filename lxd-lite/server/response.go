@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -72,21 +71,7 @@ func Errorf(kind error, format string, args ...any) Response {
 
 func (e errorResponse) Render(w http.ResponseWriter) error {
 	code := api.StatusFor(e.err)
-	return writeJSON(w, code, api.Response{Type: api.ErrorResponse, Error: message(e.err), ErrorCode: code, Metadata: json.RawMessage("null")})
-}
-
-// message strips the trailing kind (": not found") that only serves errors.Is.
-func message(err error) string {
-	msg := err.Error()
-	for _, k := range []error{api.ErrNotFound, api.ErrAlreadyExists, api.ErrInvalid, api.ErrConflict, api.ErrForbidden, api.ErrNotRunning, api.ErrUnavailable, api.ErrInternal} {
-		if errors.Is(err, k) {
-			suffix := ": " + k.Error()
-			if len(msg) > len(suffix) && msg[len(msg)-len(suffix):] == suffix {
-				return msg[:len(msg)-len(suffix)]
-			}
-		}
-	}
-	return msg
+	return writeJSON(w, code, api.Response{Type: api.ErrorResponse, Error: api.Message(e.err), ErrorCode: code, Metadata: json.RawMessage("null")})
 }
 
 // Manual lets a handler write the reply itself (websocket upgrades, raw files).

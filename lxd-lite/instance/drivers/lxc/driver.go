@@ -61,7 +61,36 @@ func (d *Driver) Start(ctx context.Context, spec instance.RunSpec) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("start container %q: %s%s", spec.Name, strings.TrimSpace(out.String()), logTail(spec.LogFile))
 	}
+	c, err := d.open(spec.Name)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	waitSystemd(ctx, c.InitPid(), initWait)
 	return nil
+}
+
+// initWait bounds how long Start waits for systemd to listen.
+const initWait = 5 * time.Second
+
+// waitSystemd returns once a systemd init listens on its private socket. Before that,
+// systemctl inside fails ("Failed to connect to bus") and a halt signal is lost, so a start
+// that returns earlier makes "launch, then exec systemctl" or "start, then stop" flaky. Other
+// inits are not waited for.
+func waitSystemd(ctx context.Context, pid int, limit time.Duration) {
+	if pid <= 0 {
+		return
+	}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil || !strings.Contains(exe, "systemd") {
+		return
+	}
+	sock := fmt.Sprintf("/proc/%d/root/run/systemd/private", pid)
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			return
+		}
+	}
 }
 
 // logTail returns the last error lines of an lxc log, so a failed start says why.
@@ -96,23 +125,40 @@ func (d *Driver) Stop(ctx context.Context, name string, opts instance.StopOption
 		return fmt.Errorf("instance %q is not running: %w", name, api.ErrNotRunning)
 	}
 	if !opts.Force && opts.Timeout != 0 {
-		timeout := opts.Timeout
-		if timeout < 0 {
-			timeout = -time.Second
+		if err := shutdown(ctx, c, opts.Timeout); err != nil {
+			return fmt.Errorf("instance %q: %w", name, err)
 		}
-		err := c.Shutdown(timeout)
-		if err == nil || !c.Running() {
-			return nil
-		}
-		if opts.Timeout > 0 {
-			return fmt.Errorf("instance %q did not shut down within %s (use --force to kill it): %w", name, opts.Timeout, api.ErrConflict)
-		}
-		return fmt.Errorf("shut down instance %q: %w", name, err)
+		return nil
 	}
 	if err := c.Stop(); err != nil && c.Running() {
 		return fmt.Errorf("kill instance %q: %w", name, err)
 	}
 	return nil
+}
+
+// resendEvery is how often a clean shutdown repeats the halt signal. An init that has not
+// installed its handlers yet (systemd early in boot) ignores it, and nothing queues it.
+const resendEvery = time.Second
+
+// shutdown sends the halt signal until the container stops, ctx ends or timeout passes
+// (negative: no limit).
+func shutdown(ctx context.Context, c *golxc.Container, timeout time.Duration) error {
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for {
+		// go-lxc's Shutdown sends the signal, then waits up to the given whole seconds.
+		if err := c.Shutdown(resendEvery); err == nil || !c.Running() {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return fmt.Errorf("did not shut down within %s (use --force to kill it): %w", timeout, api.ErrConflict)
+		}
+	}
 }
 
 // State asks the container's monitor for its state and reads its cgroup counters.
