@@ -65,7 +65,7 @@ func mapErr(err error) error {
 		switch se.ExtendedCode {
 		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
 			return fmt.Errorf("%w: %v", api.ErrAlreadyExists, err)
-		case sqlite3.ErrConstraintForeignKey:
+		case sqlite3.ErrConstraintForeignKey, sqlite3.ErrConstraintTrigger:
 			return fmt.Errorf("%w: still in use: %v", api.ErrConflict, err)
 		}
 	}

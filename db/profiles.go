@@ -3,8 +3,6 @@ package db
 import (
 	"context"
 	"fmt"
-
-
 )
 
 // Profile is a profile row.
@@ -64,7 +62,6 @@ func (d *DB) ProfileUsedBy(ctx context.Context, name string) ([]string, error) {
 	}
 	return out, rows.Err()
 }
-
 
 // ListProfileNames returns every profile's name.
 func (d *DB) ListProfileNames(ctx context.Context) ([]string, error) {

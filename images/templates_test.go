@@ -204,7 +204,9 @@ func TestRenderTemplatesBadInput(t *testing.T) {
 	}{
 		"template name escapes": {meta: "templates:\n  /etc/x:\n    when: [create]\n    template: ../../../../../../.." + outside + "/secret\n"},
 		"template is a symlink": {meta: "templates:\n  /etc/x:\n    when: [create]\n    template: link.tpl\n",
-			setup: func(layer, _ string) { os.Symlink(filepath.Join(outside, "secret"), filepath.Join(layer, "templates/link.tpl")) }},
+			setup: func(layer, _ string) {
+				os.Symlink(filepath.Join(outside, "secret"), filepath.Join(layer, "templates/link.tpl"))
+			}},
 		"target is a fifo": {meta: "templates:\n  /etc/fifo:\n    when: [create]\n    template: t.tpl\n",
 			setup: func(_, rootfs string) { syscall.Mkfifo(filepath.Join(rootfs, "etc/fifo"), 0o644) }},
 		"bad syntax": {meta: "templates:\n  /etc/x:\n    when: [create]\n    template: bad.tpl\n"},

@@ -4,6 +4,7 @@ package profiles
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -84,7 +85,11 @@ func ParseSize(v string) (int64, error) {
 	if err != nil || n <= 0 {
 		return 0, fmt.Errorf("%q is not a positive size", v)
 	}
-	return n * sizeUnits[m[2]], nil
+	unit := sizeUnits[m[2]]
+	if n > math.MaxInt64/unit {
+		return 0, fmt.Errorf("%q is too large", v)
+	}
+	return n * unit, nil
 }
 
 // IsSize accepts a positive byte size.
@@ -165,7 +170,7 @@ func ValidateInstanceKey(key, value string, fromUser bool) error {
 func ValidateInstanceConfig(cfg, old map[string]string) error {
 	for k, v := range cfg {
 		fromUser := true
-		if strings.HasPrefix(k, "volatile.") && old != nil && old[k] == v {
+		if ov, ok := old[k]; ok && ov == v && strings.HasPrefix(k, "volatile.") {
 			fromUser = false
 		}
 		if err := ValidateInstanceKey(k, v, fromUser); err != nil {

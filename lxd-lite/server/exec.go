@@ -95,6 +95,7 @@ type execSession struct {
 	conns   map[string]*websocket.Conn
 	ready   chan struct{}
 	proc    instance.Process
+	pending []syscall.Signal // signals that arrived before the process existed
 	ptmx    *os.File
 }
 
@@ -268,7 +269,12 @@ func (e *execSession) start(stdin, stdout, stderr *os.File) (instance.Process, e
 	}
 	e.mu.Lock()
 	e.proc = proc
+	pending := e.pending
+	e.pending = nil
 	e.mu.Unlock()
+	for _, sig := range pending {
+		_ = proc.Signal(sig)
+	}
 	e.s.Hub.Lifecycle("instance-exec", instance.URL(e.name), map[string]any{"command": e.req.Command})
 	return proc, nil
 }
@@ -331,6 +337,9 @@ func (e *execSession) watchClient(conn *websocket.Conn) {
 func (e *execSession) signal(sig syscall.Signal) {
 	e.mu.Lock()
 	p := e.proc
+	if p == nil {
+		e.pending = append(e.pending, sig)
+	}
 	e.mu.Unlock()
 	if p != nil {
 		_ = p.Signal(sig)
