@@ -74,3 +74,15 @@ func mapErr(err error) error {
 	}
 	return err
 }
+
+// affected returns notFound when a statement changed no row.
+func affected(res sql.Result, notFound error) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("count changed rows: %w", err)
+	}
+	if n == 0 {
+		return notFound
+	}
+	return nil
+}

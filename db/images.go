@@ -126,8 +126,8 @@ func (d *DB) DeleteImage(ctx context.Context, fp string) error {
 	if err != nil {
 		return fmt.Errorf("delete image %s: %w", fp, mapErr(err))
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("image %s: %w", fp, api.ErrNotFound)
+	if err := affected(res, fmt.Errorf("image %s: %w", fp, api.ErrNotFound)); err != nil {
+		return err
 	}
 	return nil
 }

@@ -61,8 +61,8 @@ func setProfiles(ctx context.Context, tx *sql.Tx, id int64, profiles []string) e
 		if err != nil {
 			return fmt.Errorf("profile %q: %w", p, mapErr(err))
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("profile %q: %w", p, api.ErrNotFound)
+		if err := affected(res, fmt.Errorf("profile %q: %w", p, api.ErrNotFound)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -84,8 +84,8 @@ func (d *DB) UpdateInstance(ctx context.Context, inst Instance) error {
 		if err != nil {
 			return fmt.Errorf("instance %q: %w", inst.Name, mapErr(err))
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("instance %q: %w", inst.Name, api.ErrNotFound)
+		if err := affected(res, fmt.Errorf("instance %q: %w", inst.Name, api.ErrNotFound)); err != nil {
+			return err
 		}
 		return setProfiles(ctx, tx, inst.ID, inst.Profiles)
 	})
@@ -131,8 +131,8 @@ func (d *DB) DeleteInstance(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("delete instance %q: %w", name, mapErr(err))
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("instance %q: %w", name, api.ErrNotFound)
+	if err := affected(res, fmt.Errorf("instance %q: %w", name, api.ErrNotFound)); err != nil {
+		return err
 	}
 	return nil
 }

@@ -53,8 +53,14 @@ type StatusError struct {
 
 func (e *StatusError) Error() string { return e.Msg }
 
-// Is lets errors.Is(err, api.ErrNotFound) work on errors that came over the wire.
+// Is lets errors.Is(err, api.ErrNotFound) work on errors that came over the wire: it matches
+// every kind the server maps to this status (409 is both ErrConflict and ErrAlreadyExists).
 func (e *StatusError) Is(target error) bool {
+	for _, k := range kinds {
+		if k.err == target && k.status == e.Status {
+			return true
+		}
+	}
 	return KindFor(e.Status) == target
 }
 

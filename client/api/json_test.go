@@ -164,7 +164,7 @@ func TestInstanceRoundTrip(t *testing.T) {
 		Instance: Instance{
 			InstancePut: InstancePut{
 				Architecture: "x86_64", Config: map[string]string{"volatile.base_image": "abc", "user.x": "y"},
-				Devices: map[string]map[string]string{"data": {"type": "disk", "path": "/d"}},
+				Devices:  map[string]map[string]string{"data": {"type": "disk", "path": "/d"}},
 				Profiles: []string{"default"}, Description: "d",
 			},
 			Name: "c1", Type: "container", Status: "Running", StatusCode: Running, CreatedAt: now, LastUsedAt: now,

@@ -35,9 +35,10 @@ type Op struct {
 	mu     sync.Mutex
 	op     api.Operation
 	done   chan struct{}
+	ctx    context.Context
 	cancel context.CancelFunc
-	// Connect serves a websocket of a websocket-class operation.
-	Connect func(secret string, w http.ResponseWriter, r *http.Request) error
+	// connect serves a websocket of a websocket-class operation.
+	connect func(secret string, w http.ResponseWriter, r *http.Request) error
 }
 
 // Spec describes a new operation.
@@ -48,6 +49,10 @@ type Spec struct {
 	Metadata    map[string]any
 	// Run does the work; its error fails the operation.
 	Run func(ctx context.Context, op *Op) error
+	// Connect serves the websockets of a websocket-class operation.
+	Connect func(secret string, w http.ResponseWriter, r *http.Request) error
+	// MayCancel lets clients cancel the operation (its context ends).
+	MayCancel bool
 }
 
 // NewID returns a random UUID (version 4) for an operation.
@@ -76,10 +81,11 @@ func (m *Manager) Create(spec Spec) *Op {
 	if v, ok := res["instances"]; ok {
 		res["containers"] = v
 	}
-	op := &Op{m: m, done: make(chan struct{}), op: api.Operation{
+	ctx, cancel := context.WithCancel(context.Background())
+	op := &Op{m: m, done: make(chan struct{}), ctx: ctx, cancel: cancel, connect: spec.Connect, op: api.Operation{
 		ID: NewID(), Class: spec.Class, Description: spec.Description, CreatedAt: now, UpdatedAt: now,
 		Status: api.Running.String(), StatusCode: api.Running, Resources: res,
-		Metadata: spec.Metadata, Location: "none",
+		Metadata: spec.Metadata, Location: "none", MayCancel: spec.MayCancel,
 	}}
 	m.mu.Lock()
 	m.ops[op.op.ID] = op
@@ -91,11 +97,8 @@ func (m *Manager) Create(spec Spec) *Op {
 // Start registers an operation and runs spec.Run in the background.
 func (m *Manager) Start(spec Spec) *Op {
 	op := m.Create(spec)
-	ctx, cancel := context.WithCancel(context.Background())
-	op.cancel = cancel
 	go func() {
-		defer cancel()
-		op.Finish(spec.Run(ctx, op))
+		op.Finish(spec.Run(op.ctx, op))
 	}()
 	return op
 }
@@ -176,9 +179,13 @@ func (op *Op) Finish(err error) {
 	} else {
 		op.op.Status, op.op.StatusCode = api.Success.String(), api.Success
 	}
+	if err != nil && op.ctx.Err() != nil && op.op.MayCancel {
+		op.op.Status, op.op.StatusCode = api.Cancelled.String(), api.Cancelled
+	}
 	op.op.UpdatedAt = time.Now().UTC()
 	close(op.done)
 	op.mu.Unlock()
+	op.cancel()
 	op.m.hub.Publish(api.EventTypeOperation, op.Render())
 	time.AfterFunc(keepFinished, func() {
 		op.m.mu.Lock()
@@ -190,13 +197,24 @@ func (op *Op) Finish(err error) {
 // Cancel asks a cancellable operation to stop.
 func (op *Op) Cancel() error {
 	op.mu.Lock()
-	may := op.op.MayCancel && op.cancel != nil
+	may := op.op.MayCancel
 	op.mu.Unlock()
 	if !may {
 		return fmt.Errorf("operation %s cannot be cancelled: %w", op.op.ID, api.ErrForbidden)
 	}
 	op.cancel()
 	return nil
+}
+
+// Context ends when the operation is cancelled or final.
+func (op *Op) Context() context.Context { return op.ctx }
+
+// Connect serves one websocket of a websocket-class operation.
+func (op *Op) Connect(secret string, w http.ResponseWriter, r *http.Request) error {
+	if op.connect == nil {
+		return fmt.Errorf("operation %s has no websockets: %w", op.op.ID, api.ErrInvalid)
+	}
+	return op.connect(secret, w, r)
 }
 
 // Done is closed when the operation is final.

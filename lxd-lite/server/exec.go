@@ -68,8 +68,8 @@ func execInstance(s *Server, r *http.Request) Response {
 		Class: api.OperationClassWebsocket, Description: "Executing command",
 		Resources: map[string][]string{"instances": {instance.URL(name)}},
 		Metadata:  map[string]any{"fds": secrets, "command": req.Command, "interactive": req.Interactive},
+		Connect:   sess.connect,
 	})
-	op.Connect = sess.connect
 	sess.op = op
 	go sess.run()
 	return Async(op)
@@ -352,11 +352,8 @@ func (e *execSession) control(conn *websocket.Conn) {
 	for {
 		var msg api.InstanceExecControl
 		if err := conn.ReadJSON(&msg); err != nil {
-			select {
-			case <-e.op.Done():
-			default:
-				e.signal(syscall.SIGKILL)
-			}
+			// Harmless once the process is reaped: os.Process refuses to signal it then.
+			e.signal(syscall.SIGKILL)
 			return
 		}
 		switch msg.Command {

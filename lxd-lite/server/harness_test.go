@@ -32,17 +32,17 @@ const testFP = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 
 // env is lited wired with fakes behind its real API, served on a temp unix socket.
 type env struct {
-	t       *testing.T
-	dir     string
-	pool    string // the containers directory
-	socket  string
-	db      *db.DB
-	hub     *events.Hub
-	rt      *instancetest.Runtime
-	imgs    *instancetest.Images
-	http    *http.Client
-	ws      *websocket.Dialer
-	info    api.Server
+	t      *testing.T
+	dir    string
+	pool   string // the containers directory
+	socket string
+	db     *db.DB
+	hub    *events.Hub
+	rt     *instancetest.Runtime
+	imgs   *instancetest.Images
+	http   *http.Client
+	ws     *websocket.Dialer
+	info   api.Server
 }
 
 func newEnv(t *testing.T) *env {

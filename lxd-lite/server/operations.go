@@ -76,9 +76,6 @@ func operationWebsocket(s *Server, r *http.Request) Response {
 	if err != nil {
 		return Error(err)
 	}
-	if op.Connect == nil {
-		return Errorf(api.ErrInvalid, "operation %s has no websockets", op.ID())
-	}
 	secret := r.URL.Query().Get("secret")
 	return Manual(func(w http.ResponseWriter) error {
 		if err := op.Connect(secret, w, r); err != nil {
@@ -95,13 +92,15 @@ func getEvents(s *Server, r *http.Request) Response {
 		types = strings.Split(t, ",")
 	}
 	return Manual(func(w http.ResponseWriter) error {
+		// Subscribe first: clients open the stream right before their request, and an event
+		// published during the upgrade must not be lost.
+		sub := s.Hub.Subscribe(types...)
+		defer sub.Close()
 		conn, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
 			return nil // the upgrader already answered
 		}
 		defer conn.Close()
-		sub := s.Hub.Subscribe(types...)
-		defer sub.Close()
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
 		// Read to notice the client leaving (and to process control frames).

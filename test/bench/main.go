@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"lite/client"
 )
 
 // Result is one measured figure.
@@ -33,6 +35,7 @@ type Result struct {
 }
 
 type bench struct {
+	client   *client.Client
 	bin, dir string
 	daemon   *exec.Cmd
 	results  []Result
@@ -115,14 +118,11 @@ func (b *bench) run(n, reps int) error {
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("b%d", i)
 		disk = append(disk, mib(duBytes(filepath.Join(b.dir, "containers", name, "upper"))))
-		var st struct {
-			Memory struct{ Usage float64 } `json:"memory"`
-			Pid    int                     `json:"pid"`
+		st, err := b.client.GetInstanceState(name)
+		if err != nil {
+			return err
 		}
-		out, err := b.lite("query", "/1.0/instances/"+name+"/state")
-		if err == nil && json.Unmarshal([]byte(out), &st) == nil {
-			mem = append(mem, st.Memory.Usage/(1<<20))
-		}
+		mem = append(mem, float64(st.Memory.Usage)/(1<<20))
 	}
 	for _, pid := range monitorPids(b.dir) {
 		mon = append(mon, rssMiB(pid))
@@ -158,7 +158,8 @@ func (b *bench) startDaemon() error {
 	}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if _, err := b.lite("list"); err == nil {
-			return nil
+			b.client, err = client.Connect(filepath.Join(b.dir, "unix.socket"))
+			return err
 		}
 	}
 	return fmt.Errorf("lited did not come up; see %s", log.Name())

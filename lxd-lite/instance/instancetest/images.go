@@ -15,18 +15,18 @@ import (
 // Images is a fake instance.Images: it resolves images from rows the test inserted in the
 // database, hands out layers that are an empty rootfs/ under Dir, and renders no templates.
 type Images struct {
-	DB  *db.DB
-	Dir string // layers are made under Dir/<fingerprint>/
+	DB        *db.DB
+	Dir       string // layers are made under Dir/<fingerprint>/
 	mu        sync.Mutex
 	renderErr error
-	resolves []api.InstanceSource
-	renders  []RenderCall
+	resolves  []api.InstanceSource
+	renders   []RenderCall
 }
 
 // RenderCall records one Render.
 type RenderCall struct {
 	LayerDir, Rootfs, Trigger, Instance string
-	IDMap                                *instance.IDMap
+	IDMap                               *instance.IDMap
 }
 
 var _ instance.Images = (*Images)(nil)

@@ -24,15 +24,15 @@ import (
 type Runtime struct {
 	// WorkDir is where exec'd commands run; the spec's Cwd names a directory inside the
 	// container, which does not exist on the host. Empty: the test process's directory.
-	WorkDir string
+	WorkDir    string
 	mu         sync.Mutex
 	startErr   error
 	startDelay time.Duration
-	running map[string]instance.RunSpec
-	starts  []instance.RunSpec
-	stops   []StopCall
-	execs   []instance.ExecSpec
-	procs   []*exec.Cmd
+	running    map[string]instance.RunSpec
+	starts     []instance.RunSpec
+	stops      []StopCall
+	execs      []instance.ExecSpec
+	procs      []*exec.Cmd
 }
 
 // StopCall records one Stop.
