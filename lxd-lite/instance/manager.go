@@ -29,14 +29,15 @@ type Images interface {
 
 // Manager runs the lifecycle of every instance.
 type Manager struct {
-	db     *db.DB
-	rt     Runtime
-	pool   *storage.Pool
-	images Images
-	hub    *events.Hub
-	idmap  IDMap
-	locks  *locks
-	log    *slog.Logger
+	db      *db.DB
+	rt      Runtime
+	pool    *storage.Pool
+	images  Images
+	hub     *events.Hub
+	idmap   IDMap
+	locks   *locks
+	log     *slog.Logger
+	devices map[string]DeviceHandler
 }
 
 // Config wires a Manager.
@@ -48,11 +49,13 @@ type Config struct {
 	Hub     *events.Hub
 	IDMap   IDMap // the default map of unprivileged containers
 	Log     *slog.Logger
+	// Devices are the handlers by device type; the root disk needs none.
+	Devices map[string]DeviceHandler
 }
 
 // NewManager returns a manager.
 func NewManager(c Config) *Manager {
-	return &Manager{db: c.DB, rt: c.Runtime, pool: c.Pool, images: c.Images, hub: c.Hub, idmap: c.IDMap, locks: newLocks(), log: c.Log}
+	return &Manager{db: c.DB, rt: c.Runtime, pool: c.Pool, images: c.Images, hub: c.Hub, idmap: c.IDMap, locks: newLocks(), log: c.Log, devices: c.Devices}
 }
 
 // URL returns an instance's API path.
@@ -107,7 +110,7 @@ func (m *Manager) Start(ctx context.Context, name string) error {
 	if st.Running {
 		return fmt.Errorf("instance %q is already running: %w", name, api.ErrInvalid)
 	}
-	cfg, _, err := m.expand(ctx, inst)
+	cfg, devs, err := m.expand(ctx, inst)
 	if err != nil {
 		return err
 	}
@@ -122,11 +125,18 @@ func (m *Manager) Start(ctx context.Context, name string) error {
 	spec := RunSpec{
 		Name: name, Dir: vol.Path, Rootfs: m.pool.Rootfs(vol), IDMap: im, Hostname: name,
 		Nesting: profiles.IsTrue(cfg["security.nesting"]), RawLXC: cfg["raw.lxc"],
-		LogFile: filepath.Join(vol.Path, "lxc.log"),
+		LogFile: filepath.Join(vol.Path, "lxc.log"), Cgroups: map[string]string{},
+	}
+	rev := &reverter{}
+	defer rev.fail()
+	dc := m.deviceContext(name, cfg, im)
+	if err := m.startDevices(ctx, dc, devs, &spec, rev); err != nil {
+		return err
 	}
 	if err := m.rt.Start(ctx, spec); err != nil {
 		return err
 	}
+	rev.success()
 	now := time.Now()
 	if err := m.db.SetInstanceConfig(ctx, name, map[string]string{"volatile.last_state.power": "RUNNING"}); err != nil {
 		m.log.Warn("record power state", "instance", name, "err", err)
@@ -154,6 +164,11 @@ func (m *Manager) Stop(ctx context.Context, name string, opts StopOptions) error
 	}
 	if err := m.rt.Stop(ctx, name, opts); err != nil {
 		return err
+	}
+	if inst, err := m.db.GetInstance(ctx, name); err == nil {
+		if cfg, devs, err := m.expand(ctx, inst); err == nil {
+			m.stopDevices(ctx, m.deviceContext(name, cfg, m.idmapFor(cfg)), devs)
+		}
 	}
 	if err := m.db.SetInstanceConfig(ctx, name, map[string]string{"volatile.last_state.power": "STOPPED"}); err != nil {
 		m.log.Warn("record power state", "instance", name, "err", err)
@@ -205,3 +220,9 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 
 // Dir returns the directory holding an instance's files (lxc config and log included).
 func (m *Manager) Dir(name string) string { return m.pool.Volume(name, "").Path }
+
+func (m *Manager) deviceContext(name string, cfg map[string]string, im *IDMap) DeviceContext {
+	return DeviceContext{Name: name, Config: cfg, IDMap: im, SetVolatile: func(kv map[string]string) error {
+		return m.db.SetInstanceConfig(context.Background(), name, kv)
+	}}
+}

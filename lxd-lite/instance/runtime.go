@@ -36,6 +36,11 @@ type RunSpec struct {
 	RawLXC   string
 	LogFile  string
 	Hostname string
+	// Filled by device handlers.
+	NICs    []NIC
+	Mounts  []Mount
+	Nodes   []DeviceNode
+	Cgroups map[string]string // cgroup key -> value, e.g. "memory.max" (v2) or "memory.limit_in_bytes" (v1)
 }
 
 // StopOptions says how to stop. Timeout < 0 waits for a clean shutdown as long as it takes;

@@ -8,6 +8,13 @@ import (
 	"lite/db"
 )
 
+var imageEndpoints = []endpoint{
+	{"GET /1.0/images", listImages},
+	{"GET /1.0/images/aliases", listAliases},
+	{"GET /1.0/images/aliases/{name}", getAlias},
+	{"GET /1.0/images/{fp}", getImage},
+}
+
 // ImageToAPI renders an image row for the wire.
 func ImageToAPI(img db.Image) api.Image {
 	out := api.Image{

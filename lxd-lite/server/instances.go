@@ -14,6 +14,18 @@ import (
 	"lite/profiles"
 )
 
+var instanceEndpoints = []endpoint{
+	{"GET /1.0/instances", listInstances},
+	{"POST /1.0/instances", createInstance},
+	{"GET /1.0/instances/{name}", getInstance},
+	{"PUT /1.0/instances/{name}", updateInstance},
+	{"DELETE /1.0/instances/{name}", deleteInstance},
+	{"GET /1.0/instances/{name}/state", getInstanceState},
+	{"PUT /1.0/instances/{name}/state", putInstanceState},
+	{"POST /1.0/instances/{name}/exec", execInstance},
+	{"GET /1.0/instances/{name}/logs/{file}", getInstanceLog},
+}
+
 func recursion(r *http.Request) string { return r.URL.Query().Get("recursion") }
 
 func listInstances(s *Server, r *http.Request) Response {

@@ -8,6 +8,11 @@ import (
 	"lite/lxd-lite/instance"
 )
 
+var profileEndpoints = []endpoint{
+	{"GET /1.0/profiles", listProfiles},
+	{"GET /1.0/profiles/{name}", getProfile},
+}
+
 func profileToAPI(s *Server, r *http.Request, p db.Profile) (api.Profile, error) {
 	users, err := s.DB.ProfileUsedBy(r.Context(), p.Name)
 	if err != nil {

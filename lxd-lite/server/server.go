@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"lite/client/api"
 	"lite/db"
@@ -37,9 +38,14 @@ type endpoint struct {
 	fn      handler
 }
 
-// endpoints is the API. Names in paths arrive percent-encoded (debian%2F12); ServeMux keeps
-// an encoded slash inside one segment and PathValue unescapes it.
-var endpoints = []endpoint{
+// endpointGroups is the API, one table per area (each in that area's file). Names in paths
+// arrive percent-encoded (debian%2F12); ServeMux keeps an encoded slash inside one segment and
+// PathValue unescapes it.
+func endpointGroups() [][]endpoint {
+	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints}
+}
+
+var coreEndpoints = []endpoint{
 	{"GET /{$}", func(*Server, *http.Request) Response { return Sync([]string{"/1.0"}) }},
 	{"GET /1.0", getServer},
 	{"GET /1.0/events", getEvents},
@@ -48,28 +54,13 @@ var endpoints = []endpoint{
 	{"DELETE /1.0/operations/{id}", cancelOperation},
 	{"GET /1.0/operations/{id}/wait", waitOperation},
 	{"GET /1.0/operations/{id}/websocket", operationWebsocket},
-	{"GET /1.0/instances", listInstances},
-	{"POST /1.0/instances", createInstance},
-	{"GET /1.0/instances/{name}", getInstance},
-	{"PUT /1.0/instances/{name}", updateInstance},
-	{"DELETE /1.0/instances/{name}", deleteInstance},
-	{"GET /1.0/instances/{name}/state", getInstanceState},
-	{"PUT /1.0/instances/{name}/state", putInstanceState},
-	{"POST /1.0/instances/{name}/exec", execInstance},
-	{"GET /1.0/instances/{name}/logs/{file}", getInstanceLog},
-	{"GET /1.0/images", listImages},
-	{"GET /1.0/images/aliases", listAliases},
-	{"GET /1.0/images/aliases/{name}", getAlias},
-	{"GET /1.0/images/{fp}", getImage},
-	{"GET /1.0/profiles", listProfiles},
-	{"GET /1.0/profiles/{name}", getProfile},
 	{"GET /1.0/projects", func(*Server, *http.Request) Response { return Sync([]string{"/1.0/projects/default"}) }},
 }
 
 // Handler returns the HTTP handler serving the API.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	for _, e := range endpoints {
+	for _, e := range slices.Concat(endpointGroups()...) {
 		fn := e.fn
 		mux.HandleFunc(e.pattern, func(w http.ResponseWriter, r *http.Request) {
 			if r.Body != nil {

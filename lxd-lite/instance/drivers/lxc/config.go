@@ -2,6 +2,7 @@ package lxc
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"lite/lxd-lite/instance"
@@ -33,7 +34,52 @@ func Render(spec instance.RunSpec) string {
 	line("lxc.tty.max", "0")
 	line("lxc.pty.max", "1024")
 	line("lxc.signal.halt", "SIGRTMIN+3")
-	line("lxc.net.0.type", "empty")
+	if len(spec.NICs) == 0 {
+		line("lxc.net.0.type", "empty")
+	}
+	for i, n := range spec.NICs {
+		k := fmt.Sprintf("lxc.net.%d.", i)
+		line(k+"type", "veth")
+		line(k+"name", n.Name)
+		line(k+"link", n.Bridge)
+		line(k+"flags", "up")
+		if n.HostName != "" {
+			line(k+"veth.pair", n.HostName)
+		}
+		if n.Hwaddr != "" {
+			line(k+"hwaddr", n.Hwaddr)
+		}
+		if n.MTU > 0 {
+			line(k+"mtu", fmt.Sprint(n.MTU))
+		}
+		if n.IPv4 != "" {
+			line(k+"ipv4.address", n.IPv4)
+		}
+	}
+	for _, m := range spec.Mounts {
+		opts := []string{"bind", "create=file"}
+		if m.Dir {
+			opts[1] = "create=dir"
+		}
+		if m.ReadOnly {
+			opts = append(opts, "ro")
+		}
+		if m.Optional {
+			opts = append(opts, "optional")
+		}
+		line("lxc.mount.entry", fmt.Sprintf("%s %s none %s 0 0", m.Source, strings.TrimPrefix(m.Path, "/"), strings.Join(opts, ",")))
+	}
+	for _, d := range spec.Nodes {
+		line("lxc.mount.entry", fmt.Sprintf("/dev/null %s none bind,create=file,optional 0 0", strings.TrimPrefix(d.Path, "/")))
+	}
+	keys := make([]string, 0, len(spec.Cgroups))
+	for k := range spec.Cgroups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		line(k, spec.Cgroups[k])
+	}
 	line("lxc.autodev", "1")
 	line("lxc.log.file", spec.LogFile)
 	line("lxc.log.level", "warn")
