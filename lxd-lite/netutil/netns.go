@@ -13,12 +13,12 @@ import (
 
 // Iface is one interface seen inside a network namespace.
 type Iface struct {
-	Name    string
-	Type    string // "loopback" or "broadcast", as LXD reports
-	State   string // "up" or "down"
-	Hwaddr  string
-	MTU     int
-	Addrs   []Addr
+	Name                                                                             string
+	Type                                                                             string // "loopback" or "broadcast", as LXD reports
+	State                                                                            string // "up" or "down"
+	Hwaddr                                                                           string
+	MTU                                                                              int
+	Addrs                                                                            []Addr
 	RxBytes, TxBytes, RxPackets, TxPackets, RxErrors, TxErrors, RxDropped, TxDropped int64
 }
 
