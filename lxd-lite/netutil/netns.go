@@ -53,38 +53,7 @@ func InterfacesOf(pid int) ([]Iface, error) {
 	}
 	out := make([]Iface, 0, len(links))
 	for _, l := range links {
-		a := l.Attrs()
-		it := Iface{Name: a.Name, Type: "broadcast", State: "down", MTU: a.MTU, Addrs: []Addr{}}
-		if a.Flags&net.FlagLoopback != 0 {
-			it.Type = "loopback"
-		}
-		if a.Flags&net.FlagUp != 0 {
-			it.State = "up"
-		}
-		if len(a.HardwareAddr) > 0 {
-			it.Hwaddr = a.HardwareAddr.String()
-		}
-		if s := a.Statistics; s != nil {
-			it.RxBytes, it.TxBytes = int64(s.RxBytes), int64(s.TxBytes)
-			it.RxPackets, it.TxPackets = int64(s.RxPackets), int64(s.TxPackets)
-			it.RxErrors, it.TxErrors = int64(s.RxErrors), int64(s.TxErrors)
-			it.RxDropped, it.TxDropped = int64(s.RxDropped), int64(s.TxDropped)
-		}
-		for _, ad := range addrs {
-			if ad.LinkIndex != a.Index {
-				continue
-			}
-			p, ok := toPrefix(ad.IPNet)
-			if !ok {
-				continue
-			}
-			fam := "inet"
-			if p.Addr().Is6() {
-				fam = "inet6"
-			}
-			it.Addrs = append(it.Addrs, Addr{Family: fam, Addr: p.Addr(), Bits: p.Bits(), Scope: scopeName(ad.Scope)})
-		}
-		out = append(out, it)
+		out = append(out, ifaceOf(l, addrs))
 	}
 	return out, nil
 }
@@ -143,4 +112,53 @@ func DialIn(ctx context.Context, pid int, network, addr string) (net.Conn, error
 	}()
 	r := <-done
 	return r.c, r.err
+}
+
+// HostIface describes one interface of the host (lited's own namespace).
+func HostIface(name string) (Iface, error) {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return Iface{}, fmt.Errorf("look up link %s: %w", name, err)
+	}
+	addrs, err := netlink.AddrList(l, netlink.FAMILY_ALL)
+	if err != nil {
+		return Iface{}, fmt.Errorf("list addresses of %s: %w", name, err)
+	}
+	return ifaceOf(l, addrs), nil
+}
+
+// ifaceOf describes link l with the addresses (of any link) that belong to it.
+func ifaceOf(l netlink.Link, addrs []netlink.Addr) Iface {
+	a := l.Attrs()
+	it := Iface{Name: a.Name, Type: "broadcast", State: "down", MTU: a.MTU, Addrs: []Addr{}}
+	if a.Flags&net.FlagLoopback != 0 {
+		it.Type = "loopback"
+	}
+	if a.Flags&net.FlagUp != 0 {
+		it.State = "up"
+	}
+	if len(a.HardwareAddr) > 0 {
+		it.Hwaddr = a.HardwareAddr.String()
+	}
+	if s := a.Statistics; s != nil {
+		it.RxBytes, it.TxBytes = int64(s.RxBytes), int64(s.TxBytes)
+		it.RxPackets, it.TxPackets = int64(s.RxPackets), int64(s.TxPackets)
+		it.RxErrors, it.TxErrors = int64(s.RxErrors), int64(s.TxErrors)
+		it.RxDropped, it.TxDropped = int64(s.RxDropped), int64(s.TxDropped)
+	}
+	for _, ad := range addrs {
+		if ad.LinkIndex != a.Index {
+			continue
+		}
+		p, ok := toPrefix(ad.IPNet)
+		if !ok {
+			continue
+		}
+		fam := "inet"
+		if p.Addr().Is6() {
+			fam = "inet6"
+		}
+		it.Addrs = append(it.Addrs, Addr{Family: fam, Addr: p.Addr(), Bits: p.Bits(), Scope: scopeName(ad.Scope)})
+	}
+	return it
 }
