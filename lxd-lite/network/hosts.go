@@ -207,3 +207,5 @@ func (m *Manager) LeaseIP(network, mac string) netip.Addr {
 	}
 	return netip.Addr{}
 }
+
+func errorsIsNotFound(err error) bool { return db.IsNotFound(err) }
