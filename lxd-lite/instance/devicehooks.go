@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"sort"
-
 )
 
 // DeviceValidator is implemented by handlers that check a device against the host's state
