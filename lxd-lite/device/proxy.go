@@ -93,7 +93,7 @@ func (p *Proxy) Attach(ctx context.Context, dc instance.DeviceContext, name stri
 	}
 	f := &forwarder{inst: dc.Name, listen: dev["listen"], connect: dev["connect"], pid: p.Pid, log: p.Log, conns: map[io.Closer]bool{}}
 	if err := f.open(); err != nil {
-		return fmt.Errorf("device %q: %w", name, err)
+		return err
 	}
 	p.live[key] = f
 	return nil
