@@ -57,7 +57,9 @@ func NewCmdConfig(opts *Options) *cobra.Command {
 				return RunAdd(cmd.Context(), opts, args[0], args[1], args[2], args[3:])
 			}},
 		&cobra.Command{Use: "remove INSTANCE DEVICE...", Aliases: []string{"rm"}, Short: "Remove devices from an instance", Args: cli.MinArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error { return RunRemove(cmd.Context(), opts, args[0], args[1:]) }},
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return RunRemove(cmd.Context(), opts, args[0], args[1:])
+			}},
 		&cobra.Command{Use: "show INSTANCE", Short: "Show an instance's own devices", Args: cli.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error { return RunShow(cmd.Context(), opts, args[0]) }},
 	)

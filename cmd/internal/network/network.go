@@ -68,7 +68,9 @@ func NewCmdNetwork(opts *Options) *cobra.Command {
 	output.AddFormatFlag(list, &format)
 	var desc string
 	create := &cobra.Command{Use: "create NAME [key=value...]", Short: "Create a managed bridge network", Args: cli.MinArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return RunCreate(cmd.Context(), opts, args[0], desc, args[1:]) }}
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return RunCreate(cmd.Context(), opts, args[0], desc, args[1:])
+		}}
 	create.Flags().StringVar(&desc, "description", "", "network description")
 	cmd.AddCommand(list, create,
 		&cobra.Command{Use: "show NAME", Short: "Show a network's configuration", Args: cli.ExactArgs(1),
