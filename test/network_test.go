@@ -39,6 +39,8 @@ func TestNetwork(t *testing.T) {
 	mustLite(t, d, "launch", "debian/12", web)
 	mustLite(t, d, "launch", "debian/12", db)
 	webIP, dbIP := waitIPv4(t, d, web, ""), waitIPv4(t, d, db, "")
+	waitRunning(t, d, web) // sshd up
+	waitRunning(t, d, db)
 
 	t.Run("names-ping-tcp", func(t *testing.T) {
 		if out := mustLite(t, d, "exec", web, "--", "getent", "hosts", db+".lite"); !strings.HasPrefix(out, dbIP+" ") {
@@ -68,7 +70,7 @@ func TestNetwork(t *testing.T) {
 			fixed = prefix + "51"
 		}
 		mustLite(t, d, "stop", "--force", app)
-		mustLite(t, d, "config", "device", "add", app, "eth0", "nic", "network="+lab, "ipv4.address="+fixed)
+		mustLite(t, d, "config", "device", "set", app, "eth0", "ipv4.address="+fixed)
 		mustLite(t, d, "start", app)
 		waitIPv4(t, d, app, fixed)
 	})

@@ -60,6 +60,10 @@ func NewCmdConfig(opts *Options) *cobra.Command {
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return RunRemove(cmd.Context(), opts, args[0], args[1:])
 			}},
+		&cobra.Command{Use: "set INSTANCE DEVICE key=value...", Short: "Change keys of a device (a profile's device gets an instance copy)", Args: cli.MinArgs(3),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return RunSet(cmd.Context(), opts, args[0], args[1], args[2:])
+			}},
 		&cobra.Command{Use: "show INSTANCE", Short: "Show an instance's own devices", Args: cli.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error { return RunShow(cmd.Context(), opts, args[0]) }},
 	)
@@ -80,7 +84,7 @@ func RunAdd(ctx context.Context, opts *Options, inst, name, typ string, args []s
 		}
 		dev[k] = v
 	}
-	return update(ctx, opts, inst, func(devs map[string]map[string]string) error {
+	return update(ctx, opts, inst, func(devs, _ map[string]map[string]string) error {
 		if _, ok := devs[name]; ok {
 			return fmt.Errorf("instance %s already has a device %q: %w", inst, name, api.ErrAlreadyExists)
 		}
@@ -89,9 +93,40 @@ func RunAdd(ctx context.Context, opts *Options, inst, name, typ string, args []s
 	}, fmt.Sprintf("Device %s added to %s\n", name, inst))
 }
 
+// RunSet changes keys of a device; an empty value unsets one. A device the instance has from
+// a profile is copied into the instance's own devices first, as LXD does.
+func RunSet(ctx context.Context, opts *Options, inst, name string, args []string) error {
+	kv := map[string]string{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" || k == "type" {
+			return fmt.Errorf("%q is not key=value (and type cannot change): %w", a, api.ErrInvalid)
+		}
+		kv[k] = v
+	}
+	return update(ctx, opts, inst, func(devs, expanded map[string]map[string]string) error {
+		dev, ok := devs[name]
+		if !ok {
+			if dev, ok = expanded[name]; !ok {
+				return fmt.Errorf("instance %s has no device %q: %w", inst, name, api.ErrNotFound)
+			}
+		}
+		dev = maps.Clone(dev)
+		for k, v := range kv {
+			if v == "" {
+				delete(dev, k)
+			} else {
+				dev[k] = v
+			}
+		}
+		devs[name] = dev
+		return nil
+	}, fmt.Sprintf("Device %s of %s changed\n", name, inst))
+}
+
 // RunRemove removes devices the instance itself has (not those of its profiles).
 func RunRemove(ctx context.Context, opts *Options, inst string, names []string) error {
-	return update(ctx, opts, inst, func(devs map[string]map[string]string) error {
+	return update(ctx, opts, inst, func(devs, _ map[string]map[string]string) error {
 		for _, n := range names {
 			if _, ok := devs[n]; !ok {
 				return fmt.Errorf("instance %s has no device %q of its own (devices of profiles are changed in the profile): %w", inst, n, api.ErrNotFound)
@@ -102,7 +137,7 @@ func RunRemove(ctx context.Context, opts *Options, inst string, names []string) 
 	}, fmt.Sprintf("Device %s removed from %s\n", strings.Join(names, ", "), inst))
 }
 
-func update(ctx context.Context, opts *Options, inst string, change func(map[string]map[string]string) error, done string) error {
+func update(ctx context.Context, opts *Options, inst string, change func(own, expanded map[string]map[string]string) error, done string) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
@@ -115,7 +150,7 @@ func update(ctx context.Context, opts *Options, inst string, change func(map[str
 	if devs == nil {
 		devs = map[string]map[string]string{}
 	}
-	if err := change(devs); err != nil {
+	if err := change(devs, i.ExpandedDevices); err != nil {
 		return err
 	}
 	put := i.InstancePut
