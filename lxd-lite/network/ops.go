@@ -44,6 +44,9 @@ func (m *Manager) Create(ctx context.Context, req api.NetworksPost) error {
 	if err := m.resolveAuto(ctx, req.Name, cfg); err != nil {
 		return err
 	}
+	if cfg["ipv6.address"] == "" {
+		cfg["ipv6.address"] = "none" // lite manages IPv4 only; say so as LXD would show it
+	}
 	if gw := SettingsOf(cfg).Gateway; gw.IsValid() {
 		if err := m.checkSubnet(ctx, req.Name, gw); err != nil {
 			return err
