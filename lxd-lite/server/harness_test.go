@@ -45,7 +45,10 @@ type env struct {
 	info   api.Server
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with device handlers (fakes) registered by type.
+func newEnvWith(t *testing.T, devices map[string]instance.DeviceHandler) *env {
 	t.Helper()
 	// Unix socket paths are limited to 108 bytes; t.TempDir() can exceed that.
 	dir, err := os.MkdirTemp("", "lite-srv")
@@ -85,6 +88,7 @@ func newEnv(t *testing.T) *env {
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: storage.Dir},
 		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
+		Devices: devices,
 	})
 	e.info = api.Server{
 		ServerPut:     api.ServerPut{Config: map[string]string{}},
