@@ -60,7 +60,7 @@ func proxyDev(listen string) map[string]string {
 // hotplug on a running instance (a failed attach refuses the change whole), release on delete.
 func TestLiveDevices(t *testing.T) {
 	f := &fakeLive{}
-	e := newEnvWith(t, map[string]instance.DeviceHandler{"proxy": f})
+	e := newEnvWith(t, envOptions{devices: map[string]instance.DeviceHandler{"proxy": f}})
 
 	e.failOp("POST", "/1.0/instances", map[string]any{"name": "c0", "source": map[string]any{"type": "image", "fingerprint": testFP},
 		"devices": map[string]any{"p": proxyDev("bad")}})

@@ -45,10 +45,16 @@ type env struct {
 	info   api.Server
 }
 
-func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, envOptions{}) }
 
-// newEnvWith is newEnv with device handlers (fakes) registered by type.
-func newEnvWith(t *testing.T, devices map[string]instance.DeviceHandler) *env {
+// envOptions add fakes to the env: device handlers by type, and networks.
+type envOptions struct {
+	devices  map[string]instance.DeviceHandler
+	networks server.Networks
+}
+
+// newEnvWith is newEnv with the fakes of o wired in.
+func newEnvWith(t *testing.T, o envOptions) *env {
 	t.Helper()
 	// Unix socket paths are limited to 108 bytes; t.TempDir() can exceed that.
 	dir, err := os.MkdirTemp("", "lite-srv")
@@ -88,7 +94,7 @@ func newEnvWith(t *testing.T, devices map[string]instance.DeviceHandler) *env {
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: storage.Dir},
 		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
-		Devices: devices,
+		Devices: o.devices,
 	})
 	e.info = api.Server{
 		ServerPut:     api.ServerPut{Config: map[string]string{}},
@@ -98,7 +104,7 @@ func newEnvWith(t *testing.T, devices map[string]instance.DeviceHandler) *env {
 			Server: "lite", ServerName: "test", Storage: "dir", StorageSupportedDrivers: []any{}},
 	}
 	srv := &server.Server{
-		Instances: mgr, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
+		Instances: mgr, Networks: o.networks, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
 		Info: func() api.Server { return e.info },
 	}
 	ln, err := net.Listen("unix", e.socket)

@@ -1,11 +1,23 @@
 package server
 
 import (
+	"context"
 	"maps"
 	"net/http"
 
 	"lite/client/api"
 )
+
+// Networks is what the network endpoints need; *network.Manager is the real one.
+type Networks interface {
+	Create(ctx context.Context, req api.NetworksPost) error
+	Update(ctx context.Context, name string, put api.NetworkPut) error
+	Rename(ctx context.Context, old, name string) error
+	Delete(ctx context.Context, name string) error
+	Get(ctx context.Context, name string) (api.Network, error)
+	List(ctx context.Context) ([]api.Network, error)
+	State(ctx context.Context, name string) (api.NetworkState, error)
+}
 
 var networkEndpoints = []endpoint{
 	{"GET /1.0/networks", listNetworks},

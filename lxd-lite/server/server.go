@@ -14,7 +14,6 @@ import (
 	"lite/db"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/instance"
-	"lite/lxd-lite/network"
 	"lite/lxd-lite/operations"
 )
 
@@ -24,7 +23,7 @@ const maxBody = 4 << 20
 // Server holds what the handlers need.
 type Server struct {
 	Instances *instance.Manager
-	Networks  *network.Manager
+	Networks  Networks
 	Runtime   instance.Runtime
 	DB        *db.DB
 	Ops       *operations.Manager
