@@ -94,11 +94,11 @@ func (m *Manager) Update(ctx context.Context, name string, put api.NetworkPut) e
 	if err != nil {
 		return err
 	}
+	// Only an explicit auto picks a subnet here; an unset address means no IPv4.
 	if cfg["ipv4.address"] == "auto" {
-		cfg["ipv4.address"] = ""
-	}
-	if err := m.resolveAuto(ctx, name, cfg); err != nil {
-		return err
+		if err := m.resolveAuto(ctx, name, cfg); err != nil {
+			return err
+		}
 	}
 	if gw := SettingsOf(cfg).Gateway; gw.IsValid() && gw != SettingsOf(old.Config).Gateway {
 		if err := m.checkSubnet(ctx, name, gw); err != nil {
