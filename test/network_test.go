@@ -73,6 +73,9 @@ func TestNetwork(t *testing.T) {
 		mustLite(t, d, "config", "device", "set", app, "eth0", "ipv4.address="+fixed)
 		mustLite(t, d, "start", app)
 		waitIPv4(t, d, app, fixed)
+		if out := mustLite(t, d, "network", "list-leases", lab, "--format", "csv"); !strings.Contains(out, app+",") || !strings.Contains(out, ","+fixed+",STATIC") {
+			t.Errorf("list-leases of %s lacks %s's reservation %s:\n%s", lab, app, fixed, out)
+		}
 	})
 
 	t.Run("bad-input", func(t *testing.T) {

@@ -187,7 +187,7 @@ func listen(sock string) (net.Listener, error) {
 // extensions are the LXD API extensions lite implements (LXD-API.md §2.1); listing one it
 // lacks makes LXD's client call endpoints that are not there.
 var extensions = []string{"instances", "api_filtering", "instance_get_full", "container_full",
-	"network", "network_state", "instance_nic_network"}
+	"network", "network_state", "network_leases", "instance_nic_network"}
 
 func serverInfo(storageDriver string) func() api.Server {
 	var uts unix.Utsname

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,8 +153,17 @@ func managerScenario(t *testing.T) {
 	if err := m.SetHost(ctx, "ltt0", Host{MAC: "00:16:3E:00:00:05", Name: "c1"}); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(m.files("ltt0").hosts()); string(b) != "00:16:3e:00:00:05,c1\n" {
+	if err := m.SetHost(ctx, "ltt0", Host{MAC: "00:16:3e:00:00:06", Name: "c2", IP: netip.MustParseAddr("10.99.0.6")}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(m.files("ltt0").hosts()); string(b) != "00:16:3e:00:00:05,c1\n00:16:3e:00:00:06,10.99.0.6,c2\n" {
 		t.Errorf("hosts file = %q", b)
+	}
+	if l, err := m.Leases(ctx, "ltt0"); err != nil || len(l) != 1 || l[0].Type != "static" || l[0].Address != "10.99.0.6" {
+		t.Errorf("leases = %+v, %v", l, err)
+	}
+	if err := m.Release(ctx, "ltt0", "00:16:3e:00:00:06"); err != nil {
+		t.Fatal(err)
 	}
 	if err := m.Release(ctx, "ltt0", "00:16:3e:00:00:05"); err != nil {
 		t.Fatal(err)

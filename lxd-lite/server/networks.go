@@ -17,6 +17,7 @@ type Networks interface {
 	Get(ctx context.Context, name string) (api.Network, error)
 	List(ctx context.Context) ([]api.Network, error)
 	State(ctx context.Context, name string) (api.NetworkState, error)
+	Leases(ctx context.Context, name string) ([]api.NetworkLease, error)
 }
 
 var networkEndpoints = []endpoint{
@@ -28,6 +29,7 @@ var networkEndpoints = []endpoint{
 	{"POST /1.0/networks/{name}", renameNetwork},
 	{"DELETE /1.0/networks/{name}", deleteNetwork},
 	{"GET /1.0/networks/{name}/state", networkState},
+	{"GET /1.0/networks/{name}/leases", networkLeases},
 }
 
 func listNetworks(s *Server, r *http.Request) Response {
@@ -132,4 +134,12 @@ func networkState(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	return Sync(st)
+}
+
+func networkLeases(s *Server, r *http.Request) Response {
+	l, err := s.Networks.Leases(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return Error(err)
+	}
+	return Sync(l)
 }

@@ -110,6 +110,13 @@ func (f *fakeNetworks) State(ctx context.Context, name string) (api.NetworkState
 	return api.NetworkState{Addresses: []api.NetworkStateAddress{}, State: "up", Type: "broadcast", Mtu: 1500}, nil
 }
 
+func (f *fakeNetworks) Leases(ctx context.Context, name string) ([]api.NetworkLease, error) {
+	if _, err := f.Get(ctx, name); err != nil {
+		return nil, err
+	}
+	return []api.NetworkLease{{Hostname: "c1", Hwaddr: "00:16:3e:00:00:01", Address: "10.77.5.9", Type: "dynamic", Location: "none"}}, nil
+}
+
 func TestNetworkEndpoints(t *testing.T) {
 	f := &fakeNetworks{nets: map[string]api.Network{}}
 	e := newEnvWith(t, envOptions{networks: f})
@@ -154,6 +161,13 @@ func TestNetworkEndpoints(t *testing.T) {
 	if st.State != "up" {
 		t.Errorf("state = %+v", st)
 	}
+
+	var leases []api.NetworkLease
+	e.ok("GET", "/1.0/networks/lab/leases", nil, &leases)
+	if len(leases) != 1 || leases[0].Address != "10.77.5.9" {
+		t.Errorf("leases = %+v", leases)
+	}
+	e.fail("GET", "/1.0/networks/nope/leases", nil, 404)
 
 	r = e.do("POST", "/1.0/networks/lab", map[string]any{"name": "lab2"})
 	if r.status != 201 {

@@ -47,6 +47,9 @@ func (f *fake) UpdateNetwork(name string, put api.NetworkPut) error {
 }
 func (f *fake) RenameNetwork(string, api.NetworkPost) error { return f.failed }
 func (f *fake) DeleteNetwork(string) error                  { return f.failed }
+func (f *fake) GetNetworkLeases(string) ([]api.NetworkLease, error) {
+	return []api.NetworkLease{{Hostname: "web1", Hwaddr: "00:16:3e:00:00:01", Address: "10.1.2.5", Type: "static"}}, nil
+}
 
 func newFake() *fake {
 	return &fake{nets: map[string]*api.Network{
@@ -110,5 +113,15 @@ func TestSetAndUnset(t *testing.T) {
 	}
 	if err := RunSet(context.Background(), o, "nope", []string{"a", "b"}); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("missing network = %v", err)
+	}
+}
+
+func TestLeases(t *testing.T) {
+	o, out := opts(newFake())
+	if err := RunLeases(context.Background(), o, "litebr0", output.CSV); err != nil {
+		t.Fatal(err)
+	}
+	if got := out(); got != "web1,00:16:3e:00:00:01,10.1.2.5,STATIC\n" {
+		t.Errorf("csv = %q", got)
 	}
 }
