@@ -187,6 +187,23 @@ func managerScenario(t *testing.T) {
 		t.Errorf("update onto ltt2's subnet: %v", err)
 	}
 
+	// Without an address a network is a plain bridge: no dnsmasq, no IPv4.
+	if err := m.Update(ctx, "ltt2", api.NetworkPut{Config: map[string]string{"ipv4.address": "none"}}); err != nil {
+		t.Fatal(err)
+	}
+	if pids := dnsmasqPids(dir, "ltt2"); len(pids) != 0 {
+		t.Errorf("dnsmasq of ltt2 with ipv4.address=none: %v", pids)
+	}
+	addrs, err := netutil.Addrs("ltt2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if a.Addr().Is4() {
+			t.Errorf("ltt2 keeps %s with ipv4.address=none", a)
+		}
+	}
+
 	// Delete removes everything; with no network left the table goes too.
 	for _, n := range []string{"ltt0", "ltt2"} {
 		if err := m.Delete(ctx, n); err != nil {
