@@ -3,6 +3,7 @@ package instance
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"lite/client/api"
@@ -137,11 +138,15 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	}
 	// Devices lited serves itself (proxies) follow at once on a running instance; a nic
 	// change takes effect at the next start.
-	if st, err := m.rt.State(ctx, name); err == nil && st.Running {
-		_, odevs, err := m.expand(ctx, inst)
-		if err != nil {
-			return err
-		}
+	ocfg, odevs, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
+	}
+	st, err := m.rt.State(ctx, name)
+	if err != nil {
+		return err
+	}
+	if st.Running {
 		dc := m.deviceContext(name, ncfg, m.idmapFor(ncfg))
 		if err := m.hotplug(ctx, dc, odevs, ndevs); err != nil {
 			return err
@@ -149,6 +154,17 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	}
 	if err := m.db.UpdateInstance(ctx, next); err != nil {
 		return err
+	}
+	if !st.Running {
+		// A stopped instance's removed or changed devices give back what they held (a
+		// lease, a name); the new ones take it again at the next start.
+		gone := map[string]map[string]string{}
+		for n, od := range odevs {
+			if nd, ok := ndevs[n]; !ok || !maps.Equal(nd, od) {
+				gone[n] = od
+			}
+		}
+		m.removeDevices(ctx, m.deviceContext(name, ocfg, m.idmapFor(ocfg)), gone)
 	}
 	m.hub.Lifecycle("instance-updated", URL(name), nil)
 	return nil
