@@ -10,6 +10,7 @@ import (
 // add a new one. Update N brings the schema from version N to N+1.
 var updates = []func(ctx context.Context, tx *sql.Tx) error{
 	update0,
+	updateNetworks,
 }
 
 func update0(ctx context.Context, tx *sql.Tx) error {
@@ -67,6 +68,21 @@ CREATE TABLE config (
 );
 INSERT INTO profiles (name, description, config, devices) VALUES
 	('default', 'Default lite profile', '{}', '{"root":{"path":"/","pool":"default","type":"disk"}}');
+`)
+	return err
+}
+
+// updateNetworks adds managed networks (bridges with their dnsmasq and nft rules).
+func updateNetworks(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `
+CREATE TABLE networks (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	name         TEXT NOT NULL UNIQUE,
+	description  TEXT NOT NULL DEFAULT '',
+	type         TEXT NOT NULL DEFAULT 'bridge',
+	config       TEXT NOT NULL DEFAULT '{}',
+	status       TEXT NOT NULL DEFAULT 'Created'
+);
 `)
 	return err
 }

@@ -41,6 +41,10 @@ func Expand(layers ...Layer) (map[string]string, map[string]map[string]string) {
 var deviceTypes = map[string]map[string]Validator{
 	"disk": {"path": IsAny, "pool": IsAny, "source": IsAny, "readonly": Optional(IsBool), "shift": Optional(IsBool)},
 	"none": {},
+	"nic": {"network": IsAny, "nictype": Optional(IsOneOf("bridged")), "parent": IsAny, "name": Optional(IsInterfaceName),
+		"hwaddr": Optional(IsMAC), "host_name": Optional(IsInterfaceName), "mtu": Optional(IsUintRange(1280, 9000)),
+		"ipv4.address": Optional(IsIPv4)},
+	"proxy": {"listen": IsAny, "connect": IsAny, "bind": Optional(IsOneOf("host"))},
 }
 
 // ValidateDevices checks every device's type and keys.

@@ -238,3 +238,26 @@ func TestCombinators(t *testing.T) {
 		t.Error("IsAny refused a value")
 	}
 }
+
+func TestNetworkDeviceKeys(t *testing.T) {
+	good := map[string]map[string]string{
+		"eth0": {"type": "nic", "network": "litebr0", "ipv4.address": "10.1.2.3", "hwaddr": "00:16:3e:aa:bb:cc"},
+		"eth1": {"type": "nic", "nictype": "bridged", "parent": "br0", "name": "eth1", "mtu": "1400"},
+		"http": {"type": "proxy", "listen": "tcp:127.0.0.1:8080", "connect": "tcp:127.0.0.1:80"},
+	}
+	if err := ValidateDevices(good); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []map[string]string{
+		{"type": "nic", "network": "n", "ipv4.address": "10.1.2.3/24"},
+		{"type": "nic", "network": "n", "hwaddr": "zz"},
+		{"type": "nic", "nictype": "macvlan", "parent": "eth0"},
+		{"type": "nic", "network": "n", "name": "a-very-long-interface"},
+		{"type": "proxy", "listen": "x", "connect": "y", "bind": "instance"},
+		{"type": "nic", "network": "n", "vlan": "5"},
+	} {
+		if err := ValidateDevices(map[string]map[string]string{"d": bad}); err == nil {
+			t.Errorf("ValidateDevices(%v) accepted", bad)
+		}
+	}
+}

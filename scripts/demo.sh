@@ -17,7 +17,9 @@ fi
 
 if ! $lite version >/dev/null 2>&1 || ! $lite info >/dev/null 2>&1; then
   echo "Starting lited (state in $LITE_DIR, log in $LITE_DIR/lited.log)"
-  setsid ./bin/lited >>"$LITE_DIR/lited.log" 2>&1 < /dev/null &
+  # On this machine containers only talk to the host and each other: no NAT on the default
+  # network (export LITE_DEFAULT_NAT=true for a machine where they may reach out).
+  LITE_DEFAULT_NAT=${LITE_DEFAULT_NAT:-false} setsid ./bin/lited >>"$LITE_DIR/lited.log" 2>&1 < /dev/null &
   echo $! > "$LITE_DIR/lited.pid"
   for _ in $(seq 1 100); do [ -S "$LITE_DIR/unix.socket" ] && $lite info >/dev/null 2>&1 && break; sleep 0.1; done
 fi
@@ -29,6 +31,9 @@ elif ! $lite list -c ns --format csv | grep -qx 'web1,RUNNING'; then
   $lite start web1
 fi
 $lite exec web1 -- systemctl is-system-running --wait || true
+for _ in $(seq 1 100); do [ -n "$($lite list -c 4 --format csv web1)" ] && break; sleep 0.1; done
 $lite list
+$lite network list
 echo
 echo "Try: ./bin/lite exec web1 -- bash     (stop the demo with: make demo-stop)"
+echo "     ./bin/lite launch debian/12 db1 && ./bin/lite exec web1 -- ping -c1 db1.lite"

@@ -127,6 +127,8 @@ type Daemon struct {
 	Dir     string // LITE_DIR
 	Socket  string
 	LogPath string // lited's stdout and stderr, kept outside LITE_DIR
+	Net     string // the daemon's own default network (bridge) name
+	NFT     string // the daemon's own nftables table
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -163,7 +165,8 @@ func newDaemon() (*Daemon, error) {
 	suiteDirs = append(suiteDirs, dir)
 	suiteMu.Unlock()
 	log := filepath.Join(workDir, filepath.Base(dir)+".log")
-	return &Daemon{Dir: dir, Socket: filepath.Join(dir, "unix.socket"), LogPath: log}, nil
+	net, table := newNetNames()
+	return &Daemon{Dir: dir, Socket: filepath.Join(dir, "unix.socket"), LogPath: log, Net: net, NFT: table}, nil
 }
 
 // start runs lited and waits until `lite info` answers, or lited exits, or a deadline passes.
@@ -176,6 +179,8 @@ func (d *Daemon) start() error {
 	fmt.Fprintf(logf, "=== test harness: starting lited at %s\n", time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(litedBin)
 	cmd.Env = append(os.Environ(), "LITE_DIR="+d.Dir, "LITE_BUILD_CACHE="+buildCache)
+	// Its own bridge and table, and no NAT: test containers only reach the host and each other.
+	cmd.Env = append(cmd.Env, "LITE_DEFAULT_NETWORK="+d.Net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+d.NFT)
 	// A file, not a pipe: liblxc's monitors may inherit it, and must not keep Wait blocked.
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -356,6 +361,11 @@ func (d *Daemon) teardown(report func(format string, args ...any)) {
 	}
 	if err := d.stop(); err != nil {
 		report("cleanup: stop lited: %v", err)
+	}
+	// Networks outlive lited as containers do: the default one is removed here; any other
+	// left is reported.
+	for _, msg := range d.cleanNetworks() {
+		report("cleanup: %s", msg)
 	}
 	for _, msg := range forceClean(d.Dir) {
 		report("cleanup: %s", msg)

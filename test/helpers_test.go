@@ -310,6 +310,7 @@ func leftovers() []string {
 			left = append(left, "state dir still exists: "+dir)
 		}
 	}
+	left = append(left, networkLeftovers()...)
 	slices.Sort(left)
 	return left
 }

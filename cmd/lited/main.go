@@ -26,6 +26,13 @@ func main() {
 	fs.StringVar(&dir, "dir", dir, "state directory (env LITE_DIR)")
 	fs.StringVar(&cache, "build-cache", cache, "cache of built images, kept across state dirs (env LITE_BUILD_CACHE)")
 	mirror := fs.String("mirror", os.Getenv("LITE_MIRROR"), "Debian mirror for image builds (env LITE_MIRROR; default: debootstrap's)")
+	defNet := fs.String("default-network", os.Getenv("LITE_DEFAULT_NETWORK"), "name of the network made on the first start (env LITE_DEFAULT_NETWORK; default litebr0)")
+	natDefault := true
+	if v := os.Getenv("LITE_DEFAULT_NAT"); v != "" {
+		natDefault = v == "true" || v == "1" || v == "yes" || v == "on"
+	}
+	nat := fs.Bool("default-nat", natDefault, "ipv4.nat of the default network and of automatic subnets (env LITE_DEFAULT_NAT)")
+	table := fs.String("nft-table", os.Getenv("LITE_NFT_TABLE"), "name of lite's nftables table (env LITE_NFT_TABLE; default lite for /var/lib/lite, else derived from the state dir)")
 	debug := fs.Bool("debug", false, "log debug messages")
 	version := fs.Bool("version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
@@ -44,7 +51,8 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, Log: log}); err != nil {
+	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, Log: log,
+		DefaultNetwork: *defNet, DefaultNAT: *nat, NFTTable: *table}); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}

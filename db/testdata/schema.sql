@@ -42,6 +42,14 @@ CREATE TABLE instances_profiles (
 	apply_order  INTEGER NOT NULL,
 	PRIMARY KEY (instance_id, profile_id)
 );
+CREATE TABLE networks (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	name         TEXT NOT NULL UNIQUE,
+	description  TEXT NOT NULL DEFAULT '',
+	type         TEXT NOT NULL DEFAULT 'bridge',
+	config       TEXT NOT NULL DEFAULT '{}',
+	status       TEXT NOT NULL DEFAULT 'Created'
+);
 CREATE TABLE profiles (
 	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	name         TEXT NOT NULL UNIQUE,

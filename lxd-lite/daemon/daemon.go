@@ -21,6 +21,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
+	"lite/lxd-lite/device"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/imagesvc"
@@ -40,6 +41,13 @@ type Options struct {
 	BuildCache string // where built image tarballs are kept between runs
 	Mirror     string // Debian mirror for the builder ("" = debootstrap's default)
 	Log        *slog.Logger
+	// DefaultNetwork names the network lited creates on its first start ("" = litebr0).
+	DefaultNetwork string
+	// DefaultNAT is ipv4.nat of the default network and of networks created with an
+	// automatic subnet.
+	DefaultNAT bool
+	// NFTTable names lite's nftables table ("" = derived from Dir, "lite" for /var/lib/lite).
+	NFTTable string
 }
 
 // Run starts lited and serves until ctx ends. Containers keep running after it returns.
@@ -81,7 +89,7 @@ func Run(ctx context.Context, o Options) error {
 		log.Info("added a subordinate gid range for root", "file", "/etc/subgid", "start", gids.Start, "count", gids.Count)
 	}
 	raiseSysctls(log)
-	for _, d := range []string{"containers", "images"} {
+	for _, d := range []string{"containers", "images", "networks"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o711); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
 		}
@@ -105,16 +113,25 @@ func Run(ctx context.Context, o Options) error {
 	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: storage.Detect()}
 	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log,
 		Builder: &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror}}
+	nets, err := startNetworks(ctx, o, dir, database)
+	if err != nil {
+		return err
+	}
+	defer nets.Detach()
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log,
-		IDMap: instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size},
+		IDMap:   instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size},
+		Devices: deviceHandlers(nets, rt, log), NetState: device.NetState,
 	})
 	if err := mgr.Recover(ctx); err != nil {
 		return fmt.Errorf("recover state: %w", err)
 	}
+	if err := mgr.RestoreDevices(ctx); err != nil {
+		return fmt.Errorf("restore devices: %w", err)
+	}
 
 	srv := &server.Server{
-		Instances: mgr, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
+		Instances: mgr, Networks: nets, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
 	}
 	sock := filepath.Join(dir, "unix.socket")
@@ -169,7 +186,8 @@ func listen(sock string) (net.Listener, error) {
 
 // extensions are the LXD API extensions lite implements (LXD-API.md §2.1); listing one it
 // lacks makes LXD's client call endpoints that are not there.
-var extensions = []string{"instances", "api_filtering", "instance_get_full", "container_full"}
+var extensions = []string{"instances", "api_filtering", "instance_get_full", "container_full",
+	"network", "network_state", "network_leases", "instance_nic_network"}
 
 func serverInfo(storageDriver string) func() api.Server {
 	var uts unix.Utsname

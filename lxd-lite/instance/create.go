@@ -71,6 +71,9 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 	if err := profiles.ValidateDevices(devs); err != nil {
 		return "", err
 	}
+	if err := m.validateDevices(ctx, name, devs); err != nil {
+		return "", err
+	}
 
 	src := req.Source
 	switch src.Type {

@@ -29,15 +29,16 @@ type Images interface {
 
 // Manager runs the lifecycle of every instance.
 type Manager struct {
-	db      *db.DB
-	rt      Runtime
-	pool    *storage.Pool
-	images  Images
-	hub     *events.Hub
-	idmap   IDMap
-	locks   *locks
-	log     *slog.Logger
-	devices map[string]DeviceHandler
+	db       *db.DB
+	rt       Runtime
+	pool     *storage.Pool
+	images   Images
+	hub      *events.Hub
+	idmap    IDMap
+	locks    *locks
+	log      *slog.Logger
+	devices  map[string]DeviceHandler
+	netState func(pid int) (map[string]api.InstanceStateNetwork, error)
 }
 
 // Config wires a Manager.
@@ -51,11 +52,13 @@ type Config struct {
 	Log     *slog.Logger
 	// Devices are the handlers by device type; the root disk needs none.
 	Devices map[string]DeviceHandler
+	// NetState reads the interfaces of a running container's network namespace (nil: none).
+	NetState func(pid int) (map[string]api.InstanceStateNetwork, error)
 }
 
 // NewManager returns a manager.
 func NewManager(c Config) *Manager {
-	return &Manager{db: c.DB, rt: c.Runtime, pool: c.Pool, images: c.Images, hub: c.Hub, idmap: c.IDMap, locks: newLocks(), log: c.Log, devices: c.Devices}
+	return &Manager{db: c.DB, rt: c.Runtime, pool: c.Pool, images: c.Images, hub: c.Hub, idmap: c.IDMap, locks: newLocks(), log: c.Log, devices: c.Devices, netState: c.NetState}
 }
 
 // URL returns an instance's API path.
@@ -208,9 +211,22 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	if st.Running {
 		return fmt.Errorf("instance %q is running: stop it first, or delete with --force: %w", name, api.ErrInvalid)
 	}
+	inst, err := m.db.GetInstance(ctx, name)
+	if err != nil {
+		return err
+	}
+	cfg, devs, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
+	}
+	// The container may have stopped on its own: release its devices (idempotent), then
+	// what they hold past its run (leases, DNS names).
+	dc := m.deviceContext(name, cfg, m.idmapFor(cfg))
+	m.stopDevices(ctx, dc, devs)
 	if err := m.db.DeleteInstance(ctx, name); err != nil {
 		return err
 	}
+	m.removeDevices(ctx, dc, devs)
 	if err := m.pool.Delete(m.pool.Volume(name, "")); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package instance
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"lite/client/api"
@@ -64,6 +65,9 @@ func (m *Manager) render(ctx context.Context, inst db.Instance, disk bool) (api.
 	if !st.Running {
 		state.Processes = 0
 	}
+	if st.Running && m.netState != nil {
+		m.fillNetwork(state, st.Pid, cfg, devs)
+	}
 	if disk {
 		state.Disk["root"] = api.InstanceStateDisk{Usage: m.pool.Usage(m.pool.Volume(inst.Name, ""))}
 	}
@@ -119,14 +123,48 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	}
 	next := inst
 	next.Config, next.Devices, next.Profiles, next.Description = put.Config, put.Devices, put.Profiles, put.Description
-	if _, _, err := m.expand(ctx, next); err != nil {
+	ncfg, ndevs, err := m.expand(ctx, next)
+	if err != nil {
 		return err
 	}
 	if next.Config["security.privileged"] != inst.Config["security.privileged"] {
 		return fmt.Errorf("security.privileged cannot change after creation yet: %w", api.ErrInvalid)
 	}
+	if err := profiles.ValidateDevices(ndevs); err != nil {
+		return err
+	}
+	if err := m.validateDevices(ctx, name, ndevs); err != nil {
+		return err
+	}
+	// Devices lited serves itself (proxies) follow at once on a running instance; a nic
+	// change takes effect at the next start.
+	ocfg, odevs, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
+	}
+	st, err := m.rt.State(ctx, name)
+	if err != nil {
+		return err
+	}
+	if st.Running {
+		dc := m.deviceContext(name, ncfg, m.idmapFor(ncfg))
+		if err := m.hotplug(ctx, dc, odevs, ndevs); err != nil {
+			return err
+		}
+	}
 	if err := m.db.UpdateInstance(ctx, next); err != nil {
 		return err
+	}
+	if !st.Running {
+		// A stopped instance's removed or changed devices give back what they held (a
+		// lease, a name); the new ones take it again at the next start.
+		gone := map[string]map[string]string{}
+		for n, od := range odevs {
+			if nd, ok := ndevs[n]; !ok || !maps.Equal(nd, od) {
+				gone[n] = od
+			}
+		}
+		m.removeDevices(ctx, m.deviceContext(name, ocfg, m.idmapFor(ocfg)), gone)
 	}
 	m.hub.Lifecycle("instance-updated", URL(name), nil)
 	return nil
@@ -168,4 +206,27 @@ func (m *Manager) ExecEnv(ctx context.Context, name string, req map[string]strin
 		out = append(out, k+"="+v)
 	}
 	return out, home, nil
+}
+
+// fillNetwork reports the container's interfaces, with the host end of each nic's veth.
+func (m *Manager) fillNetwork(state *api.InstanceState, pid int, cfg map[string]string, devs map[string]map[string]string) {
+	nets, err := m.netState(pid)
+	if err != nil {
+		m.log.Debug("read container interfaces", "pid", pid, "err", err)
+		return
+	}
+	for n, d := range devs {
+		if d["type"] != "nic" {
+			continue
+		}
+		iface := d["name"]
+		if iface == "" {
+			iface = n
+		}
+		if ns, ok := nets[iface]; ok {
+			ns.HostName = cfg["volatile."+n+".host_name"]
+			nets[iface] = ns
+		}
+	}
+	state.Network = nets
 }

@@ -45,7 +45,16 @@ type env struct {
 	info   api.Server
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, envOptions{}) }
+
+// envOptions add fakes to the env: device handlers by type, and networks.
+type envOptions struct {
+	devices  map[string]instance.DeviceHandler
+	networks server.Networks
+}
+
+// newEnvWith is newEnv with the fakes of o wired in.
+func newEnvWith(t *testing.T, o envOptions) *env {
 	t.Helper()
 	// Unix socket paths are limited to 108 bytes; t.TempDir() can exceed that.
 	dir, err := os.MkdirTemp("", "lite-srv")
@@ -85,6 +94,7 @@ func newEnv(t *testing.T) *env {
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: storage.Dir},
 		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
+		Devices: o.devices,
 	})
 	e.info = api.Server{
 		ServerPut:     api.ServerPut{Config: map[string]string{}},
@@ -94,7 +104,7 @@ func newEnv(t *testing.T) *env {
 			Server: "lite", ServerName: "test", Storage: "dir", StorageSupportedDrivers: []any{}},
 	}
 	srv := &server.Server{
-		Instances: mgr, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
+		Instances: mgr, Networks: o.networks, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
 		Info: func() api.Server { return e.info },
 	}
 	ln, err := net.Listen("unix", e.socket)

@@ -23,6 +23,7 @@ const maxBody = 4 << 20
 // Server holds what the handlers need.
 type Server struct {
 	Instances *instance.Manager
+	Networks  Networks
 	Runtime   instance.Runtime
 	DB        *db.DB
 	Ops       *operations.Manager
@@ -42,7 +43,7 @@ type endpoint struct {
 // arrive percent-encoded (debian%2F12); ServeMux keeps an encoded slash inside one segment and
 // PathValue unescapes it.
 func endpointGroups() [][]endpoint {
-	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints}
+	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, networkEndpoints}
 }
 
 var coreEndpoints = []endpoint{

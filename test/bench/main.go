@@ -39,6 +39,8 @@ type bench struct {
 	bin, dir string
 	daemon   *exec.Cmd
 	results  []Result
+	net      string // the daemon's default network (bridge)
+	table    string // its nftables table
 }
 
 func main() {
@@ -94,13 +96,17 @@ func (b *bench) run(n, reps int) error {
 		return err
 	}
 
-	var launch []float64
+	var launch, ipv4 []float64
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("b%d", i)
 		t0 := time.Now()
 		if _, err := b.lite("launch", "debian/12", name); err != nil {
 			return err
 		}
+		if err := b.waitIPv4(name); err != nil {
+			return err
+		}
+		ipv4 = append(ipv4, ms(time.Since(t0)))
 		out, err := b.lite("exec", name, "--", "systemctl", "is-system-running", "--wait")
 		if err != nil || strings.TrimSpace(out) != "running" {
 			return fmt.Errorf("%s did not reach running: %q %v", name, out, err)
@@ -108,6 +114,7 @@ func (b *bench) run(n, reps int) error {
 		launch = append(launch, ms(time.Since(t0)))
 	}
 	b.add("launch (image present) -> systemd running", "ms", launch, "LXD 5.0 dir 2900-3500, btrfs 1160; liblxc floor 280-310")
+	b.add("launch -> IPv4 shown in list", "ms", ipv4, "LXD 5.0 dir 2900-3400, btrfs 1040; floor 300")
 
 	b.add("exec NAME -- true, CLI round trip", "ms", b.timeCmd(reps, "exec", "b0", "--", "true"), "LXD 5.0 40; lxc-attach 7")
 	b.add(fmt.Sprintf("list, %d running", n), "ms", b.timeCmd(reps, "list"), "LXD 5.0 101 (25 running)")
@@ -150,7 +157,9 @@ func (b *bench) startDaemon() error {
 		return err
 	}
 	b.daemon = exec.Command(filepath.Join(b.bin, "lited"))
-	b.daemon.Env = append(os.Environ(), "LITE_DIR="+b.dir)
+	// A bridge and nft table of its own, without NAT: containers only talk to the host.
+	b.net, b.table = "ltb"+suffix(), "lite_bench_"+suffix()
+	b.daemon.Env = append(os.Environ(), "LITE_DIR="+b.dir, "LITE_DEFAULT_NETWORK="+b.net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+b.table)
 	b.daemon.Stdout, b.daemon.Stderr = log, log
 	b.daemon.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := b.daemon.Start(); err != nil {
@@ -197,6 +206,7 @@ func (b *bench) cleanup() {
 		}
 		_ = b.daemon.Process.Signal(syscall.SIGTERM)
 		_, _ = b.daemon.Process.Wait()
+		b.cleanNetwork()
 	}
 	if b.dir != "" {
 		_ = os.RemoveAll(b.dir)
@@ -275,4 +285,45 @@ func monitorPids(dir string) []int {
 		}
 	}
 	return pids
+}
+
+// waitIPv4 polls lite list until it shows an IPv4 for name.
+func (b *bench) waitIPv4(name string) error {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		out, err := b.lite("list", "-c", "n4", "--format", "csv", name)
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if n, ip, ok := strings.Cut(l, ","); ok && n == name && strings.TrimSpace(ip) != "" {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%s got no IPv4 within 60s", name)
+}
+
+// cleanNetwork removes the default network's dnsmasq, bridge and nft table, which outlive
+// lited as the containers would.
+func (b *bench) cleanNetwork() {
+	if pidb, err := os.ReadFile(filepath.Join(b.dir, "networks", b.net, "dnsmasq.pid")); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(pidb))); err == nil && pid > 0 {
+			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if strings.Contains(string(cmd), b.dir) {
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+	}
+	_ = exec.Command("ip", "link", "del", b.net).Run()
+	_ = exec.Command("nft", "delete", "table", "inet", b.table).Run()
+}
+
+var suffixOnce string
+
+// suffix is a per-run random hex tag for names.
+func suffix() string {
+	if suffixOnce == "" {
+		suffixOnce = strconv.FormatInt(time.Now().UnixNano()%0xffffff, 16)
+	}
+	return suffixOnce
 }

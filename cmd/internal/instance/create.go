@@ -23,7 +23,8 @@ type CreateOptions struct {
 	Profiles   []string
 	NoProfiles bool
 	Ephemeral  bool
-	Start      bool // launch: start it once created
+	Network    string // eth0 on this network instead of the profiles' nic
+	Start      bool   // launch: start it once created
 }
 
 // NewCmdLaunch returns `lite launch`; runF replaces RunCreate in tests.
@@ -65,6 +66,7 @@ func newCreateCmd(f *cli.Factory, runF func(context.Context, *CreateOptions) err
 	cmd.Flags().StringArrayVarP(&opts.Profiles, "profile", "p", nil, "profile to apply (repeatable; default: the default profile)")
 	cmd.Flags().BoolVar(&opts.NoProfiles, "no-profiles", false, "create the instance with no profile")
 	cmd.Flags().BoolVarP(&opts.Ephemeral, "ephemeral", "e", false, "delete the instance when it stops")
+	cmd.Flags().StringVarP(&opts.Network, "network", "n", "", "put eth0 on this network")
 	return cmd
 }
 
@@ -85,6 +87,10 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 	case len(opts.Profiles) > 0:
 		profiles = opts.Profiles
 	}
+	devices := map[string]map[string]string{}
+	if opts.Network != "" {
+		devices["eth0"] = map[string]string{"type": "nic", "network": opts.Network, "name": "eth0"}
+	}
 	c, err := opts.Client()
 	if err != nil {
 		return err
@@ -101,7 +107,7 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 		Type:   "container",
 		Source: api.InstanceSource{Type: "image", Alias: opts.Image},
 		InstancePut: api.InstancePut{
-			Config: config, Devices: map[string]map[string]string{},
+			Config: config, Devices: devices,
 			Profiles: profiles, Ephemeral: opts.Ephemeral,
 		},
 	})

@@ -10,8 +10,10 @@ import (
 
 	"lite/client"
 	"lite/cmd/internal/cli"
+	"lite/cmd/internal/device"
 	"lite/cmd/internal/image"
 	"lite/cmd/internal/instance"
+	"lite/cmd/internal/network"
 	"lite/cmd/internal/version"
 )
 
@@ -38,6 +40,8 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		instance.NewCmdInfo(f, nil),
 		instance.NewCmdExec(f, nil),
 		image.NewCmdImage(f),
+		network.NewCmdNetwork(network.FromFactory(f)),
+		device.NewCmdConfig(device.FromFactory(f)),
 		version.NewCmdVersion(f, nil),
 	)
 	return cmd

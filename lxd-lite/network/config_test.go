@@ -1,0 +1,179 @@
+package network
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"lite/client/api"
+)
+
+func TestValidateConfig(t *testing.T) {
+	good := []map[string]string{
+		{},
+		{"ipv4.address": "auto", "ipv4.nat": "false"},
+		{"ipv4.address": "none"},
+		{"ipv4.address": "10.77.5.1/24", "ipv4.dhcp.ranges": "10.77.5.10-10.77.5.20,10.77.5.30-10.77.5.40", "dns.domain": "lab.test", "bridge.mtu": "1400"},
+		{"ipv6.address": "none", "ipv4.dhcp": "false", "user.note": "x", "ipv4.dhcp.expiry": "30m"},
+	}
+	for _, c := range good {
+		if err := ValidateConfig(c); err != nil {
+			t.Errorf("ValidateConfig(%v) = %v", c, err)
+		}
+	}
+	bad := []map[string]string{
+		{"ipv4.address": "10.77.5.0/24"},   // the subnet's own address
+		{"ipv4.address": "10.77.5.255/24"}, // broadcast
+		{"ipv4.address": "10.77.5.1"},      // no prefix
+		{"ipv4.address": "10.77.5.1/31"},
+		{"ipv4.address": "300.1.1.1/24"},
+		{"ipv4.address": "fd00::1/64"},
+		{"ipv4.address": "127.0.0.2/8"},
+		{"ipv4.nat": "maybe"},
+		{"ipv6.address": "auto"},
+		{"bridge.mtu": "100"},
+		{"dns.domain": "Bad_Domain"},
+		{"ipv4.address": "10.77.5.1/24", "ipv4.dhcp.ranges": "10.77.6.10-10.77.6.20"},
+		{"ipv4.address": "10.77.5.1/24", "ipv4.dhcp.ranges": "10.77.5.20-10.77.5.10"},
+		{"ipv4.dhcp.ranges": "10.77.5.10-10.77.5.20"}, // no subnet to check against
+		{"no.such.key": "1"},
+	}
+	for _, c := range bad {
+		if err := ValidateConfig(c); !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("ValidateConfig(%v) = %v, want ErrInvalid", c, err)
+		}
+	}
+}
+
+func TestValidateName(t *testing.T) {
+	for _, n := range []string{"litebr0", "lab-net", "a"} {
+		if err := ValidateName(n); err != nil {
+			t.Errorf("%q: %v", n, err)
+		}
+	}
+	for _, n := range []string{"", "-x", "a/b", "a b", "sixteen-chars-xx", "a:b"} {
+		if err := ValidateName(n); !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("%q: %v, want ErrInvalid", n, err)
+		}
+	}
+}
+
+func TestSettingsDefaults(t *testing.T) {
+	s := SettingsOf(map[string]string{"ipv4.address": "10.77.5.1/24"})
+	if s.Domain != "lite" || !s.DHCP || s.NAT || s.Expiry != "1h" {
+		t.Errorf("defaults = %+v", s)
+	}
+	if len(s.Ranges) != 1 || s.Ranges[0].Start.String() != "10.77.5.2" || s.Ranges[0].End.String() != "10.77.5.254" {
+		t.Errorf("ranges = %v", s.Ranges)
+	}
+	s = SettingsOf(map[string]string{"ipv4.address": "10.77.5.9/28", "ipv4.nat": "true", "bridge.mtu": "1400"})
+	if s.Ranges[0].Start.String() != "10.77.5.1" || s.Ranges[0].End.String() != "10.77.5.14" || !s.NAT || s.MTU != 1400 {
+		t.Errorf("settings = %+v", s)
+	}
+}
+
+func TestPickSubnetSkipsOverlaps(t *testing.T) {
+	taken := netip.MustParsePrefix("10.0.0.0/9") // half of 10/8 is in use
+	calls := 0
+	gw, err := PickSubnet(func(p netip.Prefix) (string, error) {
+		calls++
+		if p.Overlaps(taken) {
+			return "route", nil
+		}
+		return "", nil
+	}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gw.Bits() != 24 || taken.Contains(gw.Addr()) || gw.Addr().As4()[3] != 1 || gw.Addr().As4()[0] != 10 {
+		t.Errorf("picked %s", gw)
+	}
+	_, err = PickSubnet(func(netip.Prefix) (string, error) { return "everything", nil }, rand.New(rand.NewPCG(1, 2)))
+	if !errors.Is(err, api.ErrConflict) {
+		t.Errorf("all taken: %v", err)
+	}
+}
+
+func TestRenderConf(t *testing.T) {
+	s := SettingsOf(map[string]string{"ipv4.address": "10.77.5.1/24", "dns.domain": "lab", "bridge.mtu": "1400"})
+	got := renderConf("labnet", s, files{dir: "/x/networks/labnet"})
+	for _, want := range []string{
+		"bind-interfaces\n", "except-interface=lo\n", "interface=labnet\n", "listen-address=10.77.5.1\n",
+		"no-resolv\n", "domain=lab\n", "local=/lab/\n", "dhcp-range=10.77.5.2,10.77.5.254,1h\n",
+		"dhcp-hostsfile=/x/networks/labnet/dnsmasq.hosts\n", "dhcp-leasefile=/x/networks/labnet/dnsmasq.leases\n",
+		"pid-file=/x/networks/labnet/dnsmasq.pid\n", "dhcp-option-force=26,1400\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("conf lacks %q:\n%s", want, got)
+		}
+	}
+	s = SettingsOf(map[string]string{"ipv4.address": "10.77.5.1/24", "ipv4.nat": "true", "ipv4.dhcp": "false"})
+	got = renderConf("n", s, files{dir: "/d"})
+	if strings.Contains(got, "no-resolv") || strings.Contains(got, "dhcp-range") {
+		t.Errorf("NAT network without DHCP:\n%s", got)
+	}
+}
+
+func TestFirewallRender(t *testing.T) {
+	f := &Firewall{Table: "lite_test"}
+	if got := f.Render(nil); got != "table inet lite_test {}\ndelete table inet lite_test\n" {
+		t.Errorf("empty = %q", got)
+	}
+	got := f.Render([]FirewallNet{
+		{Bridge: "b2", Subnet: netip.MustParsePrefix("10.9.9.1/24"), NAT: true},
+		{Bridge: "b1", Subnet: netip.MustParsePrefix("10.8.8.1/24")},
+	})
+	for _, want := range []string{
+		"table inet lite_test {\n", "iifname \"b1\" accept", "oifname \"b2\" accept",
+		"ip saddr 10.9.9.0/24 ip daddr != 10.9.9.0/24 masquerade",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("rules lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "10.8.8.0/24") {
+		t.Errorf("non-NAT network masqueraded:\n%s", got)
+	}
+	if strings.Index(got, "b1") > strings.Index(got, "b2") {
+		t.Errorf("networks not in name order:\n%s", got)
+	}
+}
+
+func TestHostsAndLeasesFiles(t *testing.T) {
+	dir := t.TempDir()
+	hf := filepath.Join(dir, "hosts")
+	in := map[string]Host{
+		"00:16:3e:00:00:01": {MAC: "00:16:3e:00:00:01", Name: "web1"},
+		"00:16:3e:00:00:02": {MAC: "00:16:3e:00:00:02", IP: netip.MustParseAddr("10.1.1.9"), Name: "db1"},
+	}
+	if err := writeHosts(hf, in); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(hf)
+	if string(b) != "00:16:3e:00:00:01,web1\n00:16:3e:00:00:02,10.1.1.9,db1\n" {
+		t.Errorf("hosts file = %q", b)
+	}
+	out, err := readHosts(hf)
+	if err != nil || len(out) != 2 || out["00:16:3e:00:00:02"] != in["00:16:3e:00:00:02"] {
+		t.Errorf("read back %v, %v", out, err)
+	}
+	lf := filepath.Join(dir, "leases")
+	if err := os.WriteFile(lf, []byte("1700000000 00:16:3e:00:00:01 10.1.1.5 web1 01:00:16:3e:00:00:01\n1700000000 00:16:3e:00:00:02 10.1.1.9 db1 *\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	leases, err := readLeases(lf)
+	if err != nil || len(leases) != 2 || leases[0].IP.String() != "10.1.1.5" || leases[1].Name != "db1" {
+		t.Fatalf("leases = %v, %v", leases, err)
+	}
+	if dropped, err := dropLeases(lf, map[string]bool{"00:16:3e:00:00:01": true}); err != nil || !dropped {
+		t.Fatalf("drop = %v, %v", dropped, err)
+	}
+	leases, _ = readLeases(lf)
+	if len(leases) != 1 || leases[0].Name != "db1" {
+		t.Errorf("after drop = %v", leases)
+	}
+}

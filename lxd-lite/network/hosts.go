@@ -1,0 +1,244 @@
+package network
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"lite/client/api"
+	"lite/db"
+	"lite/profiles"
+)
+
+// Attachment is what a nic on a managed network needs to know of it.
+type Attachment struct {
+	Bridge string
+	MTU    int
+	Subnet netip.Prefix // the gateway's address and prefix; invalid with ipv4.address=none
+	Domain string
+}
+
+// Attach describes the managed network a nic joins.
+func (m *Manager) Attach(ctx context.Context, name string) (Attachment, error) {
+	n, err := m.o.DB.GetNetwork(ctx, name)
+	if err != nil {
+		return Attachment{}, err
+	}
+	s := SettingsOf(n.Config)
+	return Attachment{Bridge: n.Name, MTU: s.MTU, Subnet: s.Gateway, Domain: s.Domain}, nil
+}
+
+// CheckAddress validates a nic's fixed ipv4.address on a network: inside the subnet, not the
+// gateway or the subnet's own or broadcast address, not fixed for or leased to another
+// instance. inst is the instance asking (its own entries do not count).
+func (m *Manager) CheckAddress(ctx context.Context, network, inst, addr string) error {
+	at, err := m.Attach(ctx, network)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || !ip.Is4() {
+		return fmt.Errorf("ipv4.address %q is not an IPv4 address: %w", addr, api.ErrInvalid)
+	}
+	gw := at.Subnet
+	if !gw.IsValid() {
+		return fmt.Errorf("network %q has no IPv4 subnet (ipv4.address=none): %w", network, api.ErrInvalid)
+	}
+	switch {
+	case !gw.Contains(ip):
+		return fmt.Errorf("ipv4.address %s is outside network %s's subnet %s: %w", ip, network, gw.Masked(), api.ErrInvalid)
+	case ip == gw.Addr():
+		return fmt.Errorf("ipv4.address %s is network %s's gateway: %w", ip, network, api.ErrInvalid)
+	case ip == gw.Masked().Addr() || ip == lastAddr(gw):
+		return fmt.Errorf("ipv4.address %s is the subnet's network or broadcast address: %w", ip, api.ErrInvalid)
+	}
+	owner, err := m.addressOwner(ctx, network, inst, ip)
+	if err != nil {
+		return err
+	}
+	if owner != "" {
+		return fmt.Errorf("ipv4.address %s on network %s is already taken by %s: %w", ip, network, owner, api.ErrConflict)
+	}
+	return nil
+}
+
+// addressOwner names another instance that has ip fixed on the network or leased.
+func (m *Manager) addressOwner(ctx context.Context, network, inst string, ip netip.Addr) (string, error) {
+	insts, err := m.o.DB.ListInstances(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, i := range insts {
+		if i.Name == inst {
+			continue
+		}
+		profs, err := m.o.DB.GetProfiles(ctx, i.Profiles)
+		if err != nil {
+			return "", err
+		}
+		layers := []profiles.Layer{}
+		for _, p := range profs {
+			layers = append(layers, profiles.Layer{Devices: p.Devices})
+		}
+		_, devs := profiles.Expand(append(layers, profiles.Layer{Devices: i.Devices})...)
+		for _, d := range devs {
+			if d["type"] == "nic" && d["network"] == network && d["ipv4.address"] == ip.String() {
+				return "instance " + i.Name, nil
+			}
+		}
+	}
+	leases, err := readLeases(m.files(network).leases())
+	if err != nil {
+		return "", err
+	}
+	mine, err := m.macsOf(ctx, inst)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range leases {
+		if l.IP == ip && !mine[l.MAC] {
+			return fmt.Sprintf("a DHCP lease (%s, %s)", l.Name, l.MAC), nil
+		}
+	}
+	return "", nil
+}
+
+// macsOf returns the MACs lited gave an instance's nics (volatile.*.hwaddr).
+func (m *Manager) macsOf(ctx context.Context, inst string) (map[string]bool, error) {
+	out := map[string]bool{}
+	i, err := m.o.DB.GetInstance(ctx, inst)
+	if err != nil {
+		if db.IsNotFound(err) {
+			return out, nil
+		}
+		return nil, err
+	}
+	for k, v := range i.Config {
+		if strings.HasPrefix(k, "volatile.") && strings.HasSuffix(k, ".hwaddr") {
+			out[strings.ToLower(v)] = true
+		}
+	}
+	return out, nil
+}
+
+// SetHost records a nic's MAC, name and fixed address (if any) in the network's dhcp-hosts
+// file and makes dnsmasq re-read it (SIGHUP: no restart).
+func (m *Manager) SetHost(ctx context.Context, network string, h Host) error {
+	m.hosts.Lock()
+	defer m.hosts.Unlock()
+	f := m.files(network)
+	hosts, err := readHosts(f.hosts())
+	if err != nil {
+		return err
+	}
+	h.MAC = strings.ToLower(h.MAC)
+	if old, ok := hosts[h.MAC]; ok && old == h {
+		return nil
+	}
+	hosts[h.MAC] = h
+	if err := writeHosts(f.hosts(), hosts); err != nil {
+		return err
+	}
+	return m.reload(network)
+}
+
+func (m *Manager) reload(network string) error {
+	m.mu.Lock()
+	p := m.procs[network]
+	m.mu.Unlock()
+	if p == nil {
+		return nil // no dnsmasq (ipv4.address=none): nothing to tell
+	}
+	return p.reload()
+}
+
+// Release forgets a nic: its dhcp-hosts entry, and its lease, so the address and the DNS
+// name are free at once. Dropping a lease needs dnsmasq stopped for a moment; that happens
+// on delete only, never on launch.
+func (m *Manager) Release(ctx context.Context, network, mac string) error {
+	m.hosts.Lock()
+	defer m.hosts.Unlock()
+	mac = strings.ToLower(mac)
+	f := m.files(network)
+	hosts, err := readHosts(f.hosts())
+	if err != nil {
+		return err
+	}
+	if _, ok := hosts[mac]; ok {
+		delete(hosts, mac)
+		if err := writeHosts(f.hosts(), hosts); err != nil {
+			return err
+		}
+	}
+	leases, err := readLeases(f.leases())
+	if err != nil {
+		return err
+	}
+	leased := false
+	for _, l := range leases {
+		leased = leased || l.MAC == mac
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.procs[network]
+	if p == nil {
+		return nil
+	}
+	if !leased {
+		return p.reload()
+	}
+	return p.restart(func() error {
+		_, err := dropLeases(f.leases(), map[string]bool{mac: true})
+		return err
+	})
+}
+
+// LeaseIP returns the address dnsmasq leased to mac on a network (invalid: none).
+func (m *Manager) LeaseIP(network, mac string) netip.Addr {
+	leases, err := readLeases(m.files(network).leases())
+	if err != nil {
+		return netip.Addr{}
+	}
+	for _, l := range leases {
+		if l.MAC == strings.ToLower(mac) {
+			return l.IP
+		}
+	}
+	return netip.Addr{}
+}
+
+func errorsIsNotFound(err error) bool { return db.IsNotFound(err) }
+
+// Leases lists a network's reservations (static) and the leases dnsmasq handed out (dynamic).
+func (m *Manager) Leases(ctx context.Context, network string) ([]api.NetworkLease, error) {
+	if _, err := m.o.DB.GetNetwork(ctx, network); err != nil {
+		return nil, err
+	}
+	f := m.files(network)
+	hosts, err := readHosts(f.hosts())
+	if err != nil {
+		return nil, err
+	}
+	leases, err := readLeases(f.leases())
+	if err != nil {
+		return nil, err
+	}
+	out := []api.NetworkLease{}
+	static := map[string]bool{}
+	for _, h := range hosts {
+		if h.IP.IsValid() {
+			static[h.MAC] = true
+			out = append(out, api.NetworkLease{Hostname: h.Name, Hwaddr: h.MAC, Address: h.IP.String(), Type: "static", Location: "none"})
+		}
+	}
+	for _, l := range leases {
+		if h, ok := hosts[l.MAC]; ok && static[l.MAC] && h.IP == l.IP {
+			continue // the reservation is already listed
+		}
+		out = append(out, api.NetworkLease{Hostname: l.Name, Hwaddr: l.MAC, Address: l.IP.String(), Type: "dynamic", Location: "none"})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Hostname+out[i].Address < out[j].Hostname+out[j].Address })
+	return out, nil
+}

@@ -1,0 +1,115 @@
+package test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The bridges and nftables tables this run's daemons and tests made; the final check fails
+// the run if any is still there.
+var (
+	netMu      sync.Mutex
+	suiteNets  []string
+	suiteTabls []string
+)
+
+// newNetNames returns a fresh default network name (a bridge name, at most 15 characters)
+// and nftables table name for one daemon.
+func newNetNames() (string, string) {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	h := hex.EncodeToString(b)
+	trackNetwork("ltn" + h)
+	netMu.Lock()
+	suiteTabls = append(suiteTabls, "lite_e2e_"+h)
+	netMu.Unlock()
+	return "ltn" + h, "lite_e2e_" + h
+}
+
+// trackNetwork adds a network (bridge) name a test creates to the final leftover check.
+func trackNetwork(name string) {
+	netMu.Lock()
+	defer netMu.Unlock()
+	suiteNets = append(suiteNets, name)
+}
+
+// cleanNetworks removes, once lited is stopped, the host side of the daemon's networks:
+// dnsmasq, bridge, nft table. The default network is expected; any other is reported.
+func (d *Daemon) cleanNetworks() []string {
+	var msgs []string
+	entries, _ := os.ReadDir(filepath.Join(d.Dir, "networks"))
+	for _, e := range entries {
+		if e.Name() != d.Net {
+			msgs = append(msgs, "network left behind: "+e.Name())
+		}
+		pidFile := filepath.Join(d.Dir, "networks", e.Name(), "dnsmasq.pid")
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				if bytes.Contains(cmdline, []byte(d.Dir)) {
+					_ = syscall.Kill(pid, syscall.SIGTERM)
+					waitGone(pid)
+				}
+			}
+		}
+		if linkExists(e.Name()) {
+			if out, err := exec.Command("ip", "link", "del", e.Name()).CombinedOutput(); err != nil {
+				msgs = append(msgs, fmt.Sprintf("ip link del %s: %v: %s", e.Name(), err, bytes.TrimSpace(out)))
+			}
+		}
+	}
+	if nftTableExists(d.NFT) {
+		if out, err := exec.Command("nft", "delete", "table", "inet", d.NFT).CombinedOutput(); err != nil {
+			msgs = append(msgs, fmt.Sprintf("nft delete table inet %s: %v: %s", d.NFT, err, bytes.TrimSpace(out)))
+		}
+	}
+	return msgs
+}
+
+func waitGone(pid int) {
+	for i := 0; i < 250; i++ {
+		if err := syscall.Kill(pid, 0); err != nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+func linkExists(name string) bool {
+	_, err := net.InterfaceByName(name)
+	return err == nil
+}
+
+func nftTableExists(table string) bool {
+	return exec.Command("nft", "list", "table", "inet", table).Run() == nil
+}
+
+// networkLeftovers lists the bridges and nft tables of this run that still exist.
+func networkLeftovers() []string {
+	netMu.Lock()
+	defer netMu.Unlock()
+	var left []string
+	for _, n := range suiteNets {
+		if linkExists(n) {
+			left = append(left, "bridge still exists: "+n)
+		}
+	}
+	for _, t := range suiteTabls {
+		if nftTableExists(t) {
+			left = append(left, "nftables table still exists: inet "+t)
+		}
+	}
+	return left
+}
