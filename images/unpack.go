@@ -37,13 +37,45 @@ func Unpack(ctx context.Context, tarball, dest string, shift Shift) error {
 	return unpack(ctx, tarball, dest, shift, defaultLimits)
 }
 
-// unpack is Unpack with explicit limits (tests use small ones).
-func unpack(ctx context.Context, tarball, dest string, shift Shift, lim limits) (err error) {
-	rc, _, err := openTarball(tarball)
-	if err != nil {
-		return err
+// UnpackSplit is Unpack for a split image: metadata.yaml and templates/ come
+// from the metadata tarball, the root filesystem from rootfs (a tarball of
+// the tree itself, or a squashfs image), extracted under dest/rootfs with
+// the same protections. maxBytes bounds the expanded content (0: the
+// default bound).
+func UnpackSplit(ctx context.Context, meta, rootfs, dest string, shift Shift, maxBytes int64) error {
+	return unpackParts(ctx, dest, shift, limitsFor(maxBytes), []part{{path: meta, metaOnly: true}, {path: rootfs, prefix: "rootfs"}})
+}
+
+// UnpackLimited is Unpack with a bound on the expanded content (0: the
+// default bound).
+func UnpackLimited(ctx context.Context, tarball, dest string, shift Shift, maxBytes int64) error {
+	return unpack(ctx, tarball, dest, shift, limitsFor(maxBytes))
+}
+
+// limitsFor returns the default limits with the content bound replaced.
+func limitsFor(maxBytes int64) limits {
+	lim := defaultLimits
+	if maxBytes > 0 {
+		lim.bytes = maxBytes
 	}
-	defer rc.Close()
+	return lim
+}
+
+// unpack is Unpack with explicit limits (tests use small ones).
+func unpack(ctx context.Context, tarball, dest string, shift Shift, lim limits) error {
+	return unpackParts(ctx, dest, shift, lim, []part{{path: tarball}})
+}
+
+// part is one file of an image: a unified tarball, or the metadata or the
+// rootfs file of a split image.
+type part struct {
+	path     string
+	prefix   string // prepended to every entry name ("rootfs" for a split rootfs)
+	metaOnly bool   // only metadata.yaml and templates/ are taken from it
+}
+
+// unpackParts extracts the parts into dest with one set of limits.
+func unpackParts(ctx context.Context, dest string, shift Shift, lim limits, parts []part) (err error) {
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return fmt.Errorf("unpack: %w", err)
 	}
@@ -58,10 +90,21 @@ func unpack(ctx context.Context, tarball, dest string, shift Shift, lim limits) 
 	}
 	u := &unpacker{root: root, shift: shift, lim: lim, parentFD: -1}
 	defer u.close()
-	if err := u.run(ctx, tar.NewReader(rc)); err != nil {
-		return fmt.Errorf("unpack %s: %w", tarball, err)
+	for _, p := range parts {
+		rc, err := openPart(ctx, p.path, dest+".squashfs")
+		if err != nil {
+			return err
+		}
+		u.prefix, u.metaOnly = p.prefix, p.metaOnly
+		err = u.run(ctx, tar.NewReader(rc))
+		if cerr := rc.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("%v: %w", cerr, ErrInvalid)
+		}
+		if err != nil {
+			return fmt.Errorf("unpack %s: %w", p.path, err)
+		}
 	}
-	return nil
+	return u.finish()
 }
 
 // unpacker holds the state of one extraction.
@@ -69,6 +112,9 @@ type unpacker struct {
 	root  int // O_PATH fd of the destination
 	shift Shift
 	lim   limits
+
+	prefix   string // see part
+	metaOnly bool
 
 	entries int
 	bytes   int64
@@ -110,10 +156,49 @@ func (u *unpacker) run(ctx context.Context, tr *tar.Reader) error {
 		if u.entries > u.lim.entries {
 			return fmt.Errorf("more than %d entries: %w", u.lim.entries, ErrInvalid)
 		}
+		name := hdr.Name
+		if err := u.rename(hdr); err != nil {
+			return fmt.Errorf("%q: %w", name, err)
+		}
 		if err := u.entry(hdr, tr); err != nil {
-			return fmt.Errorf("%q: %w", hdr.Name, err)
+			return fmt.Errorf("%q: %w", name, err)
 		}
 	}
+	return nil
+}
+
+// rename applies the part's prefix to the entry (and hard link target) and
+// drops what a metadata-only part may not carry. Absolute names are refused
+// before prefixing, which would hide them.
+func (u *unpacker) rename(hdr *tar.Header) error {
+	if u.metaOnly {
+		rel, ok, err := cleanEntryName(hdr.Name, u.lim.pathLen)
+		if err != nil {
+			return err
+		}
+		if ok && (rel == "rootfs" || strings.HasPrefix(rel, "rootfs/")) {
+			hdr.Name = "ignored/" + hdr.Name
+		}
+		return nil
+	}
+	if u.prefix == "" {
+		return nil
+	}
+	if strings.HasPrefix(hdr.Name, "/") {
+		return fmt.Errorf("absolute entry name: %w", ErrInvalid)
+	}
+	hdr.Name = u.prefix + "/" + hdr.Name
+	if hdr.Typeflag == tar.TypeLink {
+		if strings.HasPrefix(hdr.Linkname, "/") {
+			return fmt.Errorf("hard link to absolute path %q: %w", hdr.Linkname, ErrInvalid)
+		}
+		hdr.Linkname = u.prefix + "/" + hdr.Linkname
+	}
+	return nil
+}
+
+// finish restores directory mtimes once every part is written.
+func (u *unpacker) finish() error {
 	for i := len(u.dirs) - 1; i >= 0; i-- {
 		d := u.dirs[i]
 		if err := u.setTimes(d.rel, d.mtime); err != nil {
