@@ -39,6 +39,8 @@ type Options struct {
 	Dir        string // LITE_DIR
 	BuildCache string // where built image tarballs are kept between runs
 	Mirror     string // Debian mirror for the builder ("" = debootstrap's default)
+	// ImageMaxBytes bounds what one image may expand to when unpacked (0: 64 GiB).
+	ImageMaxBytes int64
 	Log        *slog.Logger
 }
 
@@ -96,25 +98,28 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer database.Close()
-	store := &images.Store{Dir: filepath.Join(dir, "images")}
+	store := &images.Store{Dir: filepath.Join(dir, "images"), MaxBytes: o.ImageMaxBytes}
 	if err := store.CleanTemp(); err != nil {
 		return err
 	}
 	hub := events.NewHub()
 	rt := lxcdriver.New(filepath.Join(dir, "containers"))
 	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: storage.Detect()}
-	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log,
+	defaultMap := instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
+	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,
 		Builder: &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror}}
+	if err := imgs.Sweep(ctx); err != nil {
+		return fmt.Errorf("recover image store: %w", err)
+	}
 	mgr := instance.NewManager(instance.Config{
-		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log,
-		IDMap: instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size},
+		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log, IDMap: defaultMap,
 	})
 	if err := mgr.Recover(ctx); err != nil {
 		return fmt.Errorf("recover state: %w", err)
 	}
 
 	srv := &server.Server{
-		Instances: mgr, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
+		Instances: mgr, Images: imgs, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
 	}
 	sock := filepath.Join(dir, "unix.socket")

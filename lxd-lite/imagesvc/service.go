@@ -26,7 +26,10 @@ type Service struct {
 	Store   *images.Store
 	Builder *images.Builder
 	TmpDir  string // scratch space for builds, on the same filesystem as the store
-	Log     *slog.Logger
+	// IDMap is the default map of unprivileged containers: imports are unpacked for it once
+	// to check them.
+	IDMap *instance.IDMap
+	Log   *slog.Logger
 
 	mu     sync.Mutex
 	builds map[string]*build // by recipe key: one build at a time per recipe

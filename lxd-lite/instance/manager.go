@@ -127,6 +127,15 @@ func (m *Manager) Start(ctx context.Context, name string) error {
 		Nesting: profiles.IsTrue(cfg["security.nesting"]), RawLXC: cfg["raw.lxc"],
 		LogFile: filepath.Join(vol.Path, "lxc.log"), Cgroups: map[string]string{},
 	}
+	// Templates whose `when` lists start are rendered on every start, before init runs,
+	// as in LXD.
+	layer := filepath.Dir(vol.Lower)
+	inst.Config, inst.Devices = cfg, devs
+	if err := m.pool.Mount(vol, func(rootfs string) error {
+		return m.images.Render(layer, rootfs, "start", inst, im)
+	}); err != nil {
+		return fmt.Errorf("instance %q: render start templates: %w", name, err)
+	}
 	rev := &reverter{}
 	defer rev.fail()
 	dc := m.deviceContext(name, cfg, im)

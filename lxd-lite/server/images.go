@@ -11,8 +11,18 @@ import (
 var imageEndpoints = []endpoint{
 	{"GET /1.0/images", listImages},
 	{"GET /1.0/images/aliases", listAliases},
+	{"POST /1.0/images", createImage},
+	{"POST /1.0/images/aliases", createAlias},
 	{"GET /1.0/images/aliases/{name}", getAlias},
+	{"PUT /1.0/images/aliases/{name}", putAlias},
+	{"PATCH /1.0/images/aliases/{name}", patchAlias},
+	{"POST /1.0/images/aliases/{name}", renameAlias},
+	{"DELETE /1.0/images/aliases/{name}", deleteAlias},
 	{"GET /1.0/images/{fp}", getImage},
+	{"PUT /1.0/images/{fp}", putImage},
+	{"PATCH /1.0/images/{fp}", patchImage},
+	{"DELETE /1.0/images/{fp}", deleteImage},
+	{"GET /1.0/images/{fp}/export", exportImage},
 }
 
 // ImageToAPI renders an image row for the wire.
