@@ -214,6 +214,12 @@ func (s *Service) Publish(ctx context.Context, mgr *instance.Manager, name strin
 		if err != nil {
 			return err
 		}
+		// Everything packed is unshifted, metadata.yaml too: give it the container root.
+		if sh := shiftFor(im); !sh.IsZero() {
+			if err := os.Chown(metaPath, int(sh.UID), int(sh.GID)); err != nil {
+				return err
+			}
+		}
 		progress("packing the container")
 		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {

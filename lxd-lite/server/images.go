@@ -22,7 +22,8 @@ var imageEndpoints = []endpoint{
 	{"PUT /1.0/images/{fp}", putImage},
 	{"PATCH /1.0/images/{fp}", patchImage},
 	{"DELETE /1.0/images/{fp}", deleteImage},
-	{"GET /1.0/images/{fp}/export", exportImage},
+	// {fp}/{sub}, not {fp}/export: the latter would clash with aliases/{name} in ServeMux.
+	{"GET /1.0/images/{fp}/{sub}", imageSub},
 }
 
 // ImageToAPI renders an image row for the wire.
@@ -104,4 +105,12 @@ func getAlias(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	return Sync(aliasToAPI(a))
+}
+
+// imageSub serves GET /1.0/images/{fp}/export.
+func imageSub(s *Server, r *http.Request) Response {
+	if r.PathValue("sub") != "export" {
+		return Errorf(api.ErrNotFound, "no such endpoint %s %s", r.Method, r.URL.Path)
+	}
+	return exportImage(s, r)
 }

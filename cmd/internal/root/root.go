@@ -38,6 +38,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		instance.NewCmdInfo(f, nil),
 		instance.NewCmdExec(f, nil),
 		image.NewCmdImage(f),
+		image.NewCmdPublish(f),
 		version.NewCmdVersion(f, nil),
 	)
 	return cmd
