@@ -86,4 +86,3 @@ func (d *DB) ImageUsers(ctx context.Context, fp string) ([]string, error) {
 	}
 	return out, rows.Err()
 }
-

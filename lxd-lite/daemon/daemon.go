@@ -41,7 +41,7 @@ type Options struct {
 	Mirror     string // Debian mirror for the builder ("" = debootstrap's default)
 	// ImageMaxBytes bounds what one image may expand to when unpacked (0: 64 GiB).
 	ImageMaxBytes int64
-	Log        *slog.Logger
+	Log           *slog.Logger
 }
 
 // Run starts lited and serves until ctx ends. Containers keep running after it returns.

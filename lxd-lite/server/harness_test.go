@@ -19,6 +19,8 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/images"
+	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/instance/instancetest"
@@ -40,6 +42,7 @@ type env struct {
 	hub    *events.Hub
 	rt     *instancetest.Runtime
 	imgs   *instancetest.Images
+	store  *images.Store // the real image store behind the image endpoints
 	http   *http.Client
 	ws     *websocket.Dialer
 	info   api.Server
@@ -93,8 +96,10 @@ func newEnv(t *testing.T) *env {
 		Environment: api.ServerEnvironment{Addresses: []string{}, KernelFeatures: map[string]string{}, LXCFeatures: map[string]string{},
 			Server: "lite", ServerName: "test", Storage: "dir", StorageSupportedDrivers: []any{}},
 	}
+	e.store = &images.Store{Dir: filepath.Join(dir, "store")}
+	imgsvc := &imagesvc.Service{DB: database, Store: e.store, TmpDir: filepath.Join(dir, "tmp"), Log: log}
 	srv := &server.Server{
-		Instances: mgr, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
+		Instances: mgr, Images: imgsvc, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
 		Info: func() api.Server { return e.info },
 	}
 	ln, err := net.Listen("unix", e.socket)

@@ -192,4 +192,3 @@ func createImageFromSource(s *Server, req api.ImagesPost) Response {
 	})
 	return Async(op)
 }
-
