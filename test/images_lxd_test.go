@@ -1,0 +1,120 @@
+package test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// lxdEnv is a throwaway LXD 5.0 daemon (Debian's lxd package) with its own LXD_DIR.
+type lxdEnv struct {
+	dir string
+	cmd *exec.Cmd
+}
+
+// startLXD installs Debian's lxd if needed and starts it by hand (there is no systemd here).
+// The test fails loudly when LXD cannot be installed or started.
+func startLXD(t *testing.T) *lxdEnv {
+	t.Helper()
+	if _, err := exec.LookPath("lxd"); err != nil {
+		out, err := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", "lxd", "lxd-client").CombinedOutput()
+		if err != nil {
+			t.Fatalf("LXD interop needs Debian's lxd package and it cannot be installed: %v\n%s", err, out)
+		}
+	}
+	dir, err := os.MkdirTemp("/tmp", dirPrefix+"lxd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &lxdEnv{dir: dir}
+	logf, err := os.Create(filepath.Join(dir, "lxd.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	e.cmd = exec.Command("lxd", "--group", "root", "--logfile", filepath.Join(dir, "lxd.log"))
+	e.cmd.Env = append(os.Environ(), "LXD_DIR="+dir)
+	e.cmd.Stdout, e.cmd.Stderr = logf, logf
+	if err := e.cmd.Start(); err != nil {
+		t.Fatalf("start lxd: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = e.cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_, _ = e.run("lxd", "shutdown", "--timeout", "30")
+		select {
+		case <-exited:
+		case <-time.After(40 * time.Second):
+			_ = e.cmd.Process.Kill()
+			<-exited
+		}
+		if m := mountsUnder(dir); len(m) > 0 {
+			t.Errorf("LXD left mounts: %v", m)
+			return
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("remove %s: %v", dir, err)
+		}
+	})
+	if out, err := e.run("lxd", "waitready", "--timeout", "60"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "lxd.log"))
+		t.Fatalf("LXD did not start: %v %s\n%s", err, out, log)
+	}
+	return e
+}
+
+// run runs an LXD command against this daemon.
+func (e *lxdEnv) run(name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "LXD_DIR="+e.dir)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (e *lxdEnv) must(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := e.run("lxc", args...)
+	if err != nil {
+		t.Fatalf("lxc %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// TestImagesLXDInterop: an image lite exported imports into LXD 5.0 with the same
+// fingerprint, and an image LXD published and exported imports into lite and boots.
+func TestImagesLXDInterop(t *testing.T) {
+	d := sharedWeb1(t)
+	deleteOnCleanup(t, d, "imglxd")
+	deleteImageOnCleanup(t, d, "img-from-lxd")
+	base := exportBase(t, d)
+	fp := strings.TrimSuffix(filepath.Base(base), ".tar.gz")
+	lxd := startLXD(t)
+
+	out := lxd.must(t, "image", "import", base, "--alias", "fromlite")
+	if !strings.Contains(out, fp) {
+		t.Fatalf("lxc image import of lite's export: %q, want fingerprint %s", out, fp)
+	}
+	lxd.must(t, "storage", "create", "default", "dir")
+	lxd.must(t, "profile", "device", "add", "default", "root", "disk", "path=/", "pool=default")
+	lxd.must(t, "init", "fromlite", "c1")
+	lxd.must(t, "publish", "c1", "--alias", "lxdpub")
+	outDir := t.TempDir()
+	lxd.must(t, "image", "export", "lxdpub", outDir+"/")
+	files, _ := filepath.Glob(filepath.Join(outDir, "*"))
+	if len(files) != 1 {
+		t.Fatalf("lxc image export wrote %v", files)
+	}
+	lxdFP := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(files[0]), ".tar.gz"), ".tar.xz")
+	got := mustFingerprint(t, mustLite(t, d, "image", "import", files[0], "--alias", "img-from-lxd"))
+	if got != lxdFP {
+		t.Errorf("lite gave LXD's image fingerprint %s, LXD says %s", got, lxdFP)
+	}
+	mustLite(t, d, "launch", "img-from-lxd", "imglxd")
+	waitRunning(t, d, "imglxd")
+	if out := mustLite(t, d, "exec", "imglxd", "--", "hostname"); out != "imglxd\n" {
+		t.Errorf("hostname of the container from LXD's image: %q", out)
+	}
+}
