@@ -87,8 +87,8 @@ func (e *lxdEnv) must(t *testing.T, args ...string) string {
 // fingerprint, and an image LXD published and exported imports into lite and boots.
 func TestImagesLXDInterop(t *testing.T) {
 	d := sharedWeb1(t)
-	deleteOnCleanup(t, d, "imglxd")
 	deleteImageOnCleanup(t, d, "img-from-lxd")
+	deleteOnCleanup(t, d, "imglxd")
 	base := exportBase(t, d)
 	fp := strings.TrimSuffix(filepath.Base(base), ".tar.gz")
 	lxd := startLXD(t)

@@ -76,8 +76,8 @@ func exportBase(t *testing.T, d *Daemon) string {
 // gives back the same fingerprint.
 func TestImagesPublishExportImport(t *testing.T) {
 	d := sharedWeb1(t)
-	deleteOnCleanup(t, d, "imgsrc", "imgpub")
 	deleteImageOnCleanup(t, d, "img-golden", "img-again")
+	deleteOnCleanup(t, d, "imgsrc", "imgpub")
 	mustLite(t, d, "launch", "debian/12", "imgsrc")
 	waitRunning(t, d, "imgsrc")
 	mustLite(t, d, "exec", "imgsrc", "--", "sh", "-c", "echo published > /root/marker && chown 1000:1000 /root/marker")
@@ -189,8 +189,8 @@ func rewriteImage(t *testing.T, src, dst, meta string, tpls map[string]string) {
 // context (name, trigger, config_get) on create and again on every start.
 func TestImagesTemplates(t *testing.T) {
 	d := sharedWeb1(t)
-	deleteOnCleanup(t, d, "imgtpl")
 	deleteImageOnCleanup(t, d, "img-tpl")
+	deleteOnCleanup(t, d, "imgtpl")
 	meta := fmt.Sprintf(`architecture: x86_64
 creation_date: %d
 properties:

@@ -26,6 +26,8 @@ type ImportOptions struct {
 	Aliases    []api.ImageAlias  // created with the image, atomically
 	// Fingerprint, if set, must equal the computed one (X-LXD-fingerprint).
 	Fingerprint string
+	// Cached marks an image pulled for an instance rather than asked for by name.
+	Cached bool
 }
 
 // kinded gives an images error the api kind the server maps to a status.
@@ -106,7 +108,7 @@ func (s *Service) Import(ctx context.Context, files []string, o ImportOptions, p
 	}
 	img := db.Image{
 		Fingerprint: fp, Filename: o.Filename, Size: size, Architecture: arch, Type: "container",
-		Public: o.Public, Properties: props, CreatedAt: time.Unix(meta.CreationDate, 0), UploadedAt: time.Now(),
+		Public: o.Public, Cached: o.Cached, Properties: props, CreatedAt: time.Unix(meta.CreationDate, 0), UploadedAt: time.Now(),
 	}
 	if meta.ExpiryDate > 0 {
 		img.ExpiresAt = sql.NullTime{Time: time.Unix(meta.ExpiryDate, 0), Valid: true}

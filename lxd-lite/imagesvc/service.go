@@ -29,6 +29,8 @@ type Service struct {
 	// IDMap is the default map of unprivileged containers: imports are unpacked for it once
 	// to check them.
 	IDMap *instance.IDMap
+	// StreamsCache keeps simplestreams index files (an hour); "" disables the cache.
+	StreamsCache string
 	Log   *slog.Logger
 
 	mu     sync.Mutex
@@ -47,7 +49,11 @@ type build struct {
 // else a builder recipe (debian/12, ...), built once and stored with its aliases.
 func (s *Service) Resolve(ctx context.Context, src api.InstanceSource, progress func(string)) (db.Image, error) {
 	if src.Server != "" {
-		return db.Image{}, fmt.Errorf("remote image servers are not supported yet (%s): %w", src.Server, api.ErrInvalid)
+		name := src.Alias
+		if name == "" {
+			name = src.Fingerprint
+		}
+		return s.Pull(ctx, PullOptions{Server: src.Server, Protocol: src.Protocol, Name: name, Cached: true}, progress)
 	}
 	if src.Fingerprint != "" {
 		return s.DB.GetImage(ctx, src.Fingerprint)

@@ -163,7 +163,7 @@ func createImageFromSource(s *Server, req api.ImagesPost) Response {
 	case "snapshot":
 		return Errorf(api.ErrInvalid, "publishing snapshots is not supported yet: publish the stopped instance")
 	case "image":
-		return Errorf(api.ErrInvalid, "pulling images from remote servers is not supported yet (%s): import the image file with \"lite image import\"", req.Source.Server)
+		return pullImage(s, req)
 	default:
 		return Errorf(api.ErrInvalid, "image source type %q is not supported", req.Source.Type)
 	}
@@ -183,6 +183,44 @@ func createImageFromSource(s *Server, req api.ImagesPost) Response {
 			img, err := s.Images.Publish(ctx, s.Instances, name, imagesvc.PublishOptions{
 				Properties: req.Properties, Aliases: req.Aliases, Public: req.Public, Filename: req.Filename,
 			}, func(msg string) { op.Progress("progress", msg) })
+			if err != nil {
+				return err
+			}
+			op.UpdateMetadata(map[string]any{"fingerprint": img.Fingerprint, "size": strconv.FormatInt(img.Size, 10)})
+			return nil
+		},
+	})
+	return Async(op)
+}
+
+// pullImage is POST /1.0/images with source type image: a server-side pull from a
+// simplestreams server.
+func pullImage(s *Server, req api.ImagesPost) Response {
+	src := req.Source
+	if src.Server == "" {
+		return Errorf(api.ErrInvalid, "image source without a server: name the image server (source.server)")
+	}
+	name := src.Alias
+	if name == "" {
+		name = src.Fingerprint
+	}
+	if name == "" {
+		return Errorf(api.ErrInvalid, "image source names no alias or fingerprint")
+	}
+	for _, a := range req.Aliases {
+		if err := imagesvc.ValidateAliasName(a.Name); err != nil {
+			return Error(err)
+		}
+		if _, err := s.DB.GetAlias(context.Background(), a.Name); err == nil {
+			return Errorf(api.ErrAlreadyExists, "image alias %q already exists", a.Name)
+		}
+	}
+	op := s.Ops.Start(operations.Spec{
+		Description: "Downloading image",
+		Resources:   map[string][]string{"images": {}},
+		Run: func(ctx context.Context, op *operations.Op) error {
+			img, err := s.Images.Pull(ctx, imagesvc.PullOptions{Server: src.Server, Protocol: src.Protocol, Name: name, Aliases: req.Aliases},
+				func(msg string) { op.Progress("download_progress", msg) })
 			if err != nil {
 				return err
 			}
