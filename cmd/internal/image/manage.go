@@ -14,6 +14,7 @@ import (
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/output"
 	"lite/cmd/internal/progress"
+	"lite/cmd/internal/remote"
 )
 
 // ImportOptions are the inputs of lite image import.
@@ -285,4 +286,48 @@ func short(fp string) string {
 		return fp[:12]
 	}
 	return fp
+}
+
+// NewCmdCopy returns `lite image copy REMOTE:IMAGE local: [--alias A]`: the daemon pulls the
+// image from the remote and verifies it.
+func NewCmdCopy(f *cli.Factory) *cobra.Command {
+	var aliases []string
+	cmd := &cobra.Command{
+		Use:   "copy REMOTE:IMAGE local:",
+		Short: "Copy an image from a remote into the local store",
+		Args:  cli.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 2 && strings.TrimSuffix(args[1], ":") != "local" {
+				return fmt.Errorf("lite can only copy images into local:, not %q: %w", args[1], api.ErrInvalid)
+			}
+			r, name, err := remote.Split(args[0])
+			if err != nil {
+				return err
+			}
+			if r == nil {
+				return fmt.Errorf("%q is a local image already: name a remote, e.g. REMOTE:%s: %w", args[0], name, api.ErrInvalid)
+			}
+			c, err := imageClient(f.Client)
+			if err != nil {
+				return err
+			}
+			req := api.ImagesPost{Source: &api.ImagesPostSource{Type: "image", Mode: "pull", Server: r.Addr, Protocol: r.Protocol, Alias: name}}
+			for _, a := range aliases {
+				req.Aliases = append(req.Aliases, api.ImageAlias{Name: a})
+			}
+			o, err := c.CreateImageFromSource(req)
+			if err != nil {
+				return err
+			}
+			final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+			if err != nil {
+				return err
+			}
+			fp, _ := final.Metadata["fingerprint"].(string)
+			fmt.Fprintf(f.IO.Out, "Image copied with fingerprint: %s\n", fp)
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&aliases, "alias", nil, "alias for the copied image (repeatable)")
+	return cmd
 }

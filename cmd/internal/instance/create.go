@@ -10,6 +10,7 @@ import (
 	"lite/client/api"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/progress"
+	"lite/cmd/internal/remote"
 )
 
 // CreateOptions are the inputs of lite launch and lite init.
@@ -85,6 +86,10 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 	case len(opts.Profiles) > 0:
 		profiles = opts.Profiles
 	}
+	src, err := remote.ImageSource(opts.Image)
+	if err != nil {
+		return err
+	}
 	c, err := opts.Client()
 	if err != nil {
 		return err
@@ -99,7 +104,7 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 	op, err := c.CreateInstance(api.InstancesPost{
 		Name:   opts.Name,
 		Type:   "container",
-		Source: api.InstanceSource{Type: "image", Alias: opts.Image},
+		Source: src,
 		InstancePut: api.InstancePut{
 			Config: config, Devices: map[string]map[string]string{},
 			Profiles: profiles, Ephemeral: opts.Ephemeral,

@@ -12,6 +12,7 @@ import (
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/image"
 	"lite/cmd/internal/instance"
+	"lite/cmd/internal/remote"
 	"lite/cmd/internal/version"
 )
 
@@ -39,6 +40,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		instance.NewCmdExec(f, nil),
 		image.NewCmdImage(f),
 		image.NewCmdPublish(f),
+		remote.NewCmdRemote(f),
 		version.NewCmdVersion(f, nil),
 	)
 	return cmd
