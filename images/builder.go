@@ -23,6 +23,10 @@ type Builder struct {
 	// Mirror is the Debian archive used for recipes that name none; empty
 	// means DefaultMirror.
 	Mirror string
+	// UbuntuMirror and UbuntuKeyring are the Ubuntu archive and its keyring
+	// file; Ubuntu recipes cannot build without both.
+	UbuntuMirror  string
+	UbuntuKeyring string
 	// Progress, if set, receives one line per step, and debootstrap's
 	// output as "debootstrap: ..." lines.
 	Progress func(msg string)
@@ -53,6 +57,9 @@ func (b *Builder) Build(ctx context.Context, r Recipe, workDir string) (string, 
 	cached := b.CachePath(r)
 	if _, err := os.Stat(cached); err == nil {
 		return cached, nil
+	}
+	if _, err := b.Plan(r, filepath.Join(workDir, "rootfs")); err != nil {
+		return "", err
 	}
 	if err := os.MkdirAll(b.CacheDir, 0o755); err != nil {
 		return "", fmt.Errorf("build: %w", err)
@@ -114,6 +121,15 @@ func (b *Builder) build(ctx context.Context, r Recipe, workDir, cached string) e
 
 // effective fills the recipe's mirror from the builder's, then the default.
 func (b *Builder) effective(r Recipe) Recipe {
+	if r.OS == "ubuntu" {
+		if r.Mirror == "" {
+			r.Mirror = b.UbuntuMirror
+		}
+		if r.Keyring == "" {
+			r.Keyring = b.UbuntuKeyring
+		}
+		return r
+	}
 	if r.Mirror == "" {
 		r.Mirror = b.Mirror
 	}

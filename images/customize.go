@@ -140,6 +140,9 @@ func writeConfigFiles(rootfs string, r Recipe) error {
 // aptSources returns deb822 sources for the release from the mirror used,
 // with its updates and security suites.
 func aptSources(rootfs string, r Recipe) string {
+	if r.OS == "ubuntu" {
+		return ubuntuSources(rootfs, r)
+	}
 	security := "http://deb.debian.org/debian-security"
 	if m := strings.TrimSuffix(r.Mirror, "/"); strings.HasSuffix(m, "/debian") {
 		security = m + "-security"

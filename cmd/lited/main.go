@@ -26,6 +26,8 @@ func main() {
 	fs.StringVar(&dir, "dir", dir, "state directory (env LITE_DIR)")
 	fs.StringVar(&cache, "build-cache", cache, "cache of built images, kept across state dirs (env LITE_BUILD_CACHE)")
 	mirror := fs.String("mirror", os.Getenv("LITE_MIRROR"), "Debian mirror for image builds (env LITE_MIRROR; default: debootstrap's)")
+	ubuntuMirror := fs.String("ubuntu-mirror", os.Getenv("LITE_UBUNTU_MIRROR"), "Ubuntu archive for ubuntu/* image builds (env LITE_UBUNTU_MIRROR)")
+	ubuntuKeyring := fs.String("ubuntu-keyring", os.Getenv("LITE_UBUNTU_KEYRING"), "Ubuntu archive keyring file for ubuntu/* builds (env LITE_UBUNTU_KEYRING)")
 	maxImage := fs.Int64("image-max-size", 0, "largest size in bytes an image may expand to when unpacked (default 64 GiB)")
 	debug := fs.Bool("debug", false, "log debug messages")
 	version := fs.Bool("version", false, "print the version and exit")
@@ -45,7 +47,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, ImageMaxBytes: *maxImage, Log: log}); err != nil {
+	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, ImageMaxBytes: *maxImage, UbuntuMirror: *ubuntuMirror, UbuntuKeyring: *ubuntuKeyring, Log: log}); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}

@@ -39,6 +39,8 @@ type Options struct {
 	Dir        string // LITE_DIR
 	BuildCache string // where built image tarballs are kept between runs
 	Mirror     string // Debian mirror for the builder ("" = debootstrap's default)
+	// UbuntuMirror and UbuntuKeyring let the builder make Ubuntu images (both needed).
+	UbuntuMirror, UbuntuKeyring string
 	// ImageMaxBytes bounds what one image may expand to when unpacked (0: 64 GiB).
 	ImageMaxBytes int64
 	Log           *slog.Logger
@@ -108,7 +110,7 @@ func Run(ctx context.Context, o Options) error {
 	defaultMap := instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
 	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,
 		StreamsCache: filepath.Join(dir, "cache", "simplestreams"),
-		Builder: &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror}}
+		Builder: &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror, UbuntuMirror: o.UbuntuMirror, UbuntuKeyring: o.UbuntuKeyring}}
 	if err := imgs.Sweep(ctx); err != nil {
 		return fmt.Errorf("recover image store: %w", err)
 	}

@@ -144,7 +144,7 @@ func (s *Service) build(ctx context.Context, r images.Recipe, progress func(stri
 	progress(fmt.Sprintf("building %s/%s with debootstrap (once; later launches reuse it)", r.OS, r.Release))
 	tarball, err := b.Build(ctx, r, work)
 	if err != nil {
-		return db.Image{}, fmt.Errorf("build image %s/%s: %w", r.OS, r.Release, err)
+		return db.Image{}, apiKind(fmt.Errorf("build image %s/%s: %w", r.OS, r.Release, err))
 	}
 	progress("adding image to the store")
 	fp, meta, err := s.Store.Add(ctx, tarball)
