@@ -189,16 +189,29 @@ func imageMetadata(r Recipe, now time.Time) (Metadata, map[string]string) {
 		Templates: map[string]Template{
 			"/etc/hostname": {When: triggers, Template: "hostname.tpl"},
 			"/etc/hosts":    {When: triggers, Template: "hosts.tpl"},
+			// Root's ssh keys come from the instance config key SSHKeysKey, on create and copy.
+			"/root/.ssh/authorized_keys": {When: []string{TriggerCreate, TriggerCopy}, Template: "authorized_keys.tpl", Mode: "600"},
 		},
 	}
 	tpls := map[string]string{
-		"hostname.tpl": "{{ instance.name }}\n",
+		"authorized_keys.tpl": authorizedKeysTemplate,
+		"hostname.tpl":        "{{ instance.name }}\n",
 		"hosts.tpl": "127.0.0.1\tlocalhost\n127.0.1.1\t{{ instance.name }}\n\n" +
 			"# The following lines are desirable for IPv6 capable hosts\n" +
 			"::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n",
 	}
 	return meta, tpls
 }
+
+// SSHKeysKey is the instance config key whose value (one or more public keys, one per line)
+// the builder's images write to root's ~/.ssh/authorized_keys when the instance is created
+// or copied: lite launch debian/12 web1 -c user.ssh-authorized-keys="$(cat ~/.ssh/id_ed25519.pub)".
+// It is a user.* key, so LXD and Incus accept it too and images from lite keep working there.
+const SSHKeysKey = "user.ssh-authorized-keys"
+
+// authorizedKeysTemplate renders SSHKeysKey, newline-terminated, or nothing.
+const authorizedKeysTemplate = `{% with keys=config_get("` + SSHKeysKey + `", "") %}{% if keys %}{{ keys }}
+{% endif %}{% endwith %}`
 
 // writeAtomic writes path through fill into a temporary file beside it,
 // synced and renamed into place, so readers see all of it or nothing.

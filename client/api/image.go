@@ -60,6 +60,10 @@ type ImagesPostSource struct {
 	Mode        string `json:"mode,omitempty"`
 	Certificate string `json:"certificate,omitempty"`
 	URL         string `json:"url,omitempty"`
+	// Mirror and Include are lite's extension for source type "build" (a builder recipe):
+	// the archive to build from and extra packages to install.
+	Mirror  string   `json:"mirror,omitempty"`
+	Include []string `json:"include,omitempty"`
 }
 
 // ImageAliasesPost is POST /1.0/images/aliases.

@@ -164,6 +164,8 @@ func createImageFromSource(s *Server, req api.ImagesPost) Response {
 		return Errorf(api.ErrInvalid, "publishing snapshots is not supported yet: publish the stopped instance")
 	case "image":
 		return pullImage(s, req)
+	case "build":
+		return buildImage(s, req)
 	default:
 		return Errorf(api.ErrInvalid, "image source type %q is not supported", req.Source.Type)
 	}
@@ -221,6 +223,26 @@ func pullImage(s *Server, req api.ImagesPost) Response {
 		Run: func(ctx context.Context, op *operations.Op) error {
 			img, err := s.Images.Pull(ctx, imagesvc.PullOptions{Server: src.Server, Protocol: src.Protocol, Name: name, Aliases: req.Aliases},
 				func(msg string) { op.Progress("download_progress", msg) })
+			if err != nil {
+				return err
+			}
+			op.UpdateMetadata(map[string]any{"fingerprint": img.Fingerprint, "size": strconv.FormatInt(img.Size, 10)})
+			return nil
+		},
+	})
+	return Async(op)
+}
+
+// buildImage is POST /1.0/images with source type "build" (lite's extension): build a recipe
+// with debootstrap, reporting its progress.
+func buildImage(s *Server, req api.ImagesPost) Response {
+	src := req.Source
+	op := s.Ops.Start(operations.Spec{
+		Description: "Building image",
+		Resources:   map[string][]string{"images": {}},
+		Run: func(ctx context.Context, op *operations.Op) error {
+			img, err := s.Images.Build(ctx, imagesvc.BuildOptions{Recipe: src.Alias, Mirror: src.Mirror, Include: src.Include, Aliases: req.Aliases},
+				func(msg string) { op.Progress("build_progress", msg) })
 			if err != nil {
 				return err
 			}

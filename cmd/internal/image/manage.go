@@ -331,3 +331,41 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 	cmd.Flags().StringSliceVar(&aliases, "alias", nil, "alias for the copied image (repeatable)")
 	return cmd
 }
+
+// NewCmdBuild returns `lite image build RECIPE [--alias A] [--mirror URL] [--include pkg,pkg]`.
+func NewCmdBuild(f *cli.Factory) *cobra.Command {
+	var aliases, include []string
+	var mirror string
+	cmd := &cobra.Command{
+		Use:   "build RECIPE",
+		Short: "Build an image with debootstrap (debian/11, debian/12, debian/13, ubuntu/22.04, ubuntu/24.04)",
+		Long: "Build an image with debootstrap from a recipe. A recipe built before with the same mirror and\n" +
+			"packages is reused from the build cache. Ubuntu recipes need lited's --ubuntu-mirror and --ubuntu-keyring.",
+		Args: cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := imageClient(f.Client)
+			if err != nil {
+				return err
+			}
+			req := api.ImagesPost{Source: &api.ImagesPostSource{Type: "build", Alias: args[0], Mirror: mirror, Include: include}}
+			for _, a := range aliases {
+				req.Aliases = append(req.Aliases, api.ImageAlias{Name: a})
+			}
+			o, err := c.CreateImageFromSource(req)
+			if err != nil {
+				return err
+			}
+			final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+			if err != nil {
+				return err
+			}
+			fp, _ := final.Metadata["fingerprint"].(string)
+			fmt.Fprintf(f.IO.Out, "Image built with fingerprint: %s\n", fp)
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&aliases, "alias", nil, "alias for the built image (repeatable)")
+	cmd.Flags().StringSliceVar(&include, "include", nil, "extra packages to install (comma-separated)")
+	cmd.Flags().StringVar(&mirror, "mirror", "", "archive to build from (default: lited's)")
+	return cmd
+}
