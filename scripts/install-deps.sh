@@ -8,6 +8,7 @@ pkgs=(
   debootstrap xz-utils squashfs-tools zstd bzip2                  # image builds and imports
   uidmap iproute2 nftables dnsmasq-base                            # containers and networks
   ca-certificates
+  lxd lxd-client                                                  # LXD 5.0, the interop reference in tests
 )
 
 missing=()

@@ -20,6 +20,7 @@ type lxdEnv struct {
 func startLXD(t *testing.T) *lxdEnv {
 	t.Helper()
 	if _, err := exec.LookPath("lxd"); err != nil {
+		// scripts/install-deps.sh (make test) installs it; this covers a bare `go test`.
 		out, err := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", "lxd", "lxd-client").CombinedOutput()
 		if err != nil {
 			t.Fatalf("LXD interop needs Debian's lxd package and it cannot be installed: %v\n%s", err, out)
