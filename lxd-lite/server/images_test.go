@@ -6,7 +6,10 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -290,5 +293,68 @@ func TestImageHostileUploads(t *testing.T) {
 	}
 	if _, err := os.Stat("/tmp/evil"); !errors.Is(err, os.ErrNotExist) {
 		t.Error("/tmp/evil was written through a symlink")
+	}
+}
+
+// TestImageUploadHeaders: X-LXD-fingerprint must match what was uploaded, and a split upload
+// needs its parts in order.
+func TestImageUploadHeaders(t *testing.T) {
+	e := newEnv(t)
+	data := unified(t, "")
+	req, _ := http.NewRequest("POST", "http://unix.socket/1.0/images", bytes.NewReader(data))
+	req.Header.Set("X-LXD-fingerprint", strings.Repeat("a", 64))
+	resp, err := e.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env api.Response
+	_ = json.NewDecoder(resp.Body).Decode(&env)
+	resp.Body.Close()
+	var op api.Operation
+	if err := json.Unmarshal(env.Metadata, &op); err != nil || op.ID == "" {
+		t.Fatalf("upload reply %+v", env)
+	}
+	if got := e.wait(op); got.StatusCode != api.Failure || !strings.Contains(got.Err, "fingerprint mismatch") {
+		t.Errorf("fingerprint mismatch: %s %q", got.Status, got.Err)
+	}
+	if left := e.storeEntries(); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	// A multipart upload whose first part is not "metadata" is refused before any operation.
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	w, _ := mw.CreateFormFile("rootfs", "r.tar.gz")
+	w.Write(data)
+	mw.Close()
+	req, _ = http.NewRequest("POST", "http://unix.socket/1.0/images", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err = e.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("split upload with parts out of order: HTTP %d", resp.StatusCode)
+	}
+	if left := e.storeEntries(); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+// TestImageDeviceNodesSkipped: device nodes in an image are not created (an unprivileged
+// container cannot use them, and liblxc makes /dev); the image itself is fine, since
+// debootstrap'd and LXD images carry them.
+func TestImageDeviceNodesSkipped(t *testing.T) {
+	e := newEnv(t)
+	data := gzTar(t, tent{name: "metadata.yaml", body: srvMeta}, tent{name: "templates/hostname.tpl", body: "x"},
+		tent{name: "rootfs/dev/", typ: tar.TypeDir}, tent{name: "rootfs/dev/sda", typ: tar.TypeBlock},
+		tent{name: "rootfs/dev/mem", typ: tar.TypeChar})
+	if _, err := e.upload(client.ImageUpload{Meta: writeTemp(t, "dev.tar.gz", data)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"sda", "mem"} {
+		if _, err := os.Lstat(filepath.Join(e.store.Dir, sha(data), "layers", "0-0", "rootfs", "dev", n)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("device node %s was created: %v", n, err)
+		}
 	}
 }
