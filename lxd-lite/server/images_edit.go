@@ -21,7 +21,7 @@ import (
 	"lite/lxd-lite/operations"
 )
 
-// putImage replaces an image's writable fields (PUT) .
+// putImage replaces an image's writable fields.
 func putImage(s *Server, r *http.Request) Response {
 	return editImage(s, r, false)
 }
