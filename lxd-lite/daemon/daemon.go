@@ -110,7 +110,7 @@ func Run(ctx context.Context, o Options) error {
 	defaultMap := instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
 	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,
 		StreamsCache: filepath.Join(dir, "cache", "simplestreams"),
-		Builder: &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror, UbuntuMirror: o.UbuntuMirror, UbuntuKeyring: o.UbuntuKeyring}}
+		Builder:      &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror, UbuntuMirror: o.UbuntuMirror, UbuntuKeyring: o.UbuntuKeyring}}
 	if err := imgs.Sweep(ctx); err != nil {
 		return fmt.Errorf("recover image store: %w", err)
 	}

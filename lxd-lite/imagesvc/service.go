@@ -31,7 +31,7 @@ type Service struct {
 	IDMap *instance.IDMap
 	// StreamsCache keeps simplestreams index files (an hour); "" disables the cache.
 	StreamsCache string
-	Log   *slog.Logger
+	Log          *slog.Logger
 
 	mu     sync.Mutex
 	builds map[string]*build // by recipe key: one build at a time per recipe
