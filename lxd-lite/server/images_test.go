@@ -358,3 +358,33 @@ func TestImageDeviceNodesSkipped(t *testing.T) {
 		}
 	}
 }
+
+// TestStartRendersTemplates: every start renders the start templates; a trigger recorded by a
+// copy or rename (volatile.apply_template) is rendered first, once, and cleared.
+func TestStartRendersTemplates(t *testing.T) {
+	e := newEnv(t)
+	e.succeed("POST", "/1.0/instances", map[string]any{"name": "t1", "source": map[string]string{"type": "image", "alias": "debian/12"}})
+	if err := e.db.SetInstanceConfig(t.Context(), "t1", map[string]string{"volatile.apply_template": "copy"}); err != nil {
+		t.Fatal(err)
+	}
+	start := map[string]any{"action": "start", "timeout": -1}
+	stop := map[string]any{"action": "stop", "timeout": -1, "force": true}
+	e.succeed("PUT", "/1.0/instances/t1/state", start)
+	e.succeed("PUT", "/1.0/instances/t1/state", stop)
+	e.succeed("PUT", "/1.0/instances/t1/state", start)
+	var got []string
+	for _, r := range e.imgs.Renders() {
+		got = append(got, r.Trigger)
+	}
+	if strings.Join(got, ",") != "create,copy,start,start" {
+		t.Errorf("render triggers %v, want create,copy,start,start", got)
+	}
+	inst, err := e.db.GetInstance(t.Context(), "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := inst.Config["volatile.apply_template"]; ok {
+		t.Errorf("volatile.apply_template still set: %q", v)
+	}
+	e.succeed("PUT", "/1.0/instances/t1/state", stop)
+}
