@@ -86,11 +86,11 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 	case len(opts.Profiles) > 0:
 		profiles = opts.Profiles
 	}
-	src, err := remote.ImageSource(opts.Image)
+	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	c, err := opts.Client()
+	src, err := remote.ResolveSource(ctx, opts.Image, remote.LocalImage(c.GetImages))
 	if err != nil {
 		return err
 	}
