@@ -388,3 +388,18 @@ func TestStartRendersTemplates(t *testing.T) {
 	}
 	e.succeed("PUT", "/1.0/instances/t1/state", stop)
 }
+
+// TestImageSizeLimit: an upload that expands past the store's limit (lited --image-max-size)
+// is refused and leaves nothing.
+func TestImageSizeLimit(t *testing.T) {
+	e := newEnv(t)
+	e.store.MaxBytes = 4096
+	data := unified(t, strings.Repeat("x", 8192))
+	_, err := e.upload(client.ImageUpload{Meta: writeTemp(t, "big.tar.gz", data)})
+	if err == nil || !strings.Contains(err.Error(), "over 4096 bytes") {
+		t.Fatalf("oversized image: %v", err)
+	}
+	if left := e.storeEntries(); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
