@@ -258,6 +258,10 @@ func (c *Client) Resolve(ctx context.Context, name string) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
+	// As in LXD: Ubuntu's own server names its images without the "ubuntu/" prefix.
+	if strings.HasPrefix(c.URL, "https://cloud-images.ubuntu.com") {
+		name = strings.TrimPrefix(name, "ubuntu/")
+	}
 	host := images.HostArchitecture()
 	var fallback *Image
 	for i := range all {
