@@ -11,8 +11,9 @@ import (
 
 // lxdEnv is a throwaway LXD 5.0 daemon (Debian's lxd package) with its own LXD_DIR.
 type lxdEnv struct {
-	dir string
-	cmd *exec.Cmd
+	dir  string
+	conf string // LXD_CONF of the lxc client, so $HOME is left alone
+	cmd  *exec.Cmd
 }
 
 // startLXD installs Debian's lxd if needed and starts it by hand (there is no systemd here).
@@ -30,7 +31,7 @@ func startLXD(t *testing.T) *lxdEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &lxdEnv{dir: dir}
+	e := &lxdEnv{dir: dir, conf: filepath.Join(dir, "client")}
 	logf, err := os.Create(filepath.Join(dir, "lxd.out"))
 	if err != nil {
 		t.Fatal(err)
@@ -69,8 +70,14 @@ func startLXD(t *testing.T) *lxdEnv {
 
 // run runs an LXD command against this daemon.
 func (e *lxdEnv) run(name string, args ...string) (string, error) {
+	return e.runIn(e.dir, name, args...)
+}
+
+// runIn runs an LXD command against the daemon whose socket is in dir (LXD's, or lited's:
+// lited serves LXD's API on $LITE_DIR/unix.socket, where lxc looks for $LXD_DIR/unix.socket).
+func (e *lxdEnv) runIn(dir, name string, args ...string) (string, error) {
 	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "LXD_DIR="+e.dir)
+	cmd.Env = append(os.Environ(), "LXD_DIR="+dir, "LXD_CONF="+e.conf)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -109,9 +116,20 @@ func TestImagesLXDInterop(t *testing.T) {
 		t.Fatalf("lxc image export wrote %v", files)
 	}
 	lxdFP := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(files[0]), ".tar.gz"), ".tar.xz")
-	got := mustFingerprint(t, mustLite(t, d, "image", "import", files[0], "--alias", "img-from-lxd"))
-	if got != lxdFP {
-		t.Errorf("lite gave LXD's image fingerprint %s, LXD says %s", got, lxdFP)
+	// Upload it to lited with LXD's own client, as `lxc image import` does it.
+	out, err := lxd.runIn(d.Dir, "lxc", "image", "import", files[0], "--alias", "img-from-lxd")
+	if err != nil || !strings.Contains(out, lxdFP) {
+		t.Fatalf("lxc image import into lited: %v\n%s", err, out)
+	}
+	if info := mustLite(t, d, "image", "info", "img-from-lxd"); !strings.Contains(info, lxdFP) {
+		t.Errorf("lite image info img-from-lxd does not show LXD's fingerprint %s:\n%s", lxdFP, info)
+	}
+	back := t.TempDir()
+	if out, err := lxd.runIn(d.Dir, "lxc", "image", "export", "img-from-lxd", back+"/"); err != nil {
+		t.Fatalf("lxc image export from lited: %v\n%s", err, out)
+	}
+	if got := fileSHA(t, filepath.Join(back, lxdFP+".tar.gz")); got != lxdFP {
+		t.Errorf("lxc image export from lited gave sha256 %s, want %s", got, lxdFP)
 	}
 	mustLite(t, d, "launch", "img-from-lxd", "imglxd")
 	waitRunning(t, d, "imglxd")
