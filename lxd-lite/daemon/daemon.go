@@ -40,7 +40,6 @@ type Options struct {
 	Dir        string // LITE_DIR
 	BuildCache string // where built image tarballs are kept between runs
 	Mirror     string // Debian mirror for the builder ("" = debootstrap's default)
-	Log        *slog.Logger
 	// DefaultNetwork names the network lited creates on its first start ("" = litebr0).
 	DefaultNetwork string
 	// DefaultNAT is ipv4.nat of the default network and of networks created with an
@@ -48,6 +47,11 @@ type Options struct {
 	DefaultNAT bool
 	// NFTTable names lite's nftables table ("" = derived from Dir, "lite" for /var/lib/lite).
 	NFTTable string
+	// UbuntuMirror and UbuntuKeyring let the builder make Ubuntu images (both needed).
+	UbuntuMirror, UbuntuKeyring string
+	// ImageMaxBytes bounds what one image may expand to when unpacked (0: 64 GiB).
+	ImageMaxBytes int64
+	Log           *slog.Logger
 }
 
 // Run starts lited and serves until ctx ends. Containers keep running after it returns.
@@ -104,23 +108,27 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer database.Close()
-	store := &images.Store{Dir: filepath.Join(dir, "images")}
+	store := &images.Store{Dir: filepath.Join(dir, "images"), MaxBytes: o.ImageMaxBytes}
 	if err := store.CleanTemp(); err != nil {
 		return err
 	}
 	hub := events.NewHub()
 	rt := lxcdriver.New(filepath.Join(dir, "containers"))
 	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: storage.Detect()}
-	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log,
-		Builder: &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror}}
+	defaultMap := instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
+	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,
+		StreamsCache: filepath.Join(dir, "cache", "simplestreams"),
+		Builder:      &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror, UbuntuMirror: o.UbuntuMirror, UbuntuKeyring: o.UbuntuKeyring}}
+	if err := imgs.Sweep(ctx); err != nil {
+		return fmt.Errorf("recover image store: %w", err)
+	}
 	nets, err := startNetworks(ctx, o, dir, database)
 	if err != nil {
 		return err
 	}
 	defer nets.Detach()
 	mgr := instance.NewManager(instance.Config{
-		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log,
-		IDMap:   instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size},
+		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log, IDMap: defaultMap,
 		Devices: deviceHandlers(nets, rt, log), NetState: device.NetState,
 	})
 	if err := mgr.Recover(ctx); err != nil {
@@ -131,7 +139,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	srv := &server.Server{
-		Instances: mgr, Networks: nets, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
+		Instances: mgr, Networks: nets, Images: imgs, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
 	}
 	sock := filepath.Join(dir, "unix.socket")

@@ -130,6 +130,26 @@ func (m *Manager) Start(ctx context.Context, name string) error {
 		Nesting: profiles.IsTrue(cfg["security.nesting"]), RawLXC: cfg["raw.lxc"],
 		LogFile: filepath.Join(vol.Path, "lxc.log"), Cgroups: map[string]string{},
 	}
+	// As in LXD: a pending trigger recorded by copy or rename (volatile.apply_template) is
+	// rendered first and cleared, then the start templates, on every start, before init runs.
+	layer := filepath.Dir(vol.Lower)
+	pending := inst.Config["volatile.apply_template"]
+	inst.Config, inst.Devices = cfg, devs
+	if err := m.pool.Mount(vol, func(rootfs string) error {
+		if pending != "" {
+			if err := m.images.Render(layer, rootfs, pending, inst, im); err != nil {
+				return err
+			}
+		}
+		return m.images.Render(layer, rootfs, "start", inst, im)
+	}); err != nil {
+		return fmt.Errorf("instance %q: render templates: %w", name, err)
+	}
+	if pending != "" {
+		if err := m.db.SetInstanceConfig(ctx, name, map[string]string{"volatile.apply_template": ""}); err != nil {
+			return err
+		}
+	}
 	rev := &reverter{}
 	defer rev.fail()
 	dc := m.deviceContext(name, cfg, im)

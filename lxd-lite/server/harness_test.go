@@ -19,7 +19,9 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/images"
 	"lite/lxd-lite/events"
+	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/instance/instancetest"
 	"lite/lxd-lite/operations"
@@ -40,6 +42,7 @@ type env struct {
 	hub    *events.Hub
 	rt     *instancetest.Runtime
 	imgs   *instancetest.Images
+	store  *images.Store // the real image store behind the image endpoints
 	http   *http.Client
 	ws     *websocket.Dialer
 	info   api.Server
@@ -103,8 +106,10 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		Environment: api.ServerEnvironment{Addresses: []string{}, KernelFeatures: map[string]string{}, LXCFeatures: map[string]string{},
 			Server: "lite", ServerName: "test", Storage: "dir", StorageSupportedDrivers: []any{}},
 	}
+	e.store = &images.Store{Dir: filepath.Join(dir, "store")}
+	imgsvc := &imagesvc.Service{DB: database, Store: e.store, TmpDir: filepath.Join(dir, "tmp"), Log: log}
 	srv := &server.Server{
-		Instances: mgr, Networks: o.networks, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
+		Instances: mgr, Networks: o.networks, Images: imgsvc, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
 		Info: func() api.Server { return e.info },
 	}
 	ln, err := net.Listen("unix", e.socket)

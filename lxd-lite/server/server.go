@@ -13,6 +13,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/lxd-lite/events"
+	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/operations"
 )
@@ -24,6 +25,7 @@ const maxBody = 4 << 20
 type Server struct {
 	Instances *instance.Manager
 	Networks  Networks
+	Images    *imagesvc.Service
 	Runtime   instance.Runtime
 	DB        *db.DB
 	Ops       *operations.Manager
@@ -62,9 +64,9 @@ var coreEndpoints = []endpoint{
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, e := range slices.Concat(endpointGroups()...) {
-		fn := e.fn
+		fn, raw := e.fn, rawBody[e.pattern]
 		mux.HandleFunc(e.pattern, func(w http.ResponseWriter, r *http.Request) {
-			if r.Body != nil {
+			if r.Body != nil && !raw {
 				r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			}
 			resp := fn(s, r)

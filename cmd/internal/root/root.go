@@ -14,6 +14,7 @@ import (
 	"lite/cmd/internal/image"
 	"lite/cmd/internal/instance"
 	"lite/cmd/internal/network"
+	"lite/cmd/internal/remote"
 	"lite/cmd/internal/version"
 )
 
@@ -42,6 +43,8 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		image.NewCmdImage(f),
 		network.NewCmdNetwork(network.FromFactory(f)),
 		device.NewCmdConfig(device.FromFactory(f)),
+		image.NewCmdPublish(f),
+		remote.NewCmdRemote(f),
 		version.NewCmdVersion(f, nil),
 	)
 	return cmd
