@@ -169,4 +169,3 @@ func TestProfileCRUD(t *testing.T) {
 		t.Errorf("profiles_config keeps %d rows of a deleted profile", n)
 	}
 }
-
