@@ -39,8 +39,18 @@ func Expand(layers ...Layer) (map[string]string, map[string]map[string]string) {
 
 // deviceTypes lists the device types lite knows and the keys each takes.
 var deviceTypes = map[string]map[string]Validator{
-	"disk": {"path": IsAny, "pool": IsAny, "source": IsAny, "readonly": Optional(IsBool), "shift": Optional(IsBool)},
-	"none": {},
+	"disk":       {"path": IsAny, "pool": IsAny, "source": IsAny, "required": Optional(IsBool), "readonly": Optional(IsBool), "shift": Optional(IsBool)},
+	"none":       {},
+	"unix-char":  unixDeviceKeys,
+	"unix-block": unixDeviceKeys,
+}
+
+// unixDeviceKeys are the keys of unix-char and unix-block devices.
+var unixDeviceKeys = map[string]Validator{
+	"source": Optional(IsAbsPath), "path": Optional(IsAbsPath),
+	"major": Optional(IsUintRange(0, 4095)), "minor": Optional(IsUintRange(0, 1<<20-1)),
+	"uid": Optional(IsUintRange(0, 65535)), "gid": Optional(IsUintRange(0, 65535)),
+	"mode": Optional(IsFileMode), "required": Optional(IsBool),
 }
 
 // ValidateDevices checks every device's type and keys.
