@@ -21,11 +21,13 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
+	"lite/lxd-lite/devices"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	lxcdriver "lite/lxd-lite/instance/drivers/lxc"
+	"lite/lxd-lite/lxcfs"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/server"
 	"lite/lxd-lite/storage"
@@ -105,9 +107,21 @@ func Run(ctx context.Context, o Options) error {
 	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: storage.Detect()}
 	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log,
 		Builder: &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror}}
+	fs, err := lxcfs.Ensure(dir, log)
+	if err != nil {
+		log.Warn("running without lxcfs", "err", err)
+	}
+	lxcfsDir := ""
+	if fs != nil {
+		lxcfsDir = fs.Dir
+	}
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log,
-		IDMap: instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size},
+		IDMap:   instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size},
+		Cgroups: instance.DetectCgroups(), Lxcfs: lxcfsDir,
+		Devices: map[string]instance.DeviceHandler{
+			"disk": &devices.Disk{StateDir: dir},
+		},
 	})
 	if err := mgr.Recover(ctx); err != nil {
 		return fmt.Errorf("recover state: %w", err)
@@ -132,6 +146,7 @@ func Run(ctx context.Context, o Options) error {
 		defer cancel()
 		_ = hs.Shutdown(sctx)
 		_ = os.Remove(sock)
+		fs.Release(mgr.AnyRunning(sctx))
 		log.Info("lited stopped; containers keep running")
 		return nil
 	case err := <-errc:

@@ -68,7 +68,10 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 	if err != nil {
 		return "", err
 	}
-	if err := profiles.ValidateDevices(devs); err != nil {
+	if err := m.checkDevices(m.deviceContext(name, inst.Config, nil), inst.Devices); err != nil {
+		return "", err
+	}
+	if err := m.checkExpanded(name, cfg, devs); err != nil {
 		return "", err
 	}
 

@@ -38,6 +38,8 @@ type Manager struct {
 	locks   *locks
 	log     *slog.Logger
 	devices map[string]DeviceHandler
+	cgroups CgroupHost
+	lxcfs   string
 }
 
 // Config wires a Manager.
@@ -51,11 +53,17 @@ type Config struct {
 	Log     *slog.Logger
 	// Devices are the handlers by device type; the root disk needs none.
 	Devices map[string]DeviceHandler
+	// Cgroups is the host's cgroup layout, for limits.* keys (DetectCgroups).
+	Cgroups CgroupHost
+	// Lxcfs is where lxcfs is mounted ("" when it does not run): its /proc files and CPU
+	// list are bind-mounted into every container, so tools inside see the container's limits.
+	Lxcfs string
 }
 
 // NewManager returns a manager.
 func NewManager(c Config) *Manager {
-	return &Manager{db: c.DB, rt: c.Runtime, pool: c.Pool, images: c.Images, hub: c.Hub, idmap: c.IDMap, locks: newLocks(), log: c.Log, devices: c.Devices}
+	return &Manager{db: c.DB, rt: c.Runtime, pool: c.Pool, images: c.Images, hub: c.Hub, idmap: c.IDMap, locks: newLocks(), log: c.Log, devices: c.Devices,
+		cgroups: c.Cgroups, lxcfs: c.Lxcfs}
 }
 
 // URL returns an instance's API path.
@@ -127,6 +135,14 @@ func (m *Manager) Start(ctx context.Context, name string) error {
 		Nesting: profiles.IsTrue(cfg["security.nesting"]), RawLXC: cfg["raw.lxc"],
 		LogFile: filepath.Join(vol.Path, "lxc.log"), Cgroups: map[string]string{},
 	}
+	limits, _, err := cgroupLimits(cfg, m.cgroups)
+	if err != nil {
+		return fmt.Errorf("instance %q: %w", name, err)
+	}
+	for k, v := range limits {
+		spec.Cgroups[k] = v
+	}
+	spec.Mounts = append(spec.Mounts, lxcfsMounts(m.lxcfs)...)
 	rev := &reverter{}
 	defer rev.fail()
 	dc := m.deviceContext(name, cfg, im)

@@ -119,13 +119,29 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	}
 	next := inst
 	next.Config, next.Devices, next.Profiles, next.Description = put.Config, put.Devices, put.Profiles, put.Description
-	if _, _, err := m.expand(ctx, next); err != nil {
+	if err := m.checkDevices(m.deviceContext(name, put.Config, nil), put.Devices); err != nil {
+		return err
+	}
+	cfg, devs, err := m.expand(ctx, next)
+	if err != nil {
 		return err
 	}
 	if next.Config["security.privileged"] != inst.Config["security.privileged"] {
 		return fmt.Errorf("security.privileged cannot change after creation yet: %w", api.ErrInvalid)
 	}
+	if err := m.checkExpanded(name, cfg, devs); err != nil {
+		return err
+	}
+	oldCfg, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
+	}
+	undo, err := m.applyLive(ctx, name, oldCfg, cfg)
+	if err != nil {
+		return err
+	}
 	if err := m.db.UpdateInstance(ctx, next); err != nil {
+		undo()
 		return err
 	}
 	m.hub.Lifecycle("instance-updated", URL(name), nil)

@@ -19,6 +19,7 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/lxd-lite/devices"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/instance/instancetest"
@@ -85,6 +86,11 @@ func newEnv(t *testing.T) *env {
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: storage.Dir},
 		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
+		Devices: map[string]instance.DeviceHandler{"disk": &devices.Disk{StateDir: dir}},
+		Cgroups: instance.CgroupHost{
+			V1:   map[string]bool{"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "pids": true, "blkio": true},
+			CPUs: 2, MemoryBytes: 4 << 30, BlkioWeight: "blkio.weight",
+		},
 	})
 	e.info = api.Server{
 		ServerPut:     api.ServerPut{Config: map[string]string{}},

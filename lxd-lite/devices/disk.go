@@ -1,0 +1,105 @@
+// Package devices holds lited's device handlers for the devices profiles and instances name:
+// disk bind mounts and unix character and block devices. Each turns a device's keys into
+// mounts, nodes and cgroup rules of the run spec (instance.DeviceHandler).
+package devices
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"lite/client/api"
+	"lite/lxd-lite/instance"
+	"lite/profiles"
+)
+
+// Disk bind-mounts a host path into the container (disk devices other than the root disk).
+type Disk struct {
+	// StateDir is lited's LITE_DIR: no source may expose it, as it holds every container's
+	// files, the database and the API socket.
+	StateDir string
+}
+
+var (
+	_ instance.DeviceHandler   = (*Disk)(nil)
+	_ instance.DeviceValidator = (*Disk)(nil)
+)
+
+// Validate checks a disk device: an absolute path inside, and a source that exists and is
+// neither the host's root nor lited's state.
+func (d *Disk) Validate(_ instance.DeviceContext, name string, dev map[string]string) error {
+	_, err := d.source(dev)
+	return err
+}
+
+// source checks dev and returns its resolved host source.
+func (d *Disk) source(dev map[string]string) (string, error) {
+	if dev["pool"] != "" {
+		if dev["path"] == "/" {
+			return "", nil // The root disk is the storage volume, handled by the pool.
+		}
+		return "", fmt.Errorf("disk devices from a storage pool (other than the root disk) are not supported yet: use source=HOST_PATH: %w", api.ErrInvalid)
+	}
+	path, src := dev["path"], dev["source"]
+	if src == "" {
+		return "", fmt.Errorf("a disk device needs source=HOST_PATH (and path=PATH_INSIDE): %w", api.ErrInvalid)
+	}
+	if err := profiles.IsAbsPath(path); err != nil || path == "/" {
+		return "", fmt.Errorf("path %q must be an absolute path inside the container, not /: %w", path, api.ErrInvalid)
+	}
+	if profiles.IsTrue(dev["shift"]) {
+		return "", fmt.Errorf("shift=true is not supported yet (idmapped mounts): files appear with their host owners: %w", api.ErrInvalid)
+	}
+	if !filepath.IsAbs(src) {
+		return "", fmt.Errorf("source %q must be an absolute host path: %w", src, api.ErrInvalid)
+	}
+	real, err := filepath.EvalSymlinks(src)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("source %q does not exist: %w", src, api.ErrInvalid)
+	} else if err != nil {
+		return "", fmt.Errorf("source %q: %v: %w", src, err, api.ErrInvalid)
+	}
+	if real == "/" {
+		return "", fmt.Errorf("source %q is the host's root directory, which a container may not see: %w", src, api.ErrInvalid)
+	}
+	if d.StateDir != "" {
+		state, err := filepath.EvalSymlinks(d.StateDir)
+		if err != nil {
+			state = d.StateDir
+		}
+		if within(real, state) || within(state, real) {
+			return "", fmt.Errorf("source %q would expose lited's own state (%s): %w", src, state, api.ErrInvalid)
+		}
+	}
+	return real, nil
+}
+
+// within reports whether path is dir or below it.
+func within(path, dir string) bool {
+	return path == dir || strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/")
+}
+
+// Start adds the bind mount to the run spec.
+func (d *Disk) Start(_ context.Context, _ instance.DeviceContext, name string, dev map[string]string, spec *instance.RunSpec) (func(), error) {
+	src, err := d.source(dev)
+	if err != nil || src == "" {
+		return nil, err
+	}
+	st, err := os.Stat(src)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: %v: %w", dev["source"], err, api.ErrInvalid)
+	}
+	spec.Mounts = append(spec.Mounts, instance.Mount{
+		Source: src, Path: dev["path"], ReadOnly: profiles.IsTrue(dev["readonly"]), Dir: st.IsDir(),
+		Optional: dev["required"] != "" && !profiles.IsTrue(dev["required"]),
+	})
+	return nil, nil
+}
+
+// Stop has nothing to release: the mount lives and dies with the container's mount namespace.
+func (d *Disk) Stop(context.Context, instance.DeviceContext, string, map[string]string) error {
+	return nil
+}
