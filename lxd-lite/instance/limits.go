@@ -182,7 +182,7 @@ func memoryBytes(v string, host int64) (int64, error) {
 		if host <= 0 {
 			return 0, fmt.Errorf("%q: the host's memory size is unknown, give a size", v)
 		}
-		return host / 100 * int64(n), nil
+		return host * int64(n) / 100, nil
 	}
 	return profiles.ParseSize(v)
 }
