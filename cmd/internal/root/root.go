@@ -10,6 +10,7 @@ import (
 
 	"lite/client"
 	"lite/cmd/internal/cli"
+	"lite/cmd/internal/config"
 	"lite/cmd/internal/image"
 	"lite/cmd/internal/instance"
 	"lite/cmd/internal/version"
@@ -38,6 +39,8 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		instance.NewCmdInfo(f, nil),
 		instance.NewCmdExec(f, nil),
 		image.NewCmdImage(f),
+		config.NewCmdConfig(f),
+		config.NewCmdProfile(f),
 		version.NewCmdVersion(f, nil),
 	)
 	return cmd
