@@ -44,6 +44,7 @@ type env struct {
 	http   *http.Client
 	ws     *websocket.Dialer
 	info   api.Server
+	mgr    *instance.Manager
 }
 
 func newEnv(t *testing.T) *env {
@@ -92,6 +93,7 @@ func newEnv(t *testing.T) *env {
 			CPUs: 2, MemoryBytes: 4 << 30, BlkioWeight: "blkio.weight",
 		},
 	})
+	e.mgr = mgr
 	e.info = api.Server{
 		ServerPut:     api.ServerPut{Config: map[string]string{}},
 		APIExtensions: []string{"instances", "api_filtering", "instance_get_full"}, APIStatus: "stable", APIVersion: "1.0",

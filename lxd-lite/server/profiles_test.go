@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -180,5 +181,29 @@ func TestInstanceConfigLiveAndDevices(t *testing.T) {
 	}
 	if _, err := os.Stat(src); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Autostart starts boot.autostart instances (from their own config or a profile), highest
+// priority first, and leaves the others stopped.
+func TestAutostartOrder(t *testing.T) {
+	e := newEnv(t)
+	e.ok("POST", "/1.0/profiles", map[string]any{"name": "auto", "config": map[string]string{"boot.autostart": "true"}}, nil)
+	e.create("low", map[string]any{"config": map[string]string{"boot.autostart": "true", "boot.autostart.priority": "1"}})
+	e.create("high", map[string]any{"profiles": []string{"default", "auto"}, "config": map[string]string{"boot.autostart.priority": "5", "boot.stop.priority": "3"}})
+	e.create("off", nil)
+	e.create("disabled", map[string]any{"profiles": []string{"default", "auto"}, "config": map[string]string{"boot.autostart": "false"}})
+	e.mgr.Autostart(context.Background())
+	var got []string
+	for _, s := range e.rt.Starts() {
+		got = append(got, s.Name)
+	}
+	if !reflect.DeepEqual(got, []string{"high", "low"}) {
+		t.Errorf("autostart order = %v, want [high low]", got)
+	}
+	// A second pass starts nothing: they already run.
+	e.mgr.Autostart(context.Background())
+	if n := len(e.rt.Starts()); n != 2 {
+		t.Errorf("%d starts after a second pass, want 2", n)
 	}
 }
