@@ -115,12 +115,15 @@ func Run(ctx context.Context, o Options) error {
 	if fs != nil {
 		lxcfsDir = fs.Dir
 	}
+	cgroups := instance.DetectCgroups()
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log,
 		IDMap:   instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size},
-		Cgroups: instance.DetectCgroups(), Lxcfs: lxcfsDir,
+		Cgroups: cgroups, Lxcfs: lxcfsDir,
 		Devices: map[string]instance.DeviceHandler{
-			"disk": &devices.Disk{StateDir: dir},
+			"disk":       &devices.Disk{StateDir: dir},
+			"unix-char":  devices.NewUnix(dir, false, cgroups),
+			"unix-block": devices.NewUnix(dir, true, cgroups),
 		},
 	})
 	if err := mgr.Recover(ctx); err != nil {

@@ -70,7 +70,14 @@ func Render(spec instance.RunSpec) string {
 		line("lxc.mount.entry", fmt.Sprintf("%s %s none %s 0 0", m.Source, strings.TrimPrefix(m.Path, "/"), strings.Join(opts, ",")))
 	}
 	for _, d := range spec.Nodes {
-		line("lxc.mount.entry", fmt.Sprintf("/dev/null %s none bind,create=file,optional 0 0", strings.TrimPrefix(d.Path, "/")))
+		src := d.Source
+		if src == "" {
+			src = "/dev/null"
+		}
+		line("lxc.mount.entry", fmt.Sprintf("%s %s none bind,create=file,optional 0 0", src, strings.TrimPrefix(d.Path, "/")))
+		if d.AllowKey != "" {
+			line(d.AllowKey, fmt.Sprintf("%s %d:%d rwm", d.Type, d.Major, d.Minor))
+		}
 	}
 	keys := make([]string, 0, len(spec.Cgroups))
 	for k := range spec.Cgroups {
