@@ -3,7 +3,6 @@ package instance
 import (
 	"bufio"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -35,11 +34,12 @@ func DetectCgroups() CgroupHost {
 			break
 		}
 	}
-	for _, f := range []string{"blkio.weight", "blkio.bfq.weight"} {
-		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/blkio", f)); err == nil {
-			h.BlkioWeight = f
-			break
-		}
+	// The root blkio cgroup has no BFQ weight file, only BFQ's statistics; its children
+	// (the containers' cgroups) have blkio.bfq.weight then.
+	if _, err := os.Stat("/sys/fs/cgroup/blkio/blkio.weight"); err == nil {
+		h.BlkioWeight = "blkio.weight"
+	} else if _, err := os.Stat("/sys/fs/cgroup/blkio/blkio.bfq.io_serviced"); err == nil {
+		h.BlkioWeight = "blkio.bfq.weight"
 	}
 	h.MemoryBytes = memTotal()
 	return h

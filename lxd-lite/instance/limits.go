@@ -53,7 +53,8 @@ func (h CgroupHost) allCPUs() string {
 //   - limits.cpu.priority (0-10, default 10) lowers that weight: priority 0 halves it.
 //   - limits.memory.enforce=soft uses the soft limit (memory.high on v2) instead of the hard one.
 //   - limits.memory.swap=false sets swappiness 0 (v1) or memory.swap.max 0 (v2).
-//   - limits.disk.priority (0-10) is the blkio/io weight 10 + 99×priority.
+//   - limits.disk.priority (0-10) is the blkio/io weight 10 + 99×priority (10..1000), which
+//     the disk's I/O scheduler honours when it is BFQ (or CFQ on old kernels).
 func cgroupLimits(cfg map[string]string, h CgroupHost) (set, resets map[string]string, err error) {
 	set, resets = map[string]string{}, map[string]string{}
 	put := func(k cgroupKey, ok bool, v string) {
@@ -165,7 +166,11 @@ func cgroupLimits(cfg map[string]string, h CgroupHost) (set, resets map[string]s
 		dw = strconv.Itoa(10 + 99*p)
 	}
 	if h.V1["blkio"] && h.BlkioWeight != "" {
-		put(cgroupKey{"lxc.cgroup." + h.BlkioWeight, "500"}, true, dw)
+		reset := "500" // CFQ's default weight
+		if h.BlkioWeight == "blkio.bfq.weight" {
+			reset = "100" // BFQ's
+		}
+		put(cgroupKey{"lxc.cgroup." + h.BlkioWeight, reset}, true, dw)
 	} else if h.V2["io"] {
 		put(cgroupKey{"lxc.cgroup2.io.weight", "100"}, true, dw)
 	}

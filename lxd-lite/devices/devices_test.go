@@ -1,0 +1,141 @@
+package devices
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"lite/client/api"
+	"lite/lxd-lite/instance"
+)
+
+func TestDiskValidate(t *testing.T) {
+	state := t.TempDir()
+	src := t.TempDir()
+	file := filepath.Join(src, "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(src, "to-state")
+	if err := os.Symlink(state, link); err != nil {
+		t.Fatal(err)
+	}
+	d := &Disk{StateDir: state}
+	tests := []struct {
+		dev  map[string]string
+		want string // "" when valid
+	}{
+		{map[string]string{"type": "disk", "path": "/", "pool": "default"}, ""},
+		{map[string]string{"type": "disk", "source": src, "path": "/data"}, ""},
+		{map[string]string{"type": "disk", "source": file, "path": "/etc/f", "readonly": "true"}, ""},
+		{map[string]string{"type": "disk", "path": "/data", "pool": "default"}, "not supported yet"},
+		{map[string]string{"type": "disk", "path": "/data"}, "needs source"},
+		{map[string]string{"type": "disk", "source": src}, "absolute path inside"},
+		{map[string]string{"type": "disk", "source": src, "path": "/"}, "not /"},
+		{map[string]string{"type": "disk", "source": src, "path": "data"}, "absolute path inside"},
+		{map[string]string{"type": "disk", "source": "rel/dir", "path": "/data"}, "absolute host path"},
+		{map[string]string{"type": "disk", "source": filepath.Join(src, "nope"), "path": "/data"}, "does not exist"},
+		{map[string]string{"type": "disk", "source": "/", "path": "/host"}, "root directory"},
+		{map[string]string{"type": "disk", "source": "/tmp/..", "path": "/host"}, "root directory"},
+		{map[string]string{"type": "disk", "source": state, "path": "/x"}, "lited's own state"},
+		{map[string]string{"type": "disk", "source": filepath.Join(state), "path": "/x"}, "lited's own state"},
+		{map[string]string{"type": "disk", "source": link, "path": "/x"}, "lited's own state"},
+		{map[string]string{"type": "disk", "source": filepath.Dir(state), "path": "/x"}, "lited's own state"},
+		{map[string]string{"type": "disk", "source": src, "path": "/x", "shift": "true"}, "shift=true is not supported"},
+	}
+	for _, tt := range tests {
+		err := d.Validate(instance.DeviceContext{}, "d", tt.dev)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%v: %v", tt.dev, err)
+			}
+			continue
+		}
+		if !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: err = %v, want ErrInvalid mentioning %q", tt.dev, err, tt.want)
+		}
+	}
+}
+
+func TestDiskStartAddsMount(t *testing.T) {
+	src := t.TempDir()
+	d := &Disk{StateDir: t.TempDir()}
+	var spec instance.RunSpec
+	if _, err := d.Start(context.Background(), instance.DeviceContext{}, "data", map[string]string{"type": "disk", "source": src, "path": "/data", "readonly": "yes"}, &spec); err != nil {
+		t.Fatal(err)
+	}
+	want := instance.Mount{Source: src, Path: "/data", ReadOnly: true, Dir: true}
+	if len(spec.Mounts) != 1 || spec.Mounts[0] != want {
+		t.Errorf("mounts = %+v, want %+v", spec.Mounts, want)
+	}
+}
+
+func TestUnixResolve(t *testing.T) {
+	c := &Unix{StateDir: t.TempDir(), AllowKey: "lxc.cgroup.devices.allow"}
+	b := &Unix{StateDir: t.TempDir(), Block: true}
+	n, err := c.resolve(map[string]string{"source": "/dev/null"})
+	if err != nil || n.major != 1 || n.minor != 3 || n.path != "/dev/null" || n.mode != 0o660 {
+		t.Errorf("/dev/null = %+v, %v", n, err)
+	}
+	n, err = c.resolve(map[string]string{"path": "/dev/mine", "major": "10", "minor": "200", "uid": "5", "gid": "6", "mode": "0600"})
+	if err != nil || n.major != 10 || n.minor != 200 || n.uid != 5 || n.gid != 6 || n.mode != 0o600 {
+		t.Errorf("numbers = %+v, %v", n, err)
+	}
+	for _, tt := range []struct {
+		h    *Unix
+		dev  map[string]string
+		want string
+	}{
+		{c, map[string]string{}, "needs source"},
+		{c, map[string]string{"source": "/nonexistent-dev"}, "no such file"},
+		{c, map[string]string{"source": "/etc/hostname"}, "not a unix-char"},
+		{b, map[string]string{"source": "/dev/null"}, "not a unix-block"},
+		{c, map[string]string{"path": "/dev/x", "major": "a", "minor": "1"}, "numeric major"},
+		{c, map[string]string{"source": "/dev/null", "mode": "rw"}, "octal"},
+		{c, map[string]string{"source": "/dev/null", "uid": "-1"}, "not a number"},
+	} {
+		if _, err := tt.h.resolve(tt.dev); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: err = %v, want ErrInvalid mentioning %q", tt.dev, err, tt.want)
+		}
+	}
+}
+
+// Start makes a real node (root only) owned by the mapped ids; Stop removes it.
+func TestUnixStartStop(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test makes device nodes and needs root")
+	}
+	u := &Unix{StateDir: t.TempDir(), AllowKey: "lxc.cgroup.devices.allow"}
+	dc := instance.DeviceContext{Name: "c1", IDMap: &instance.IDMap{UID: 100000, GID: 100000, Size: 65536}}
+	var spec instance.RunSpec
+	if _, err := u.Start(context.Background(), dc, "null", map[string]string{"source": "/dev/null", "path": "/dev/mynull", "uid": "1"}, &spec); err != nil {
+		t.Fatal(err)
+	}
+	if len(spec.Nodes) != 1 {
+		t.Fatalf("nodes = %+v", spec.Nodes)
+	}
+	nd := spec.Nodes[0]
+	if nd.Path != "/dev/mynull" || nd.Type != "c" || nd.Major != 1 || nd.Minor != 3 || nd.AllowKey != "lxc.cgroup.devices.allow" {
+		t.Errorf("node = %+v", nd)
+	}
+	st, err := os.Stat(nd.Source)
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("host node %s: %v %v", nd.Source, st, err)
+	}
+	if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 100001 || sys.Gid != 100000 || st.Mode().Perm() != 0o660 {
+		t.Errorf("host node owner %d:%d mode %o, want 100001:100000 0660 (uid 1 and gid 0 inside)", sys.Uid, sys.Gid, st.Mode().Perm())
+	}
+	if err := u.Stop(context.Background(), dc, "null", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(nd.Source); !os.IsNotExist(err) {
+		t.Errorf("node left after Stop: %v", err)
+	}
+	if err := u.Stop(context.Background(), dc, "null", nil); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+}
