@@ -101,6 +101,28 @@ func TestProfLimitsLive(t *testing.T) {
 		t.Errorf("after unsetting the instance's limits.memory, the profile's 256MiB should apply; inside sees %d MiB", v.memTotalMiB)
 	}
 
+	// lxc does not mount the v1 cpu hierarchy inside containers on this hybrid host, so the
+	// CPU settings are read from the container's cgroup on the host.
+	t.Run("cpu_swap_env", func(t *testing.T) {
+		mustLite(t, d, "config", "set", name, "limits.cpu.allowance=25ms/100ms", "limits.cpu.priority=0",
+			"limits.memory.swap=false", "environment.PROF_FOO=bar baz")
+		cpu := hostCgroupDir(t, initPid(t, d, name), "cpu")
+		got := readFiles(t, cpu+"/cpu.cfs_quota_us", cpu+"/cpu.cfs_period_us", cpu+"/cpu.shares")
+		if want := "25000 100000 512"; got != want {
+			t.Errorf("cpu cgroup after setting allowance and priority: %q, want %q", got, want)
+		}
+		if got := profExec(t, d, name, "cat /sys/fs/cgroup/memory/memory.swappiness; echo $PROF_FOO"); got != "0\nbar baz" {
+			t.Errorf("inside after limits.memory.swap=false and environment.PROF_FOO: %q", got)
+		}
+		mustLite(t, d, "config", "unset", name, "limits.cpu.allowance", "limits.cpu.priority", "limits.memory.swap")
+		if got := readFiles(t, cpu+"/cpu.cfs_quota_us", cpu+"/cpu.shares"); got != "-1 1024" {
+			t.Errorf("cpu cgroup after unsetting: %q, want \"-1 1024\"", got)
+		}
+		if got := profExec(t, d, name, "cat /sys/fs/cgroup/memory/memory.swappiness"); got != "60" {
+			t.Errorf("swappiness after unsetting: %q, want 60", got)
+		}
+	})
+
 	t.Run("oom", func(t *testing.T) {
 		mustLite(t, d, "config", "set", name, "limits.memory=64MiB")
 		_, stderr, code := d.Lite("exec", name, "--", "perl", "-e", `$x = "a" x (256*1024*1024); print "survived\n"`)
@@ -246,4 +268,35 @@ func TestProfAutostart(t *testing.T) {
 	if out := profExec(t, d, "prof-auto", "echo up"); out != "up" {
 		t.Errorf("exec in the autostarted instance: %q", out)
 	}
+}
+
+// hostCgroupDir returns the v1 cgroup directory of pid for controller, from /proc/PID/cgroup.
+func hostCgroupDir(t *testing.T, pid int, controller string) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) == 3 && parts[1] == controller {
+			return "/sys/fs/cgroup/" + controller + parts[2]
+		}
+	}
+	t.Fatalf("pid %d has no %s cgroup:\n%s", pid, controller, b)
+	return ""
+}
+
+// readFiles returns the trimmed contents of files, joined by spaces.
+func readFiles(t *testing.T, files ...string) string {
+	t.Helper()
+	var out []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, strings.TrimSpace(string(b)))
+	}
+	return strings.Join(out, " ")
 }
