@@ -182,6 +182,21 @@ func TestProfDiskDevice(t *testing.T) {
 	if _, err := os.Stat(src + "/new"); err == nil {
 		t.Error("the container wrote through a read-only disk device")
 	}
+	// Without shift the host's root-owned file is nobody's inside; with shift=true (an
+	// idmapped mount) it is root's, and root inside can write it.
+	if got := profExec(t, d, name, "stat -c %u /data/hello"); got != "65534" {
+		t.Errorf("owner of /data/hello without shift = %s, want 65534 (nobody)", got)
+	}
+	mustLite(t, d, "config", "device", "add", name, "shared", "disk", "source="+src, "path=/shared", "shift=true")
+	mustLite(t, d, "restart", name)
+	if got := profExec(t, d, name, "stat -c %u /shared/hello && echo more >> /shared/hello && tail -1 /shared/hello"); got != "0\nmore" {
+		t.Errorf("shifted mount: %q, want owner 0 and a successful append", got)
+	}
+	if b, _ := os.ReadFile(src + "/hello"); string(b) != "from the host\nmore\n" {
+		t.Errorf("host file after the write through the shifted mount: %q", b)
+	}
+	mustLite(t, d, "config", "device", "remove", name, "shared")
+
 	// The instance masks the profile's device with a none device: gone after a restart.
 	mustLite(t, d, "config", "device", "add", name, "data", "none")
 	mustLite(t, d, "restart", name)
@@ -217,7 +232,7 @@ func TestProfBadInput(t *testing.T) {
 		{[]string{"config", "device", "add", name, "x", "disk", "source=/nonexistent-prof", "path=/x"}, `does not exist`},
 		{[]string{"config", "device", "add", name, "x", "disk", "source=/", "path=/x"}, `root`},
 		{[]string{"config", "device", "add", name, "x", "disk", "source=" + d.Dir, "path=/x"}, `lited's own state`},
-		{[]string{"config", "device", "add", name, "x", "disk", "source=/tmp", "path=/x", "shift=true"}, `shift`},
+		{[]string{"config", "device", "add", name, "x", "disk", "source=/tmp", "path=/x", "shift=maybe"}, `"shift"`},
 		{[]string{"config", "device", "add", name, "x", "gpu"}, `"gpu"`},
 		{[]string{"profile", "set", "prof-keep", "limits.memory=lots"}, `"limits.memory"`},
 		{[]string{"profile", "set", "prof-keep", "limits.processes=0"}, `"limits.processes"`},

@@ -45,7 +45,7 @@ func TestDiskValidate(t *testing.T) {
 		{map[string]string{"type": "disk", "source": filepath.Join(state), "path": "/x"}, "lited's own state"},
 		{map[string]string{"type": "disk", "source": link, "path": "/x"}, "lited's own state"},
 		{map[string]string{"type": "disk", "source": filepath.Dir(state), "path": "/x"}, "lited's own state"},
-		{map[string]string{"type": "disk", "source": src, "path": "/x", "shift": "true"}, "shift=true is not supported"},
+		{map[string]string{"type": "disk", "source": src, "path": "/x", "shift": "true"}, ""}, // this kernel has idmapped mounts
 	}
 	for _, tt := range tests {
 		err := d.Validate(instance.DeviceContext{}, "d", tt.dev)
@@ -71,6 +71,17 @@ func TestDiskStartAddsMount(t *testing.T) {
 	want := instance.Mount{Source: src, Path: "/data", ReadOnly: true, Dir: true}
 	if len(spec.Mounts) != 1 || spec.Mounts[0] != want {
 		t.Errorf("mounts = %+v, want %+v", spec.Mounts, want)
+	}
+	// shift=true is an idmapped mount for an unprivileged container, nothing for a privileged one.
+	spec = instance.RunSpec{}
+	dev := map[string]string{"type": "disk", "source": src, "path": "/data", "shift": "true"}
+	unpriv := instance.DeviceContext{IDMap: &instance.IDMap{UID: 100000, GID: 100000, Size: 65536}}
+	if _, err := d.Start(context.Background(), unpriv, "data", dev, &spec); err != nil || !spec.Mounts[0].Shift {
+		t.Errorf("shift on an unprivileged container: %+v, %v", spec.Mounts, err)
+	}
+	spec = instance.RunSpec{}
+	if _, err := d.Start(context.Background(), instance.DeviceContext{}, "data", dev, &spec); err != nil || spec.Mounts[0].Shift {
+		t.Errorf("shift on a privileged container: %+v, %v", spec.Mounts, err)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"lite/client/api"
 	"lite/lxd-lite/instance"
 	"lite/profiles"
@@ -50,8 +52,8 @@ func (d *Disk) source(dev map[string]string) (string, error) {
 	if err := profiles.IsAbsPath(path); err != nil || path == "/" {
 		return "", fmt.Errorf("path %q must be an absolute path inside the container, not /: %w", path, api.ErrInvalid)
 	}
-	if profiles.IsTrue(dev["shift"]) {
-		return "", fmt.Errorf("shift=true is not supported yet (idmapped mounts): files appear with their host owners: %w", api.ErrInvalid)
+	if profiles.IsTrue(dev["shift"]) && !idmappedMounts() {
+		return "", fmt.Errorf("shift=true needs idmapped mounts (Linux 5.12 or later), which this kernel lacks: %w", api.ErrInvalid)
 	}
 	if !filepath.IsAbs(src) {
 		return "", fmt.Errorf("source %q must be an absolute host path: %w", src, api.ErrInvalid)
@@ -83,7 +85,7 @@ func within(path, dir string) bool {
 }
 
 // Start adds the bind mount to the run spec.
-func (d *Disk) Start(_ context.Context, _ instance.DeviceContext, name string, dev map[string]string, spec *instance.RunSpec) (func(), error) {
+func (d *Disk) Start(_ context.Context, inst instance.DeviceContext, name string, dev map[string]string, spec *instance.RunSpec) (func(), error) {
 	src, err := d.source(dev)
 	if err != nil || src == "" {
 		return nil, err
@@ -95,6 +97,7 @@ func (d *Disk) Start(_ context.Context, _ instance.DeviceContext, name string, d
 	spec.Mounts = append(spec.Mounts, instance.Mount{
 		Source: src, Path: dev["path"], ReadOnly: profiles.IsTrue(dev["readonly"]), Dir: st.IsDir(),
 		Optional: dev["required"] != "" && !profiles.IsTrue(dev["required"]),
+		Shift:    profiles.IsTrue(dev["shift"]) && inst.IDMap != nil,
 	})
 	return nil, nil
 }
@@ -102,4 +105,18 @@ func (d *Disk) Start(_ context.Context, _ instance.DeviceContext, name string, d
 // Stop has nothing to release: the mount lives and dies with the container's mount namespace.
 func (d *Disk) Stop(context.Context, instance.DeviceContext, string, map[string]string) error {
 	return nil
+}
+
+// idmappedMounts reports whether the kernel has idmapped mounts (mount_setattr with
+// MOUNT_ATTR_IDMAP, Linux 5.12), which lxc uses for shift=true ("idmap=container").
+func idmappedMounts() bool {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 5 || major == 5 && minor >= 12
 }

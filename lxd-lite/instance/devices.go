@@ -25,6 +25,9 @@ type Mount struct {
 	ReadOnly bool
 	Optional bool
 	Dir      bool // source is a directory (else a file)
+	// Shift makes it an idmapped mount through the container's user namespace, so host
+	// files owned by uid 0 appear owned by root inside (unprivileged containers only).
+	Shift bool
 }
 
 // DeviceNode is a character or block device made inside the container.

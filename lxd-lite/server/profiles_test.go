@@ -169,9 +169,6 @@ func TestInstanceConfigLiveAndDevices(t *testing.T) {
 	if msg := e.failOp("PATCH", "/1.0/instances/c1", map[string]any{"devices": map[string]any{"x": map[string]string{"type": "disk", "source": e.pool, "path": "/x"}}}); !strings.Contains(msg, "state") {
 		t.Errorf("state dir source: %q", msg)
 	}
-	if msg := e.failOp("PATCH", "/1.0/instances/c1", map[string]any{"devices": map[string]any{"x": map[string]string{"type": "disk", "source": src, "path": "/x", "shift": "true"}}}); !strings.Contains(msg, "shift") {
-		t.Errorf("shift: %q", msg)
-	}
 	if msg := e.failOp("PATCH", "/1.0/instances/c1", map[string]any{"config": map[string]string{"limits.memory": "lots"}}); !strings.Contains(msg, "limits.memory") {
 		t.Errorf("bad memory: %q", msg)
 	}

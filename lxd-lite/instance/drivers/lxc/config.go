@@ -67,6 +67,9 @@ func Render(spec instance.RunSpec) string {
 		if m.Optional {
 			opts = append(opts, "optional")
 		}
+		if m.Shift && spec.IDMap != nil {
+			opts = append(opts, "idmap=container")
+		}
 		line("lxc.mount.entry", fmt.Sprintf("%s %s none %s 0 0", m.Source, strings.TrimPrefix(m.Path, "/"), strings.Join(opts, ",")))
 	}
 	for _, d := range spec.Nodes {

@@ -58,6 +58,7 @@ var renderCases = []struct {
 		s.Mounts = []instance.Mount{
 			{Source: "/var/lib/lite/lxcfs/proc/meminfo", Path: "/proc/meminfo", Optional: true},
 			{Source: "/srv/data", Path: "/data", ReadOnly: true, Dir: true},
+			{Source: "/srv/shared", Path: "/shared", Dir: true, Shift: true},
 		}
 		s.Nodes = []instance.DeviceNode{{Path: "/dev/net/tun", Type: "c", Major: 10, Minor: 200,
 			Source: "/var/lib/lite/devices/web1/unix.tun", AllowKey: "lxc.cgroup.devices.allow"}}
