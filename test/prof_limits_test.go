@@ -153,7 +153,8 @@ func TestProfLimitsLive(t *testing.T) {
 	})
 }
 
-// TestProfDiskDevice bind-mounts a host directory read-only and checks it from inside.
+// TestProfDiskDevice bind-mounts a host directory read-only from a profile, then adds and
+// removes devices on the running container (hotplug), shifted and not, and masks one.
 func TestProfDiskDevice(t *testing.T) {
 	d := sharedDaemon(t)
 	const name = "prof-disk1"
@@ -187,21 +188,35 @@ func TestProfDiskDevice(t *testing.T) {
 	if got := profExec(t, d, name, "stat -c %u /data/hello"); got != "65534" {
 		t.Errorf("owner of /data/hello without shift = %s, want 65534 (nobody)", got)
 	}
-	mustLite(t, d, "config", "device", "add", name, "shared", "disk", "source="+src, "path=/shared", "shift=true")
-	mustLite(t, d, "restart", name)
-	if got := profExec(t, d, name, "stat -c %u /shared/hello && echo more >> /shared/hello && tail -1 /shared/hello"); got != "0\nmore" {
-		t.Errorf("shifted mount: %q, want owner 0 and a successful append", got)
+	// Added to the running container: attached at once (no restart), the mount point and its
+	// parents made inside.
+	mustLite(t, d, "config", "device", "add", name, "shared", "disk", "source="+src, "path=/mnt/deep/shared", "shift=true")
+	if got := profExec(t, d, name, "stat -c %u /mnt/deep/shared/hello && echo more >> /mnt/deep/shared/hello && tail -1 /mnt/deep/shared/hello"); got != "0\nmore" {
+		t.Errorf("shifted mount, hotplugged: %q, want owner 0 and a successful append", got)
 	}
 	if b, _ := os.ReadFile(src + "/hello"); string(b) != "from the host\nmore\n" {
 		t.Errorf("host file after the write through the shifted mount: %q", b)
 	}
+	// Removed from the running container: detached at once.
 	mustLite(t, d, "config", "device", "remove", name, "shared")
-
-	// The instance masks the profile's device with a none device: gone after a restart.
-	mustLite(t, d, "config", "device", "add", name, "data", "none")
+	if out := profExec(t, d, name, "grep -c /mnt/deep/shared /proc/self/mountinfo || true"); out != "0" {
+		t.Errorf("mounts at /mnt/deep/shared after the device was removed: %s", out)
+	}
+	// And after a restart, the shifted mount comes from the start config.
+	mustLite(t, d, "config", "device", "add", name, "shared", "disk", "source="+src, "path=/shared", "shift=true")
 	mustLite(t, d, "restart", name)
+	if got := profExec(t, d, name, "stat -c %u /shared/hello"); got != "0" {
+		t.Errorf("owner through the shifted mount after a restart: %q", got)
+	}
+
+	// The instance masks the profile's device with a none device: detached at once.
+	mustLite(t, d, "config", "device", "add", name, "data", "none")
 	if out, _, code := d.Lite("exec", name, "--", "test", "-e", "/data/hello"); code == 0 {
 		t.Errorf("/data/hello still visible after masking the device (%q)", out)
+	}
+	mustLite(t, d, "restart", name)
+	if out, _, code := d.Lite("exec", name, "--", "test", "-e", "/data/hello"); code == 0 {
+		t.Errorf("/data/hello visible again after a restart (%q)", out)
 	}
 }
 

@@ -120,3 +120,26 @@ func idmappedMounts() bool {
 	}
 	return major > 5 || major == 5 && minor >= 12
 }
+
+var _ instance.DeviceHotplugger = (*Disk)(nil)
+
+// Attach bind-mounts the source into the running container.
+func (d *Disk) Attach(_ context.Context, inst instance.DeviceContext, pid int, _ string, dev map[string]string) error {
+	src, err := d.source(dev)
+	if err != nil || src == "" {
+		return err
+	}
+	owner := [2]int{0, 0}
+	if inst.IDMap != nil {
+		owner = [2]int{int(inst.IDMap.UID), int(inst.IDMap.GID)}
+	}
+	return hotMount(pid, src, dev["path"], profiles.IsTrue(dev["readonly"]), profiles.IsTrue(dev["shift"]) && inst.IDMap != nil, owner)
+}
+
+// Detach unmounts the device's path inside the running container.
+func (d *Disk) Detach(_ context.Context, _ instance.DeviceContext, pid int, _ string, dev map[string]string) error {
+	if dev["path"] == "/" || dev["source"] == "" {
+		return nil // the root disk is never hotplugged
+	}
+	return hotUnmount(pid, dev["path"])
+}

@@ -3,6 +3,7 @@ package instance
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 
 	"lite/client/api"
@@ -15,6 +16,13 @@ import (
 // at the next start.
 type DeviceValidator interface {
 	Validate(inst DeviceContext, name string, dev map[string]string) error
+}
+
+// DeviceHotplugger is implemented by device handlers that can add a device to, and remove it
+// from, a running container (its init is pid). Devices of other types change at the next start.
+type DeviceHotplugger interface {
+	Attach(ctx context.Context, inst DeviceContext, pid int, name string, dev map[string]string) error
+	Detach(ctx context.Context, inst DeviceContext, pid int, name string, dev map[string]string) error
 }
 
 // checkDevices runs the static checks and every handler's own on devs. Unexpanded sets (a
@@ -57,10 +65,18 @@ func (m *Manager) checkExpanded(name string, cfg map[string]string, devs map[str
 	return nil
 }
 
+// live is an instance's expanded config and devices before and after a change.
+type live struct {
+	oldCfg, newCfg   map[string]string
+	oldDevs, newDevs map[string]map[string]string
+}
+
 // applyLive changes a running instance's cgroup settings from what oldCfg asks to what
-// newCfg asks. It returns an undo that restores the old values; on error it has already
-// restored them. A stopped instance needs nothing: its next start reads the new config.
-func (m *Manager) applyLive(ctx context.Context, name string, oldCfg, newCfg map[string]string) (func(), error) {
+// newCfg asks, and hotplugs the devices that changed where their handler can. It returns an
+// undo that restores the old state; on error it has already restored it. A stopped instance
+// needs nothing: its next start reads the new config.
+func (m *Manager) applyLive(ctx context.Context, name string, l live) (func(), error) {
+	oldCfg, newCfg := l.oldCfg, l.newCfg
 	st, err := m.rt.State(ctx, name)
 	if err != nil {
 		return nil, err
@@ -104,6 +120,9 @@ func (m *Manager) applyLive(ctx context.Context, name string, oldCfg, newCfg map
 			}
 		})
 	}
+	if err := m.hotplug(ctx, name, st.Pid, l, rev); err != nil {
+		return nil, err
+	}
 	rev.success()
 	return func() {
 		for i := len(rev.steps) - 1; i >= 0; i-- {
@@ -130,4 +149,52 @@ func (m *Manager) expandWith(ctx context.Context, inst db.Instance, p db.Profile
 	layers = append(layers, profiles.Layer{Config: inst.Config, Devices: inst.Devices})
 	cfg, devs := profiles.Expand(layers...)
 	return cfg, devs, nil
+}
+
+// hotplug detaches the devices that went or changed and attaches the ones that came or
+// changed, for handlers that can; each step adds its inverse to rev.
+func (m *Manager) hotplug(ctx context.Context, name string, pid int, l live, rev *reverter) error {
+	oldDC := m.deviceContext(name, l.oldCfg, m.idmapFor(l.oldCfg))
+	newDC := m.deviceContext(name, l.newCfg, m.idmapFor(l.newCfg))
+	same := func(a, b map[string]string) bool { return reflect.DeepEqual(a, b) }
+	for _, n := range sortedNames(l.oldDevs) {
+		dev := l.oldDevs[n]
+		hp, ok := m.devices[dev["type"]].(DeviceHotplugger)
+		if !ok || same(dev, l.newDevs[n]) {
+			continue
+		}
+		if err := hp.Detach(ctx, oldDC, pid, n, dev); err != nil {
+			return fmt.Errorf("instance %q: detach device %q: %w", name, n, err)
+		}
+		rev.add(func() {
+			if err := hp.Attach(context.Background(), oldDC, pid, n, dev); err != nil {
+				m.log.Warn("re-attach device", "instance", name, "device", n, "err", err)
+			}
+		})
+	}
+	for _, n := range sortedNames(l.newDevs) {
+		dev := l.newDevs[n]
+		hp, ok := m.devices[dev["type"]].(DeviceHotplugger)
+		if !ok || same(dev, l.oldDevs[n]) {
+			continue
+		}
+		if err := hp.Attach(ctx, newDC, pid, n, dev); err != nil {
+			return fmt.Errorf("instance %q: attach device %q: %w", name, n, err)
+		}
+		rev.add(func() {
+			if err := hp.Detach(context.Background(), newDC, pid, n, dev); err != nil {
+				m.log.Warn("detach device", "instance", name, "device", n, "err", err)
+			}
+		})
+	}
+	return nil
+}
+
+func sortedNames(devs map[string]map[string]string) []string {
+	out := make([]string, 0, len(devs))
+	for n := range devs {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }

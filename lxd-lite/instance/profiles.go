@@ -76,8 +76,8 @@ func (m *Manager) UpdateProfile(ctx context.Context, p db.Profile) error {
 		defer unlock()
 	}
 	type change struct {
-		name     string
-		old, new map[string]string
+		name string
+		l    live
 	}
 	var changes []change
 	for _, u := range users {
@@ -85,7 +85,7 @@ func (m *Manager) UpdateProfile(ctx context.Context, p db.Profile) error {
 		if err != nil {
 			return err
 		}
-		oldCfg, _, err := m.expand(ctx, inst)
+		oldCfg, oldDevs, err := m.expand(ctx, inst)
 		if err != nil {
 			return err
 		}
@@ -96,12 +96,12 @@ func (m *Manager) UpdateProfile(ctx context.Context, p db.Profile) error {
 		if err := m.checkExpanded(u, cfg, devs); err != nil {
 			return err
 		}
-		changes = append(changes, change{u, oldCfg, cfg})
+		changes = append(changes, change{u, live{oldCfg, cfg, oldDevs, devs}})
 	}
 	rev := &reverter{}
 	defer rev.fail()
 	for _, c := range changes {
-		undo, err := m.applyLive(ctx, c.name, c.old, c.new)
+		undo, err := m.applyLive(ctx, c.name, c.l)
 		if err != nil {
 			return err
 		}

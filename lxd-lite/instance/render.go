@@ -132,11 +132,11 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	if err := m.checkExpanded(name, cfg, devs); err != nil {
 		return err
 	}
-	oldCfg, _, err := m.expand(ctx, inst)
+	oldCfg, oldDevs, err := m.expand(ctx, inst)
 	if err != nil {
 		return err
 	}
-	undo, err := m.applyLive(ctx, name, oldCfg, cfg)
+	undo, err := m.applyLive(ctx, name, live{oldCfg, cfg, oldDevs, devs})
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func newEnv(t *testing.T) *env {
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: storage.Dir},
 		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
-		Devices: map[string]instance.DeviceHandler{"disk": &devices.Disk{StateDir: dir}},
+		Devices: map[string]instance.DeviceHandler{"disk": coldDisk{&devices.Disk{StateDir: dir}}},
 		Cgroups: instance.CgroupHost{
 			V1:   map[string]bool{"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "pids": true, "blkio": true},
 			CPUs: 2, MemoryBytes: 4 << 30, BlkioWeight: "blkio.weight",
@@ -336,3 +336,19 @@ func (e *env) containers() []string {
 }
 
 func q(s string) string { return url.QueryEscape(s) }
+
+// coldDisk is the disk handler without hotplug: the fake runtime's containers have no mount
+// namespace to attach to, so device changes wait for the next start, as for other types.
+type coldDisk struct{ d *devices.Disk }
+
+func (c coldDisk) Start(ctx context.Context, inst instance.DeviceContext, name string, dev map[string]string, spec *instance.RunSpec) (func(), error) {
+	return c.d.Start(ctx, inst, name, dev, spec)
+}
+
+func (c coldDisk) Stop(ctx context.Context, inst instance.DeviceContext, name string, dev map[string]string) error {
+	return c.d.Stop(ctx, inst, name, dev)
+}
+
+func (c coldDisk) Validate(inst instance.DeviceContext, name string, dev map[string]string) error {
+	return c.d.Validate(inst, name, dev)
+}
