@@ -5,8 +5,8 @@ import (
 	"fmt"
 )
 
-// The config and devices maps are stored as JSON text: they are always read and written whole,
-// and SQLite's json functions can still query them.
+// Image properties are stored as JSON text: they are always read and written whole. (Instance
+// and profile config and devices have tables of their own since schema update 1.)
 
 func toJSON(v any) (string, error) {
 	b, err := json.Marshal(v)

@@ -10,8 +10,14 @@ import (
 	"lite/profiles"
 )
 
-// checkProfile validates a profile's own config and devices.
-func (m *Manager) checkProfile(p db.Profile) error {
+// checkProfile fills a profile's nil maps and validates its own config and devices.
+func (m *Manager) checkProfile(p *db.Profile) error {
+	if p.Config == nil {
+		p.Config = map[string]string{}
+	}
+	if p.Devices == nil {
+		p.Devices = map[string]map[string]string{}
+	}
 	if err := profiles.ValidateProfileName(p.Name); err != nil {
 		return err
 	}
@@ -34,13 +40,7 @@ func (m *Manager) checkProfile(p db.Profile) error {
 
 // CreateProfile validates and stores a new profile.
 func (m *Manager) CreateProfile(ctx context.Context, p db.Profile) error {
-	if p.Config == nil {
-		p.Config = map[string]string{}
-	}
-	if p.Devices == nil {
-		p.Devices = map[string]map[string]string{}
-	}
-	if err := m.checkProfile(p); err != nil {
+	if err := m.checkProfile(&p); err != nil {
 		return err
 	}
 	if err := m.db.CreateProfile(ctx, p); err != nil {
@@ -54,13 +54,7 @@ func (m *Manager) CreateProfile(ctx context.Context, p db.Profile) error {
 // new expansion is checked first, then applied live to the running ones, then stored. If any
 // step fails, the live changes are undone and nothing is stored.
 func (m *Manager) UpdateProfile(ctx context.Context, p db.Profile) error {
-	if p.Config == nil {
-		p.Config = map[string]string{}
-	}
-	if p.Devices == nil {
-		p.Devices = map[string]map[string]string{}
-	}
-	if err := m.checkProfile(p); err != nil {
+	if err := m.checkProfile(&p); err != nil {
 		return err
 	}
 	if _, err := m.db.GetProfile(ctx, p.Name); err != nil {
