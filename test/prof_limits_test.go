@@ -330,3 +330,22 @@ func readFiles(t *testing.T, files ...string) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// TestProfUnixDevice passes a host character device in with an owner and mode of its own.
+func TestProfUnixDevice(t *testing.T) {
+	d := sharedDaemon(t)
+	const name = "prof-unix1"
+	deleteOnCleanup(t, d, name)
+	mustLite(t, d, "init", "debian/12", name)
+	mustLite(t, d, "config", "device", "add", name, "null2", "unix-char", "source=/dev/null", "path=/dev/lite-null", "uid=1000", "gid=100", "mode=0620")
+	mustLite(t, d, "start", name)
+	if got := profExec(t, d, name, "stat -c '%t:%T %u:%g %a %F' /dev/lite-null && echo data > /dev/lite-null && echo written"); got != "1:3 1000:100 620 character special file\nwritten" {
+		t.Errorf("inside: %q", got)
+	}
+	_, stderr, code := d.Lite("config", "device", "add", name, "bad", "unix-block", "source=/dev/null")
+	oneLineError(t, "unix-block with a character device", stderr, code, "not a unix-block device")
+	mustLite(t, d, "stop", name, "--force")
+	if _, err := os.Stat(d.Dir + "/devices/" + name + "/unix.null2"); !os.IsNotExist(err) {
+		t.Errorf("host node left after stop: %v", err)
+	}
+}

@@ -214,7 +214,8 @@ func (m *Manager) Restart(ctx context.Context, name string, opts StopOptions) er
 func (m *Manager) Delete(ctx context.Context, name string) error {
 	unlock := m.locks.lock(name)
 	defer unlock()
-	if _, err := m.db.GetInstance(ctx, name); err != nil {
+	inst, err := m.db.GetInstance(ctx, name)
+	if err != nil {
 		return err
 	}
 	st, err := m.rt.State(ctx, name)
@@ -223,6 +224,11 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	}
 	if st.Running {
 		return fmt.Errorf("instance %q is running: stop it first, or delete with --force: %w", name, api.ErrInvalid)
+	}
+	// A container that stopped on its own had no device Stop: release what its devices
+	// hold on the host now (Stop is idempotent).
+	if cfg, devs, err := m.expand(ctx, inst); err == nil {
+		m.stopDevices(ctx, m.deviceContext(name, cfg, m.idmapFor(cfg)), devs)
 	}
 	if err := m.db.DeleteInstance(ctx, name); err != nil {
 		return err
