@@ -56,60 +56,78 @@ func (h CgroupHost) allCPUs() string {
 //   - limits.disk.priority (0-10) is the blkio/io weight 10 + 99×priority (10..1000), which
 //     the disk's I/O scheduler honours when it is BFQ (or CFQ on old kernels).
 func cgroupLimits(cfg map[string]string, h CgroupHost) (set, resets map[string]string, err error) {
-	set, resets = map[string]string{}, map[string]string{}
-	put := func(k cgroupKey, ok bool, v string) {
+	l := &limitSet{set: map[string]string{}, resets: map[string]string{}}
+	for _, step := range []func(map[string]string, CgroupHost, *limitSet) error{memoryLimits, cpuLimits, ioLimits} {
+		if err := step(cfg, h, l); err != nil {
+			return nil, nil, err
+		}
+	}
+	l.put(h.key("pids", "pids.max", "max", "pids.max", "max"))(cfg["limits.processes"])
+	return l.set, l.resets, nil
+}
+
+// limitSet collects cgroup settings and the values that undo them.
+type limitSet struct{ set, resets map[string]string }
+
+// put returns a setter for key k (a no-op when the host lacks it); "" sets nothing but still
+// records the reset, so a removed limit is undone live.
+func (l *limitSet) put(k cgroupKey, ok bool) func(v string) {
+	return func(v string) {
 		if !ok {
 			return
 		}
-		resets[k.key] = k.reset
+		l.resets[k.key] = k.reset
 		if v != "" {
-			set[k.key] = v
+			l.set[k.key] = v
 		}
 	}
-	bad := func(key string, e error) error {
-		return fmt.Errorf("config key %q: %v: %w", key, e, api.ErrInvalid)
-	}
+}
 
-	// Memory.
+// badKey is the error for a config value the limits cannot use.
+func badKey(key string, e error) error {
+	return fmt.Errorf("config key %q: %v: %w", key, e, api.ErrInvalid)
+}
+
+// memoryLimits handles limits.memory, limits.memory.enforce and limits.memory.swap.
+func memoryLimits(cfg map[string]string, h CgroupHost, l *limitSet) error {
 	var mem string
 	if v := cfg["limits.memory"]; v != "" {
 		n, err := memoryBytes(v, h.MemoryBytes)
 		if err != nil {
-			return nil, nil, bad("limits.memory", err)
+			return badKey("limits.memory", err)
 		}
 		mem = strconv.FormatInt(n, 10)
 	}
-	hardMem, softMem := mem, ""
+	hard, soft := mem, ""
 	if cfg["limits.memory.enforce"] == "soft" {
-		hardMem, softMem = "", mem
+		hard, soft = "", mem
 	}
-	k, ok := h.key("memory", "memory.limit_in_bytes", "-1", "memory.max", "max")
-	put(k, ok, hardMem)
-	k, ok = h.key("memory", "memory.soft_limit_in_bytes", "-1", "memory.high", "max")
-	put(k, ok, softMem)
+	l.put(h.key("memory", "memory.limit_in_bytes", "-1", "memory.max", "max"))(hard)
+	l.put(h.key("memory", "memory.soft_limit_in_bytes", "-1", "memory.high", "max"))(soft)
 	swap := ""
 	if v := cfg["limits.memory.swap"]; v != "" && !profiles.IsTrue(v) {
 		swap = "0"
 	}
-	k, ok = h.key("memory", "memory.swappiness", "60", "memory.swap.max", "max")
-	put(k, ok, swap)
+	l.put(h.key("memory", "memory.swappiness", "60", "memory.swap.max", "max"))(swap)
+	return nil
+}
 
-	// CPU.
+// cpuLimits handles limits.cpu, limits.cpu.allowance and limits.cpu.priority.
+func cpuLimits(cfg map[string]string, h CgroupHost, l *limitSet) error {
 	cpus, err := cpuSet(cfg["limits.cpu"], h)
 	if err != nil {
-		return nil, nil, bad("limits.cpu", err)
+		return badKey("limits.cpu", err)
 	}
-	reset := h.allCPUs()
-	k, ok = h.key("cpuset", "cpuset.cpus", reset, "cpuset.cpus", reset)
-	if cpus == reset {
+	all := h.allCPUs()
+	if cpus == all {
 		cpus = ""
 	}
-	put(k, ok, cpus)
+	l.put(h.key("cpuset", "cpuset.cpus", all, "cpuset.cpus", all))(cpus)
 	shares, quota, period := 1024, int64(-1), int64(100000)
 	if v := cfg["limits.cpu.allowance"]; v != "" {
 		a, err := profiles.ParseCPUAllowance(v)
 		if err != nil {
-			return nil, nil, bad("limits.cpu.allowance", err)
+			return badKey("limits.cpu.allowance", err)
 		}
 		if a.Percent > 0 {
 			shares = 1024 * a.Percent / 100
@@ -120,61 +138,58 @@ func cgroupLimits(cfg map[string]string, h CgroupHost) (set, resets map[string]s
 	if v := cfg["limits.cpu.priority"]; v != "" {
 		p, err := strconv.Atoi(v)
 		if err != nil || p < 0 || p > 10 {
-			return nil, nil, bad("limits.cpu.priority", fmt.Errorf("%q is not an integer from 0 to 10", v))
+			return badKey("limits.cpu.priority", fmt.Errorf("%q is not an integer from 0 to 10", v))
 		}
 		shares -= shares * (10 - p) / 20
 	}
-	if shares < 2 {
-		shares = 2
-	}
-	weight := ""
-	if shares != 1024 {
-		weight = strconv.Itoa(shares)
-	}
-	if h.V1["cpu"] {
-		put(cgroupKey{"lxc.cgroup.cpu.shares", "1024"}, true, weight)
-		q, p := "", ""
+	shares = max(shares, 2)
+	switch {
+	case h.V1["cpu"]:
+		weight, q, p := "", "", ""
+		if shares != 1024 {
+			weight = strconv.Itoa(shares)
+		}
 		if quota > 0 {
 			q, p = strconv.FormatInt(quota, 10), strconv.FormatInt(period, 10)
 		}
-		put(cgroupKey{"lxc.cgroup.cpu.cfs_period_us", "100000"}, true, p)
-		put(cgroupKey{"lxc.cgroup.cpu.cfs_quota_us", "-1"}, true, q)
-	} else if h.V2["cpu"] {
-		w := ""
-		if weight != "" {
-			w = strconv.Itoa(max(1, min(10000, shares*100/1024)))
+		l.put(cgroupKey{"lxc.cgroup.cpu.shares", "1024"}, true)(weight)
+		l.put(cgroupKey{"lxc.cgroup.cpu.cfs_period_us", "100000"}, true)(p)
+		l.put(cgroupKey{"lxc.cgroup.cpu.cfs_quota_us", "-1"}, true)(q)
+	case h.V2["cpu"]:
+		weight, m := "", ""
+		if shares != 1024 {
+			weight = strconv.Itoa(max(1, min(10000, shares*100/1024)))
 		}
-		put(cgroupKey{"lxc.cgroup2.cpu.weight", "100"}, true, w)
-		m := ""
 		if quota > 0 {
 			m = fmt.Sprintf("%d %d", quota, period)
 		}
-		put(cgroupKey{"lxc.cgroup2.cpu.max", "max 100000"}, true, m)
+		l.put(cgroupKey{"lxc.cgroup2.cpu.weight", "100"}, true)(weight)
+		l.put(cgroupKey{"lxc.cgroup2.cpu.max", "max 100000"}, true)(m)
 	}
+	return nil
+}
 
-	// Processes.
-	k, ok = h.key("pids", "pids.max", "max", "pids.max", "max")
-	put(k, ok, cfg["limits.processes"])
-
-	// Disk I/O weight.
-	dw := ""
+// ioLimits handles limits.disk.priority.
+func ioLimits(cfg map[string]string, h CgroupHost, l *limitSet) error {
+	weight := ""
 	if v := cfg["limits.disk.priority"]; v != "" {
 		p, err := strconv.Atoi(v)
 		if err != nil || p < 0 || p > 10 {
-			return nil, nil, bad("limits.disk.priority", fmt.Errorf("%q is not an integer from 0 to 10", v))
+			return badKey("limits.disk.priority", fmt.Errorf("%q is not an integer from 0 to 10", v))
 		}
-		dw = strconv.Itoa(10 + 99*p)
+		weight = strconv.Itoa(10 + 99*p)
 	}
-	if h.V1["blkio"] && h.BlkioWeight != "" {
+	switch {
+	case h.V1["blkio"] && h.BlkioWeight != "":
 		reset := "500" // CFQ's default weight
 		if h.BlkioWeight == "blkio.bfq.weight" {
 			reset = "100" // BFQ's
 		}
-		put(cgroupKey{"lxc.cgroup." + h.BlkioWeight, reset}, true, dw)
-	} else if h.V2["io"] {
-		put(cgroupKey{"lxc.cgroup2.io.weight", "100"}, true, dw)
+		l.put(cgroupKey{"lxc.cgroup." + h.BlkioWeight, reset}, true)(weight)
+	case h.V2["io"]:
+		l.put(cgroupKey{"lxc.cgroup2.io.weight", "100"}, true)(weight)
 	}
-	return set, resets, nil
+	return nil
 }
 
 // memoryBytes reads limits.memory: a size, or a percentage of the host's memory.
