@@ -101,6 +101,24 @@ func TestProfLimitsLive(t *testing.T) {
 		t.Errorf("after unsetting the instance's limits.memory, the profile's 256MiB should apply; inside sees %d MiB", v.memTotalMiB)
 	}
 
+	// Adding, removing and assigning profiles re-expands and applies at once.
+	profProfile(t, d, "prof-tiny", "limits.memory=128MiB")
+	if out := mustLite(t, d, "profile", "add", name, "prof-tiny"); out != "Profile prof-tiny added to "+name+"\n" {
+		t.Errorf("profile add said %q", out)
+	}
+	if v = readLimits(t, d, name); v.memTotalMiB != 128 {
+		t.Errorf("after lite profile add prof-tiny, inside sees %d MiB, want 128", v.memTotalMiB)
+	}
+	mustLite(t, d, "profile", "remove", name, "prof-tiny")
+	if v = readLimits(t, d, name); v.memTotalMiB != 256 {
+		t.Errorf("after lite profile remove prof-tiny, inside sees %d MiB, want 256", v.memTotalMiB)
+	}
+	mustLite(t, d, "profile", "assign", name, "default,prof-small,prof-tiny")
+	if v = readLimits(t, d, name); v.memTotalMiB != 128 {
+		t.Errorf("after lite profile assign ...,prof-tiny, inside sees %d MiB, want 128", v.memTotalMiB)
+	}
+	mustLite(t, d, "profile", "assign", name, "default,prof-small")
+
 	// lxc does not mount the v1 cpu hierarchy inside containers on this hybrid host, so the
 	// CPU settings are read from the container's cgroup on the host.
 	t.Run("cpu_swap_env", func(t *testing.T) {
