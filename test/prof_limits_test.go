@@ -288,8 +288,30 @@ func TestProfBadInput(t *testing.T) {
 	if after := mustLite(t, d, "profile", "show", "prof-keep"); after != beforeProf {
 		t.Errorf("refused commands changed the profile:\nbefore:\n%s\nafter:\n%s", beforeProf, after)
 	}
+	// config edit from stdin: the shown YAML with one key more goes back whole.
+	shown := mustLite(t, d, "config", "show", name)
+	edited := strings.Replace(shown, "config:\n", "config:\n  user.edited: \"yes\"\n", 1)
+	if _, stderr, code := d.LiteIn(strings.NewReader(edited), "config", "edit", name); code != 0 {
+		t.Fatalf("lite config edit < yaml: %s", stderr)
+	}
+	if got := strings.TrimSpace(mustLite(t, d, "config", "get", name, "user.edited")); got != "yes" {
+		t.Errorf("after config edit, user.edited = %q", got)
+	}
+	var rest []string
+	for _, line := range strings.SplitAfter(mustLite(t, d, "config", "show", name), "\n") {
+		if !strings.HasPrefix(line, "  user.edited:") {
+			rest = append(rest, line)
+		}
+	}
+	if after := strings.Join(rest, ""); after != shown {
+		t.Errorf("config edit changed more than user.edited:\n%s\nwas:\n%s", after, shown)
+	}
+	bad := strings.Replace(shown, "config:\n", "config:\n  limits.memory: lots\n", 1)
+	_, stderr, code := d.LiteIn(strings.NewReader(bad), "config", "edit", name)
+	oneLineError(t, "lite config edit with a bad value", stderr, code, `"limits.memory"`)
+
 	// Edit from stdin replaces the profile.
-	_, stderr, code := d.LiteIn(strings.NewReader("description: edited\nconfig:\n  limits.memory: 2GiB\n  user.note: hi\ndevices: {}\n"), "profile", "edit", "prof-keep")
+	_, stderr, code = d.LiteIn(strings.NewReader("description: edited\nconfig:\n  limits.memory: 2GiB\n  user.note: hi\ndevices: {}\n"), "profile", "edit", "prof-keep")
 	if code != 0 {
 		t.Fatalf("lite profile edit < yaml: %s", stderr)
 	}
