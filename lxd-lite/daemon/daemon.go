@@ -116,14 +116,15 @@ func Run(ctx context.Context, o Options) error {
 		lxcfsDir = fs.Dir
 	}
 	cgroups := instance.DetectCgroups()
+	unixChar, unixBlock := devices.NewUnixHandlers(dir, cgroups)
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log,
 		IDMap:   instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size},
 		Cgroups: cgroups, Lxcfs: lxcfsDir,
 		Devices: map[string]instance.DeviceHandler{
 			"disk":       &devices.Disk{StateDir: dir},
-			"unix-char":  devices.NewUnix(dir, false, cgroups),
-			"unix-block": devices.NewUnix(dir, true, cgroups),
+			"unix-char":  unixChar,
+			"unix-block": unixBlock,
 		},
 	})
 	if err := mgr.Recover(ctx); err != nil {
@@ -150,7 +151,7 @@ func Run(ctx context.Context, o Options) error {
 		defer cancel()
 		_ = hs.Shutdown(sctx)
 		_ = os.Remove(sock)
-		fs.Release(mgr.AnyRunning(sctx))
+		fs.Release(func() bool { return mgr.AnyRunning(sctx) })
 		log.Info("lited stopped; containers keep running")
 		return nil
 	case err := <-errc:

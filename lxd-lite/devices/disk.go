@@ -133,7 +133,10 @@ func (d *Disk) Attach(_ context.Context, inst instance.DeviceContext, pid int, _
 	if inst.IDMap != nil {
 		owner = [2]int{int(inst.IDMap.UID), int(inst.IDMap.GID)}
 	}
-	return hotMount(pid, src, dev["path"], profiles.IsTrue(dev["readonly"]), profiles.IsTrue(dev["shift"]) && inst.IDMap != nil, owner)
+	return hotMount(hotMountReq{
+		Pid: pid, Source: src, Target: dev["path"], Owner: owner,
+		ReadOnly: profiles.IsTrue(dev["readonly"]), Shift: profiles.IsTrue(dev["shift"]) && inst.IDMap != nil,
+	})
 }
 
 // Detach unmounts the device's path inside the running container.

@@ -12,21 +12,32 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// hotMount bind-mounts host path src at target inside the running container whose init is
-// pid. The tree is cloned on the host (open_tree), made read-only or idmapped through the
-// container's user namespace there (mount_setattr), then attached inside the container's
-// mount namespace (move_mount), from a thread of its own that joins that namespace.
-func hotMount(pid int, src, target string, readOnly, shift bool, owner [2]int) error {
+// hotMountReq is one bind mount to add to a running container.
+type hotMountReq struct {
+	Pid      int    // the container's init
+	Source   string // host path
+	Target   string // path inside
+	ReadOnly bool
+	Shift    bool   // idmapped through the container's user namespace
+	Owner    [2]int // host uid and gid of the container's root, for mount points made inside
+}
+
+// hotMount bind-mounts a host path into a running container. The tree is cloned on the host
+// (open_tree), made read-only or idmapped through the container's user namespace there
+// (mount_setattr), then attached inside the container's mount namespace (move_mount), from a
+// thread of its own that joins that namespace.
+func hotMount(r hotMountReq) error {
+	pid, src, target := r.Pid, r.Source, r.Target
 	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 	if err != nil {
 		return fmt.Errorf("clone %s: %w", src, err)
 	}
 	defer unix.Close(fd)
 	attr := unix.MountAttr{}
-	if readOnly {
+	if r.ReadOnly {
 		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
 	}
-	if shift {
+	if r.Shift {
 		userns, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/user")
 		if err != nil {
 			return fmt.Errorf("user namespace of the container: %w", err)
@@ -45,7 +56,7 @@ func hotMount(pid int, src, target string, readOnly, shift bool, owner [2]int) e
 		return err
 	}
 	return inContainer(pid, func() error {
-		if err := makeTarget(target, st.IsDir(), owner); err != nil {
+		if err := makeTarget(target, st.Mode(), r.Owner); err != nil {
 			return err
 		}
 		if err := unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
@@ -110,7 +121,7 @@ func inContainer(pid int, fn func() error) error {
 // makeTarget creates the mount point (a directory, or an empty file for a file source) and
 // its missing parents as the container's root: the container's filesystem refuses ids its
 // user namespace does not map (EOVERFLOW), so the thread's fsuid/fsgid become owner's first.
-func makeTarget(target string, dir bool, owner [2]int) error {
+func makeTarget(target string, srcMode os.FileMode, owner [2]int) error {
 	if !filepath.IsAbs(target) || strings.Contains(target, "/../") {
 		return fmt.Errorf("bad target %q", target)
 	}
@@ -133,7 +144,7 @@ func makeTarget(target string, dir bool, owner [2]int) error {
 			return err
 		}
 	}
-	if dir {
+	if srcMode.IsDir() {
 		if err := os.Mkdir(target, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return err
 		}

@@ -28,14 +28,14 @@ var (
 	_ instance.DeviceValidator = (*Unix)(nil)
 )
 
-// NewUnix returns the handler for unix-char (block false) or unix-block devices, with the
-// cgroup key the host's devices controller takes.
-func NewUnix(stateDir string, block bool, cg instance.CgroupHost) *Unix {
+// NewUnixHandlers returns the handlers of unix-char and unix-block devices, with the cgroup
+// key the host's devices controller takes.
+func NewUnixHandlers(stateDir string, cg instance.CgroupHost) (char, block *Unix) {
 	key := "lxc.cgroup2.devices.allow"
 	if cg.V1["devices"] {
 		key = "lxc.cgroup.devices.allow"
 	}
-	return &Unix{StateDir: stateDir, Block: block, AllowKey: key}
+	return &Unix{StateDir: stateDir, AllowKey: key}, &Unix{StateDir: stateDir, Block: true, AllowKey: key}
 }
 
 func (u *Unix) kind() (string, uint32) {

@@ -88,10 +88,10 @@ func Ensure(stateDir string, log *slog.Logger) (*Service, error) {
 	}
 }
 
-// Release unmounts lited's own lxcfs (which ends its daemon) when no container needs it.
-// The host's lxcfs is never touched.
-func (s *Service) Release(containersRunning bool) {
-	if s == nil || !s.own || containersRunning {
+// Release unmounts lited's own lxcfs (which ends its daemon) unless anyRunning reports a
+// container that still reads from it. The host's lxcfs is never touched.
+func (s *Service) Release(anyRunning func() bool) {
+	if s == nil || !s.own || anyRunning() {
 		return
 	}
 	if err := unix.Unmount(s.Dir, 0); err != nil && !errors.Is(err, unix.EINVAL) {

@@ -42,11 +42,12 @@ func TestMountedAndHealthy(t *testing.T) {
 // Release never touches an lxcfs lited did not start, nor its own while containers run.
 func TestReleaseLeavesOthersAlone(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	no := func() bool { return false }
 	var nilService *Service
-	nilService.Release(false)
+	nilService.Release(no)
 	dir := t.TempDir()
-	(&Service{Dir: dir, own: false, log: log}).Release(false)
-	(&Service{Dir: dir, own: true, log: log}).Release(true)
+	(&Service{Dir: dir, own: false, log: log}).Release(no)
+	(&Service{Dir: dir, own: true, log: log}).Release(func() bool { return true })
 	if _, err := os.Stat(dir); err != nil {
 		t.Errorf("release removed %s: %v", dir, err)
 	}
