@@ -119,22 +119,24 @@ func TestProfLimitsLive(t *testing.T) {
 	}
 	mustLite(t, d, "profile", "assign", name, "default,prof-small")
 
-	// lxc does not mount the v1 cpu hierarchy inside containers on this hybrid host, so the
-	// CPU settings are read from the container's cgroup on the host.
 	t.Run("cpu_swap_env", func(t *testing.T) {
 		mustLite(t, d, "config", "set", name, "limits.cpu.allowance=25ms/100ms", "limits.cpu.priority=0",
 			"limits.memory.swap=false", "environment.PROF_FOO=bar baz")
+		inside := strings.Fields(profExec(t, d, name, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.shares"))
+		if got := strings.Join(inside, " "); got != "25000 100000 512" {
+			t.Errorf("cpu cgroup inside after setting allowance and priority: %q, want %q", got, "25000 100000 512")
+		}
+		// The same files seen from the host, through the container's init's cgroup.
 		cpu := hostCgroupDir(t, initPid(t, d, name), "cpu")
-		got := readFiles(t, cpu+"/cpu.cfs_quota_us", cpu+"/cpu.cfs_period_us", cpu+"/cpu.shares")
-		if want := "25000 100000 512"; got != want {
-			t.Errorf("cpu cgroup after setting allowance and priority: %q, want %q", got, want)
+		if got := readFiles(t, cpu+"/cpu.cfs_quota_us", cpu+"/cpu.cfs_period_us", cpu+"/cpu.shares"); got != "25000 100000 512" {
+			t.Errorf("cpu cgroup on the host: %q", got)
 		}
 		if got := profExec(t, d, name, "cat /sys/fs/cgroup/memory/memory.swappiness; echo $PROF_FOO"); got != "0\nbar baz" {
 			t.Errorf("inside after limits.memory.swap=false and environment.PROF_FOO: %q", got)
 		}
 		mustLite(t, d, "config", "unset", name, "limits.cpu.allowance", "limits.cpu.priority", "limits.memory.swap")
-		if got := readFiles(t, cpu+"/cpu.cfs_quota_us", cpu+"/cpu.shares"); got != "-1 1024" {
-			t.Errorf("cpu cgroup after unsetting: %q, want \"-1 1024\"", got)
+		if got := profExec(t, d, name, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares"); got != "-1\n1024" {
+			t.Errorf("cpu cgroup inside after unsetting: %q, want -1 and 1024", got)
 		}
 		if got := profExec(t, d, name, "cat /sys/fs/cgroup/memory/memory.swappiness"); got != "60" {
 			t.Errorf("swappiness after unsetting: %q, want 60", got)

@@ -29,7 +29,10 @@ func Render(spec instance.RunSpec) string {
 		line("lxc.idmap", fmt.Sprintf("g 0 %d %d", spec.IDMap.GID, spec.IDMap.Size))
 	}
 	// Mixed cgroup/proc/sys mounts are what systemd needs to boot as an unprivileged PID 1.
-	line("lxc.mount.auto", "proc:mixed sys:mixed cgroup:mixed")
+	// "force" makes lxc mount the cgroup hierarchies itself even with a cgroup namespace:
+	// left to systemd inside, a hybrid host's separate v1 cpu and cpuacct hierarchies go
+	// unmounted (systemd insists on co-mounting them), hiding the container's CPU limits.
+	line("lxc.mount.auto", "proc:mixed sys:mixed cgroup:mixed:force")
 	line("lxc.environment", "container=lxc")
 	line("lxc.tty.max", "0")
 	line("lxc.pty.max", "1024")
