@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"lite/client/api"
@@ -112,41 +111,5 @@ func TestUnixResolve(t *testing.T) {
 		if _, err := tt.h.resolve(tt.dev); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: err = %v, want ErrInvalid mentioning %q", tt.dev, err, tt.want)
 		}
-	}
-}
-
-// Start makes a real node (root only) owned by the mapped ids; Stop removes it.
-func TestUnixStartStop(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("this test makes device nodes and needs root")
-	}
-	u := &Unix{StateDir: t.TempDir(), AllowKey: "lxc.cgroup.devices.allow"}
-	dc := instance.DeviceContext{Name: "c1", IDMap: &instance.IDMap{UID: 100000, GID: 100000, Size: 65536}}
-	var spec instance.RunSpec
-	if _, err := u.Start(context.Background(), dc, "null", map[string]string{"source": "/dev/null", "path": "/dev/mynull", "uid": "1"}, &spec); err != nil {
-		t.Fatal(err)
-	}
-	if len(spec.Nodes) != 1 {
-		t.Fatalf("nodes = %+v", spec.Nodes)
-	}
-	nd := spec.Nodes[0]
-	if nd.Path != "/dev/mynull" || nd.Type != "c" || nd.Major != 1 || nd.Minor != 3 || nd.AllowKey != "lxc.cgroup.devices.allow" {
-		t.Errorf("node = %+v", nd)
-	}
-	st, err := os.Stat(nd.Source)
-	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		t.Fatalf("host node %s: %v %v", nd.Source, st, err)
-	}
-	if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 100001 || sys.Gid != 100000 || st.Mode().Perm() != 0o660 {
-		t.Errorf("host node owner %d:%d mode %o, want 100001:100000 0660 (uid 1 and gid 0 inside)", sys.Uid, sys.Gid, st.Mode().Perm())
-	}
-	if err := u.Stop(context.Background(), dc, "null", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(nd.Source); !os.IsNotExist(err) {
-		t.Errorf("node left after Stop: %v", err)
-	}
-	if err := u.Stop(context.Background(), dc, "null", nil); err != nil {
-		t.Errorf("second Stop: %v", err)
 	}
 }
