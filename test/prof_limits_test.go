@@ -95,6 +95,11 @@ func TestProfLimitsLive(t *testing.T) {
 	if got := strings.TrimSpace(mustLite(t, d, "config", "get", name, "limits.processes", "--expanded")); got != "100" {
 		t.Errorf("expanded limits.processes = %q", got)
 	}
+	// Fewer CPUs, live.
+	mustLite(t, d, "config", "set", name, "limits.cpu=1")
+	if v = readLimits(t, d, name); v.nproc != 1 || v.cpuinfo != 1 || v.cpuset != "0" {
+		t.Errorf("after limits.cpu=1 live, inside sees %+v", v)
+	}
 	// Unsetting removes the limit live.
 	mustLite(t, d, "config", "unset", name, "limits.memory")
 	if v = readLimits(t, d, name); v.memTotalMiB != 256 {
