@@ -71,7 +71,7 @@ func (d *DB) DeleteAlias(ctx context.Context, name string) error {
 
 // ImageUsers returns the names of the instances created from the image fp.
 func (d *DB) ImageUsers(ctx context.Context, fp string) ([]string, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT name FROM instances WHERE json_extract(config, '$."volatile.base_image"') = ? ORDER BY name`, fp)
+	rows, err := d.sql.QueryContext(ctx, `SELECT i.name FROM instances i JOIN instances_config c ON c.instance_id = i.id WHERE c.key = 'volatile.base_image' AND c.value = ? ORDER BY i.name`, fp)
 	if err != nil {
 		return nil, fmt.Errorf("image %s users: %w", fp, err)
 	}

@@ -8,6 +8,7 @@ pkgs=(
   lxc lxc-dev golang-gopkg-lxc-go-lxc.v2-dev pkg-config gcc make   # liblxc and go-lxc (cgo)
   debootstrap xz-utils squashfs-tools zstd bzip2                  # image builds and imports
   uidmap iproute2 nftables dnsmasq-base openssh-client             # containers and networks
+  lxcfs                                                            # /proc views of a container's limits
   ca-certificates
 )
 if [ "${1:-}" = --test ]; then

@@ -27,6 +27,7 @@ import (
 	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	lxcdriver "lite/lxd-lite/instance/drivers/lxc"
+	"lite/lxd-lite/lxcfs"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/server"
 	"lite/lxd-lite/storage"
@@ -127,9 +128,21 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer nets.Detach()
+	fs, err := lxcfs.Ensure(dir, log)
+	if err != nil {
+		log.Warn("running without lxcfs", "err", err)
+	}
+	lxcfsDir := ""
+	if fs != nil {
+		lxcfsDir = fs.Dir
+	}
+	cgroups := instance.DetectCgroups()
+	devices := deviceHandlers(nets, rt, log)
+	devices["disk"] = &device.Disk{StateDir: dir}
+	devices["unix-char"], devices["unix-block"] = device.NewUnixHandlers(dir, cgroups)
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log, IDMap: defaultMap,
-		Devices: deviceHandlers(nets, rt, log), NetState: device.NetState,
+		Cgroups: cgroups, Lxcfs: lxcfsDir, Devices: devices, NetState: device.NetState,
 	})
 	if err := mgr.Recover(ctx); err != nil {
 		return fmt.Errorf("recover state: %w", err)
@@ -151,12 +164,14 @@ func Run(ctx context.Context, o Options) error {
 	log.Info("lited ready", "dir", dir, "socket", sock, "storage", pool.Driver, "idmap", fmt.Sprintf("%d:%d", uids.Start, gids.Start))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	go mgr.Autostart(ctx)
 	select {
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(sctx)
 		_ = os.Remove(sock)
+		fs.Release(func() bool { return mgr.AnyRunning(sctx) })
 		log.Info("lited stopped; containers keep running")
 		return nil
 	case err := <-errc:

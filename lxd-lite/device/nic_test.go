@@ -98,11 +98,11 @@ func TestNICValidate(t *testing.T) {
 		{map[string]string{}, api.ErrInvalid},
 		{map[string]string{"nictype": "bridged", "parent": "br0", "ipv4.address": "10.0.0.5"}, api.ErrInvalid},
 	} {
-		if err := h.Validate(context.Background(), "c", "eth0", c.dev); !errors.Is(err, c.kind) {
+		if err := h.Validate(context.Background(), instance.DeviceContext{Name: "c"}, "eth0", c.dev); !errors.Is(err, c.kind) {
 			t.Errorf("Validate(%v) = %v, want %v", c.dev, err, c.kind)
 		}
 	}
-	if err := h.Validate(context.Background(), "c", "eth0", map[string]string{"nictype": "bridged", "parent": "br0"}); err != nil {
+	if err := h.Validate(context.Background(), instance.DeviceContext{Name: "c"}, "eth0", map[string]string{"nictype": "bridged", "parent": "br0"}); err != nil {
 		t.Error(err)
 	}
 }

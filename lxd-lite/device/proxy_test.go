@@ -76,7 +76,7 @@ func TestProxyForwards(t *testing.T) {
 	tcpDev := map[string]string{"type": "proxy", "listen": fmt.Sprintf("tcp:127.0.0.1:%d", tcpPort), "connect": "tcp:" + tcpSrv.Addr().String()}
 	udpDev := map[string]string{"type": "proxy", "listen": fmt.Sprintf("udp:127.0.0.1:%d", udpPort), "connect": "udp:" + udpSrv.LocalAddr().String()}
 	for n, d := range map[string]map[string]string{"t": tcpDev, "u": udpDev} {
-		if err := p.Attach(context.Background(), dc, n, d); err != nil {
+		if err := p.Serve(context.Background(), dc, n, d); err != nil {
 			t.Fatal(err)
 		}
 		defer p.Stop(context.Background(), dc, n, d)
@@ -103,7 +103,7 @@ func TestProxyForwards(t *testing.T) {
 	}
 
 	// A second listener on the same port is a clear conflict, and leaves nothing open.
-	err = p.Attach(context.Background(), instance.DeviceContext{Name: "c2"}, "t", tcpDev)
+	err = p.Serve(context.Background(), instance.DeviceContext{Name: "c2"}, "t", tcpDev)
 	if !errors.Is(err, api.ErrConflict) {
 		t.Errorf("port in use: %v, want ErrConflict", err)
 	}
@@ -128,11 +128,11 @@ func TestProxyValidate(t *testing.T) {
 		{"listen": "tcp:localhost:80", "connect": "tcp:127.0.0.1:80"},
 		{"listen": "tcp:127.0.0.1:80", "connect": "tcp:127.0.0.1:80", "bind": "instance"},
 	} {
-		if err := p.Validate(context.Background(), "c", "p", d); !errors.Is(err, api.ErrInvalid) {
+		if err := p.Validate(context.Background(), instance.DeviceContext{Name: "c"}, "p", d); !errors.Is(err, api.ErrInvalid) {
 			t.Errorf("Validate(%v) = %v, want ErrInvalid", d, err)
 		}
 	}
-	if err := p.Validate(context.Background(), "c", "p", map[string]string{"listen": "udp:0.0.0.0:53", "connect": "udp:127.0.0.1:53"}); err != nil {
+	if err := p.Validate(context.Background(), instance.DeviceContext{Name: "c"}, "p", map[string]string{"listen": "udp:0.0.0.0:53", "connect": "udp:127.0.0.1:53"}); err != nil {
 		t.Error(err)
 	}
 }

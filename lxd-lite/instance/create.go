@@ -68,10 +68,10 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 	if err != nil {
 		return "", err
 	}
-	if err := profiles.ValidateDevices(devs); err != nil {
+	if err := m.checkDevices(ctx, m.deviceContext(name, inst.Config, nil), inst.Devices); err != nil {
 		return "", err
 	}
-	if err := m.validateDevices(ctx, name, devs); err != nil {
+	if err := m.checkExpanded(ctx, name, cfg, devs); err != nil {
 		return "", err
 	}
 

@@ -23,7 +23,7 @@ func (f *fakeLive) add(s string) { f.mu.Lock(); f.log = append(f.log, s); f.mu.U
 
 func (f *fakeLive) calls() string { f.mu.Lock(); defer f.mu.Unlock(); return strings.Join(f.log, " ") }
 
-func (f *fakeLive) Validate(_ context.Context, inst, name string, dev map[string]string) error {
+func (f *fakeLive) Validate(_ context.Context, _ instance.DeviceContext, name string, dev map[string]string) error {
 	if dev["listen"] == "bad" {
 		return fmt.Errorf("listen is bad: %w", api.ErrInvalid)
 	}
@@ -31,10 +31,18 @@ func (f *fakeLive) Validate(_ context.Context, inst, name string, dev map[string
 }
 
 func (f *fakeLive) Start(ctx context.Context, dc instance.DeviceContext, name string, dev map[string]string, _ *instance.RunSpec) (func(), error) {
-	return nil, f.Attach(ctx, dc, name, dev)
+	return nil, f.Serve(ctx, dc, name, dev)
 }
 
-func (f *fakeLive) Attach(_ context.Context, dc instance.DeviceContext, name string, dev map[string]string) error {
+func (f *fakeLive) Attach(ctx context.Context, dc instance.DeviceContext, _ int, name string, dev map[string]string) error {
+	return f.Serve(ctx, dc, name, dev)
+}
+
+func (f *fakeLive) Detach(ctx context.Context, dc instance.DeviceContext, _ int, name string, dev map[string]string) error {
+	return f.Stop(ctx, dc, name, dev)
+}
+
+func (f *fakeLive) Serve(_ context.Context, dc instance.DeviceContext, name string, dev map[string]string) error {
 	if dev["listen"] == "busy" {
 		return errors.New("address in use")
 	}

@@ -20,6 +20,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
+	"lite/lxd-lite/device"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
@@ -46,6 +47,7 @@ type env struct {
 	http   *http.Client
 	ws     *websocket.Dialer
 	info   api.Server
+	mgr    *instance.Manager
 }
 
 func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, envOptions{}) }
@@ -94,11 +96,20 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	e.rt.WorkDir = filepath.Join(dir, "work")
 	e.imgs = &instancetest.Images{DB: database, Dir: filepath.Join(dir, "images")}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	devs := map[string]instance.DeviceHandler{"disk": coldDisk{&device.Disk{StateDir: dir}}}
+	for k, v := range o.devices {
+		devs[k] = v
+	}
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: storage.Dir},
 		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
-		Devices: o.devices,
+		Devices: devs,
+		Cgroups: instance.CgroupHost{
+			V1:   map[string]bool{"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "pids": true, "blkio": true},
+			CPUs: 2, MemoryBytes: 4 << 30, BlkioWeight: "blkio.weight",
+		},
 	})
+	e.mgr = mgr
 	e.info = api.Server{
 		ServerPut:     api.ServerPut{Config: map[string]string{}},
 		APIExtensions: []string{"instances", "api_filtering", "instance_get_full"}, APIStatus: "stable", APIVersion: "1.0",
@@ -343,3 +354,19 @@ func (e *env) containers() []string {
 }
 
 func q(s string) string { return url.QueryEscape(s) }
+
+// coldDisk is the disk handler without hotplug: the fake runtime's containers have no mount
+// namespace to attach to, so device changes wait for the next start, as for other types.
+type coldDisk struct{ d *device.Disk }
+
+func (c coldDisk) Start(ctx context.Context, inst instance.DeviceContext, name string, dev map[string]string, spec *instance.RunSpec) (func(), error) {
+	return c.d.Start(ctx, inst, name, dev, spec)
+}
+
+func (c coldDisk) Stop(ctx context.Context, inst instance.DeviceContext, name string, dev map[string]string) error {
+	return c.d.Stop(ctx, inst, name, dev)
+}
+
+func (c coldDisk) Validate(ctx context.Context, inst instance.DeviceContext, name string, dev map[string]string) error {
+	return c.d.Validate(ctx, inst, name, dev)
+}

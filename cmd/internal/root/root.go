@@ -10,7 +10,7 @@ import (
 
 	"lite/client"
 	"lite/cmd/internal/cli"
-	"lite/cmd/internal/device"
+	"lite/cmd/internal/config"
 	"lite/cmd/internal/image"
 	"lite/cmd/internal/instance"
 	"lite/cmd/internal/network"
@@ -42,9 +42,10 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		instance.NewCmdExec(f, nil),
 		image.NewCmdImage(f),
 		network.NewCmdNetwork(network.FromFactory(f)),
-		device.NewCmdConfig(device.FromFactory(f)),
 		image.NewCmdPublish(f),
 		remote.NewCmdRemote(f),
+		config.NewCmdConfig(f),
+		config.NewCmdProfile(f),
 		version.NewCmdVersion(f, nil),
 	)
 	return cmd

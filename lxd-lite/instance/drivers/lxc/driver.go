@@ -292,3 +292,25 @@ func (d *Driver) OpenPty(ctx context.Context, name string) (*os.File, *os.File, 
 	}
 	return ptmx, os.NewFile(sfd, "pts"), nil
 }
+
+// SetCgroup writes one cgroup setting of a running container through its monitor.
+func (d *Driver) SetCgroup(ctx context.Context, name, key, value string) error {
+	c, err := d.open(name)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	if !c.Running() {
+		return fmt.Errorf("instance %q is not running: %w", name, api.ErrNotRunning)
+	}
+	item, ok := strings.CutPrefix(key, "lxc.cgroup2.")
+	if !ok {
+		if item, ok = strings.CutPrefix(key, "lxc.cgroup."); !ok {
+			return fmt.Errorf("%q is not an lxc cgroup key: %w", key, api.ErrInvalid)
+		}
+	}
+	if err := c.SetCgroupItem(item, value); err != nil {
+		return fmt.Errorf("set %s=%s on %q: %w", item, value, name, err)
+	}
+	return nil
+}
