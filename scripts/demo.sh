@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: start lited (unless one already answers), launch web1 from debian/12 and show it.
-# "make demo-stop" stops and deletes web1 and stops the demo daemon.
+# "make demo-stop" deletes web1 (and db1), stops the demo daemon and takes down what its
+# networks left running (dnsmasq, bridges, lite's nftables table); a later "make demo" rebuilds them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LITE_DIR=${LITE_DIR:-/var/lib/lite}
@@ -9,8 +10,19 @@ lite=./bin/lite
 mkdir -p "$LITE_DIR"
 
 if [ "${1:-}" = stop ]; then
-  $lite delete --force web1 2>/dev/null || true
-  if [ -f "$LITE_DIR/lited.pid" ]; then kill "$(cat "$LITE_DIR/lited.pid")" 2>/dev/null || true; rm -f "$LITE_DIR/lited.pid"; fi
+  $lite delete --force web1 db1 2>/dev/null || true
+  if [ -f "$LITE_DIR/lited.pid" ]; then
+    pid=$(cat "$LITE_DIR/lited.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$LITE_DIR/lited.pid"
+  fi
+  for d in "$LITE_DIR"/networks/*/; do
+    [ -d "$d" ] || continue
+    [ -f "$d/dnsmasq.pid" ] && kill "$(cat "$d/dnsmasq.pid")" 2>/dev/null || true
+    ip link del "$(basename "$d")" 2>/dev/null || true
+  done
+  if [ "$LITE_DIR" = /var/lib/lite ]; then nft delete table inet lite 2>/dev/null || true; fi
   echo "demo stopped"
   exit 0
 fi
