@@ -131,6 +131,11 @@ func updateInstance(s *Server, r *http.Request) Response {
 	if _, err := s.Instances.Get(r.Context(), name); err != nil {
 		return Error(err)
 	}
+	if put.Restore != "" {
+		if _, err := s.Instances.GetSnapshot(r.Context(), name, put.Restore); err != nil {
+			return Error(err)
+		}
+	}
 	return instanceOp(s, name, "Updating instance", func(ctx context.Context, op *operations.Op) error {
 		return s.Instances.Update(ctx, name, put)
 	})

@@ -12,6 +12,7 @@ import (
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/image"
 	"lite/cmd/internal/instance"
+	"lite/cmd/internal/snapshot"
 	"lite/cmd/internal/version"
 )
 
@@ -38,6 +39,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		instance.NewCmdInfo(f, nil),
 		instance.NewCmdExec(f, nil),
 		image.NewCmdImage(f),
+		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f),
 		version.NewCmdVersion(f, nil),
 	)
 	return cmd

@@ -33,6 +33,8 @@ type Runtime struct {
 	stops      []StopCall
 	execs      []instance.ExecSpec
 	procs      []*exec.Cmd
+	freezes    int
+	thaws      int
 }
 
 // StopCall records one Stop.
