@@ -169,7 +169,8 @@ func listen(sock string) (net.Listener, error) {
 
 // extensions are the LXD API extensions lite implements (LXD-API.md §2.1); listing one it
 // lacks makes LXD's client call endpoints that are not there.
-var extensions = []string{"instances", "api_filtering", "instance_get_full", "container_full"}
+var extensions = []string{"instances", "api_filtering", "instance_get_full", "container_full",
+	"directory_manipulation", "file_symlinks", "file_delete", "file_append"}
 
 func serverInfo(storageDriver string) func() api.Server {
 	var uts unix.Utsname

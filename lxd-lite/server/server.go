@@ -42,7 +42,7 @@ type endpoint struct {
 // arrive percent-encoded (debian%2F12); ServeMux keeps an encoded slash inside one segment and
 // PathValue unescapes it.
 func endpointGroups() [][]endpoint {
-	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, snapshotEndpoints}
+	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, snapshotEndpoints, fileEndpoints}
 }
 
 var coreEndpoints = []endpoint{
@@ -63,7 +63,7 @@ func (s *Server) Handler() http.Handler {
 	for _, e := range slices.Concat(endpointGroups()...) {
 		fn := e.fn
 		mux.HandleFunc(e.pattern, func(w http.ResponseWriter, r *http.Request) {
-			if r.Body != nil {
+			if r.Body != nil && !streamingBody(r) {
 				r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			}
 			resp := fn(s, r)
