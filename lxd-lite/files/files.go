@@ -89,8 +89,12 @@ func (r *Root) resolve(p string, flags uint64) (int, error) {
 		Flags:   flags | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	}
+	rel := strings.TrimLeft(p, "/")
+	if rel == "" {
+		rel = "."
+	}
 	for {
-		fd, err := unix.Openat2(r.fd, strings.TrimPrefix(p, "/"), &how)
+		fd, err := unix.Openat2(r.fd, rel, &how)
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 			continue // a concurrent rename in the container; the kernel asks to retry
 		}

@@ -10,6 +10,7 @@ import (
 
 	"lite/client"
 	"lite/cmd/internal/cli"
+	"lite/cmd/internal/file"
 	"lite/cmd/internal/image"
 	"lite/cmd/internal/instance"
 	"lite/cmd/internal/snapshot"
@@ -39,6 +40,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		instance.NewCmdInfo(f, nil),
 		instance.NewCmdExec(f, nil),
 		image.NewCmdImage(f),
+		file.NewCmdFile(f),
 		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f),
 		version.NewCmdVersion(f, nil),
 	)
