@@ -288,6 +288,9 @@ func (r *Root) Put(p string, opts PutOptions, body io.Reader) error {
 
 // created fills in the owner a new entry gets when none was asked for: the container's root.
 func (r *Root) created(uid, gid int) (int, int) {
+	if r.im == nil {
+		return uid, gid // privileged: lited's own ids (root) are the container root's
+	}
 	bu, bg := r.base()
 	if uid < 0 {
 		uid = int(bu)
