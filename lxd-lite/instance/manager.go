@@ -125,7 +125,7 @@ func (m *Manager) Start(ctx context.Context, name string) error {
 	spec := RunSpec{
 		Name: name, Dir: vol.Path, Rootfs: m.pool.Rootfs(vol), IDMap: im, Hostname: name,
 		Nesting: profiles.IsTrue(cfg["security.nesting"]), RawLXC: cfg["raw.lxc"],
-		LogFile: filepath.Join(vol.Path, "lxc.log"), Cgroups: map[string]string{},
+		LogFile: filepath.Join(vol.Path, "lxc.log"), ConsoleLog: filepath.Join(vol.Path, "console.log"), Cgroups: map[string]string{},
 	}
 	rev := &reverter{}
 	defer rev.fail()

@@ -10,6 +10,7 @@ import (
 
 	"lite/client"
 	"lite/cmd/internal/cli"
+	"lite/cmd/internal/console"
 	"lite/cmd/internal/file"
 	"lite/cmd/internal/image"
 	"lite/cmd/internal/instance"
@@ -41,6 +42,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		instance.NewCmdExec(f, nil),
 		image.NewCmdImage(f),
 		file.NewCmdFile(f),
+		console.NewCmdConsole(f),
 		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f),
 		version.NewCmdVersion(f, nil),
 	)
