@@ -87,6 +87,9 @@ func (m *Manager) idmapFor(cfg map[string]string) *IDMap {
 
 // volume returns the instance's storage volume on top of its image layer.
 func (m *Manager) volume(ctx context.Context, inst db.Instance, im *IDMap) (storage.Volume, error) {
+	if private := m.pool.PrivateLayer(inst.Name); isDir(private) {
+		return m.pool.Volume(inst.Name, filepath.Join(private, "rootfs")), nil // imported from a backup
+	}
 	fp := inst.Config["volatile.base_image"]
 	layer, err := m.images.Layer(ctx, fp, im, nil)
 	if err != nil {

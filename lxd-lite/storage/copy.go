@@ -52,6 +52,12 @@ func (p *Pool) CopyVolume(ctx context.Context, src, dst Volume, opts CopyOptions
 			return fmt.Errorf("chown %s: %w", work, err)
 		}
 	}
+	// An instance imported from a backup has its own image layer: the copy needs it too.
+	if layer := filepath.Join(src.Path, "layer"); isDirPath(layer) {
+		if err := copyTree(ctx, layer, filepath.Join(dst.Path, "layer")); err != nil {
+			return err
+		}
+	}
 	if opts.Snapshots && opts.Snapshot == "" {
 		snaps := filepath.Join(src.Path, "snapshots")
 		if _, err := os.Stat(snaps); err == nil {
@@ -73,4 +79,9 @@ func (p *Pool) Rename(v Volume, newName string) error {
 		return fmt.Errorf("rename container directory: %w", err)
 	}
 	return nil
+}
+
+func isDirPath(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }

@@ -166,3 +166,6 @@ func (p *Pool) SweepSnapshots(v Volume, keep map[string]bool) ([]string, error) 
 	}
 	return removed, nil
 }
+
+// CopyTree copies src to dst (which must not exist) as snapshots do (cp -a --reflink=auto).
+func CopyTree(ctx context.Context, src, dst string) error { return copyTree(ctx, src, dst) }
