@@ -191,9 +191,11 @@ func TestSnapshotCrashLeftovers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A copy cut short: a directory without a row.
-	if err := os.MkdirAll(filepath.Join(d.Dir, "containers", "crash-b", "upper"), 0o755); err != nil {
-		t.Fatal(err)
+	// A copy, an upload and an import cut short: directories without a row.
+	for _, p := range []string{"crash-b/upper", ".tmp-upload-1/x", ".tmp-import-2/c/upper"} {
+		if err := os.MkdirAll(filepath.Join(d.Dir, "containers", p), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	d.Kill(t)
 	// A rename cut short after the directory moved but before the row did.
@@ -212,7 +214,7 @@ func TestSnapshotCrashLeftovers(t *testing.T) {
 	if strings.Join(names, ",") != "kept" {
 		t.Errorf("snapshot dirs after restart: %v, want only kept", names)
 	}
-	for _, p := range []string{filepath.Join(base, ".tmp-upper"), filepath.Join(d.Dir, "containers", "crash-b"), filepath.Join(d.Dir, "containers", "crash-z"), filepath.Join(d.Dir, "containers", ".rename-crash-a")} {
+	for _, p := range []string{filepath.Join(base, ".tmp-upper"), filepath.Join(d.Dir, "containers", "crash-b"), filepath.Join(d.Dir, "containers", ".tmp-upload-1"), filepath.Join(d.Dir, "containers", ".tmp-import-2"), filepath.Join(d.Dir, "containers", "crash-z"), filepath.Join(d.Dir, "containers", ".rename-crash-a")} {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s survived the restart (%v)", p, err)
 		}

@@ -2,6 +2,8 @@ package instance
 
 import (
 	"archive/tar"
+	"bufio"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -123,6 +125,17 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, name string) (string,
 	if err := os.Mkdir(partsDir, 0o700); err != nil {
 		return "", err
 	}
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br) // a backup that was compressed as a whole
+		if err != nil {
+			return "", fmt.Errorf("bad backup: %v: %w", err, api.ErrInvalid)
+		}
+		defer zr.Close()
+		r = zr
+	} else {
+		r = br
+	}
 	idx, parts, err := readBackup(r, partsDir)
 	if err != nil {
 		return "", err
@@ -176,6 +189,19 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, name string) (string,
 	}
 	if err := m.pool.AdoptImport(c, name, owner); err != nil {
 		return "", err
+	}
+	if name != idx.Name {
+		// A new name: the image's "copy" templates (hostname, hosts) follow it.
+		vol, err := m.volume(ctx, inst, im)
+		if err == nil {
+			err = m.renderTemplates(ctx, vol, inst, im, "copy")
+		}
+		if err != nil {
+			if derr := m.pool.Delete(m.pool.Volume(name, "")); derr != nil {
+				m.log.Error("revert: remove imported files", "instance", name, "err", derr)
+			}
+			return "", err
+		}
 	}
 	if err := m.createImportedRows(ctx, inst, idx); err != nil {
 		if derr := m.pool.Delete(m.pool.Volume(name, "")); derr != nil {

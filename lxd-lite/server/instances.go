@@ -94,6 +94,9 @@ func instanceOp(s *Server, name, desc string, run func(ctx context.Context, op *
 }
 
 func createInstance(s *Server, r *http.Request) Response {
+	if streamingBody(r) {
+		return importInstance(s, r) // a backup tarball, as in LXD
+	}
 	var req api.InstancesPost
 	if err := decode(r, &req); err != nil {
 		return Error(err)

@@ -42,7 +42,7 @@ type endpoint struct {
 // arrive percent-encoded (debian%2F12); ServeMux keeps an encoded slash inside one segment and
 // PathValue unescapes it.
 func endpointGroups() [][]endpoint {
-	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, snapshotEndpoints, fileEndpoints, consoleEndpoints}
+	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, snapshotEndpoints, fileEndpoints, consoleEndpoints, backupEndpoints}
 }
 
 var coreEndpoints = []endpoint{

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"lite/client"
+	"lite/cmd/internal/backup"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/console"
 	"lite/cmd/internal/file"
@@ -43,6 +44,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		image.NewCmdImage(f),
 		file.NewCmdFile(f),
 		console.NewCmdConsole(f),
+		backup.NewCmdExport(f), backup.NewCmdImport(f),
 		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f),
 		version.NewCmdVersion(f, nil),
 	)
