@@ -24,13 +24,16 @@ func writeSnapshots(b *strings.Builder, inst *api.InstanceFull, loc *time.Locati
 	for _, s := range inst.Snapshots {
 		w = max(w, len(s.Name))
 	}
-	fmt.Fprintf(b, "  %-*s  %-25s  %s\n", w, "NAME", "TAKEN AT", "EXPIRES AT")
+	row := func(a, b2, c string) {
+		b.WriteString(strings.TrimRight(fmt.Sprintf("  %-*s  %-25s  %s", w, a, b2, c), " ") + "\n")
+	}
+	row("NAME", "TAKEN AT", "EXPIRES AT")
 	for _, s := range inst.Snapshots {
 		expires := ""
 		if s.ExpiresAt.Unix() > 0 {
 			expires = output.Time(s.ExpiresAt, loc)
 		}
-		fmt.Fprintf(b, "  %-*s  %-25s  %s\n", w, s.Name, output.Time(s.CreatedAt, loc), expires)
+		row(s.Name, output.Time(s.CreatedAt, loc), expires)
 	}
 }
 
