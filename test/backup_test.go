@@ -116,6 +116,7 @@ func TestBackupHostileImport(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, stderr, code := d.Lite("import", path)
+		t.Logf("%s: %s", what, strings.TrimSpace(stderr))
 		if code == 0 || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
 			t.Errorf("%s: exit %d, stderr %q; want a one-line refusal", what, code, stderr)
 		}
