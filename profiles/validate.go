@@ -126,16 +126,20 @@ func IsCPULimit(v string) error {
 // instanceKeys is the table of instance config keys lite knows. Keys under user.*,
 // environment.* and image.* are free; volatile.* belong to the daemon.
 var instanceKeys = map[string]Validator{
-	"boot.autostart":          Optional(IsBool),
-	"boot.autostart.delay":    Optional(IsUintRange(0, 3600)),
-	"boot.autostart.priority": Optional(IsInt64),
-	"boot.stop.priority":      Optional(IsInt64),
-	"limits.cpu":              Optional(IsCPULimit),
-	"limits.memory":           Optional(IsSizeOrPercent),
-	"limits.processes":        Optional(IsUintRange(1, 1<<22)),
-	"security.privileged":     Optional(IsBool),
-	"security.nesting":        Optional(IsBool),
-	"raw.lxc":                 IsAny,
+	"boot.autostart":             Optional(IsBool),
+	"boot.autostart.delay":       Optional(IsUintRange(0, 3600)),
+	"boot.autostart.priority":    Optional(IsInt64),
+	"boot.stop.priority":         Optional(IsInt64),
+	"limits.cpu":                 Optional(IsCPULimit),
+	"limits.memory":              Optional(IsSizeOrPercent),
+	"limits.processes":           Optional(IsUintRange(1, 1<<22)),
+	"security.privileged":        Optional(IsBool),
+	"security.nesting":           Optional(IsBool),
+	"raw.lxc":                    IsAny,
+	"snapshots.schedule":         Optional(isSchedule),
+	"snapshots.schedule.stopped": Optional(IsBool),
+	"snapshots.expiry":           Optional(isExpiry),
+	"snapshots.pattern":          Optional(isPattern),
 }
 
 // freePrefixes are namespaces whose keys take any value.

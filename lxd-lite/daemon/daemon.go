@@ -112,6 +112,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := mgr.Recover(ctx); err != nil {
 		return fmt.Errorf("recover state: %w", err)
 	}
+	go mgr.RunScheduler(ctx)
 
 	srv := &server.Server{
 		Instances: mgr, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,

@@ -81,9 +81,15 @@ func (m *Manager) Snapshot(ctx context.Context, name string, req api.InstanceSna
 	if err != nil {
 		return "", err
 	}
+	cfg, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return "", err
+	}
 	snap := req.Name
 	if snap == "" {
-		snap = nextSnapshotName(list)
+		if snap, err = m.scheduledName(ctx, name, cfg["snapshots.pattern"]); err != nil {
+			return "", fmt.Errorf("name the snapshot: %v: %w", err, api.ErrInvalid)
+		}
 	}
 	exists := false
 	for _, s := range list {
@@ -102,6 +108,10 @@ func (m *Manager) Snapshot(ctx context.Context, name string, req api.InstanceSna
 	}
 	if req.ExpiresAt != nil {
 		row.ExpiresAt = *req.ExpiresAt
+	} else if e := cfg["snapshots.expiry"]; e != "" {
+		if row.ExpiresAt, err = profiles.ParseExpiry(e, row.CreatedAt); err != nil {
+			return "", fmt.Errorf("snapshots.expiry: %v: %w", err, api.ErrInvalid)
+		}
 	}
 	if exists {
 		if err := m.db.DeleteSnapshot(ctx, name, snap); err != nil {

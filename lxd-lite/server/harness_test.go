@@ -43,6 +43,7 @@ type env struct {
 	http   *http.Client
 	ws     *websocket.Dialer
 	info   api.Server
+	mgr    *instance.Manager
 }
 
 func newEnv(t *testing.T) *env {
@@ -86,6 +87,7 @@ func newEnv(t *testing.T) *env {
 		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: storage.Dir},
 		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
 	})
+	e.mgr = mgr
 	e.info = api.Server{
 		ServerPut:     api.ServerPut{Config: map[string]string{}},
 		APIExtensions: []string{"instances", "api_filtering", "instance_get_full"}, APIStatus: "stable", APIVersion: "1.0",

@@ -63,6 +63,11 @@ func createSnapshot(s *Server, r *http.Request) Response {
 	if _, err := s.Instances.Get(r.Context(), name); err != nil {
 		return Error(err)
 	}
+	if req.Name != "" && !req.Reuse {
+		if _, err := s.Instances.GetSnapshot(r.Context(), name, req.Name); err == nil {
+			return Errorf(api.ErrAlreadyExists, "snapshot %q of instance %q already exists (use --reuse to replace it)", req.Name, name)
+		}
+	}
 	return snapshotOp(s, name, req.Name, "Snapshotting instance", func(ctx context.Context, op *operations.Op) error {
 		snap, err := s.Instances.Snapshot(ctx, name, req)
 		if err == nil && req.Name == "" {
