@@ -11,6 +11,7 @@ import (
 
 	"lite/client"
 	"lite/client/api"
+	"lite/db"
 )
 
 // timed runs lite args, fails the test on error and returns how long it took.
@@ -184,6 +185,7 @@ func TestSnapshotBadInput(t *testing.T) {
 func TestSnapshotCrashLeftovers(t *testing.T) {
 	d := startDaemon(t)
 	mustLite(t, d, "init", "debian/12", "crash-a")
+	mustLite(t, d, "init", "debian/12", "crash-c")
 	mustLite(t, d, "snapshot", "crash-a", "kept")
 	base := filepath.Join(d.Dir, "containers", "crash-a")
 	for _, p := range []string{"snapshots/.tmp-half-123/upper/x", "snapshots/norow/upper/x", ".tmp-upper/x"} {
@@ -198,6 +200,17 @@ func TestSnapshotCrashLeftovers(t *testing.T) {
 		}
 	}
 	d.Kill(t)
+	// A copy or import cut short between its instance row and its snapshot rows.
+	database, err := db.Open(context.Background(), filepath.Join(d.Dir, "lite.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := database.SetInstanceConfig(context.Background(), "crash-c", map[string]string{"volatile.lite.creating": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := database.Close(); err != nil {
+		t.Fatal(err)
+	}
 	// A rename cut short after the directory moved but before the row did.
 	if err := os.WriteFile(filepath.Join(d.Dir, "containers", ".rename-crash-a"), []byte("crash-z"), 0o600); err != nil {
 		t.Fatal(err)
@@ -218,6 +231,12 @@ func TestSnapshotCrashLeftovers(t *testing.T) {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s survived the restart (%v)", p, err)
 		}
+	}
+	if names, _ := d.instanceNames(); strings.Join(names, ",") != "crash-a" {
+		t.Errorf("instances after restart: %v, want only crash-a (crash-c was unfinished)", names)
+	}
+	if _, err := os.Stat(filepath.Join(d.Dir, "containers", "crash-c")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("files of the unfinished crash-c survived: %v", err)
 	}
 	mustLite(t, d, "start", "crash-a")
 	mustLite(t, d, "delete", "--force", "crash-a")

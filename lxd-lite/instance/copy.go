@@ -100,19 +100,11 @@ func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func
 	if err := m.renderTemplates(ctx, vol, inst, im, "copy"); err != nil {
 		return "", err
 	}
-	if _, err := m.db.CreateInstance(ctx, inst); err != nil {
-		return "", err
+	for i := range snaps {
+		snaps[i].Instance = name
 	}
-	rev.add(func() {
-		if err := m.db.DeleteInstance(context.Background(), name); err != nil {
-			m.log.Error("revert: remove copied instance row", "instance", name, "err", err)
-		}
-	})
-	for _, s := range snaps {
-		s.Instance = name
-		if err := m.db.CreateSnapshot(ctx, s); err != nil {
-			return "", err
-		}
+	if err := m.createWithSnapshots(ctx, inst, snaps); err != nil {
+		return "", err
 	}
 	rev.success()
 	m.hub.Lifecycle("instance-created", URL(name), map[string]any{"source": req.Source.Source})
@@ -270,6 +262,50 @@ func (m *Manager) recoverRenames(ctx context.Context) error {
 			}
 		}
 		if err := os.Remove(j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// creatingKey marks an instance row whose snapshot rows are still being written (copy,
+// import): a crash in between leaves a row the next start removes with its files, instead of
+// an instance that lacks some of its snapshots.
+const creatingKey = "volatile.lite.creating"
+
+// createWithSnapshots writes an instance row and its snapshot rows; on error it removes them.
+func (m *Manager) createWithSnapshots(ctx context.Context, inst db.Instance, snaps []db.Snapshot) error {
+	inst.Config[creatingKey] = "true"
+	defer delete(inst.Config, creatingKey)
+	if _, err := m.db.CreateInstance(ctx, inst); err != nil {
+		return err
+	}
+	for _, s := range snaps {
+		if err := m.db.CreateSnapshot(ctx, s); err != nil {
+			if derr := m.db.DeleteInstance(context.Background(), inst.Name); derr != nil {
+				m.log.Error("revert: remove instance row", "instance", inst.Name, "err", derr)
+			}
+			return err
+		}
+	}
+	return m.db.SetInstanceConfig(ctx, inst.Name, map[string]string{creatingKey: ""})
+}
+
+// recoverUnfinished removes instance rows (and files) whose copy or import a crash cut short.
+func (m *Manager) recoverUnfinished(ctx context.Context) error {
+	list, err := m.db.ListInstances(ctx)
+	if err != nil {
+		return err
+	}
+	for _, inst := range list {
+		if inst.Config[creatingKey] == "" || m.locks.isCreating(inst.Name) {
+			continue
+		}
+		m.log.Info("removing an instance whose copy or import was cut short", "instance", inst.Name)
+		if err := m.db.DeleteInstance(ctx, inst.Name); err != nil {
+			return err
+		}
+		if err := m.pool.Delete(m.pool.Volume(inst.Name, "")); err != nil {
 			return err
 		}
 	}

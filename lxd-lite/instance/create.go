@@ -155,6 +155,9 @@ func (m *Manager) Recover(ctx context.Context) error {
 	if err := m.recoverRenames(ctx); err != nil {
 		return err
 	}
+	if err := m.recoverUnfinished(ctx); err != nil {
+		return err
+	}
 	entries, err := os.ReadDir(m.pool.Dir)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", m.pool.Dir, err)

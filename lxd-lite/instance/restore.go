@@ -263,21 +263,14 @@ func orEmpty(m map[string]map[string]string) map[string]map[string]string {
 }
 
 func (m *Manager) createImportedRows(ctx context.Context, inst db.Instance, idx BackupIndex) error {
-	if _, err := m.db.CreateInstance(ctx, inst); err != nil {
-		return err
-	}
+	snaps := make([]db.Snapshot, 0, len(idx.Snapshots))
 	for _, s := range idx.Snapshots {
 		row := db.Snapshot{Instance: inst.Name, Name: s.Name, Description: s.Config.Description, Ephemeral: s.Config.Ephemeral,
 			Config: importConfig(s.Config.Config), Devices: orEmpty(s.Config.Devices), Profiles: s.Config.Profiles, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
 		if row.Profiles == nil {
 			row.Profiles = []string{}
 		}
-		if err := m.db.CreateSnapshot(ctx, row); err != nil {
-			if derr := m.db.DeleteInstance(context.Background(), inst.Name); derr != nil {
-				m.log.Error("revert: remove imported row", "instance", inst.Name, "err", derr)
-			}
-			return err
-		}
+		snaps = append(snaps, row)
 	}
-	return nil
+	return m.createWithSnapshots(ctx, inst, snaps)
 }
