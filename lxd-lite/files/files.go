@@ -310,7 +310,10 @@ func (r *Root) putFile(dfd int, base, p string, opts PutOptions, uid, gid int, b
 	fd, err := unix.Openat(dfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
 	if errors.Is(err, unix.EEXIST) {
 		isNew = false
-		fd, err = unix.Openat(dfd, base, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		fd, err = openExistingFile(dfd, base, p)
+	}
+	if errors.Is(err, api.ErrInvalid) {
+		return err
 	}
 	if err != nil {
 		return pathErr(p, err)
@@ -425,4 +428,23 @@ func (r *Root) Delete(p string) error {
 		return pathErr(p, err)
 	}
 	return nil
+}
+
+// openExistingFile opens an existing regular file for writing. It looks before it opens: an
+// O_PATH descriptor is checked to be a regular file, then that same inode is reopened, so a
+// device node or fifo (which an open alone could trigger) is never opened for writing.
+func openExistingFile(dfd int, base, p string) (int, error) {
+	pfd, err := unix.Openat(dfd, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(pfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil {
+		return -1, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return -1, fmt.Errorf("%s: exists and is not a regular file: %w", p, api.ErrInvalid)
+	}
+	return unix.Open(fmt.Sprintf("/proc/self/fd/%d", pfd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 }

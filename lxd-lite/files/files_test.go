@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"lite/client/api"
@@ -141,5 +142,20 @@ func TestPutModesAppendDelete(t *testing.T) {
 	}
 	if _, err := r.Get("/etc/app.conf"); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("deleted file: %v", err)
+	}
+}
+
+func TestPutRefusesSpecialFiles(t *testing.T) {
+	r, root, _ := newRoot(t)
+	if err := syscall.Mkfifo(filepath.Join(root, "tmp/fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Put("/tmp/fifo", PutOptions{UID: -1, GID: -1, Mode: -1}, strings.NewReader("x")) }()
+	if err := <-done; !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("write to a fifo: %v, want invalid", err)
+	}
+	if _, err := r.Get("/tmp/fifo"); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("read of a fifo: %v, want invalid", err)
 	}
 }
