@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,7 +42,11 @@ func (p *Pool) SnapshotPath(v Volume, snap string) string {
 // copyTree copies src to dst (which must not exist) keeping owners, modes, xattrs (overlay's
 // whiteouts and opaque markers included), hard links and sparse files.
 func copyTree(ctx context.Context, src, dst string) error {
-	out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", src, dst).CombinedOutput()
+	cmd := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", src, dst)
+	// cp dies with lited: a copy left running after a crash would race the recovery that
+	// removes its half-made destination.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("copy %s: %v: %s", src, err, strings.TrimSpace(string(out)))
 	}
