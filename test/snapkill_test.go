@@ -42,7 +42,7 @@ func TestSnapshotKillMidway(t *testing.T) {
 	}{
 		{"snapshot", []string{"snapshot", "kill-a", "s1"}, filepath.Join(containers, "kill-a", "snapshots", ".tmp-*")},
 		{"copy", []string{"copy", "kill-a", "kill-b"}, filepath.Join(containers, "kill-b")},
-		{"import", []string{"import", backup, "kill-c"}, filepath.Join(containers, ".tmp-import-*", "c")},
+		{"import", []string{"import", backup, "kill-c"}, filepath.Join(containers, ".tmp-import-*", "u", "rootfs")},
 	} {
 		done := make(chan struct{})
 		go func() {
