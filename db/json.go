@@ -26,3 +26,13 @@ func configFrom(s string) (map[string]string, error) {
 	}
 	return m, nil
 }
+func devicesFrom(s string) (map[string]map[string]string, error) {
+	m := map[string]map[string]string{}
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("decode devices: %w", err)
+	}
+	if m == nil {
+		m = map[string]map[string]string{}
+	}
+	return m, nil
+}

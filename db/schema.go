@@ -12,6 +12,7 @@ var updates = []func(ctx context.Context, tx *sql.Tx) error{
 	update0,
 	update1,
 	updateNetworks,
+	updateSnapshots,
 }
 
 func update0(ctx context.Context, tx *sql.Tx) error {

@@ -33,9 +33,9 @@ type Instance struct {
 // InstanceFull is an instance with its state (?recursion=1 on one, =2 on the list).
 type InstanceFull struct {
 	Instance
-	State     *InstanceState `json:"state"`
-	Snapshots []any          `json:"snapshots"`
-	Backups   []any          `json:"backups"`
+	State     *InstanceState     `json:"state"`
+	Snapshots []InstanceSnapshot `json:"snapshots"`
+	Backups   []any              `json:"backups"`
 }
 
 // InstanceSource says where a new instance's root filesystem comes from.
@@ -49,6 +49,8 @@ type InstanceSource struct {
 	Mode        string            `json:"mode,omitempty"`
 	Certificate string            `json:"certificate,omitempty"`
 	Source      string            `json:"source,omitempty"`
+	// InstanceOnly copies an instance without its snapshots (source type copy).
+	InstanceOnly bool `json:"instance_only,omitempty"`
 }
 
 // InstancesPost is POST /1.0/instances. Profiles is nil when absent (meaning "default") and

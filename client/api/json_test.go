@@ -173,7 +173,7 @@ func TestInstanceRoundTrip(t *testing.T) {
 		},
 		State: &InstanceState{Status: "Running", StatusCode: Running, Pid: 42,
 			Disk: map[string]InstanceStateDisk{"root": {Usage: 10}}, Network: map[string]InstanceStateNetwork{}},
-		Snapshots: []any{}, Backups: []any{},
+		Snapshots: []InstanceSnapshot{}, Backups: []any{},
 	}
 	b, err := json.Marshal(in)
 	if err != nil {

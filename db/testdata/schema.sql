@@ -61,6 +61,19 @@ CREATE TABLE instances_profiles (
 	apply_order  INTEGER NOT NULL,
 	PRIMARY KEY (instance_id, profile_id)
 );
+CREATE TABLE instances_snapshots (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	instance_id  INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+	name         TEXT NOT NULL,
+	description  TEXT NOT NULL DEFAULT '',
+	ephemeral    INTEGER NOT NULL DEFAULT 0,
+	config       TEXT NOT NULL DEFAULT '{}',
+	devices      TEXT NOT NULL DEFAULT '{}',
+	profiles     TEXT NOT NULL DEFAULT '[]',
+	created_at   DATETIME NOT NULL,
+	expires_at   DATETIME,
+	UNIQUE (instance_id, name)
+);
 CREATE TABLE networks (
 	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	name         TEXT NOT NULL UNIQUE,

@@ -150,6 +150,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := mgr.RestoreDevices(ctx); err != nil {
 		return fmt.Errorf("restore devices: %w", err)
 	}
+	go mgr.RunScheduler(ctx)
 
 	srv := &server.Server{
 		Instances: mgr, Networks: nets, Images: imgs, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
@@ -210,7 +211,8 @@ func listen(sock string) (net.Listener, error) {
 // extensions are the LXD API extensions lite implements (LXD-API.md §2.1); listing one it
 // lacks makes LXD's client call endpoints that are not there.
 var extensions = []string{"instances", "api_filtering", "instance_get_full", "container_full",
-	"network", "network_state", "network_leases", "instance_nic_network"}
+	"network", "network_state", "network_leases", "instance_nic_network",
+	"directory_manipulation", "file_symlinks", "file_delete", "file_append"}
 
 func serverInfo(storageDriver string) func() api.Server {
 	var uts unix.Utsname

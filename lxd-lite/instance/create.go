@@ -23,6 +23,9 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 	if progress == nil {
 		progress = func(string, string) {}
 	}
+	if req.Source.Type == "copy" {
+		return m.Copy(ctx, req, progress)
+	}
 	name := req.Name
 	if name == "" {
 		name = randomName()
@@ -156,6 +159,12 @@ func randomName() string {
 // container directories without a row (a create or delete cut short) are removed. Running
 // containers need nothing: their state is always read live from liblxc.
 func (m *Manager) Recover(ctx context.Context) error {
+	if err := m.recoverRenames(ctx); err != nil {
+		return err
+	}
+	if err := m.recoverUnfinished(ctx); err != nil {
+		return err
+	}
 	entries, err := os.ReadDir(m.pool.Dir)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", m.pool.Dir, err)
@@ -166,6 +175,9 @@ func (m *Manager) Recover(ctx context.Context) error {
 		}
 		name := e.Name()
 		if _, err := m.db.GetInstance(ctx, name); err == nil {
+			if err := m.recoverSnapshots(ctx, name); err != nil {
+				return err
+			}
 			continue
 		} else if !errors.Is(err, api.ErrNotFound) {
 			return err

@@ -98,6 +98,9 @@ func (m *Manager) idmapFor(cfg map[string]string) *IDMap {
 
 // volume returns the instance's storage volume on top of its image layer.
 func (m *Manager) volume(ctx context.Context, inst db.Instance, im *IDMap) (storage.Volume, error) {
+	if private := m.pool.PrivateLayer(inst.Name); isDir(private) {
+		return m.pool.Volume(inst.Name, filepath.Join(private, "rootfs")), nil // imported from a backup
+	}
 	fp := inst.Config["volatile.base_image"]
 	layer, err := m.images.Layer(ctx, fp, im, nil)
 	if err != nil {
@@ -136,7 +139,7 @@ func (m *Manager) Start(ctx context.Context, name string) error {
 	spec := RunSpec{
 		Name: name, Dir: vol.Path, Rootfs: m.pool.Rootfs(vol), IDMap: im, Hostname: name,
 		Nesting: profiles.IsTrue(cfg["security.nesting"]), RawLXC: cfg["raw.lxc"],
-		LogFile: filepath.Join(vol.Path, "lxc.log"), Cgroups: map[string]string{},
+		LogFile: filepath.Join(vol.Path, "lxc.log"), ConsoleLog: filepath.Join(vol.Path, "console.log"), Cgroups: map[string]string{},
 	}
 	// As in LXD: a pending trigger recorded by copy or rename (volatile.apply_template) is
 	// rendered first and cleared, then the start templates, on every start, before init runs.

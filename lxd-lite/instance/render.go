@@ -71,6 +71,14 @@ func (m *Manager) render(ctx context.Context, inst db.Instance, disk bool) (api.
 	if disk {
 		state.Disk["root"] = api.InstanceStateDisk{Usage: m.pool.Usage(m.pool.Volume(inst.Name, ""))}
 	}
+	snaps, err := m.db.ListSnapshots(ctx, inst.Name)
+	if err != nil {
+		return api.InstanceFull{}, err
+	}
+	snapshots := make([]api.InstanceSnapshot, 0, len(snaps))
+	for _, s := range snaps {
+		snapshots = append(snapshots, m.renderSnapshot(ctx, s, false))
+	}
 	lastUsed := inst.LastUsedAt
 	if lastUsed.Unix() <= 0 {
 		lastUsed = time.Unix(0, 0).UTC()
@@ -85,20 +93,20 @@ func (m *Manager) render(ctx context.Context, inst db.Instance, disk bool) (api.
 			CreatedAt: inst.CreatedAt, LastUsedAt: lastUsed,
 			ExpandedConfig: cfg, ExpandedDevices: devs, Location: "none", Project: "default",
 		},
-		State: state, Snapshots: []any{}, Backups: []any{},
+		State: state, Snapshots: snapshots, Backups: []any{},
 	}, nil
 }
 
 // Update replaces an instance's writable config (PUT). Volatile keys may come back unchanged.
 func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) error {
+	if put.Restore != "" {
+		return m.Restore(ctx, name, put.Restore)
+	}
 	unlock := m.locks.lock(name)
 	defer unlock()
 	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {
 		return err
-	}
-	if put.Restore != "" {
-		return fmt.Errorf("snapshots are not supported yet: %w", api.ErrInvalid)
 	}
 	if put.Config == nil {
 		put.Config = map[string]string{}

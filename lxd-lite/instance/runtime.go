@@ -31,14 +31,16 @@ type IDMap struct {
 
 // RunSpec is everything the runtime needs to start one container.
 type RunSpec struct {
-	Name     string
-	Dir      string // the container's directory (lxc config and logs live here)
-	Rootfs   string // "overlay:LOWER:UPPER" or "dir:PATH"
-	IDMap    *IDMap // nil: privileged
-	Nesting  bool
-	RawLXC   string
-	LogFile  string
-	Hostname string
+	Name    string
+	Dir     string // the container's directory (lxc config and logs live here)
+	Rootfs  string // "overlay:LOWER:UPPER" or "dir:PATH"
+	IDMap   *IDMap // nil: privileged
+	Nesting bool
+	RawLXC  string
+	LogFile string
+	// ConsoleLog, when set, is where liblxc copies the console's output (lite console --show-log).
+	ConsoleLog string
+	Hostname   string
 	// Filled by device handlers.
 	NICs    []NIC
 	Mounts  []Mount

@@ -94,6 +94,9 @@ func instanceOp(s *Server, name, desc string, run func(ctx context.Context, op *
 }
 
 func createInstance(s *Server, r *http.Request) Response {
+	if streamingBody(r) {
+		return importInstance(s, r) // a backup tarball, as in LXD
+	}
 	var req api.InstancesPost
 	if err := decode(r, &req); err != nil {
 		return Error(err)
@@ -130,6 +133,11 @@ func updateInstance(s *Server, r *http.Request) Response {
 	}
 	if _, err := s.Instances.Get(r.Context(), name); err != nil {
 		return Error(err)
+	}
+	if put.Restore != "" {
+		if _, err := s.Instances.GetSnapshot(r.Context(), name, put.Restore); err != nil {
+			return Error(err)
+		}
 	}
 	return instanceOp(s, name, "Updating instance", func(ctx context.Context, op *operations.Op) error {
 		return s.Instances.Update(ctx, name, put)

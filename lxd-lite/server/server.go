@@ -45,7 +45,8 @@ type endpoint struct {
 // arrive percent-encoded (debian%2F12); ServeMux keeps an encoded slash inside one segment and
 // PathValue unescapes it.
 func endpointGroups() [][]endpoint {
-	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, networkEndpoints}
+	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, networkEndpoints,
+		snapshotEndpoints, fileEndpoints, consoleEndpoints, backupEndpoints}
 }
 
 var coreEndpoints = []endpoint{
@@ -66,7 +67,9 @@ func (s *Server) Handler() http.Handler {
 	for _, e := range slices.Concat(endpointGroups()...) {
 		fn, raw := e.fn, rawBody[e.pattern]
 		mux.HandleFunc(e.pattern, func(w http.ResponseWriter, r *http.Request) {
-			if r.Body != nil && !raw {
+			// Uploads (images, files, backups) are streamed, not bounded: by endpoint, or by an
+			// octet-stream body on an endpoint that also takes JSON.
+			if r.Body != nil && !raw && !streamingBody(r) {
 				r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			}
 			resp := fn(s, r)

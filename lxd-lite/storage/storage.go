@@ -147,10 +147,11 @@ func (p *Pool) Delete(v Volume) error {
 
 // Usage returns the bytes the container added on top of its image (its whole tree with dir).
 func (p *Pool) Usage(v Volume) int64 {
-	root := filepath.Join(v.Path, "upper")
-	if p.Driver != Overlay {
-		root = filepath.Join(v.Path, "rootfs")
-	}
+	return treeUsage(filepath.Join(v.Path, p.Layer()))
+}
+
+// treeUsage returns the bytes allocated to the files under root.
+func treeUsage(root string) int64 {
 	var n int64
 	_ = filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -76,3 +76,7 @@ func (r remoteOp) Wait(ctx context.Context, onProgress func(map[string]any)) (ap
 	err := r.op.Wait(ctx)
 	return r.op.Get(), err
 }
+
+// WrapOperation adapts a *client.Operation to Operation, for commands whose narrow client
+// interfaces return the client's own operations.
+func WrapOperation(op *client.Operation) Operation { return remoteOp{op} }

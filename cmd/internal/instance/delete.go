@@ -50,7 +50,11 @@ func RunDelete(ctx context.Context, opts *DeleteOptions) error {
 	if err != nil {
 		return err
 	}
-	return forEach(opts.Names, func(name string) error {
+	return forEach(opts.Names, func(arg string) error {
+		name, snap := splitSnapshot(arg)
+		if snap != "" {
+			return deleteSnapshot(ctx, opts.IO, c, name, snap)
+		}
 		inst, err := c.GetInstance(name)
 		if err != nil {
 			return err

@@ -55,7 +55,7 @@ func fixture() []api.InstanceFull {
 					"lo":   {Type: "loopback", Addresses: []api.InstanceStateNetworkAddress{addr("inet", "127.0.0.1", "8", "local")}},
 				},
 			},
-			Snapshots: []any{map[string]any{"name": "s0"}, map[string]any{"name": "s1"}},
+			Snapshots: []api.InstanceSnapshot{{Name: "s0"}, {Name: "s1"}},
 		},
 		{
 			Instance: api.Instance{

@@ -76,6 +76,7 @@ func writeInstanceInfo(b *strings.Builder, inst *api.InstanceFull, loc *time.Loc
 		b.WriteString(strings.Repeat("  ", indent))
 		fmt.Fprintf(b, format+"\n", args...)
 	}
+	defer writeSnapshots(b, inst, loc)
 	kind := typeName(inst)
 	if inst.Ephemeral {
 		kind += " (ephemeral)"

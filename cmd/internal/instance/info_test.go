@@ -74,6 +74,11 @@ Resources:
       Packets sent: 0
       IP addresses:
         inet:  127.0.0.1/8 (local)
+
+Snapshots:
+  NAME  TAKEN AT                   EXPIRES AT
+  s0
+  s1
 `
 	if got := runInfo(t, "c1"); got != want {
 		t.Errorf("info c1:\n%s\nwant:\n%s", got, want)

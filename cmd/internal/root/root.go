@@ -9,12 +9,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"lite/client"
+	"lite/cmd/internal/backup"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/config"
+	"lite/cmd/internal/console"
+	"lite/cmd/internal/file"
 	"lite/cmd/internal/image"
 	"lite/cmd/internal/instance"
 	"lite/cmd/internal/network"
 	"lite/cmd/internal/remote"
+	"lite/cmd/internal/snapshot"
 	"lite/cmd/internal/version"
 )
 
@@ -46,6 +50,10 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		remote.NewCmdRemote(f),
 		config.NewCmdConfig(f),
 		config.NewCmdProfile(f),
+		file.NewCmdFile(f),
+		console.NewCmdConsole(f),
+		backup.NewCmdExport(f), backup.NewCmdImport(f),
+		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f),
 		version.NewCmdVersion(f, nil),
 	)
 	return cmd

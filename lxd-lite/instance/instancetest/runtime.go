@@ -35,6 +35,8 @@ type Runtime struct {
 	procs      []*exec.Cmd
 	cgroupSets []string
 	failCgroup string
+	freezes    int
+	thaws      int
 }
 
 // StopCall records one Stop.

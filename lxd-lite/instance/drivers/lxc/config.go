@@ -37,6 +37,9 @@ func Render(spec instance.RunSpec) string {
 	line("lxc.tty.max", "0")
 	line("lxc.pty.max", "1024")
 	line("lxc.signal.halt", "SIGRTMIN+3")
+	if spec.ConsoleLog != "" {
+		line("lxc.console.logfile", spec.ConsoleLog)
+	}
 	if len(spec.NICs) == 0 {
 		line("lxc.net.0.type", "empty")
 	}

@@ -1,0 +1,96 @@
+// Package backup holds `lite export` and `lite import`: an instance, its snapshots and its
+// root filesystem as one tarball.
+package backup
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"lite/client"
+	"lite/cmd/internal/cli"
+	"lite/cmd/internal/progress"
+)
+
+// Client is the part of the API these commands use; *client.Client satisfies it.
+type Client interface {
+	ExportInstance(name string, instanceOnly bool, w io.Writer) error
+	ImportInstance(r io.Reader, name string) (*client.Operation, error)
+}
+
+func connect(f *cli.Factory) (Client, error) {
+	c, err := f.Client()
+	if err != nil {
+		return nil, err
+	}
+	bc, ok := c.(Client)
+	if !ok {
+		return nil, fmt.Errorf("this client cannot export or import instances")
+	}
+	return bc, nil
+}
+
+// NewCmdExport returns `lite export NAME FILE [--instance-only]`.
+func NewCmdExport(f *cli.Factory) *cobra.Command {
+	var instanceOnly bool
+	cmd := &cobra.Command{
+		Use:   "export NAME FILE",
+		Short: "Write a backup of an instance (config, snapshots, root filesystem) to a tarball",
+		Args:  cli.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect(f)
+			if err != nil {
+				return err
+			}
+			// Written beside the target and renamed at the end: no half backup under its name.
+			tmp, err := os.CreateTemp(filepath.Dir(args[1]), ".lite-export-*")
+			if err != nil {
+				return err
+			}
+			defer os.Remove(tmp.Name())
+			err = c.ExportInstance(args[0], instanceOnly, tmp)
+			if cerr := tmp.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			return os.Rename(tmp.Name(), args[1])
+		},
+	}
+	cmd.Flags().BoolVar(&instanceOnly, "instance-only", false, "leave the snapshots out")
+	return cmd
+}
+
+// NewCmdImport returns `lite import FILE [NAME]`.
+func NewCmdImport(f *cli.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import FILE [NAME]",
+		Short: "Create an instance from a backup tarball",
+		Args:  cli.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect(f)
+			if err != nil {
+				return err
+			}
+			in, err := os.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			name := ""
+			if len(args) == 2 {
+				name = args[1]
+			}
+			op, err := c.ImportInstance(in, name)
+			if err != nil {
+				return err
+			}
+			_, err = progress.Wait(cmd.Context(), f.IO, cli.WrapOperation(op))
+			return err
+		},
+	}
+}

@@ -1,0 +1,115 @@
+// Package console holds `lite console`: attach to an instance's console, or print its log.
+package console
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/gorilla/websocket"
+	"github.com/spf13/cobra"
+
+	"lite/client"
+	"lite/client/api"
+	"lite/cmd/internal/cli"
+)
+
+// Client is the part of the API lite console uses; *client.Client satisfies it.
+type Client interface {
+	ConsoleInstance(name string, req api.InstanceConsolePost, args client.ConsoleArgs) error
+	GetInstanceConsoleLog(name string) ([]byte, error)
+}
+
+// NewCmdConsole returns `lite console NAME [--show-log]`.
+func NewCmdConsole(f *cli.Factory) *cobra.Command {
+	var showLog bool
+	cmd := &cobra.Command{
+		Use:   "console NAME",
+		Short: "Attach to an instance's console (detach with ctrl+a q)",
+		Args:  cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.Client()
+			if err != nil {
+				return err
+			}
+			cc, ok := c.(Client)
+			if !ok {
+				return fmt.Errorf("this client has no console support")
+			}
+			if showLog {
+				b, err := cc.GetInstanceConsoleLog(args[0])
+				if err != nil {
+					return err
+				}
+				_, err = f.IO.Out.Write(b)
+				return err
+			}
+			return attach(f.IO, cc, args[0])
+		},
+	}
+	cmd.Flags().BoolVar(&showLog, "show-log", false, "print the console's log instead of attaching")
+	return cmd
+}
+
+func attach(ios *cli.IOStreams, c Client, name string) error {
+	req := api.InstanceConsolePost{Type: "console"}
+	if ios.InTTY && ios.Terminal != nil {
+		if w, h, err := ios.Terminal.Size(); err == nil {
+			req.Width, req.Height = w, h
+		}
+		restore, err := ios.Terminal.MakeRaw()
+		if err != nil {
+			return fmt.Errorf("terminal raw mode: %w", err)
+		}
+		defer restore()
+	}
+	fmt.Fprintf(ios.ErrOut, "To detach from the console, press: <ctrl>+a q\r\n")
+	return c.ConsoleInstance(name, req, client.ConsoleArgs{
+		In: &detachReader{r: ios.In}, Out: ios.Out,
+		Control: func(conn *websocket.Conn) {
+			if req.Width > 0 {
+				_ = conn.WriteJSON(api.InstanceExecControl{Command: "window-resize",
+					Args: map[string]string{"width": strconv.Itoa(req.Width), "height": strconv.Itoa(req.Height)}})
+			}
+		},
+	})
+}
+
+// detachReader passes input through until ctrl+a q, where it reports EOF; ctrl+a ctrl+a
+// sends one ctrl+a.
+type detachReader struct {
+	r       io.Reader
+	escaped bool
+}
+
+func (d *detachReader) Read(p []byte) (int, error) {
+	buf := make([]byte, len(p))
+	for {
+		n, err := d.r.Read(buf)
+		out := 0
+		for _, b := range buf[:n] {
+			if d.escaped {
+				d.escaped = false
+				if b == 'q' {
+					return out, io.EOF
+				}
+				if b != 0x01 {
+					p[out] = 0x01
+					out++
+				}
+				p[out] = b
+				out++
+				continue
+			}
+			if b == 0x01 {
+				d.escaped = true
+				continue
+			}
+			p[out] = b
+			out++
+		}
+		if out > 0 || err != nil {
+			return out, err
+		}
+	}
+}

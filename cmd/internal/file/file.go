@@ -1,0 +1,233 @@
+// Package file holds `lite file`: push, pull, delete and edit files inside an instance. The
+// daemon resolves every path inside the container's root filesystem.
+package file
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"lite/client"
+	"lite/cmd/internal/cli"
+)
+
+// Client is the part of the API these commands use; *client.Client satisfies it.
+type Client interface {
+	GetInstanceFile(name, path string) (io.ReadCloser, *client.FileInfo, error)
+	CreateInstanceFile(name, path string, args client.FileArgs) error
+	DeleteInstanceFile(name, path string) error
+}
+
+func connect(f *cli.Factory) (Client, error) {
+	c, err := f.Client()
+	if err != nil {
+		return nil, err
+	}
+	fc, ok := c.(Client)
+	if !ok {
+		return nil, fmt.Errorf("this client cannot transfer files")
+	}
+	return fc, nil
+}
+
+// target splits NAME/PATH into the instance and an absolute path inside it.
+func target(arg string) (name, p string, err error) {
+	name, rest, ok := strings.Cut(arg, "/")
+	if !ok || name == "" {
+		return "", "", fmt.Errorf("invalid target %q: want NAME/PATH", arg)
+	}
+	return name, "/" + rest, nil
+}
+
+// NewCmdFile returns the `lite file` command group.
+func NewCmdFile(f *cli.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "file",
+		Short: "Manage files inside instances",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newCmdPush(f), newCmdPull(f), newCmdDelete(f), newCmdEdit(f))
+	return cmd
+}
+
+type pushOptions struct {
+	uid, gid  int64
+	mode      string
+	parents   bool
+	recursive bool
+}
+
+func newCmdPush(f *cli.Factory) *cobra.Command {
+	opts := pushOptions{}
+	cmd := &cobra.Command{
+		Use:   "push SOURCE... NAME/PATH",
+		Short: "Copy local files into an instance",
+		Long: "Copy local files into an instance. With several sources, or a PATH ending in /, PATH is a\n" +
+			"directory. Owners are in the container's ids; the mode defaults to the source's.",
+		Args: cli.MinArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect(f)
+			if err != nil {
+				return err
+			}
+			var mode int64 = -1
+			if opts.mode != "" {
+				if _, err := fmt.Sscanf(opts.mode, "%o", &mode); err != nil || mode < 0 || mode > 0o7777 {
+					return fmt.Errorf("invalid --mode %q: want octal, e.g. 0644", opts.mode)
+				}
+			}
+			name, dst, err := target(args[len(args)-1])
+			if err != nil {
+				return err
+			}
+			srcs := args[:len(args)-1]
+			intoDir := len(srcs) > 1 || strings.HasSuffix(dst, "/") || opts.recursive
+			p := pusher{c: c, name: name, uid: opts.uid, gid: opts.gid, mode: mode}
+			if opts.parents {
+				dir := dst
+				if !intoDir {
+					dir = path.Dir(dst)
+				}
+				if err := p.mkdirAll(dir); err != nil {
+					return err
+				}
+			}
+			for _, src := range srcs {
+				to := dst
+				if intoDir {
+					to = path.Join(dst, filepath.Base(src))
+				}
+				if err := p.push(src, to, opts.recursive); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Int64Var(&opts.uid, "uid", -1, "owner of the files, in the container's ids")
+	cmd.Flags().Int64Var(&opts.gid, "gid", -1, "group of the files, in the container's ids")
+	cmd.Flags().StringVar(&opts.mode, "mode", "", "mode of the files (octal; default: the source's)")
+	cmd.Flags().BoolVarP(&opts.parents, "create-dirs", "p", false, "create missing parent directories")
+	cmd.Flags().BoolVarP(&opts.recursive, "recursive", "r", false, "push directories recursively")
+	return cmd
+}
+
+// pusher writes local files into one instance.
+type pusher struct {
+	c        Client
+	name     string
+	uid, gid int64
+	mode     int64
+}
+
+func (p pusher) modeOf(info fs.FileInfo) int64 {
+	if p.mode >= 0 {
+		return p.mode
+	}
+	return int64(info.Mode().Perm())
+}
+
+// mkdirAll creates dir and its parents inside the instance (existing ones are kept).
+func (p pusher) mkdirAll(dir string) error {
+	cur := ""
+	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if part == "" {
+			continue
+		}
+		cur += "/" + part
+		err := p.c.CreateInstanceFile(p.name, cur, client.FileArgs{Type: "directory", UID: p.uid, GID: p.gid, Mode: -1})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p pusher) push(src, dst string, recursive bool) error {
+	info, err := os.Lstat(src)
+	if err != nil {
+		return err
+	}
+	switch {
+	case info.IsDir():
+		if !recursive {
+			return fmt.Errorf("%s is a directory: use -r to push it", src)
+		}
+		return filepath.WalkDir(src, func(local string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(src, local)
+			if err != nil {
+				return err
+			}
+			return p.pushOne(local, path.Join(dst, filepath.ToSlash(rel)))
+		})
+	default:
+		return p.pushOne(src, dst)
+	}
+}
+
+// pushOne writes one file, directory (without its content) or symlink.
+func (p pusher) pushOne(src, dst string) error {
+	info, err := os.Lstat(src)
+	if err != nil {
+		return err
+	}
+	args := client.FileArgs{UID: p.uid, GID: p.gid, Mode: p.modeOf(info)}
+	switch {
+	case info.IsDir():
+		args.Type = "directory"
+	case info.Mode()&fs.ModeSymlink != 0:
+		t, err := os.Readlink(src)
+		if err != nil {
+			return err
+		}
+		args.Type, args.Mode, args.Content = "symlink", -1, strings.NewReader(t)
+	case info.Mode().IsRegular():
+		f, err := os.Open(src)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		args.Type, args.Content = "file", f
+	default:
+		return fmt.Errorf("%s: only files, directories and symlinks can be pushed", src)
+	}
+	if err := p.c.CreateInstanceFile(p.name, dst, args); err != nil {
+		return fmt.Errorf("push %s: %w", src, err)
+	}
+	return nil
+}
+
+func newCmdDelete(f *cli.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "delete NAME/PATH...",
+		Aliases: []string{"rm"},
+		Short:   "Delete files (or empty directories) inside an instance",
+		Args:    cli.MinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect(f)
+			if err != nil {
+				return err
+			}
+			for _, a := range args {
+				name, p, err := target(a)
+				if err != nil {
+					return err
+				}
+				if err := c.DeleteInstanceFile(name, p); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,172 @@
+package file
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"lite/client"
+	"lite/cmd/internal/cli"
+)
+
+func newCmdPull(f *cli.Factory) *cobra.Command {
+	var recursive bool
+	cmd := &cobra.Command{
+		Use:   "pull NAME/PATH... DEST",
+		Short: "Copy files out of an instance",
+		Long:  "Copy files out of an instance. DEST may be an existing directory, a file name, or - for stdout.",
+		Args:  cli.MinArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect(f)
+			if err != nil {
+				return err
+			}
+			dest := args[len(args)-1]
+			srcs := args[:len(args)-1]
+			st, statErr := os.Stat(dest)
+			intoDir := statErr == nil && st.IsDir()
+			if len(srcs) > 1 && !intoDir && dest != "-" {
+				return fmt.Errorf("%s: with several sources the destination must be an existing directory", dest)
+			}
+			for _, src := range srcs {
+				name, p, err := target(src)
+				if err != nil {
+					return err
+				}
+				if dest == "-" {
+					if err := pullTo(c, name, p, f.IO.Out); err != nil {
+						return err
+					}
+					continue
+				}
+				to := dest
+				if intoDir {
+					to = filepath.Join(dest, path.Base(p))
+				}
+				if err := pull(c, name, p, to, recursive); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "pull directories recursively")
+	return cmd
+}
+
+// pullTo writes one file's content to w.
+func pullTo(c Client, name, p string, w io.Writer) error {
+	body, info, err := c.GetInstanceFile(name, p)
+	if err != nil {
+		return err
+	}
+	if body == nil {
+		return fmt.Errorf("%s is a %s", p, info.Type)
+	}
+	defer body.Close()
+	_, err = io.Copy(w, body)
+	return err
+}
+
+// pull copies p of the instance to the local path to.
+func pull(c Client, name, p, to string, recursive bool) error {
+	body, info, err := c.GetInstanceFile(name, p)
+	if err != nil {
+		return err
+	}
+	switch info.Type {
+	case "directory":
+		if !recursive {
+			return fmt.Errorf("%s is a directory: use -r to pull it", p)
+		}
+		if err := os.Mkdir(to, os.FileMode(info.Mode&0o777)|0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		for _, e := range info.Entries {
+			if err := pull(c, name, path.Join(p, e), filepath.Join(to, e), true); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "symlink":
+		defer body.Close()
+		t, err := io.ReadAll(body)
+		if err != nil {
+			return err
+		}
+		_ = os.Remove(to)
+		return os.Symlink(string(t), to)
+	}
+	defer body.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, os.FileMode(info.Mode&0o777))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, body); err != nil {
+		out.Close()
+		return fmt.Errorf("pull %s: %w", p, err)
+	}
+	return out.Close()
+}
+
+func newCmdEdit(f *cli.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "edit NAME/PATH",
+		Short: "Edit a file inside an instance with $EDITOR (or replace it from stdin)",
+		Args:  cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect(f)
+			if err != nil {
+				return err
+			}
+			name, p, err := target(args[0])
+			if err != nil {
+				return err
+			}
+			if !f.IO.InTTY {
+				return c.CreateInstanceFile(name, p, client.FileArgs{UID: -1, GID: -1, Mode: -1, Content: f.IO.In})
+			}
+			return edit(c, f.IO, name, p)
+		},
+	}
+}
+
+// edit pulls the file into a temporary file, runs the editor on it and pushes it back.
+func edit(c Client, ios *cli.IOStreams, name, p string) error {
+	tmp, err := os.CreateTemp("", "lite-edit-*"+path.Ext(p))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := pullTo(c, name, p, tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	editor := os.Getenv("VISUAL")
+	if editor == "" {
+		editor = os.Getenv("EDITOR")
+	}
+	if editor == "" {
+		editor = "vi"
+	}
+	cmd := exec.Command("sh", "-c", editor+` "$1"`, "editor", tmp.Name())
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, ios.Out, ios.ErrOut
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("editor %s: %w", editor, err)
+	}
+	f, err := os.Open(tmp.Name())
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return c.CreateInstanceFile(name, p, client.FileArgs{UID: -1, GID: -1, Mode: -1, Content: f})
+}

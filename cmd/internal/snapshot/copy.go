@@ -1,0 +1,41 @@
+package snapshot
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"lite/client/api"
+	"lite/cmd/internal/cli"
+)
+
+// NewCmdCopy returns `lite copy SRC[/SNAP] DST [--instance-only]`.
+func NewCmdCopy(f *cli.Factory) *cobra.Command {
+	var instanceOnly bool
+	cmd := &cobra.Command{
+		Use:     "copy SOURCE[/SNAPSHOT] DESTINATION",
+		Aliases: []string{"cp"},
+		Short:   "Copy an instance, or make an instance from a snapshot",
+		Long: "Copy an instance (running ones are frozen while their files are copied) with its\n" +
+			"snapshots, or make a new instance from a snapshot. The copy is stopped, with a new MAC and uuid.",
+		Args: cli.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect(f)
+			if err != nil {
+				return err
+			}
+			if _, snap := split(args[1]); snap != "" {
+				return fmt.Errorf("the destination %q must be an instance name", args[1])
+			}
+			req := api.InstancesPost{
+				Name:   args[1],
+				Source: api.InstanceSource{Type: "copy", Source: args[0], InstanceOnly: instanceOnly},
+			}
+			op, err := c.CopyInstance(req)
+			_, err = wait(cmd.Context(), f, op, err)
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&instanceOnly, "instance-only", false, "copy the instance without its snapshots")
+	return cmd
+}

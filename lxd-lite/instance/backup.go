@@ -1,0 +1,180 @@
+package instance
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"lite/client/api"
+	"lite/db"
+	"lite/images"
+	"lite/lxd-lite/storage"
+)
+
+// A backup is a tar of:
+//
+//	index.yaml                  the instance and its snapshots (config, devices, profiles)
+//	instance.tar.gz             metadata.yaml, templates/ and rootfs/ (merged view), unified image format
+//	snapshots/<name>.tar.gz     the same for each snapshot (not with --instance-only)
+//
+// Each rootfs is the merged view of the image layer and the writable layer, packed with
+// container-relative ids (images.Pack unshifts them), so a backup restores where its image is
+// absent. On import the instance gets a private layer instead of a store image: an empty lower
+// dir with the backup's metadata.yaml and templates beside it, and the full rootfs as its
+// writable layer (snapshots likewise). That costs the sharing with the image layer, but keeps
+// restore and snapshot semantics exact without diffing against an image that may not exist;
+// re-creating an image from a merged rootfs would instead make an image per backup.
+
+// BackupIndex is index.yaml.
+type BackupIndex struct {
+	Name      string            `yaml:"name"`
+	Instance  BackupConfig      `yaml:"instance"`
+	Snapshots []BackupSnapshot  `yaml:"snapshots"`
+	Created   time.Time         `yaml:"created_at"`
+	Extra     map[string]string `yaml:"extra,omitempty"`
+}
+
+// BackupConfig is an instance's (or a snapshot's) config in a backup.
+type BackupConfig struct {
+	Architecture string                       `yaml:"architecture"`
+	Description  string                       `yaml:"description"`
+	Ephemeral    bool                         `yaml:"ephemeral"`
+	Config       map[string]string            `yaml:"config"`
+	Devices      map[string]map[string]string `yaml:"devices"`
+	Profiles     []string                     `yaml:"profiles"`
+}
+
+// BackupSnapshot is one snapshot in a backup.
+type BackupSnapshot struct {
+	Name      string       `yaml:"name"`
+	CreatedAt time.Time    `yaml:"created_at"`
+	ExpiresAt time.Time    `yaml:"expires_at"`
+	Config    BackupConfig `yaml:"config"`
+}
+
+// Export writes a backup of an instance to w; a running instance is frozen while its files
+// are read.
+func (m *Manager) Export(ctx context.Context, name string, instanceOnly bool, w io.Writer) error {
+	unlock := m.locks.lock(name)
+	defer unlock()
+	inst, err := m.db.GetInstance(ctx, name)
+	if err != nil {
+		return err
+	}
+	var snaps []db.Snapshot
+	if !instanceOnly {
+		if snaps, err = m.db.ListSnapshots(ctx, name); err != nil {
+			return err
+		}
+	}
+	cfg, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return err
+	}
+	im := m.idmapFor(cfg)
+	vol, err := m.volume(ctx, inst, im)
+	if err != nil {
+		return err
+	}
+	if m.pool.Driver != storage.Overlay {
+		return fmt.Errorf("backups need the overlay storage driver: %w", api.ErrInvalid)
+	}
+	idx := BackupIndex{Name: name, Created: time.Now().UTC(), Instance: BackupConfig{
+		Architecture: inst.Architecture, Description: inst.Description, Ephemeral: inst.Ephemeral,
+		Config: inst.Config, Devices: inst.Devices, Profiles: inst.Profiles,
+	}}
+	for _, s := range snaps {
+		idx.Snapshots = append(idx.Snapshots, BackupSnapshot{Name: s.Name, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
+			Config: BackupConfig{Architecture: inst.Architecture, Description: s.Description, Ephemeral: s.Ephemeral,
+				Config: s.Config, Devices: s.Devices, Profiles: s.Profiles}})
+	}
+	stage, err := os.MkdirTemp(vol.Path, ".tmp-export-")
+	if err != nil {
+		return fmt.Errorf("create export dir: %w", err)
+	}
+	defer os.RemoveAll(stage)
+	tw := tar.NewWriter(w)
+	b, err := yaml.Marshal(idx)
+	if err != nil {
+		return err
+	}
+	if err := addTarFile(tw, "index.yaml", b); err != nil {
+		return err
+	}
+	unshift := images.Shift{}
+	if im != nil {
+		unshift = images.Shift{UID: im.UID, GID: im.GID}
+	}
+	part := func(entry, upper string) error {
+		return m.packPart(ctx, tw, stage, entry, []string{upper, vol.Lower}, unshift)
+	}
+	err = m.frozen(ctx, name, func() error { return part("instance.tar.gz", filepath.Join(vol.Path, "upper")) })
+	if err != nil {
+		return err
+	}
+	for _, s := range snaps {
+		if err := part("snapshots/"+s.Name+".tar.gz", filepath.Join(m.pool.SnapshotPath(vol, s.Name), "upper")); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// packPart packs the merged view of layers, with the layer dir's metadata.yaml and templates,
+// into a unified image tarball and adds it to tw as entry.
+func (m *Manager) packPart(ctx context.Context, tw *tar.Writer, stage, entry string, layers []string, unshift images.Shift) error {
+	dir, err := os.MkdirTemp(stage, "part-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	layerDir := filepath.Dir(layers[len(layers)-1])
+	for _, f := range []string{"metadata.yaml", "templates"} {
+		if _, err := os.Lstat(filepath.Join(layerDir, f)); err == nil {
+			if err := copyPath(ctx, filepath.Join(layerDir, f), filepath.Join(dir, f)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "rootfs"), 0o755); err != nil {
+		return err
+	}
+	tarball := filepath.Join(stage, filepath.Base(dir)+".tar.gz")
+	f, err := os.Create(tarball)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	err = storage.MountMerged(layers, filepath.Join(dir, "rootfs"), func() error {
+		return images.Pack(ctx, f, dir, unshift)
+	})
+	if err != nil {
+		return fmt.Errorf("pack %s: %w", entry, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: entry, Mode: 0o600, Size: st.Size(), ModTime: time.Now(), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	_, err = io.Copy(tw, f)
+	return err
+}
+
+func addTarFile(tw *tar.Writer, name string, b []byte) error {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(b)), ModTime: time.Now(), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	_, err := tw.Write(b)
+	return err
+}

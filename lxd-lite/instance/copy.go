@@ -1,0 +1,313 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"lite/client/api"
+	"lite/db"
+	"lite/lxd-lite/operations"
+	"lite/lxd-lite/storage"
+	"lite/profiles"
+)
+
+// keptVolatile are the volatile keys a copy inherits: they describe the image and the id
+// shift of its files, which are copied as they are. Everything else volatile (MAC addresses,
+// uuid, power state, host interface names) is the source's own.
+func keptVolatile(k string) bool {
+	return k == "volatile.base_image" || strings.HasPrefix(k, "volatile.idmap.")
+}
+
+// Copy makes a new stopped instance from another one or one of its snapshots (source type
+// "copy", source "c1" or "c1/snap0") and returns its name. A running source is frozen while
+// its files are copied, so the copy is consistent. The new instance gets a fresh uuid and MAC
+// and its templates run with trigger "copy".
+func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func(key, msg string)) (string, error) {
+	srcName, snap, _ := strings.Cut(req.Source.Source, "/")
+	if srcName == "" {
+		return "", fmt.Errorf("copy: no source instance given: %w", api.ErrInvalid)
+	}
+	name := req.Name
+	if name == "" {
+		name = randomName()
+	}
+	if err := profiles.ValidateInstanceName(name); err != nil {
+		return "", err
+	}
+	release, err := m.locks.reserve(name)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	if _, err := m.db.GetInstance(ctx, name); err == nil {
+		return "", fmt.Errorf("instance %q already exists: %w", name, api.ErrAlreadyExists)
+	} else if !errors.Is(err, api.ErrNotFound) {
+		return "", err
+	}
+	unlock := m.locks.lock(srcName)
+	defer unlock()
+	src, err := m.db.GetInstance(ctx, srcName)
+	if err != nil {
+		return "", err
+	}
+	inst, err := m.copyRow(ctx, src, snap, name, req)
+	if err != nil {
+		return "", err
+	}
+	var snaps []db.Snapshot
+	if snap == "" && !req.Source.InstanceOnly {
+		if snaps, err = m.db.ListSnapshots(ctx, srcName); err != nil {
+			return "", err
+		}
+	}
+	cfg, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return "", err
+	}
+	im := m.idmapFor(cfg)
+	owner := storage.Owner{}
+	if im != nil {
+		owner = storage.Owner{UID: int(im.UID), GID: int(im.GID)}
+	}
+	vol, err := m.volume(ctx, inst, im)
+	if err != nil {
+		return "", err
+	}
+	srcVol := m.pool.Volume(srcName, "")
+	copyOpts := storage.CopyOptions{Snapshot: snap, Snapshots: len(snaps) > 0, Owner: owner}
+	progress("create_instance_from_copy_progress", "copying files")
+	copyFiles := func() error { return m.pool.CopyVolume(ctx, srcVol, vol, copyOpts) }
+	if snap == "" {
+		err = m.frozen(ctx, srcName, copyFiles)
+	} else {
+		err = copyFiles()
+	}
+	if err != nil {
+		return "", err
+	}
+	rev := &reverter{}
+	defer rev.fail()
+	rev.add(func() {
+		if err := m.pool.Delete(vol); err != nil {
+			m.log.Error("revert: remove copied files", "instance", name, "err", err)
+		}
+	})
+	if err := m.renderTemplates(ctx, vol, inst, im, "copy"); err != nil {
+		return "", err
+	}
+	for i := range snaps {
+		snaps[i].Instance = name
+	}
+	if err := m.createWithSnapshots(ctx, inst, snaps); err != nil {
+		return "", err
+	}
+	rev.success()
+	m.hub.Lifecycle("instance-created", URL(name), map[string]any{"source": req.Source.Source})
+	return name, nil
+}
+
+// copyRow builds the new instance's row from the source (or its snapshot) and the request.
+func (m *Manager) copyRow(ctx context.Context, src db.Instance, snap, name string, req api.InstancesPost) (db.Instance, error) {
+	from := src
+	if snap != "" {
+		s, err := m.db.GetSnapshot(ctx, src.Name, snap)
+		if err != nil {
+			return db.Instance{}, err
+		}
+		from.Config, from.Devices, from.Profiles, from.Description = s.Config, s.Devices, s.Profiles, s.Description
+	}
+	if err := profiles.ValidateInstanceConfig(req.Config, nil); err != nil {
+		return db.Instance{}, err
+	}
+	if err := profiles.ValidateDevices(req.Devices); err != nil {
+		return db.Instance{}, err
+	}
+	inst := db.Instance{
+		Name: name, Type: src.Type, Architecture: src.Architecture, Description: from.Description,
+		Ephemeral: req.Ephemeral, Config: map[string]string{}, Devices: map[string]map[string]string{},
+		Profiles: from.Profiles,
+	}
+	if req.Profiles != nil {
+		inst.Profiles = req.Profiles
+	}
+	for k, v := range from.Config {
+		if !strings.HasPrefix(k, "volatile.") || keptVolatile(k) {
+			inst.Config[k] = v
+		}
+	}
+	for k, v := range req.Config {
+		inst.Config[k] = v
+	}
+	for k, v := range from.Devices {
+		inst.Devices[k] = v
+	}
+	for k, v := range req.Devices {
+		inst.Devices[k] = v
+	}
+	if inst.Config["security.privileged"] != from.Config["security.privileged"] {
+		return db.Instance{}, fmt.Errorf("a copy cannot change security.privileged: lite cannot shift a container's files yet: %w", api.ErrInvalid)
+	}
+	inst.Config["volatile.uuid"] = operations.NewID()
+	inst.Config["volatile.last_state.power"] = "STOPPED"
+	now := time.Now()
+	inst.CreatedAt, inst.LastUsedAt = now, time.Unix(0, 0)
+	if _, _, err := m.expand(ctx, inst); err != nil {
+		return db.Instance{}, err
+	}
+	return inst, nil
+}
+
+// renderTemplates mounts a volume and runs its image's templates for trigger.
+func (m *Manager) renderTemplates(ctx context.Context, vol storage.Volume, inst db.Instance, im *IDMap, trigger string) error {
+	layer := filepath.Dir(vol.Lower)
+	err := m.pool.Mount(vol, func(rootfs string) error {
+		return m.images.Render(layer, rootfs, trigger, inst, im)
+	})
+	if err != nil {
+		return fmt.Errorf("render templates (%s): %w", trigger, err)
+	}
+	return nil
+}
+
+// renameJournal is written before a rename moves anything, so a crash in the middle is
+// finished at the next start instead of leaving a directory that recovery would delete.
+func (m *Manager) renameJournal(name string) string {
+	return filepath.Join(m.pool.Dir, ".rename-"+name)
+}
+
+// Rename renames a stopped instance: its row (snapshots follow), its directory (the lxc
+// config is rewritten at every start) and, through templates with trigger "rename", files
+// such as /etc/hostname.
+func (m *Manager) Rename(ctx context.Context, name, newName string) error {
+	if err := profiles.ValidateInstanceName(newName); err != nil {
+		return err
+	}
+	release, err := m.locks.reserve(newName)
+	if err != nil {
+		return err
+	}
+	defer release()
+	unlock := m.locks.lock(name)
+	defer unlock()
+	inst, err := m.db.GetInstance(ctx, name)
+	if err != nil {
+		return err
+	}
+	if _, err := m.db.GetInstance(ctx, newName); err == nil {
+		return fmt.Errorf("instance %q already exists: %w", newName, api.ErrAlreadyExists)
+	}
+	if st, err := m.rt.State(ctx, name); err != nil {
+		return err
+	} else if st.Running {
+		return fmt.Errorf("instance %q is running: stop it before renaming it: %w", name, api.ErrInvalid)
+	}
+	journal := m.renameJournal(name)
+	if err := os.WriteFile(journal, []byte(newName), 0o600); err != nil {
+		return fmt.Errorf("write rename journal: %w", err)
+	}
+	defer os.Remove(journal)
+	if err := m.pool.Rename(m.pool.Volume(name, ""), newName); err != nil {
+		return err
+	}
+	if err := m.db.RenameInstance(ctx, name, newName); err != nil {
+		if rerr := m.pool.Rename(m.pool.Volume(newName, ""), name); rerr != nil {
+			m.log.Error("revert: rename container directory", "instance", name, "err", rerr)
+		}
+		return err
+	}
+	inst.Name = newName
+	cfg, _, err := m.expand(ctx, inst)
+	if err == nil {
+		im := m.idmapFor(cfg)
+		var vol storage.Volume
+		if vol, err = m.volume(ctx, inst, im); err == nil {
+			err = m.renderTemplates(ctx, vol, inst, im, "rename")
+		}
+	}
+	if err != nil {
+		m.log.Warn("rename: templates not rendered", "instance", newName, "err", err)
+	}
+	m.hub.Lifecycle("instance-renamed", URL(newName), map[string]any{"old_name": name})
+	return nil
+}
+
+// recoverRenames finishes renames a crash cut short: the directory moves to the name the
+// row has, whichever of the two steps had been done.
+func (m *Manager) recoverRenames(ctx context.Context) error {
+	journals, err := filepath.Glob(filepath.Join(m.pool.Dir, ".rename-*"))
+	if err != nil {
+		return err
+	}
+	for _, j := range journals {
+		b, err := os.ReadFile(j)
+		if err != nil {
+			return fmt.Errorf("read rename journal: %w", err)
+		}
+		oldName, newName := strings.TrimPrefix(filepath.Base(j), ".rename-"), string(b)
+		_, oldErr := os.Stat(filepath.Join(m.pool.Dir, oldName))
+		if _, err := m.db.GetInstance(ctx, newName); err == nil && oldErr == nil {
+			m.log.Info("finishing an interrupted rename", "from", oldName, "to", newName)
+			if err := m.pool.Rename(m.pool.Volume(oldName, ""), newName); err != nil {
+				return err
+			}
+		} else if _, err := m.db.GetInstance(ctx, oldName); err == nil && oldErr != nil {
+			m.log.Info("undoing an interrupted rename", "from", oldName, "to", newName)
+			if err := m.pool.Rename(m.pool.Volume(newName, ""), oldName); err != nil {
+				return err
+			}
+		}
+		if err := os.Remove(j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// creatingKey marks an instance row whose snapshot rows are still being written (copy,
+// import): a crash in between leaves a row the next start removes with its files, instead of
+// an instance that lacks some of its snapshots.
+const creatingKey = "volatile.lite.creating"
+
+// createWithSnapshots writes an instance row and its snapshot rows; on error it removes them.
+func (m *Manager) createWithSnapshots(ctx context.Context, inst db.Instance, snaps []db.Snapshot) error {
+	inst.Config[creatingKey] = "true"
+	defer delete(inst.Config, creatingKey)
+	if _, err := m.db.CreateInstance(ctx, inst); err != nil {
+		return err
+	}
+	for _, s := range snaps {
+		if err := m.db.CreateSnapshot(ctx, s); err != nil {
+			if derr := m.db.DeleteInstance(context.Background(), inst.Name); derr != nil {
+				m.log.Error("revert: remove instance row", "instance", inst.Name, "err", derr)
+			}
+			return err
+		}
+	}
+	return m.db.SetInstanceConfig(ctx, inst.Name, map[string]string{creatingKey: ""})
+}
+
+// recoverUnfinished removes instance rows (and files) whose copy or import a crash cut short.
+func (m *Manager) recoverUnfinished(ctx context.Context) error {
+	list, err := m.db.ListInstances(ctx)
+	if err != nil {
+		return err
+	}
+	for _, inst := range list {
+		if inst.Config[creatingKey] == "" || m.locks.isCreating(inst.Name) {
+			continue
+		}
+		m.log.Info("removing an instance whose copy or import was cut short", "instance", inst.Name)
+		if err := m.db.DeleteInstance(ctx, inst.Name); err != nil {
+			return err
+		}
+		if err := m.pool.Delete(m.pool.Volume(inst.Name, "")); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+package instance
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"lite/client/api"
+	"lite/db"
+	"lite/images"
+	"lite/lxd-lite/operations"
+	"lite/lxd-lite/storage"
+	"lite/profiles"
+)
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+func copyPath(ctx context.Context, src, dst string) error { return storage.CopyTree(ctx, src, dst) }
+
+// maxIndex bounds index.yaml.
+const maxIndex = 1 << 20
+
+// readBackup checks the outer tar of a backup and saves its parts into dir under fixed names
+// (index.yaml, instance.tar.gz, snap-<name>.tar.gz): entry names are never used as paths, and
+// any entry but those a backup has is refused.
+func readBackup(r io.Reader, dir string) (BackupIndex, map[string]string, error) {
+	var idx BackupIndex
+	parts := map[string]string{}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("bad backup: "+format+": %w", append(args, api.ErrInvalid)...)
+	}
+	tr := tar.NewReader(r)
+	sawIndex := false
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return idx, nil, bad("%v", err)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			return idx, nil, bad("entry %q is not a regular file", hdr.Name)
+		}
+		switch {
+		case hdr.Name == "index.yaml":
+			if hdr.Size > maxIndex {
+				return idx, nil, bad("index.yaml is too large")
+			}
+			b, err := io.ReadAll(io.LimitReader(tr, maxIndex))
+			if err != nil {
+				return idx, nil, bad("read index.yaml: %v", err)
+			}
+			if err := yaml.Unmarshal(b, &idx); err != nil {
+				return idx, nil, bad("index.yaml: %v", err)
+			}
+			sawIndex = true
+			continue
+		case hdr.Name == "instance.tar.gz":
+			parts[""] = filepath.Join(dir, "instance.tar.gz")
+		case strings.HasPrefix(hdr.Name, "snapshots/") && strings.HasSuffix(hdr.Name, ".tar.gz"):
+			snap := strings.TrimSuffix(strings.TrimPrefix(hdr.Name, "snapshots/"), ".tar.gz")
+			if err := profiles.ValidateSnapshotName(snap); err != nil {
+				return idx, nil, bad("entry %q: %v", hdr.Name, err)
+			}
+			parts[snap] = filepath.Join(dir, "snap-"+snap+".tar.gz")
+		default:
+			return idx, nil, bad("unexpected entry %q", hdr.Name)
+		}
+		key := strings.TrimSuffix(strings.TrimPrefix(hdr.Name, "snapshots/"), ".tar.gz")
+		if hdr.Name == "instance.tar.gz" {
+			key = ""
+		}
+		f, err := os.OpenFile(parts[key], os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return idx, nil, bad("duplicate entry %q", hdr.Name)
+		}
+		_, err = io.Copy(f, tr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return idx, nil, fmt.Errorf("save %s: %w", hdr.Name, err)
+		}
+	}
+	if !sawIndex || parts[""] == "" {
+		return idx, nil, bad("index.yaml or instance.tar.gz is missing")
+	}
+	for _, s := range idx.Snapshots {
+		if parts[s.Name] == "" {
+			return idx, nil, bad("snapshot %q is in index.yaml but has no files", s.Name)
+		}
+	}
+	if len(parts) != len(idx.Snapshots)+1 {
+		return idx, nil, bad("snapshot files that index.yaml does not list")
+	}
+	return idx, parts, nil
+}
+
+// Import creates a stopped instance from a backup (read from r) under name (empty: the
+// backup's) and returns its name. Everything is built under a temporary directory and moved
+// into place in one rename, so a failure or crash leaves nothing the next start keeps.
+func (m *Manager) Import(ctx context.Context, r io.Reader, name string) (string, error) {
+	if m.pool.Driver != storage.Overlay {
+		return "", fmt.Errorf("backups need the overlay storage driver: %w", api.ErrInvalid)
+	}
+	stage, err := os.MkdirTemp(m.pool.Dir, ".tmp-import-")
+	if err != nil {
+		return "", fmt.Errorf("create import dir: %w", err)
+	}
+	defer os.RemoveAll(stage)
+	partsDir := filepath.Join(stage, "parts")
+	if err := os.Mkdir(partsDir, 0o700); err != nil {
+		return "", err
+	}
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br) // a backup that was compressed as a whole
+		if err != nil {
+			return "", fmt.Errorf("bad backup: %v: %w", err, api.ErrInvalid)
+		}
+		defer zr.Close()
+		r = zr
+	} else {
+		r = br
+	}
+	idx, parts, err := readBackup(r, partsDir)
+	if err != nil {
+		return "", err
+	}
+	if name == "" {
+		name = idx.Name
+	}
+	if err := profiles.ValidateInstanceName(name); err != nil {
+		return "", err
+	}
+	release, err := m.locks.reserve(name)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	if _, err := m.db.GetInstance(ctx, name); err == nil {
+		return "", fmt.Errorf("instance %q already exists: %w", name, api.ErrAlreadyExists)
+	}
+	inst := db.Instance{Name: name, Type: "container", Architecture: idx.Instance.Architecture, Description: idx.Instance.Description,
+		Ephemeral: idx.Instance.Ephemeral, Config: importConfig(idx.Instance.Config), Devices: orEmpty(idx.Instance.Devices),
+		Profiles: idx.Instance.Profiles}
+	if inst.Profiles == nil {
+		inst.Profiles = []string{}
+	}
+	if err := profiles.ValidateInstanceConfig(inst.Config, inst.Config); err != nil {
+		return "", err
+	}
+	cfg, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return "", err
+	}
+	im := m.idmapFor(cfg)
+	shift, owner := images.Shift{}, storage.Owner{}
+	inst.Config["volatile.idmap.base"] = "0"
+	if im != nil {
+		shift, owner = images.Shift{UID: im.UID, GID: im.GID}, storage.Owner{UID: int(im.UID), GID: int(im.GID)}
+		inst.Config["volatile.idmap.base"] = fmt.Sprint(im.UID)
+	}
+	c := filepath.Join(stage, "c")
+	if err := unpackPart(ctx, parts[""], filepath.Join(stage, "u"), filepath.Join(c, "upper"), filepath.Join(c, "layer"), shift); err != nil {
+		return "", err
+	}
+	for _, s := range idx.Snapshots {
+		dst := filepath.Join(c, "snapshots", s.Name)
+		if err := os.MkdirAll(dst, 0o700); err != nil {
+			return "", err
+		}
+		if err := unpackPart(ctx, parts[s.Name], filepath.Join(stage, "s-"+s.Name), filepath.Join(dst, "upper"), "", shift); err != nil {
+			return "", err
+		}
+	}
+	if err := m.pool.AdoptImport(c, name, owner); err != nil {
+		return "", err
+	}
+	if name != idx.Name {
+		// A new name: the image's "copy" templates (hostname, hosts) follow it.
+		vol, err := m.volume(ctx, inst, im)
+		if err == nil {
+			err = m.renderTemplates(ctx, vol, inst, im, "copy")
+		}
+		if err != nil {
+			if derr := m.pool.Delete(m.pool.Volume(name, "")); derr != nil {
+				m.log.Error("revert: remove imported files", "instance", name, "err", derr)
+			}
+			return "", err
+		}
+	}
+	if err := m.createImportedRows(ctx, inst, idx); err != nil {
+		if derr := m.pool.Delete(m.pool.Volume(name, "")); derr != nil {
+			m.log.Error("revert: remove imported files", "instance", name, "err", derr)
+		}
+		return "", err
+	}
+	m.hub.Lifecycle("instance-created", URL(name), map[string]any{"source": "backup"})
+	return name, nil
+}
+
+// unpackPart unpacks one unified tarball (hostile entries are refused by images.Unpack) and
+// moves its rootfs to rootfs and, when layer is set, its metadata.yaml and templates there.
+func unpackPart(ctx context.Context, tarball, tmp, rootfs, layer string, shift images.Shift) error {
+	if err := images.Unpack(ctx, tarball, tmp, shift); err != nil {
+		return fmt.Errorf("backup: %w", wrapInvalid(err))
+	}
+	if err := os.MkdirAll(filepath.Dir(rootfs), 0o711); err != nil {
+		return err
+	}
+	if !isDir(filepath.Join(tmp, "rootfs")) {
+		return fmt.Errorf("bad backup: a part has no rootfs: %w", api.ErrInvalid)
+	}
+	if err := os.Rename(filepath.Join(tmp, "rootfs"), rootfs); err != nil {
+		return err
+	}
+	if layer == "" {
+		return os.RemoveAll(tmp)
+	}
+	return os.Rename(tmp, layer)
+}
+
+func wrapInvalid(err error) error {
+	if errors.Is(err, images.ErrInvalid) {
+		return fmt.Errorf("%v: %w", err, api.ErrInvalid)
+	}
+	return err
+}
+
+// importConfig keeps a backup's config except the volatile keys that belong to the old
+// instance; the uuid is new.
+func importConfig(in map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range in {
+		if !strings.HasPrefix(k, "volatile.") || k == "volatile.base_image" {
+			out[k] = v
+		}
+	}
+	out["volatile.uuid"] = operations.NewID()
+	out["volatile.last_state.power"] = "STOPPED"
+	return out
+}
+
+func orEmpty(m map[string]map[string]string) map[string]map[string]string {
+	if m == nil {
+		return map[string]map[string]string{}
+	}
+	return m
+}
+
+func (m *Manager) createImportedRows(ctx context.Context, inst db.Instance, idx BackupIndex) error {
+	snaps := make([]db.Snapshot, 0, len(idx.Snapshots))
+	for _, s := range idx.Snapshots {
+		row := db.Snapshot{Instance: inst.Name, Name: s.Name, Description: s.Config.Description, Ephemeral: s.Config.Ephemeral,
+			Config: importConfig(s.Config.Config), Devices: orEmpty(s.Config.Devices), Profiles: s.Config.Profiles, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
+		if row.Profiles == nil {
+			row.Profiles = []string{}
+		}
+		snaps = append(snaps, row)
+	}
+	return m.createWithSnapshots(ctx, inst, snaps)
+}
