@@ -83,7 +83,7 @@ func TestFileTransfer(t *testing.T) {
 			}
 		})
 	}
-	if m := mountsUnder(d.Dir); len(m) > 0 {
+	if m := strayMounts(d.Dir); len(m) > 0 {
 		t.Errorf("file transfer left mounts: %v", m)
 	}
 }
@@ -158,7 +158,7 @@ func TestFileSymlinkEscapes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(host, "new")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a push escaped: %v", err)
 	}
-	if m := mountsUnder(d.Dir); len(m) > 0 {
+	if m := strayMounts(d.Dir); len(m) > 0 {
 		t.Errorf("file transfer left mounts: %v", m)
 	}
 }

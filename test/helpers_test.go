@@ -364,3 +364,15 @@ func oneLineError(t *testing.T, what, stderr string, code int, want string) {
 		t.Errorf("%s: error %q does not match %q", what, msg, want)
 	}
 }
+
+// strayMounts is mountsUnder(dir) less the lxcfs mount lited keeps at dir/lxcfs while it runs
+// (it serves /proc views to containers and goes when lited stops with no container running).
+func strayMounts(dir string) []string {
+	var out []string
+	for _, m := range mountsUnder(dir) {
+		if m != dir+"/lxcfs" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
