@@ -113,18 +113,7 @@ func (m *Manager) volume(ctx context.Context, inst db.Instance, im *IDMap) (stor
 func (m *Manager) Start(ctx context.Context, name string) error {
 	unlock := m.locks.lock(name)
 	defer unlock()
-	inst, err := m.db.GetInstance(ctx, name)
-	if err != nil {
-		return err
-	}
-	st, err := m.rt.State(ctx, name)
-	if err != nil {
-		return err
-	}
-	if st.Running {
-		return fmt.Errorf("instance %q is already running: %w", name, api.ErrInvalid)
-	}
-	cfg, devs, err := m.expand(ctx, inst)
+	inst, cfg, devs, err := m.stopped(ctx, name, fmt.Errorf("instance %q is already running: %w", name, api.ErrInvalid))
 	if err != nil {
 		return err
 	}
@@ -240,18 +229,7 @@ func (m *Manager) Restart(ctx context.Context, name string, opts StopOptions) er
 func (m *Manager) Delete(ctx context.Context, name string) error {
 	unlock := m.locks.lock(name)
 	defer unlock()
-	inst, err := m.db.GetInstance(ctx, name)
-	if err != nil {
-		return err
-	}
-	st, err := m.rt.State(ctx, name)
-	if err != nil {
-		return err
-	}
-	if st.Running {
-		return fmt.Errorf("instance %q is running: stop it first, or delete with --force: %w", name, api.ErrInvalid)
-	}
-	cfg, devs, err := m.expand(ctx, inst)
+	_, cfg, devs, err := m.stopped(ctx, name, fmt.Errorf("instance %q is running: stop it first, or delete with --force: %w", name, api.ErrInvalid))
 	if err != nil {
 		return err
 	}
@@ -277,4 +255,25 @@ func (m *Manager) deviceContext(name string, cfg map[string]string, im *IDMap) D
 	return DeviceContext{Name: name, Config: cfg, IDMap: im, SetVolatile: func(kv map[string]string) error {
 		return m.db.SetInstanceConfig(context.Background(), name, kv)
 	}}
+}
+
+// stopped loads an instance that must not be running, with its expanded config and devices;
+// running is the error when it runs. The caller holds the instance's lock.
+func (m *Manager) stopped(ctx context.Context, name string, running error) (db.Instance, map[string]string, map[string]map[string]string, error) {
+	inst, err := m.db.GetInstance(ctx, name)
+	if err != nil {
+		return db.Instance{}, nil, nil, err
+	}
+	st, err := m.rt.State(ctx, name)
+	if err != nil {
+		return db.Instance{}, nil, nil, err
+	}
+	if st.Running {
+		return db.Instance{}, nil, nil, running
+	}
+	cfg, devs, err := m.expand(ctx, inst)
+	if err != nil {
+		return db.Instance{}, nil, nil, err
+	}
+	return inst, cfg, devs, nil
 }

@@ -14,18 +14,7 @@ import (
 func (m *Manager) WithStoppedRootfs(ctx context.Context, name string, fn func(layer, rootfs string, im *IDMap) error) error {
 	unlock := m.locks.lock(name)
 	defer unlock()
-	inst, err := m.db.GetInstance(ctx, name)
-	if err != nil {
-		return err
-	}
-	st, err := m.rt.State(ctx, name)
-	if err != nil {
-		return err
-	}
-	if st.Running {
-		return fmt.Errorf("instance %q is running: stop it before publishing it: %w", name, api.ErrConflict)
-	}
-	cfg, _, err := m.expand(ctx, inst)
+	inst, cfg, _, err := m.stopped(ctx, name, fmt.Errorf("instance %q is running: stop it before publishing it: %w", name, api.ErrConflict))
 	if err != nil {
 		return err
 	}
