@@ -86,3 +86,22 @@ func affected(res sql.Result, notFound error) error {
 	}
 	return nil
 }
+
+// queryNames runs a query whose rows are one text column (names) and returns them; what says
+// what was asked, for the error.
+func queryNames(ctx context.Context, q queryer, what, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

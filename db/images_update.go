@@ -71,18 +71,5 @@ func (d *DB) DeleteAlias(ctx context.Context, name string) error {
 
 // ImageUsers returns the names of the instances created from the image fp.
 func (d *DB) ImageUsers(ctx context.Context, fp string) ([]string, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT i.name FROM instances i JOIN instances_config c ON c.instance_id = i.id WHERE c.key = 'volatile.base_image' AND c.value = ? ORDER BY i.name`, fp)
-	if err != nil {
-		return nil, fmt.Errorf("image %s users: %w", fp, err)
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return queryNames(ctx, d.sql, "image "+fp+" users", `SELECT i.name FROM instances i JOIN instances_config c ON c.instance_id = i.id WHERE c.key = 'volatile.base_image' AND c.value = ? ORDER BY i.name`, fp)
 }

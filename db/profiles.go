@@ -116,36 +116,10 @@ func (d *DB) ProfileUsedBy(ctx context.Context, name string) ([]string, error) {
 }
 
 func profileUsers(ctx context.Context, q queryer, name string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT i.name FROM instances i JOIN instances_profiles ip ON ip.instance_id = i.id JOIN profiles p ON p.id = ip.profile_id WHERE p.name = ? ORDER BY i.name`, name)
-	if err != nil {
-		return nil, fmt.Errorf("profile %q users: %w", name, err)
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return queryNames(ctx, q, fmt.Sprintf("profile %q users", name), `SELECT i.name FROM instances i JOIN instances_profiles ip ON ip.instance_id = i.id JOIN profiles p ON p.id = ip.profile_id WHERE p.name = ? ORDER BY i.name`, name)
 }
 
 // ListProfileNames returns every profile's name.
 func (d *DB) ListProfileNames(ctx context.Context) ([]string, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT name FROM profiles ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list profiles: %w", err)
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return queryNames(ctx, d.sql, "list profiles", `SELECT name FROM profiles ORDER BY name`)
 }
