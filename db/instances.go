@@ -174,20 +174,7 @@ func (d *DB) instances(ctx context.Context, where string, args ...any) ([]Instan
 }
 
 func (d *DB) instanceProfiles(ctx context.Context, id int64) ([]string, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT p.name FROM instances_profiles ip JOIN profiles p ON p.id = ip.profile_id WHERE ip.instance_id = ? ORDER BY ip.apply_order`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	names := []string{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	return names, rows.Err()
+	return queryNames(ctx, d.sql, "instance profiles", `SELECT p.name FROM instances_profiles ip JOIN profiles p ON p.id = ip.profile_id WHERE ip.instance_id = ? ORDER BY ip.apply_order`, id)
 }
 
 // IsNotFound reports whether err says a row is missing.
