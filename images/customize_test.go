@@ -66,8 +66,11 @@ func TestCustomizeSteps(t *testing.T) {
 		t.Errorf("eth0.network:\n%s", n)
 	}
 	if u := read("etc/systemd/system/" + hostKeysUnitName); !strings.Contains(u, "ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key") ||
-		!strings.Contains(u, "ExecStart=/usr/bin/ssh-keygen -A") || !strings.Contains(u, "Before=ssh.service") {
+		!strings.Contains(u, "-t ed25519") || strings.Contains(u, "ssh-keygen -A") || !strings.Contains(u, "Before=ssh.service") {
 		t.Errorf("host keys unit:\n%s", u)
+	}
+	if k := read("etc/ssh/sshd_config.d/lite-hostkeys.conf"); !strings.Contains(k, "ssh_host_ed25519_key") || strings.Contains(k, "rsa") {
+		t.Errorf("sshd host keys config:\n%s", k)
 	}
 	if link, _ := os.Readlink(filepath.Join(root, "etc/resolv.conf")); link != "../run/systemd/resolve/stub-resolv.conf" {
 		t.Errorf("resolv.conf -> %q", link)
