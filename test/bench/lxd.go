@@ -60,6 +60,9 @@ func startLXD(ctx context.Context, cl *cleanups, img image) (*lxdEnv, error) {
 	for _, k := range lxdSysctls {
 		saved[k] = readSysctl(k)
 	}
+	if exec.Command("nft", "list", "table", "inet", "lxd").Run() != nil {
+		cl.add("remove nft table inet lxd", func(context.Context) { _ = exec.Command("nft", "delete", "table", "inet", "lxd").Run() })
+	}
 	cl.add("restore sysctls LXD changed", func(context.Context) {
 		for _, k := range lxdSysctls {
 			if now := readSysctl(k); now != saved[k] && saved[k] != "" {
@@ -121,6 +124,10 @@ func startLXD(ctx context.Context, cl *cleanups, img image) (*lxdEnv, error) {
 			{"profile", "create", p},
 			{"profile", "device", "add", p, "root", "disk", "path=/", "pool=" + p},
 			{"profile", "device", "add", p, "eth0", "nic", "network=" + e.bridge, "name=eth0"},
+			// The image has no udev; with LXD's writable /sys, systemd-networkd waits for udev
+			// forever and never asks for an address. lite and the floor mount /sys mixed (read
+			// only but for the net class); give LXD the same.
+			{"profile", "set", p, "raw.lxc", "lxc.mount.auto = sys:mixed"},
 		} {
 			if _, err := e.lxc(ctx, s...); err != nil {
 				return nil, err
@@ -222,7 +229,7 @@ func (e *lxdEnv) system(pool string) system { return &lxdSys{e: e, pool: pool} }
 func (s *lxdSys) Name() string { return "lxd-" + s.pool }
 
 func (s *lxdSys) Launch(ctx context.Context, name string) error {
-	_, err := s.e.lxc(ctx, "launch", lxdImage, name, "-p", s.pool)
+	_, err := s.e.lxc(ctx, "launch", lxdImage, name, "-p", s.pool, "-q")
 	return err
 }
 
