@@ -170,6 +170,19 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	return nil
 }
 
+// Running reports whether an existing instance runs (and is not frozen). It reads only the row and the runtime
+// state, so exec does not pay for Get's disk walk and network dump.
+func (m *Manager) Running(ctx context.Context, name string) (bool, error) {
+	if _, err := m.db.GetInstance(ctx, name); err != nil {
+		return false, err
+	}
+	st, err := m.rt.State(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	return st.Running && !st.Frozen, nil
+}
+
 // ExecEnv returns the environment an exec session starts with: LXD's defaults, then the
 // instance's environment.* keys, then what the request asked for.
 func (m *Manager) ExecEnv(ctx context.Context, name string, req map[string]string, uid uint32) ([]string, string, error) {
