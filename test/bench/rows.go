@@ -128,7 +128,12 @@ func (r *run) measure(ctx context.Context, s system, density bool) (err error) {
 		rep.add("monitor", name, v)
 	}
 	if rows["copy"] {
-		rep.na("copy", name, errors.New("n/a (lite: not yet)"))
+		// lite has neither copy nor snapshot yet: nothing to compare, so nobody is measured.
+		why := "not measured (lite: not yet)"
+		if name == "lite" {
+			why = "n/a (lite: not yet)"
+		}
+		rep.na("copy", name, errors.New(why))
 	}
 	if rows["stop"] {
 		var v []float64
