@@ -72,10 +72,20 @@ type report struct {
 	notes   []string
 	sysctls []string
 	image   string
+	load    []string // /proc/loadavg at start and end: the host is shared
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func newReport(o options) *report {
-	return &report{opts: o, start: time.Now(), results: map[string]map[string]*Result{}, density: map[string]*densityRun{}}
+	return &report{opts: o, start: time.Now(), results: map[string]map[string]*Result{}, density: map[string]*densityRun{}, load: []string{loadavg()}}
 }
 
 func rowOf(key string) rowDef {
@@ -193,7 +203,9 @@ func verdict(d rowDef, res *Result) string {
 func (r *report) print(w io.Writer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(w, "\nlite vs LXD 5.0 vs raw liblxc floor — median [min-max] n=reps; image %s\n\n", r.image)
+	r.load = append(r.load, loadavg())
+	fmt.Fprintf(w, "\nlite vs LXD 5.0 vs raw liblxc floor — median [min-max] n=reps; image %s\n", r.image)
+	fmt.Fprintf(w, "host load average at start %s, at end %s (shared 2-core host: figures move with it)\n\n", r.load[0], r.load[len(r.load)-1])
 	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "metric\tunit\t"+strings.Join(systems, "\t")+"\tlite/lxd-dir\tlite/lxd-btrfs\tlite/floor\tlite goal\t")
 	for _, d := range rowDefs {
@@ -249,7 +261,7 @@ func (r *report) write(path string) error {
 	host, _ := os.Hostname()
 	data, err := json.MarshalIndent(map[string]any{
 		"time": r.start.UTC(), "host": host, "image": r.image, "results": list, "density": r.density,
-		"sysctls_raised_by_lited": r.sysctls, "notes": r.notes,
+		"sysctls_raised_by_lited": r.sysctls, "notes": r.notes, "loadavg": r.load,
 		"options": map[string]any{"slow": r.opts.slow, "fast": r.opts.fast, "list": r.opts.listN, "density": r.opts.density},
 	}, "", "  ")
 	if err != nil {
