@@ -6,12 +6,15 @@ export LITE_DIR ?= /var/lib/lite
 GO ?= go
 BIN := bin
 
-.PHONY: all deps build demo demo-stop test unit e2e bench vet clean install
+.PHONY: all deps test-deps build demo demo-stop test unit e2e bench vet clean install
 
 all: build
 
 deps:
 	@./scripts/install-deps.sh
+
+test-deps:
+	@./scripts/install-deps.sh --test
 
 build: deps
 	$(GO) build -o $(BIN)/lited ./cmd/lited
@@ -32,12 +35,12 @@ unit: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v '^lite/test')
 
-e2e: build
+e2e: build test-deps
 	$(GO) test -count=1 -p 1 -timeout 60m -v ./test/... 2>&1 | tee e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; exit $${PIPESTATUS[0]}
 
 test: unit e2e
 
-bench: build
+bench: build test-deps
 	$(GO) run ./test/bench $(BENCHFLAGS)
 
 install: build

@@ -57,3 +57,12 @@ func (c *Client) DeleteNetwork(name string) error {
 	_, err := c.do(request{method: http.MethodDelete, path: apiPath("/1.0/networks", name)})
 	return err
 }
+
+// GetNetworkLeases returns a network's DHCP leases and reservations.
+func (c *Client) GetNetworkLeases(name string) ([]api.NetworkLease, error) {
+	var l []api.NetworkLease
+	if err := c.get(apiPath("/1.0/networks", name)+"/leases", nil, &l); err != nil {
+		return nil, err
+	}
+	return l, nil
+}

@@ -25,27 +25,22 @@ type Instance struct {
 	LastUsedAt   time.Time
 }
 
-const instanceColumns = `id, name, type, architecture, description, ephemeral, config, devices, created_at, last_used_at`
+const instanceColumns = `id, name, type, architecture, description, ephemeral, created_at, last_used_at`
 
-// CreateInstance inserts an instance and links its profiles, in one transaction.
+// CreateInstance inserts an instance with its config, devices and profiles, in one transaction.
 func (d *DB) CreateInstance(ctx context.Context, inst Instance) (int64, error) {
-	cfg, err := toJSON(inst.Config)
-	if err != nil {
-		return 0, err
-	}
-	devs, err := toJSON(inst.Devices)
-	if err != nil {
-		return 0, err
-	}
 	var id int64
-	err = d.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO instances (name, type, architecture, description, ephemeral, config, devices, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			inst.Name, inst.Type, inst.Architecture, inst.Description, inst.Ephemeral, cfg, devs, inst.CreatedAt.UTC(), inst.LastUsedAt.UTC())
+	err := d.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO instances (name, type, architecture, description, ephemeral, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			inst.Name, inst.Type, inst.Architecture, inst.Description, inst.Ephemeral, inst.CreatedAt.UTC(), inst.LastUsedAt.UTC())
 		if err != nil {
 			return fmt.Errorf("instance %q: %w", inst.Name, mapErr(err))
 		}
 		if id, err = res.LastInsertId(); err != nil {
 			return err
+		}
+		if err := instanceTables.replace(ctx, tx, id, inst.Config, inst.Devices); err != nil {
+			return fmt.Errorf("instance %q: %w", inst.Name, err)
 		}
 		return setProfiles(ctx, tx, id, inst.Profiles)
 	})
@@ -70,52 +65,42 @@ func setProfiles(ctx context.Context, tx *sql.Tx, id int64, profiles []string) e
 
 // UpdateInstance replaces an instance's description, config, devices and profiles.
 func (d *DB) UpdateInstance(ctx context.Context, inst Instance) error {
-	cfg, err := toJSON(inst.Config)
-	if err != nil {
-		return err
-	}
-	devs, err := toJSON(inst.Devices)
-	if err != nil {
-		return err
-	}
 	return d.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE instances SET description = ?, ephemeral = ?, config = ?, devices = ? WHERE id = ?`,
-			inst.Description, inst.Ephemeral, cfg, devs, inst.ID)
+		res, err := tx.ExecContext(ctx, `UPDATE instances SET description = ?, ephemeral = ? WHERE id = ?`,
+			inst.Description, inst.Ephemeral, inst.ID)
 		if err != nil {
 			return fmt.Errorf("instance %q: %w", inst.Name, mapErr(err))
 		}
 		if err := affected(res, fmt.Errorf("instance %q: %w", inst.Name, api.ErrNotFound)); err != nil {
 			return err
 		}
+		if err := instanceTables.replace(ctx, tx, inst.ID, inst.Config, inst.Devices); err != nil {
+			return fmt.Errorf("instance %q: %w", inst.Name, err)
+		}
 		return setProfiles(ctx, tx, inst.ID, inst.Profiles)
 	})
 }
 
 // SetInstanceConfig sets (or, for an empty value, removes) config keys of one instance. The
-// daemon uses it for volatile.* keys, read-modify-write inside one transaction.
+// daemon uses it for volatile.* keys.
 func (d *DB) SetInstanceConfig(ctx context.Context, name string, kv map[string]string) error {
 	return d.Tx(ctx, func(tx *sql.Tx) error {
-		var raw string
-		if err := tx.QueryRowContext(ctx, `SELECT config FROM instances WHERE name = ?`, name).Scan(&raw); err != nil {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM instances WHERE name = ?`, name).Scan(&id); err != nil {
 			return fmt.Errorf("instance %q: %w", name, mapErr(err))
 		}
-		cfg, err := configFrom(raw)
-		if err != nil {
-			return err
-		}
 		for k, v := range kv {
+			var err error
 			if v == "" {
-				delete(cfg, k)
+				_, err = tx.ExecContext(ctx, `DELETE FROM instances_config WHERE instance_id = ? AND key = ?`, id, k)
 			} else {
-				cfg[k] = v
+				_, err = tx.ExecContext(ctx, `INSERT INTO instances_config (instance_id, key, value) VALUES (?, ?, ?) ON CONFLICT (instance_id, key) DO UPDATE SET value = excluded.value`, id, k, v)
+			}
+			if err != nil {
+				return fmt.Errorf("instance %q key %q: %w", name, k, mapErr(err))
 			}
 		}
-		s, err := toJSON(cfg)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE instances SET config = ? WHERE name = ?`, s, name)
-		return err
+		return nil
 	})
 }
 
@@ -162,18 +147,9 @@ func (d *DB) instances(ctx context.Context, where string, args ...any) ([]Instan
 	var out []Instance
 	for rows.Next() {
 		var inst Instance
-		var cfg, devs string
-		if err := rows.Scan(&inst.ID, &inst.Name, &inst.Type, &inst.Architecture, &inst.Description, &inst.Ephemeral, &cfg, &devs, &inst.CreatedAt, &inst.LastUsedAt); err != nil {
+		if err := rows.Scan(&inst.ID, &inst.Name, &inst.Type, &inst.Architecture, &inst.Description, &inst.Ephemeral, &inst.CreatedAt, &inst.LastUsedAt); err != nil {
 			_ = rows.Close()
 			return nil, fmt.Errorf("read instance: %w", err)
-		}
-		if inst.Config, err = configFrom(cfg); err != nil {
-			_ = rows.Close()
-			return nil, err
-		}
-		if inst.Devices, err = devicesFrom(devs); err != nil {
-			_ = rows.Close()
-			return nil, err
 		}
 		out = append(out, inst)
 	}
@@ -185,6 +161,12 @@ func (d *DB) instances(ctx context.Context, where string, args ...any) ([]Instan
 	}
 	for i := range out {
 		if out[i].Profiles, err = d.instanceProfiles(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
+		if out[i].Config, err = instanceTables.loadConfig(ctx, d.sql, out[i].ID); err != nil {
+			return nil, err
+		}
+		if out[i].Devices, err = instanceTables.loadDevices(ctx, d.sql, out[i].ID); err != nil {
 			return nil, err
 		}
 	}

@@ -27,7 +27,11 @@ func testInstance(name string) Instance {
 // addProfile inserts a profile directly: profiles have no create call in db yet.
 func addProfile(t *testing.T, d *DB, name, config string) {
 	t.Helper()
-	if _, err := d.sql.Exec(`INSERT INTO profiles (name, config, devices) VALUES (?, ?, '{}')`, name, config); err != nil {
+	cfg, err := configFrom(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CreateProfile(context.Background(), Profile{Name: name, Config: cfg}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"fmt"
 )
 
-// The config and devices maps are stored as JSON text: they are always read and written whole,
-// and SQLite's json functions can still query them.
+// Image properties are stored as JSON text: they are always read and written whole. (Instance
+// and profile config and devices have tables of their own since schema update 1.)
 
 func toJSON(v any) (string, error) {
 	b, err := json.Marshal(v)
@@ -23,17 +23,6 @@ func configFrom(s string) (map[string]string, error) {
 	}
 	if m == nil {
 		m = map[string]string{}
-	}
-	return m, nil
-}
-
-func devicesFrom(s string) (map[string]map[string]string, error) {
-	m := map[string]map[string]string{}
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, fmt.Errorf("decode devices: %w", err)
-	}
-	if m == nil {
-		m = map[string]map[string]string{}
 	}
 	return m, nil
 }

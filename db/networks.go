@@ -127,21 +127,10 @@ func (d *DB) SetConfig(ctx context.Context, key, value string) error {
 
 // SetProfileDevice adds or replaces one device of a profile.
 func (d *DB) SetProfileDevice(ctx context.Context, profile, device string, dev map[string]string) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error {
-		var s string
-		if err := tx.QueryRowContext(ctx, `SELECT devices FROM profiles WHERE name = ?`, profile).Scan(&s); err != nil {
-			return fmt.Errorf("profile %q: %w", profile, mapErr(err))
-		}
-		devs, err := devicesFrom(s)
-		if err != nil {
-			return err
-		}
-		devs[device] = dev
-		out, err := toJSON(devs)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE profiles SET devices = ? WHERE name = ?`, out, profile)
+	p, err := d.GetProfile(ctx, profile)
+	if err != nil {
 		return err
-	})
+	}
+	p.Devices[device] = dev
+	return d.UpdateProfile(ctx, p)
 }

@@ -77,7 +77,7 @@ func TestNetworksUpdateOnOldShape(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "lite.db")
 	all := updates
-	updates = all[:1]
+	updates = all[:2] // the shape just before the networks update
 	d, err := Open(ctx, path)
 	updates = all
 	if err != nil {

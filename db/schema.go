@@ -10,6 +10,7 @@ import (
 // add a new one. Update N brings the schema from version N to N+1.
 var updates = []func(ctx context.Context, tx *sql.Tx) error{
 	update0,
+	update1,
 	updateNetworks,
 }
 

@@ -23,6 +23,10 @@ type Builder struct {
 	// Mirror is the Debian archive used for recipes that name none; empty
 	// means DefaultMirror.
 	Mirror string
+	// UbuntuMirror and UbuntuKeyring are the Ubuntu archive and its keyring
+	// file; Ubuntu recipes cannot build without both.
+	UbuntuMirror  string
+	UbuntuKeyring string
 	// Progress, if set, receives one line per step, and debootstrap's
 	// output as "debootstrap: ..." lines.
 	Progress func(msg string)
@@ -53,6 +57,9 @@ func (b *Builder) Build(ctx context.Context, r Recipe, workDir string) (string, 
 	cached := b.CachePath(r)
 	if _, err := os.Stat(cached); err == nil {
 		return cached, nil
+	}
+	if _, err := b.Plan(r, filepath.Join(workDir, "rootfs")); err != nil {
+		return "", err
 	}
 	if err := os.MkdirAll(b.CacheDir, 0o755); err != nil {
 		return "", fmt.Errorf("build: %w", err)
@@ -114,6 +121,15 @@ func (b *Builder) build(ctx context.Context, r Recipe, workDir, cached string) e
 
 // effective fills the recipe's mirror from the builder's, then the default.
 func (b *Builder) effective(r Recipe) Recipe {
+	if r.OS == "ubuntu" {
+		if r.Mirror == "" {
+			r.Mirror = b.UbuntuMirror
+		}
+		if r.Keyring == "" {
+			r.Keyring = b.UbuntuKeyring
+		}
+		return r
+	}
 	if r.Mirror == "" {
 		r.Mirror = b.Mirror
 	}
@@ -173,16 +189,29 @@ func imageMetadata(r Recipe, now time.Time) (Metadata, map[string]string) {
 		Templates: map[string]Template{
 			"/etc/hostname": {When: triggers, Template: "hostname.tpl"},
 			"/etc/hosts":    {When: triggers, Template: "hosts.tpl"},
+			// Root's ssh keys come from the instance config key SSHKeysKey, on create and copy.
+			"/root/.ssh/authorized_keys": {When: []string{TriggerCreate, TriggerCopy}, Template: "authorized_keys.tpl", Mode: "600"},
 		},
 	}
 	tpls := map[string]string{
-		"hostname.tpl": "{{ instance.name }}\n",
+		"authorized_keys.tpl": authorizedKeysTemplate,
+		"hostname.tpl":        "{{ instance.name }}\n",
 		"hosts.tpl": "127.0.0.1\tlocalhost\n127.0.1.1\t{{ instance.name }}\n\n" +
 			"# The following lines are desirable for IPv6 capable hosts\n" +
 			"::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n",
 	}
 	return meta, tpls
 }
+
+// SSHKeysKey is the instance config key whose value (one or more public keys, one per line)
+// the builder's images write to root's ~/.ssh/authorized_keys when the instance is created
+// or copied: lite launch debian/12 web1 -c user.ssh-authorized-keys="$(cat ~/.ssh/id_ed25519.pub)".
+// It is a user.* key, so LXD and Incus accept it too and images from lite keep working there.
+const SSHKeysKey = "user.ssh-authorized-keys"
+
+// authorizedKeysTemplate renders SSHKeysKey, newline-terminated, or nothing.
+const authorizedKeysTemplate = `{% with keys=config_get("` + SSHKeysKey + `", "") %}{% if keys %}{{ keys }}
+{% endif %}{% endwith %}`
 
 // writeAtomic writes path through fill into a temporary file beside it,
 // synced and renamed into place, so readers see all of it or nothing.

@@ -98,6 +98,9 @@ func customize(ctx context.Context, rootfs string, r Recipe) error {
 		{"systemd units", func() error { return setupUnits(ctx, rootfs) }},
 		{"identity", func() error { return resetIdentity(rootfs) }},
 		{"root password", func() error { return lockRoot(rootfs) }},
+		// sshd refuses keys in a group- or world-writable ~/.ssh: make it 0700 here, so
+		// the authorized_keys template only creates the file.
+		{"root ssh dir", func() error { return os.MkdirAll(filepath.Join(rootfs, "root/.ssh"), 0o700) }},
 		{"clean", func() error { return cleanRootfs(rootfs) }},
 	}
 	for _, s := range steps {
@@ -148,6 +151,9 @@ func writeConfigFiles(rootfs string, r Recipe) error {
 // aptSources returns deb822 sources for the release from the mirror used,
 // with its updates and security suites.
 func aptSources(rootfs string, r Recipe) string {
+	if r.OS == "ubuntu" {
+		return ubuntuSources(rootfs, r)
+	}
 	security := "http://deb.debian.org/debian-security"
 	if m := strings.TrimSuffix(r.Mirror, "/"); strings.HasSuffix(m, "/debian") {
 		security = m + "-security"

@@ -23,15 +23,11 @@ const debootstrapTail = 8
 // nothing stays mounted under rootfs afterwards (debootstrap mounts /proc
 // and /sys there while it works, and a killed one cannot unmount them).
 func (b *Builder) debootstrap(ctx context.Context, r Recipe, rootfs string) (err error) {
-	args := []string{
-		"--variant=minbase",
-		"--arch=" + hostDebianArch(),
-		"--components=main",
+	plan, err := b.Plan(r, rootfs)
+	if err != nil {
+		return err
 	}
-	if len(r.Packages) > 0 {
-		args = append(args, "--include="+strings.Join(r.Packages, ","))
-	}
-	args = append(args, r.Suite, rootfs, r.Mirror)
+	args := plan.Args
 	b.progress("debootstrap " + strings.Join(args, " "))
 
 	cmd := exec.CommandContext(ctx, "debootstrap", args...)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"strings"
 
@@ -88,7 +89,7 @@ func (m Metadata) Validate() error {
 		return fmt.Errorf("metadata.yaml: missing creation_date: %w", ErrInvalid)
 	}
 	for path, t := range m.Templates {
-		if path == "" || strings.ContainsRune(path, 0) {
+		if path == "" || strings.ContainsRune(path, 0) || !validTemplateName(strings.TrimPrefix(path, "/")) {
 			return fmt.Errorf("metadata.yaml: template target %q: %w", path, ErrInvalid)
 		}
 		if !validTemplateName(t.Template) {
@@ -166,4 +167,24 @@ func findMetadata(tr *tar.Reader) ([]byte, error) {
 		}
 		return data, nil
 	}
+}
+
+// CheckTemplates verifies an unpacked image: each template its
+// metadata.yaml names must be a regular file inside layerDir/templates,
+// reached without following any symlink. Errors wrap ErrInvalid.
+func CheckTemplates(layerDir string) error {
+	data, err := readFileBeneath(layerDir, "metadata.yaml", maxMetadataSize)
+	if err != nil {
+		return fmt.Errorf("metadata.yaml: %v: %w", err, ErrInvalid)
+	}
+	m, err := ParseMetadata(data)
+	if err != nil {
+		return err
+	}
+	for target, t := range m.Templates {
+		if _, err := readFileBeneath(layerDir, path.Join("templates", t.Template), maxMetadataSize); err != nil {
+			return fmt.Errorf("template %q for %s: %v: %w", t.Template, target, err, ErrInvalid)
+		}
+	}
+	return nil
 }

@@ -23,19 +23,40 @@ import (
 // modes, mtimes, xattrs (file capabilities and ACLs unshifted too),
 // symlinks, hard links, device nodes and fifos. Sockets are left out.
 func Pack(ctx context.Context, w io.Writer, dir string, unshift Shift) error {
+	return PackParts(ctx, w, PackSources{
+		Metadata:  filepath.Join(dir, "metadata.yaml"),
+		Templates: filepath.Join(dir, "templates"),
+		Rootfs:    filepath.Join(dir, "rootfs"),
+	}, unshift)
+}
+
+// PackSources name where each part of a unified image comes from, so a
+// container's mounted rootfs can be packed with a fresh metadata.yaml and
+// its image's templates without copying them together first.
+type PackSources struct {
+	Metadata  string // the metadata.yaml file
+	Templates string // the templates directory; skipped when missing or ""
+	Rootfs    string // the root filesystem directory
+}
+
+// PackParts is Pack with each part taken from its own path.
+func PackParts(ctx context.Context, w io.Writer, src PackSources, unshift Shift) error {
 	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	if err != nil {
 		return fmt.Errorf("pack: %w", err)
 	}
 	tw := tar.NewWriter(zw)
 	p := &packer{ctx: ctx, tw: tw, unshift: unshift, links: map[fileID]string{}}
-	for _, top := range []string{"metadata.yaml", "templates", "rootfs"} {
-		src := filepath.Join(dir, top)
-		if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) && top == "templates" {
-			continue
+	for _, part := range []struct{ top, path string }{
+		{"metadata.yaml", src.Metadata}, {"templates", src.Templates}, {"rootfs", src.Rootfs},
+	} {
+		if part.top == "templates" {
+			if _, err := os.Lstat(part.path); part.path == "" || errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
 		}
-		if err := p.tree(src, top); err != nil {
-			return fmt.Errorf("pack %s: %w", dir, err)
+		if err := p.tree(part.path, part.top); err != nil {
+			return fmt.Errorf("pack %s: %w", part.path, err)
 		}
 	}
 	if err := tw.Close(); err != nil {

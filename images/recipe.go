@@ -11,7 +11,7 @@ import (
 // builderVersion is part of every recipe key. Bump it whenever the builder's
 // output changes for the same recipe (customization, masks, metadata,
 // templates), so cached images built by an older lite are not reused.
-const builderVersion = "2"
+const builderVersion = "3"
 
 // DefaultMirror is the Debian archive used when neither the recipe nor the
 // builder names one.
@@ -35,6 +35,14 @@ type Recipe struct {
 	// Mirror is the Debian archive to use; empty means the builder's mirror
 	// or DefaultMirror. It is written into the image's apt sources.
 	Mirror string
+	// Keyring is the archive keyring debootstrap verifies the release with;
+	// empty means debootstrap's default (Debian's keyring).
+	Keyring string
+	// Script is the debootstrap script to use when debootstrap has none named
+	// after the suite (Debian 12's has none for Ubuntu noble; gutsy's fits).
+	Script string
+	// Components are the archive components; empty means main.
+	Components []string
 }
 
 // basePackages are installed in every Debian image; systemd-resolved is added
@@ -77,10 +85,11 @@ func recipes() []Recipe {
 }
 
 // LookupRecipe returns the recipe known by name ("debian/12",
-// "debian/bookworm", case-insensitive), and whether there is one.
+// "debian/bookworm", "ubuntu/24.04", "ubuntu", case-insensitive), and
+// whether there is one.
 func LookupRecipe(name string) (Recipe, bool) {
 	name = strings.ToLower(strings.TrimSpace(name))
-	for _, r := range recipes() {
+	for _, r := range append(recipes(), ubuntuRecipes()...) {
 		if slices.Contains(r.Aliases, name) {
 			return r, true
 		}
@@ -90,7 +99,7 @@ func LookupRecipe(name string) (Recipe, bool) {
 
 // Recipes returns every recipe the builder knows, in release order.
 func Recipes() []Recipe {
-	return recipes()
+	return append(recipes(), ubuntuRecipes()...)
 }
 
 // Key returns a short hash of everything that affects the built image: the
@@ -110,7 +119,11 @@ func (r Recipe) Key() string {
 		Variant  string   `json:"variant"`
 		Packages []string `json:"packages"`
 		Mirror   string   `json:"mirror"`
-	}{builderVersion, hostDebianArch(), r.OS, r.Release, r.Suite, r.Variant, pkgs, r.Mirror}
+		// New fields are omitted when empty, so Debian keys (and caches) stay as they were.
+		Keyring    string   `json:"keyring,omitempty"`
+		Script     string   `json:"script,omitempty"`
+		Components []string `json:"components,omitempty"`
+	}{builderVersion, hostDebianArch(), r.OS, r.Release, r.Suite, r.Variant, pkgs, r.Mirror, r.Keyring, r.Script, r.Components}
 	// Marshalling a struct of strings cannot fail.
 	b, _ := json.Marshal(in)
 	sum := sha256.Sum256(b)

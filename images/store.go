@@ -15,7 +15,8 @@ import (
 
 // Store keeps images on disk, one directory per fingerprint:
 //
-//	Dir/<fp>/image<ext>              the image file, byte for byte as imported
+//	Dir/<fp>/image<ext>              a unified image file, byte for byte as imported
+//	Dir/<fp>/meta<ext>, rootfs<ext>  or the two files of a split image
 //	Dir/<fp>/layers/<uid>-<gid>/     metadata.yaml, templates/, rootfs/ unpacked
 //	                                 and shifted for that idmap
 //
@@ -25,6 +26,9 @@ import (
 type Store struct {
 	// Dir is the store's root, $LITE_DIR/images.
 	Dir string
+	// MaxBytes bounds the content an image may expand to when unpacked;
+	// 0 means the default bound (64 GiB).
+	MaxBytes int64
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per fingerprint
@@ -49,13 +53,26 @@ func (s *Store) lock(fp string) func() {
 	return l.Unlock
 }
 
-// Add imports the image file at blobPath: it is hard-linked into the store
-// (copied when that fails, so the caller must not modify the file in place
-// afterwards; replacing it by a rename is fine), fingerprinted and its metadata validated. If
-// the store already has the fingerprint, the error wraps ErrExists (fp and
-// meta are still returned); a malformed image wraps ErrInvalid. A failed
-// Add leaves nothing behind.
+// Add imports the unified image file at blobPath: it is hard-linked into
+// the store (copied when that fails, so the caller must not modify the file
+// in place afterwards; replacing it by a rename is fine), fingerprinted and
+// its metadata validated. If the store already has the fingerprint, the
+// error wraps ErrExists (fp and meta are still returned); a malformed image
+// wraps ErrInvalid. A failed Add leaves nothing behind.
 func (s *Store) Add(ctx context.Context, blobPath string) (fp string, meta Metadata, err error) {
+	return s.add(ctx, []string{blobPath}, []string{"image"})
+}
+
+// AddSplit is Add for a split image: the metadata tarball and the rootfs
+// file (a tarball or squashfs), fingerprinted together as LXD does
+// (sha256 of the metadata bytes then the rootfs bytes).
+func (s *Store) AddSplit(ctx context.Context, metaPath, rootfsPath string) (fp string, meta Metadata, err error) {
+	return s.add(ctx, []string{metaPath, rootfsPath}, []string{"meta", "rootfs"})
+}
+
+// add stores files under the given base names (the extension comes from
+// their format) in a temporary directory renamed to the fingerprint.
+func (s *Store) add(ctx context.Context, files, bases []string) (fp string, meta Metadata, err error) {
 	if err := os.MkdirAll(s.Dir, 0o711); err != nil {
 		return "", Metadata{}, fmt.Errorf("image store: %w", err)
 	}
@@ -64,20 +81,29 @@ func (s *Store) Add(ctx context.Context, blobPath string) (fp string, meta Metad
 		return "", Metadata{}, fmt.Errorf("image store: %w", err)
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
-	head, err := readHead(blobPath)
-	if err != nil {
+	stored := make([]string, len(files))
+	for i, src := range files {
+		head, err := readHead(src)
+		if err != nil {
+			return "", Metadata{}, fmt.Errorf("add image: %w", err)
+		}
+		comp, err := DetectCompression(head)
+		if err != nil {
+			return "", Metadata{}, fmt.Errorf("add image %s: %w", filepath.Base(src), err)
+		}
+		if comp == CompressionSquashfs && bases[i] != "rootfs" {
+			return "", Metadata{}, fmt.Errorf("add image %s: a squashfs file can only be the rootfs of a split image: %w", filepath.Base(src), ErrInvalid)
+		}
+		stored[i] = filepath.Join(tmp, bases[i]+comp.Ext())
+		if _, err := linkOrCopy(ctx, src, stored[i]); err != nil {
+			return "", Metadata{}, fmt.Errorf("add image %s: %w", filepath.Base(src), err)
+		}
+	}
+	if fp, err = Fingerprint(stored...); err != nil {
+		return "", Metadata{}, err
+	}
+	if meta, err = ReadMetadata(stored[0]); err != nil {
 		return "", Metadata{}, fmt.Errorf("add image: %w", err)
-	}
-	comp, err := DetectCompression(head)
-	if err != nil {
-		return "", Metadata{}, fmt.Errorf("add image %s: %w", blobPath, err)
-	}
-	blob := filepath.Join(tmp, "image"+comp.Ext())
-	if fp, err = linkOrCopy(ctx, blobPath, blob); err != nil {
-		return "", Metadata{}, fmt.Errorf("add image %s: %w", blobPath, err)
-	}
-	if meta, err = ReadMetadata(blob); err != nil {
-		return "", Metadata{}, fmt.Errorf("add image %s: %w", blobPath, err)
 	}
 	if err := os.Chmod(tmp, 0o711); err != nil {
 		return "", Metadata{}, fmt.Errorf("add image: %w", err)
@@ -147,27 +173,44 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// BlobPath returns the path of the image file stored for fp.
-func (s *Store) BlobPath(fp string) (string, error) {
+// Files returns the stored files of fp: the one file of a unified image,
+// or the metadata file then the rootfs file of a split image.
+func (s *Store) Files(fp string) ([]string, error) {
 	if !validFingerprint(fp) {
-		return "", fmt.Errorf("fingerprint %q: %w", fp, ErrInvalid)
+		return nil, fmt.Errorf("fingerprint %q: %w", fp, ErrInvalid)
 	}
-	matches, err := filepath.Glob(filepath.Join(s.Dir, fp, "image*"))
+	dir := filepath.Join(s.Dir, fp)
+	if m, _ := filepath.Glob(filepath.Join(dir, "image*")); len(m) == 1 {
+		return m, nil
+	}
+	meta, _ := filepath.Glob(filepath.Join(dir, "meta*"))
+	root, _ := filepath.Glob(filepath.Join(dir, "rootfs*"))
+	if len(meta) == 1 && len(root) == 1 {
+		return []string{meta[0], root[0]}, nil
+	}
+	return nil, fmt.Errorf("image %s: %w", fp, ErrNotFound)
+}
+
+// BlobPath returns the path of the image file stored for a unified image.
+func (s *Store) BlobPath(fp string) (string, error) {
+	files, err := s.Files(fp)
 	if err != nil {
-		return "", fmt.Errorf("image %s: %w", fp, err)
+		return "", err
 	}
-	if len(matches) != 1 {
-		return "", fmt.Errorf("image %s: %w", fp, ErrNotFound)
+	if len(files) != 1 {
+		return "", fmt.Errorf("image %s is a split image: %w", fp, ErrInvalid)
 	}
-	return matches[0], nil
+	return files[0], nil
 }
 
 // Layer returns the directory holding the image unpacked and shifted for
 // shift (metadata.yaml, templates/, rootfs/), unpacking it on first use
 // into a temporary directory renamed into place. Concurrent calls for the
 // same image wait for one unpack; the result is never modified afterwards.
+// The unpacked content is bounded by MaxBytes, and every template the
+// metadata names must be a regular file inside templates/.
 func (s *Store) Layer(ctx context.Context, fp string, shift Shift) (string, error) {
-	blob, err := s.BlobPath(fp)
+	files, err := s.Files(fp)
 	if err != nil {
 		return "", err
 	}
@@ -188,7 +231,15 @@ func (s *Store) Layer(ctx context.Context, fp string, shift Shift) (string, erro
 		return "", fmt.Errorf("image %s layer: %w", fp, err)
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
-	if err := Unpack(ctx, blob, tmp, shift); err != nil {
+	if len(files) == 1 {
+		err = UnpackLimited(ctx, files[0], tmp, shift, s.MaxBytes)
+	} else {
+		err = UnpackSplit(ctx, files[0], files[1], tmp, shift, s.MaxBytes)
+	}
+	if err == nil {
+		err = CheckTemplates(tmp)
+	}
+	if err != nil {
 		return "", fmt.Errorf("image %s layer: %w", fp, err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {

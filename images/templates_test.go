@@ -7,6 +7,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // templateFixture makes a layer dir with the given metadata.yaml and
@@ -249,5 +252,40 @@ func TestRenderTemplatesOverrides(t *testing.T) {
 	err := RenderTemplates(layer, rootfs, TriggerCopy, TemplateContext{}, Shift{})
 	if !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad mode: %v", err)
+	}
+}
+
+// TestAuthorizedKeysTemplate renders the builder's authorized_keys template with and without
+// the config key.
+func TestAuthorizedKeysTemplate(t *testing.T) {
+	requireRoot(t)
+	r, _ := LookupRecipe("debian/12")
+	meta, tpls := imageMetadata(r, time.Unix(1700000000, 0))
+	data, err := yaml.Marshal(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ keys, want string }{
+		{"ssh-ed25519 AAAA one\nssh-ed25519 BBBB two\n", "ssh-ed25519 AAAA one\nssh-ed25519 BBBB two\n"},
+		{"ssh-ed25519 AAAA one", "ssh-ed25519 AAAA one\n"},
+		{"", ""},
+	} {
+		layer, rootfs := templateFixture(t, string(data), tpls)
+		os.MkdirAll(filepath.Join(rootfs, "root/.ssh"), 0o700)
+		cfg := map[string]string{}
+		if c.keys != "" {
+			cfg[SSHKeysKey] = c.keys
+		}
+		if err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{Name: "c1", Config: cfg}, Shift{}); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(rootfs, "root/.ssh/authorized_keys")
+		got, err := os.ReadFile(p)
+		if err != nil || string(got) != c.want {
+			t.Errorf("keys %q: authorized_keys %q %v, want %q", c.keys, got, err, c.want)
+		}
+		if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
+			t.Errorf("authorized_keys mode %v", st.Mode())
+		}
 	}
 }

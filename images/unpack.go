@@ -37,31 +37,33 @@ func Unpack(ctx context.Context, tarball, dest string, shift Shift) error {
 	return unpack(ctx, tarball, dest, shift, defaultLimits)
 }
 
+// UnpackSplit is Unpack for a split image: metadata.yaml and templates/ come
+// from the metadata tarball, the root filesystem from rootfs (a tarball of
+// the tree itself, or a squashfs image), extracted under dest/rootfs with
+// the same protections. maxBytes bounds the expanded content (0: the
+// default bound).
+func UnpackSplit(ctx context.Context, meta, rootfs, dest string, shift Shift, maxBytes int64) error {
+	return unpackParts(ctx, dest, shift, limitsFor(maxBytes), []part{{path: meta, metaOnly: true}, {path: rootfs, prefix: "rootfs"}})
+}
+
+// UnpackLimited is Unpack with a bound on the expanded content (0: the
+// default bound).
+func UnpackLimited(ctx context.Context, tarball, dest string, shift Shift, maxBytes int64) error {
+	return unpack(ctx, tarball, dest, shift, limitsFor(maxBytes))
+}
+
+// limitsFor returns the default limits with the content bound replaced.
+func limitsFor(maxBytes int64) limits {
+	lim := defaultLimits
+	if maxBytes > 0 {
+		lim.bytes = maxBytes
+	}
+	return lim
+}
+
 // unpack is Unpack with explicit limits (tests use small ones).
-func unpack(ctx context.Context, tarball, dest string, shift Shift, lim limits) (err error) {
-	rc, _, err := openTarball(tarball)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	if err := os.MkdirAll(dest, 0o755); err != nil {
-		return fmt.Errorf("unpack: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(dest)
-		}
-	}()
-	root, err := unix.Open(dest, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("unpack: open %s: %w", dest, err)
-	}
-	u := &unpacker{root: root, shift: shift, lim: lim, parentFD: -1}
-	defer u.close()
-	if err := u.run(ctx, tar.NewReader(rc)); err != nil {
-		return fmt.Errorf("unpack %s: %w", tarball, err)
-	}
-	return nil
+func unpack(ctx context.Context, tarball, dest string, shift Shift, lim limits) error {
+	return unpackParts(ctx, dest, shift, lim, []part{{path: tarball}})
 }
 
 // unpacker holds the state of one extraction.
@@ -69,6 +71,9 @@ type unpacker struct {
 	root  int // O_PATH fd of the destination
 	shift Shift
 	lim   limits
+
+	prefix   string // see part
+	metaOnly bool
 
 	entries int
 	bytes   int64
@@ -110,10 +115,19 @@ func (u *unpacker) run(ctx context.Context, tr *tar.Reader) error {
 		if u.entries > u.lim.entries {
 			return fmt.Errorf("more than %d entries: %w", u.lim.entries, ErrInvalid)
 		}
+		name := hdr.Name
+		if err := u.rename(hdr); err != nil {
+			return fmt.Errorf("%q: %w", name, err)
+		}
 		if err := u.entry(hdr, tr); err != nil {
-			return fmt.Errorf("%q: %w", hdr.Name, err)
+			return fmt.Errorf("%q: %w", name, err)
 		}
 	}
+	return nil
+}
+
+// finish restores directory mtimes once every part is written.
+func (u *unpacker) finish() error {
 	for i := len(u.dirs) - 1; i >= 0; i-- {
 		d := u.dirs[i]
 		if err := u.setTimes(d.rel, d.mtime); err != nil {

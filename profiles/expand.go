@@ -39,12 +39,22 @@ func Expand(layers ...Layer) (map[string]string, map[string]map[string]string) {
 
 // deviceTypes lists the device types lite knows and the keys each takes.
 var deviceTypes = map[string]map[string]Validator{
-	"disk": {"path": IsAny, "pool": IsAny, "source": IsAny, "readonly": Optional(IsBool), "shift": Optional(IsBool)},
-	"none": {},
 	"nic": {"network": IsAny, "nictype": Optional(IsOneOf("bridged")), "parent": IsAny, "name": Optional(IsInterfaceName),
 		"hwaddr": Optional(IsMAC), "host_name": Optional(IsInterfaceName), "mtu": Optional(IsUintRange(1280, 9000)),
 		"ipv4.address": Optional(IsIPv4)},
-	"proxy": {"listen": IsAny, "connect": IsAny, "bind": Optional(IsOneOf("host"))},
+	"proxy":      {"listen": IsAny, "connect": IsAny, "bind": Optional(IsOneOf("host"))},
+	"disk":       {"path": IsAny, "pool": IsAny, "source": IsAny, "required": Optional(IsBool), "readonly": Optional(IsBool), "shift": Optional(IsBool)},
+	"none":       {},
+	"unix-char":  unixDeviceKeys,
+	"unix-block": unixDeviceKeys,
+}
+
+// unixDeviceKeys are the keys of unix-char and unix-block devices.
+var unixDeviceKeys = map[string]Validator{
+	"source": Optional(IsAbsPath), "path": Optional(IsAbsPath),
+	"major": Optional(IsUintRange(0, 4095)), "minor": Optional(IsUintRange(0, 1<<20-1)),
+	"uid": Optional(IsUintRange(0, 65535)), "gid": Optional(IsUintRange(0, 65535)),
+	"mode": Optional(IsFileMode), "required": Optional(IsBool),
 }
 
 // ValidateDevices checks every device's type and keys.

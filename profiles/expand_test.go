@@ -104,6 +104,10 @@ func TestValidateDevices(t *testing.T) {
 		{"unknown type", map[string]map[string]string{"d1": {"type": "gpu"}}, []string{`"d1"`, `"gpu"`}},
 		{"unknown key", map[string]map[string]string{"d1": {"type": "disk", "path": "/", "size": "10GiB"}}, []string{`"d1"`, `"size"`, `"disk"`}},
 		{"bad bool", map[string]map[string]string{"d1": {"type": "disk", "path": "/d", "source": "/s", "readonly": "perhaps"}}, []string{`"d1"`, `"readonly"`, "perhaps"}},
+		{"unix-char", map[string]map[string]string{"fuse": {"type": "unix-char", "source": "/dev/fuse", "mode": "0666", "uid": "0"}}, nil},
+		{"unix-block numbers", map[string]map[string]string{"sda": {"type": "unix-block", "path": "/dev/sdz", "major": "8", "minor": "0"}}, nil},
+		{"unix-char bad mode", map[string]map[string]string{"d1": {"type": "unix-char", "source": "/dev/fuse", "mode": "rw"}}, []string{`"d1"`, `"mode"`}},
+		{"unix-char relative", map[string]map[string]string{"d1": {"type": "unix-char", "source": "dev/fuse"}}, []string{`"d1"`, `"source"`}},
 		{"key on none", map[string]map[string]string{"d1": {"type": "none", "path": "/"}}, []string{`"d1"`, `"path"`}},
 	}
 	for _, tt := range tests {

@@ -29,3 +29,25 @@ func ValidateInstanceName(name string) error {
 	}
 	return nil
 }
+
+// ValidateProfileName accepts a non-empty name without slashes, spaces or control
+// characters, and not "." or "..", as profile names appear in URLs and YAML.
+func ValidateProfileName(name string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("invalid profile name %q: %s: %w", name, why, api.ErrInvalid)
+	}
+	switch {
+	case name == "":
+		return bad("it is empty")
+	case len(name) > 63:
+		return bad("longer than 63 characters")
+	case name == "." || name == "..":
+		return bad("it is a path element")
+	}
+	for _, r := range name {
+		if r == '/' || r <= ' ' || r == 0x7f || r == '"' || r == '\'' || r == '\\' {
+			return bad(fmt.Sprintf("character %q is not allowed", r))
+		}
+	}
+	return nil
+}

@@ -131,11 +131,17 @@ var instanceKeys = map[string]Validator{
 	"boot.autostart.priority": Optional(IsInt64),
 	"boot.stop.priority":      Optional(IsInt64),
 	"limits.cpu":              Optional(IsCPULimit),
+	"limits.cpu.allowance":    Optional(IsCPUAllowance),
+	"limits.cpu.priority":     Optional(IsUintRange(0, 10)),
 	"limits.memory":           Optional(IsSizeOrPercent),
+	"limits.memory.enforce":   Optional(IsOneOf("hard", "soft")),
+	"limits.memory.swap":      Optional(IsBool),
 	"limits.processes":        Optional(IsUintRange(1, 1<<22)),
+	"limits.disk.priority":    Optional(IsUintRange(0, 10)),
 	"security.privileged":     Optional(IsBool),
 	"security.nesting":        Optional(IsBool),
-	"raw.lxc":                 IsAny,
+	"security.idmap.isolated": Optional(IsNotYetTrue(IsBool, "isolated id maps (one per container) are not supported yet")),
+	"raw.lxc":                 IsRawLXC,
 }
 
 // freePrefixes are namespaces whose keys take any value.

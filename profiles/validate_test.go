@@ -80,7 +80,7 @@ func TestValidateInstanceKey(t *testing.T) {
 		{"environment.", "x", false},
 		// Unknown keys.
 		{"limits.bogus", "1", false},
-		{"security.idmap.isolated", "true", false},
+		{"security.idmap.isolated", "true", false}, // not supported yet
 		{"nonsense", "", false},
 		{"", "", false},
 	}
@@ -259,5 +259,76 @@ func TestNetworkDeviceKeys(t *testing.T) {
 		if err := ValidateDevices(map[string]map[string]string{"d": bad}); err == nil {
 			t.Errorf("ValidateDevices(%v) accepted", bad)
 		}
+	}
+}
+
+func TestValidateMoreKeys(t *testing.T) {
+	tests := []struct {
+		key, value string
+		ok         bool
+	}{
+		{"limits.cpu.allowance", "50%", true},
+		{"limits.cpu.allowance", "100%", true},
+		{"limits.cpu.allowance", "25ms/100ms", true},
+		{"limits.cpu.allowance", "1ms/1000ms", true},
+		{"limits.cpu.allowance", "0%", false},
+		{"limits.cpu.allowance", "101%", false},
+		{"limits.cpu.allowance", "0ms/100ms", false},
+		{"limits.cpu.allowance", "25ms/2000ms", false},
+		{"limits.cpu.allowance", "25ms", false},
+		{"limits.cpu.allowance", "half", false},
+		{"limits.cpu.priority", "0", true},
+		{"limits.cpu.priority", "10", true},
+		{"limits.cpu.priority", "11", false},
+		{"limits.cpu.priority", "-1", false},
+		{"limits.disk.priority", "5", true},
+		{"limits.disk.priority", "x", false},
+		{"limits.memory.enforce", "hard", true},
+		{"limits.memory.enforce", "soft", true},
+		{"limits.memory.enforce", "medium", false},
+		{"limits.memory.swap", "false", true},
+		{"limits.memory.swap", "nah", false},
+		{"security.idmap.isolated", "false", true},
+		{"security.idmap.isolated", "true", false}, // not supported yet
+		{"security.idmap.isolated", "maybe", false},
+		{"raw.lxc", "", true},
+		{"raw.lxc", "# comment\n\nlxc.apparmor.profile = unconfined", true},
+		{"raw.lxc", "lxc.cgroup.devices.allow = c 10:200 rwm", true},
+		{"raw.lxc", "lxc.rootfs.path = dir:/", false},
+		{"raw.lxc", "lxc.rootfs = /", false},
+		{"raw.lxc", "lxc.idmap = u 0 0 1", false},
+		{"raw.lxc", "lxc.net.0.type = phys", false},
+		{"raw.lxc", "lxc.uts.name = other", false},
+		{"raw.lxc", "lxc.include = /etc/passwd", false},
+		{"raw.lxc", "not a line", false},
+		{"raw.lxc", "foo = bar", false},
+	}
+	for _, tt := range tests {
+		err := ValidateInstanceKey(tt.key, tt.value, true)
+		if tt.ok != (err == nil) {
+			t.Errorf("%s=%q: err = %v, want ok=%v", tt.key, tt.value, err, tt.ok)
+			continue
+		}
+		if err != nil && (!errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), `"`+tt.key+`"`)) {
+			t.Errorf("%s=%q: error %q is not ErrInvalid naming the key", tt.key, tt.value, err)
+		}
+	}
+	err := ValidateInstanceKey("raw.lxc", "lxc.net.0.type = phys", true)
+	if err == nil || !strings.Contains(err.Error(), "lxc.net.0.type") {
+		t.Errorf("raw.lxc error %v does not name the lxc key", err)
+	}
+	if err := ValidateInstanceKey("security.idmap.isolated", "true", true); err == nil || !strings.Contains(err.Error(), "not supported yet") {
+		t.Errorf("security.idmap.isolated=true: %v, want 'not supported yet'", err)
+	}
+}
+
+func TestParseCPUAllowance(t *testing.T) {
+	a, err := ParseCPUAllowance("25ms/100ms")
+	if err != nil || a.Quota != 25000 || a.Period != 100000 || a.Percent != 0 {
+		t.Errorf("25ms/100ms = %+v, %v", a, err)
+	}
+	a, err = ParseCPUAllowance("40%")
+	if err != nil || a.Percent != 40 || a.Quota != 0 {
+		t.Errorf("40%% = %+v, %v", a, err)
 	}
 }

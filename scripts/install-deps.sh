@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages lite needs to build, run and test, when they are missing.
-# Idempotent and quick when everything is present.
+# Idempotent and quick when everything is present. With --test it also installs what only the
+# tests and the bench use (LXD 5.0, the reference lite is compared with).
 set -euo pipefail
 
 pkgs=(
   lxc lxc-dev golang-gopkg-lxc-go-lxc.v2-dev pkg-config gcc make   # liblxc and go-lxc (cgo)
   debootstrap xz-utils squashfs-tools zstd bzip2                  # image builds and imports
   uidmap iproute2 nftables dnsmasq-base openssh-client             # containers and networks
+  lxcfs                                                            # /proc views of a container's limits
   ca-certificates
 )
+if [ "${1:-}" = --test ]; then
+  pkgs+=(lxd lxd-client)                                          # LXD 5.0: interop tests, bench
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

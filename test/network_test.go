@@ -73,6 +73,9 @@ func TestNetwork(t *testing.T) {
 		mustLite(t, d, "config", "device", "set", app, "eth0", "ipv4.address="+fixed)
 		mustLite(t, d, "start", app)
 		waitIPv4(t, d, app, fixed)
+		if out := mustLite(t, d, "network", "list-leases", lab, "--format", "csv"); !strings.Contains(out, app+",") || !strings.Contains(out, ","+fixed+",STATIC") {
+			t.Errorf("list-leases of %s lacks %s's reservation %s:\n%s", lab, app, fixed, out)
+		}
 	})
 
 	t.Run("bad-input", func(t *testing.T) {
@@ -145,16 +148,22 @@ func TestNetwork(t *testing.T) {
 	})
 
 	t.Run("removal", func(t *testing.T) {
+		start := time.Now()
+		step := func(what string) { t.Logf("%s done after %s", what, time.Since(start).Round(time.Millisecond)) }
 		mustLite(t, d, "delete", "--force", db)
+		step("delete " + db)
 		eventually(t, 30*time.Second, db+"'s name freed", func() (bool, string) {
 			out, _, code := d.Lite("exec", web, "--", "getent", "hosts", db+".lite")
 			return code != 0, out
 		})
+		step("name freed")
 		if b, _ := os.ReadFile(filepath.Join(d.Dir, "networks", d.Net, "dnsmasq.leases")); strings.Contains(string(b), " "+db+" ") {
 			t.Errorf("lease of deleted %s still there:\n%s", db, b)
 		}
 		mustLite(t, d, "delete", "--force", app)
+		step("delete " + app)
 		mustLite(t, d, "network", "delete", lab)
+		step("network delete")
 		if linkExists(lab) {
 			t.Errorf("bridge %s still exists after network delete", lab)
 		}

@@ -54,3 +54,12 @@ type NetworkStateCounters struct {
 	PacketsReceived int64 `json:"packets_received"`
 	PacketsSent     int64 `json:"packets_sent"`
 }
+
+// NetworkLease is one DHCP lease or reservation (GET /1.0/networks/{name}/leases).
+type NetworkLease struct {
+	Hostname string `json:"hostname"`
+	Hwaddr   string `json:"hwaddr"`
+	Address  string `json:"address"`
+	Type     string `json:"type"` // "dynamic" or "static"
+	Location string `json:"location"`
+}

@@ -19,3 +19,8 @@ type ProfilesPost struct {
 	ProfilePut
 	Name string `json:"name"`
 }
+
+// ProfilePost renames a profile (POST /1.0/profiles/{name}).
+type ProfilePost struct {
+	Name string `json:"name"`
+}

@@ -33,6 +33,9 @@ func main() {
 	}
 	nat := fs.Bool("default-nat", natDefault, "ipv4.nat of the default network and of automatic subnets (env LITE_DEFAULT_NAT)")
 	table := fs.String("nft-table", os.Getenv("LITE_NFT_TABLE"), "name of lite's nftables table (env LITE_NFT_TABLE; default lite for /var/lib/lite, else derived from the state dir)")
+	ubuntuMirror := fs.String("ubuntu-mirror", os.Getenv("LITE_UBUNTU_MIRROR"), "Ubuntu archive for ubuntu/* image builds (env LITE_UBUNTU_MIRROR)")
+	ubuntuKeyring := fs.String("ubuntu-keyring", os.Getenv("LITE_UBUNTU_KEYRING"), "Ubuntu archive keyring file for ubuntu/* builds (env LITE_UBUNTU_KEYRING)")
+	maxImage := fs.Int64("image-max-size", 0, "largest size in bytes an image may expand to when unpacked (default 64 GiB)")
 	debug := fs.Bool("debug", false, "log debug messages")
 	version := fs.Bool("version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
@@ -52,7 +55,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, Log: log,
-		DefaultNetwork: *defNet, DefaultNAT: *nat, NFTTable: *table}); err != nil {
+		DefaultNetwork: *defNet, DefaultNAT: *nat, NFTTable: *table,
+		ImageMaxBytes: *maxImage, UbuntuMirror: *ubuntuMirror, UbuntuKeyring: *ubuntuKeyring}); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}

@@ -31,10 +31,29 @@ CREATE TABLE instances (
 	architecture  TEXT NOT NULL,
 	description   TEXT NOT NULL DEFAULT '',
 	ephemeral     INTEGER NOT NULL DEFAULT 0,
-	config        TEXT NOT NULL DEFAULT '{}',
-	devices       TEXT NOT NULL DEFAULT '{}',
 	created_at    DATETIME NOT NULL,
 	last_used_at  DATETIME NOT NULL
+);
+CREATE TABLE instances_config (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	instance_id  INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+	key          TEXT NOT NULL,
+	value        TEXT NOT NULL,
+	UNIQUE (instance_id, key)
+);
+CREATE TABLE instances_devices (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	instance_id  INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+	name         TEXT NOT NULL,
+	type         TEXT NOT NULL,
+	UNIQUE (instance_id, name)
+);
+CREATE TABLE instances_devices_config (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	device_id  INTEGER NOT NULL REFERENCES instances_devices(id) ON DELETE CASCADE,
+	key        TEXT NOT NULL,
+	value      TEXT NOT NULL,
+	UNIQUE (device_id, key)
 );
 CREATE TABLE instances_profiles (
 	instance_id  INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
@@ -53,8 +72,26 @@ CREATE TABLE networks (
 CREATE TABLE profiles (
 	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	name         TEXT NOT NULL UNIQUE,
-	description  TEXT NOT NULL DEFAULT '',
-	config       TEXT NOT NULL DEFAULT '{}',
-	devices      TEXT NOT NULL DEFAULT '{}'
+	description  TEXT NOT NULL DEFAULT '');
+CREATE TABLE profiles_config (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	profile_id  INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+	key         TEXT NOT NULL,
+	value       TEXT NOT NULL,
+	UNIQUE (profile_id, key)
+);
+CREATE TABLE profiles_devices (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	profile_id  INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+	name        TEXT NOT NULL,
+	type        TEXT NOT NULL,
+	UNIQUE (profile_id, name)
+);
+CREATE TABLE profiles_devices_config (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	device_id  INTEGER NOT NULL REFERENCES profiles_devices(id) ON DELETE CASCADE,
+	key        TEXT NOT NULL,
+	value      TEXT NOT NULL,
+	UNIQUE (device_id, key)
 );
 CREATE TABLE schema_version (version INTEGER NOT NULL);

@@ -27,6 +27,7 @@ import (
 	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	lxcdriver "lite/lxd-lite/instance/drivers/lxc"
+	"lite/lxd-lite/lxcfs"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/server"
 	"lite/lxd-lite/storage"
@@ -40,7 +41,6 @@ type Options struct {
 	Dir        string // LITE_DIR
 	BuildCache string // where built image tarballs are kept between runs
 	Mirror     string // Debian mirror for the builder ("" = debootstrap's default)
-	Log        *slog.Logger
 	// DefaultNetwork names the network lited creates on its first start ("" = litebr0).
 	DefaultNetwork string
 	// DefaultNAT is ipv4.nat of the default network and of networks created with an
@@ -48,6 +48,11 @@ type Options struct {
 	DefaultNAT bool
 	// NFTTable names lite's nftables table ("" = derived from Dir, "lite" for /var/lib/lite).
 	NFTTable string
+	// UbuntuMirror and UbuntuKeyring let the builder make Ubuntu images (both needed).
+	UbuntuMirror, UbuntuKeyring string
+	// ImageMaxBytes bounds what one image may expand to when unpacked (0: 64 GiB).
+	ImageMaxBytes int64
+	Log           *slog.Logger
 }
 
 // Run starts lited and serves until ctx ends. Containers keep running after it returns.
@@ -104,24 +109,40 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer database.Close()
-	store := &images.Store{Dir: filepath.Join(dir, "images")}
+	store := &images.Store{Dir: filepath.Join(dir, "images"), MaxBytes: o.ImageMaxBytes}
 	if err := store.CleanTemp(); err != nil {
 		return err
 	}
 	hub := events.NewHub()
 	rt := lxcdriver.New(filepath.Join(dir, "containers"))
 	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: storage.Detect()}
-	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log,
-		Builder: &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror}}
+	defaultMap := instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
+	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,
+		StreamsCache: filepath.Join(dir, "cache", "simplestreams"),
+		Builder:      &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror, UbuntuMirror: o.UbuntuMirror, UbuntuKeyring: o.UbuntuKeyring}}
+	if err := imgs.Sweep(ctx); err != nil {
+		return fmt.Errorf("recover image store: %w", err)
+	}
 	nets, err := startNetworks(ctx, o, dir, database)
 	if err != nil {
 		return err
 	}
 	defer nets.Detach()
+	fs, err := lxcfs.Ensure(dir, log)
+	if err != nil {
+		log.Warn("running without lxcfs", "err", err)
+	}
+	lxcfsDir := ""
+	if fs != nil {
+		lxcfsDir = fs.Dir
+	}
+	cgroups := instance.DetectCgroups()
+	devices := deviceHandlers(nets, rt, log)
+	devices["disk"] = &device.Disk{StateDir: dir}
+	devices["unix-char"], devices["unix-block"] = device.NewUnixHandlers(dir, cgroups)
 	mgr := instance.NewManager(instance.Config{
-		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log,
-		IDMap:   instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size},
-		Devices: deviceHandlers(nets, rt, log), NetState: device.NetState,
+		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log, IDMap: defaultMap,
+		Cgroups: cgroups, Lxcfs: lxcfsDir, Devices: devices, NetState: device.NetState,
 	})
 	if err := mgr.Recover(ctx); err != nil {
 		return fmt.Errorf("recover state: %w", err)
@@ -131,7 +152,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	srv := &server.Server{
-		Instances: mgr, Networks: nets, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
+		Instances: mgr, Networks: nets, Images: imgs, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
 	}
 	sock := filepath.Join(dir, "unix.socket")
@@ -143,12 +164,14 @@ func Run(ctx context.Context, o Options) error {
 	log.Info("lited ready", "dir", dir, "socket", sock, "storage", pool.Driver, "idmap", fmt.Sprintf("%d:%d", uids.Start, gids.Start))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	go mgr.Autostart(ctx)
 	select {
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(sctx)
 		_ = os.Remove(sock)
+		fs.Release(func() bool { return mgr.AnyRunning(sctx) })
 		log.Info("lited stopped; containers keep running")
 		return nil
 	case err := <-errc:
@@ -187,7 +210,7 @@ func listen(sock string) (net.Listener, error) {
 // extensions are the LXD API extensions lite implements (LXD-API.md §2.1); listing one it
 // lacks makes LXD's client call endpoints that are not there.
 var extensions = []string{"instances", "api_filtering", "instance_get_full", "container_full",
-	"network", "network_state", "instance_nic_network"}
+	"network", "network_state", "network_leases", "instance_nic_network"}
 
 func serverInfo(storageDriver string) func() api.Server {
 	var uts unix.Utsname

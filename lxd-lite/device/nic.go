@@ -32,7 +32,8 @@ type NIC struct {
 }
 
 // Validate checks a nic against the host: the network exists, a fixed address is free.
-func (h *NIC) Validate(ctx context.Context, inst, name string, dev map[string]string) error {
+func (h *NIC) Validate(ctx context.Context, dc instance.DeviceContext, name string, dev map[string]string) error {
+	inst := dc.Name
 	if net := dev["network"]; net != "" {
 		if dev["nictype"] != "" || dev["parent"] != "" {
 			return fmt.Errorf("device %q: network= cannot be combined with nictype or parent: %w", name, api.ErrInvalid)
@@ -60,7 +61,7 @@ func (h *NIC) Validate(ctx context.Context, inst, name string, dev map[string]st
 // volatile.<dev>.hwaddr and volatile.<dev>.host_name), and registers the nic with the
 // network's dnsmasq: its name for DNS and its fixed address, if any.
 func (h *NIC) Start(ctx context.Context, dc instance.DeviceContext, name string, dev map[string]string, spec *instance.RunSpec) (func(), error) {
-	if err := h.Validate(ctx, dc.Name, name, dev); err != nil {
+	if err := h.Validate(ctx, dc, name, dev); err != nil {
 		return nil, err
 	}
 	nic := instance.NIC{Name: dev["name"]}

@@ -47,7 +47,7 @@ func ParseProxyAddr(v string) (proto, addr string, err error) {
 }
 
 // Validate checks listen and connect.
-func (p *Proxy) Validate(ctx context.Context, inst, name string, dev map[string]string) error {
+func (p *Proxy) Validate(ctx context.Context, _ instance.DeviceContext, name string, dev map[string]string) error {
 	lp, _, err := ParseProxyAddr(dev["listen"])
 	if err != nil {
 		return fmt.Errorf("device %q: listen: %v: %w", name, err, api.ErrInvalid)
@@ -67,15 +67,26 @@ func (p *Proxy) Validate(ctx context.Context, inst, name string, dev map[string]
 
 // Start opens the listener before the container starts, so a port in use fails the start.
 func (p *Proxy) Start(ctx context.Context, dc instance.DeviceContext, name string, dev map[string]string, spec *instance.RunSpec) (func(), error) {
-	if err := p.Attach(ctx, dc, name, dev); err != nil {
+	if err := p.Serve(ctx, dc, name, dev); err != nil {
 		return nil, err
 	}
 	return func() { _ = p.Stop(context.Background(), dc, name, dev) }, nil
 }
 
-// Attach starts forwarding for a running container (hotplug, or after lited restarts).
-func (p *Proxy) Attach(ctx context.Context, dc instance.DeviceContext, name string, dev map[string]string) error {
-	if err := p.Validate(ctx, dc.Name, name, dev); err != nil {
+// Attach serves a proxy added to a running container (instance.DeviceHotplugger).
+func (p *Proxy) Attach(ctx context.Context, dc instance.DeviceContext, _ int, name string, dev map[string]string) error {
+	return p.Serve(ctx, dc, name, dev)
+}
+
+// Detach stops a proxy removed from a running container (instance.DeviceHotplugger).
+func (p *Proxy) Detach(ctx context.Context, dc instance.DeviceContext, _ int, name string, dev map[string]string) error {
+	return p.Stop(ctx, dc, name, dev)
+}
+
+// Serve starts listening for a running container, after a hotplug or a restart of lited
+// (instance.LiveDevice).
+func (p *Proxy) Serve(ctx context.Context, dc instance.DeviceContext, name string, dev map[string]string) error {
+	if err := p.Validate(ctx, dc, name, dev); err != nil {
 		return err
 	}
 	key := dc.Name + "/" + name

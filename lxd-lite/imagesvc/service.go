@@ -26,7 +26,12 @@ type Service struct {
 	Store   *images.Store
 	Builder *images.Builder
 	TmpDir  string // scratch space for builds, on the same filesystem as the store
-	Log     *slog.Logger
+	// IDMap is the default map of unprivileged containers: imports are unpacked for it once
+	// to check them.
+	IDMap *instance.IDMap
+	// StreamsCache keeps simplestreams index files (an hour); "" disables the cache.
+	StreamsCache string
+	Log          *slog.Logger
 
 	mu     sync.Mutex
 	builds map[string]*build // by recipe key: one build at a time per recipe
@@ -44,7 +49,11 @@ type build struct {
 // else a builder recipe (debian/12, ...), built once and stored with its aliases.
 func (s *Service) Resolve(ctx context.Context, src api.InstanceSource, progress func(string)) (db.Image, error) {
 	if src.Server != "" {
-		return db.Image{}, fmt.Errorf("remote image servers are not supported yet (%s): %w", src.Server, api.ErrInvalid)
+		name := src.Alias
+		if name == "" {
+			name = src.Fingerprint
+		}
+		return s.Pull(ctx, PullOptions{Server: src.Server, Protocol: src.Protocol, Name: name, Cached: true}, progress)
 	}
 	if src.Fingerprint != "" {
 		return s.DB.GetImage(ctx, src.Fingerprint)
@@ -135,7 +144,7 @@ func (s *Service) build(ctx context.Context, r images.Recipe, progress func(stri
 	progress(fmt.Sprintf("building %s/%s with debootstrap (once; later launches reuse it)", r.OS, r.Release))
 	tarball, err := b.Build(ctx, r, work)
 	if err != nil {
-		return db.Image{}, fmt.Errorf("build image %s/%s: %w", r.OS, r.Release, err)
+		return db.Image{}, apiKind(fmt.Errorf("build image %s/%s: %w", r.OS, r.Release, err))
 	}
 	progress("adding image to the store")
 	fp, meta, err := s.Store.Add(ctx, tarball)

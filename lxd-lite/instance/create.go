@@ -68,10 +68,10 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 	if err != nil {
 		return "", err
 	}
-	if err := profiles.ValidateDevices(devs); err != nil {
+	if err := m.checkDevices(ctx, m.deviceContext(name, inst.Config, nil), inst.Devices); err != nil {
 		return "", err
 	}
-	if err := m.validateDevices(ctx, name, devs); err != nil {
+	if err := m.checkExpanded(ctx, name, cfg, devs); err != nil {
 		return "", err
 	}
 
@@ -86,7 +86,11 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 	if src.Alias == "" && src.Fingerprint == "" {
 		return "", fmt.Errorf("no image given: name one, e.g. \"lite launch debian/12 %s\": %w", name, api.ErrInvalid)
 	}
-	img, err := m.images.Resolve(ctx, src, func(msg string) { progress("build_progress", msg) })
+	key := "build_progress"
+	if src.Server != "" {
+		key = "download_progress" // a pull, as LXD names its progress
+	}
+	img, err := m.images.Resolve(ctx, src, func(msg string) { progress(key, msg) })
 	if err != nil {
 		return "", err
 	}

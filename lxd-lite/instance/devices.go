@@ -25,6 +25,9 @@ type Mount struct {
 	ReadOnly bool
 	Optional bool
 	Dir      bool // source is a directory (else a file)
+	// Shift makes it an idmapped mount through the container's user namespace, so host
+	// files owned by uid 0 appear owned by root inside (unprivileged containers only).
+	Shift bool
 }
 
 // DeviceNode is a character or block device made inside the container.
@@ -32,6 +35,12 @@ type DeviceNode struct {
 	Path         string
 	Type         string // "c" or "b"
 	Major, Minor uint32
+	// Source is a node the handler made on the host, owned by the container's mapped ids;
+	// it is bind-mounted at Path (an unprivileged container cannot mknod).
+	Source string
+	// AllowKey is the lxc key that lets the container use the device
+	// ("lxc.cgroup.devices.allow" on v1, "lxc.cgroup2.devices.allow" on v2).
+	AllowKey string
 }
 
 // DeviceContext is what a device handler knows of the instance it serves.

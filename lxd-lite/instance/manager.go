@@ -39,6 +39,8 @@ type Manager struct {
 	log      *slog.Logger
 	devices  map[string]DeviceHandler
 	netState func(pid int) (map[string]api.InstanceStateNetwork, error)
+	cgroups  CgroupHost
+	lxcfs    string
 }
 
 // Config wires a Manager.
@@ -54,11 +56,17 @@ type Config struct {
 	Devices map[string]DeviceHandler
 	// NetState reads the interfaces of a running container's network namespace (nil: none).
 	NetState func(pid int) (map[string]api.InstanceStateNetwork, error)
+	// Cgroups is the host's cgroup layout, for limits.* keys (DetectCgroups).
+	Cgroups CgroupHost
+	// Lxcfs is where lxcfs is mounted ("" when it does not run): its /proc files and CPU
+	// list are bind-mounted into every container, so tools inside see the container's limits.
+	Lxcfs string
 }
 
 // NewManager returns a manager.
 func NewManager(c Config) *Manager {
-	return &Manager{db: c.DB, rt: c.Runtime, pool: c.Pool, images: c.Images, hub: c.Hub, idmap: c.IDMap, locks: newLocks(), log: c.Log, devices: c.Devices, netState: c.NetState}
+	return &Manager{db: c.DB, rt: c.Runtime, pool: c.Pool, images: c.Images, hub: c.Hub, idmap: c.IDMap, locks: newLocks(), log: c.Log, devices: c.Devices,
+		netState: c.NetState, cgroups: c.Cgroups, lxcfs: c.Lxcfs}
 }
 
 // URL returns an instance's API path.
@@ -130,6 +138,34 @@ func (m *Manager) Start(ctx context.Context, name string) error {
 		Nesting: profiles.IsTrue(cfg["security.nesting"]), RawLXC: cfg["raw.lxc"],
 		LogFile: filepath.Join(vol.Path, "lxc.log"), Cgroups: map[string]string{},
 	}
+	// As in LXD: a pending trigger recorded by copy or rename (volatile.apply_template) is
+	// rendered first and cleared, then the start templates, on every start, before init runs.
+	layer := filepath.Dir(vol.Lower)
+	pending := inst.Config["volatile.apply_template"]
+	inst.Config, inst.Devices = cfg, devs
+	if err := m.pool.Mount(vol, func(rootfs string) error {
+		if pending != "" {
+			if err := m.images.Render(layer, rootfs, pending, inst, im); err != nil {
+				return err
+			}
+		}
+		return m.images.Render(layer, rootfs, "start", inst, im)
+	}); err != nil {
+		return fmt.Errorf("instance %q: render templates: %w", name, err)
+	}
+	if pending != "" {
+		if err := m.db.SetInstanceConfig(ctx, name, map[string]string{"volatile.apply_template": ""}); err != nil {
+			return err
+		}
+	}
+	limits, _, err := cgroupLimits(cfg, m.cgroups)
+	if err != nil {
+		return fmt.Errorf("instance %q: %w", name, err)
+	}
+	for k, v := range limits {
+		spec.Cgroups[k] = v
+	}
+	spec.Mounts = append(spec.Mounts, lxcfsMounts(m.lxcfs)...)
 	rev := &reverter{}
 	defer rev.fail()
 	dc := m.deviceContext(name, cfg, im)
@@ -201,7 +237,8 @@ func (m *Manager) Restart(ctx context.Context, name string, opts StopOptions) er
 func (m *Manager) Delete(ctx context.Context, name string) error {
 	unlock := m.locks.lock(name)
 	defer unlock()
-	if _, err := m.db.GetInstance(ctx, name); err != nil {
+	inst, err := m.db.GetInstance(ctx, name)
+	if err != nil {
 		return err
 	}
 	st, err := m.rt.State(ctx, name)
@@ -210,10 +247,6 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	}
 	if st.Running {
 		return fmt.Errorf("instance %q is running: stop it first, or delete with --force: %w", name, api.ErrInvalid)
-	}
-	inst, err := m.db.GetInstance(ctx, name)
-	if err != nil {
-		return err
 	}
 	cfg, devs, err := m.expand(ctx, inst)
 	if err != nil {

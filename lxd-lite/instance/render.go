@@ -3,6 +3,7 @@ package instance
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -138,33 +139,45 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	}
 	next := inst
 	next.Config, next.Devices, next.Profiles, next.Description = put.Config, put.Devices, put.Profiles, put.Description
-	ncfg, ndevs, err := m.expand(ctx, next)
+	if err := m.checkDevices(ctx, m.deviceContext(name, put.Config, nil), put.Devices); err != nil {
+		return err
+	}
+	cfg, devs, err := m.expand(ctx, next)
 	if err != nil {
 		return err
 	}
 	if next.Config["security.privileged"] != inst.Config["security.privileged"] {
 		return fmt.Errorf("security.privileged cannot change after creation yet: %w", api.ErrInvalid)
 	}
-	if err := profiles.ValidateDevices(ndevs); err != nil {
+	if err := m.checkExpanded(ctx, name, cfg, devs); err != nil {
 		return err
 	}
-	if err := m.validateDevices(ctx, name, ndevs); err != nil {
+	oldCfg, oldDevs, err := m.expand(ctx, inst)
+	if err != nil {
 		return err
 	}
-	// Devices lited serves itself (proxies) follow at once on a running instance; a nic
-	// change takes effect at the next start.
-	if st, err := m.rt.State(ctx, name); err == nil && st.Running {
-		_, odevs, err := m.expand(ctx, inst)
-		if err != nil {
-			return err
-		}
-		dc := m.deviceContext(name, ncfg, m.idmapFor(ncfg))
-		if err := m.hotplug(ctx, dc, odevs, ndevs); err != nil {
-			return err
-		}
+	st, err := m.rt.State(ctx, name)
+	if err != nil {
+		return err
+	}
+	undo, err := m.applyLive(ctx, name, live{oldCfg, cfg, oldDevs, devs})
+	if err != nil {
+		return err
 	}
 	if err := m.db.UpdateInstance(ctx, next); err != nil {
+		undo()
 		return err
+	}
+	if !st.Running {
+		// A stopped instance's removed or changed devices give back what they held (a
+		// lease, a name); the new ones take it again at the next start.
+		gone := map[string]map[string]string{}
+		for n, od := range oldDevs {
+			if nd, ok := devs[n]; !ok || !maps.Equal(nd, od) {
+				gone[n] = od
+			}
+		}
+		m.removeDevices(ctx, m.deviceContext(name, oldCfg, m.idmapFor(oldCfg)), gone)
 	}
 	m.hub.Lifecycle("instance-updated", URL(name), nil)
 	return nil

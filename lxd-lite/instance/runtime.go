@@ -19,6 +19,9 @@ type Runtime interface {
 	// OpenPty allocates a terminal from the container's own devpts, so programs inside see a
 	// /dev/pts/N of their own; it returns the master and the slave.
 	OpenPty(ctx context.Context, name string) (ptmx, tty *os.File, err error)
+	// SetCgroup changes one cgroup setting of a running container; key is lxc's
+	// ("lxc.cgroup.memory.limit_in_bytes" on v1, "lxc.cgroup2.memory.max" on v2).
+	SetCgroup(ctx context.Context, name, key, value string) error
 }
 
 // IDMap maps container ids 0..Size-1 to host ids from UID/GID.
@@ -40,7 +43,7 @@ type RunSpec struct {
 	NICs    []NIC
 	Mounts  []Mount
 	Nodes   []DeviceNode
-	Cgroups map[string]string // cgroup key -> value, e.g. "memory.max" (v2) or "memory.limit_in_bytes" (v1)
+	Cgroups map[string]string // lxc key -> value: "lxc.cgroup2.memory.max" (v2) or "lxc.cgroup.memory.limit_in_bytes" (v1)
 }
 
 // StopOptions says how to stop. Timeout < 0 waits for a clean shutdown as long as it takes;

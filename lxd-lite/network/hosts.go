@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 
 	"lite/client/api"
@@ -209,3 +210,35 @@ func (m *Manager) LeaseIP(network, mac string) netip.Addr {
 }
 
 func errorsIsNotFound(err error) bool { return db.IsNotFound(err) }
+
+// Leases lists a network's reservations (static) and the leases dnsmasq handed out (dynamic).
+func (m *Manager) Leases(ctx context.Context, network string) ([]api.NetworkLease, error) {
+	if _, err := m.o.DB.GetNetwork(ctx, network); err != nil {
+		return nil, err
+	}
+	f := m.files(network)
+	hosts, err := readHosts(f.hosts())
+	if err != nil {
+		return nil, err
+	}
+	leases, err := readLeases(f.leases())
+	if err != nil {
+		return nil, err
+	}
+	out := []api.NetworkLease{}
+	static := map[string]bool{}
+	for _, h := range hosts {
+		if h.IP.IsValid() {
+			static[h.MAC] = true
+			out = append(out, api.NetworkLease{Hostname: h.Name, Hwaddr: h.MAC, Address: h.IP.String(), Type: "static", Location: "none"})
+		}
+	}
+	for _, l := range leases {
+		if h, ok := hosts[l.MAC]; ok && static[l.MAC] && h.IP == l.IP {
+			continue // the reservation is already listed
+		}
+		out = append(out, api.NetworkLease{Hostname: l.Name, Hwaddr: l.MAC, Address: l.IP.String(), Type: "dynamic", Location: "none"})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Hostname+out[i].Address < out[j].Hostname+out[j].Address })
+	return out, nil
+}

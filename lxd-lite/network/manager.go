@@ -146,7 +146,6 @@ func (m *Manager) down(name string) error {
 	p := m.procs[name]
 	if p == nil {
 		p = &dnsmasq{name: name, files: m.files(name), log: m.o.Log}
-		p.pid = p.pidFromFile()
 	}
 	if err := p.stop(); err != nil {
 		return err

@@ -44,6 +44,9 @@ func (m *Manager) Create(ctx context.Context, req api.NetworksPost) error {
 	if err := m.resolveAuto(ctx, req.Name, cfg); err != nil {
 		return err
 	}
+	if cfg["ipv6.address"] == "" {
+		cfg["ipv6.address"] = "none" // lite manages IPv4 only; say so as LXD would show it
+	}
 	if gw := SettingsOf(cfg).Gateway; gw.IsValid() {
 		if err := m.checkSubnet(ctx, req.Name, gw); err != nil {
 			return err
@@ -91,11 +94,11 @@ func (m *Manager) Update(ctx context.Context, name string, put api.NetworkPut) e
 	if err != nil {
 		return err
 	}
+	// Only an explicit auto picks a subnet here; an unset address means no IPv4.
 	if cfg["ipv4.address"] == "auto" {
-		cfg["ipv4.address"] = ""
-	}
-	if err := m.resolveAuto(ctx, name, cfg); err != nil {
-		return err
+		if err := m.resolveAuto(ctx, name, cfg); err != nil {
+			return err
+		}
 	}
 	if gw := SettingsOf(cfg).Gateway; gw.IsValid() && gw != SettingsOf(old.Config).Gateway {
 		if err := m.checkSubnet(ctx, name, gw); err != nil {

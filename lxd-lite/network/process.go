@@ -191,9 +191,6 @@ func (d *dnsmasq) stop() error {
 func (d *dnsmasq) restart(fn func() error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.pid == 0 {
-		d.pid, d.exited = d.pidFromFile(), nil // one left from before a restart of lited
-	}
 	if err := d.killLocked(); err != nil {
 		return err
 	}
@@ -216,6 +213,9 @@ func (d *dnsmasq) detach() {
 }
 
 func (d *dnsmasq) killLocked() error {
+	if d.pid == 0 {
+		d.pid, d.exited = d.pidFromFile(), nil // one left from before a restart of lited
+	}
 	if !d.aliveLocked() {
 		d.pid = 0
 		return nil

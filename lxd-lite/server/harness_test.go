@@ -19,7 +19,10 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/images"
+	"lite/lxd-lite/device"
 	"lite/lxd-lite/events"
+	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/instance/instancetest"
 	"lite/lxd-lite/operations"
@@ -40,12 +43,23 @@ type env struct {
 	hub    *events.Hub
 	rt     *instancetest.Runtime
 	imgs   *instancetest.Images
+	store  *images.Store // the real image store behind the image endpoints
 	http   *http.Client
 	ws     *websocket.Dialer
 	info   api.Server
+	mgr    *instance.Manager
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, envOptions{}) }
+
+// envOptions add fakes to the env: device handlers by type, and networks.
+type envOptions struct {
+	devices  map[string]instance.DeviceHandler
+	networks server.Networks
+}
+
+// newEnvWith is newEnv with the fakes of o wired in.
+func newEnvWith(t *testing.T, o envOptions) *env {
 	t.Helper()
 	// Unix socket paths are limited to 108 bytes; t.TempDir() can exceed that.
 	dir, err := os.MkdirTemp("", "lite-srv")
@@ -82,10 +96,20 @@ func newEnv(t *testing.T) *env {
 	e.rt.WorkDir = filepath.Join(dir, "work")
 	e.imgs = &instancetest.Images{DB: database, Dir: filepath.Join(dir, "images")}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	devs := map[string]instance.DeviceHandler{"disk": coldDisk{&device.Disk{StateDir: dir}}}
+	for k, v := range o.devices {
+		devs[k] = v
+	}
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: storage.Dir},
 		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
+		Devices: devs,
+		Cgroups: instance.CgroupHost{
+			V1:   map[string]bool{"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "pids": true, "blkio": true},
+			CPUs: 2, MemoryBytes: 4 << 30, BlkioWeight: "blkio.weight",
+		},
 	})
+	e.mgr = mgr
 	e.info = api.Server{
 		ServerPut:     api.ServerPut{Config: map[string]string{}},
 		APIExtensions: []string{"instances", "api_filtering", "instance_get_full"}, APIStatus: "stable", APIVersion: "1.0",
@@ -93,8 +117,10 @@ func newEnv(t *testing.T) *env {
 		Environment: api.ServerEnvironment{Addresses: []string{}, KernelFeatures: map[string]string{}, LXCFeatures: map[string]string{},
 			Server: "lite", ServerName: "test", Storage: "dir", StorageSupportedDrivers: []any{}},
 	}
+	e.store = &images.Store{Dir: filepath.Join(dir, "store")}
+	imgsvc := &imagesvc.Service{DB: database, Store: e.store, TmpDir: filepath.Join(dir, "tmp"), Log: log}
 	srv := &server.Server{
-		Instances: mgr, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
+		Instances: mgr, Networks: o.networks, Images: imgsvc, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
 		Info: func() api.Server { return e.info },
 	}
 	ln, err := net.Listen("unix", e.socket)
@@ -328,3 +354,19 @@ func (e *env) containers() []string {
 }
 
 func q(s string) string { return url.QueryEscape(s) }
+
+// coldDisk is the disk handler without hotplug: the fake runtime's containers have no mount
+// namespace to attach to, so device changes wait for the next start, as for other types.
+type coldDisk struct{ d *device.Disk }
+
+func (c coldDisk) Start(ctx context.Context, inst instance.DeviceContext, name string, dev map[string]string, spec *instance.RunSpec) (func(), error) {
+	return c.d.Start(ctx, inst, name, dev, spec)
+}
+
+func (c coldDisk) Stop(ctx context.Context, inst instance.DeviceContext, name string, dev map[string]string) error {
+	return c.d.Stop(ctx, inst, name, dev)
+}
+
+func (c coldDisk) Validate(ctx context.Context, inst instance.DeviceContext, name string, dev map[string]string) error {
+	return c.d.Validate(ctx, inst, name, dev)
+}

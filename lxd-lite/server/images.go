@@ -11,8 +11,19 @@ import (
 var imageEndpoints = []endpoint{
 	{"GET /1.0/images", listImages},
 	{"GET /1.0/images/aliases", listAliases},
+	{"POST /1.0/images", createImage},
+	{"POST /1.0/images/aliases", createAlias},
 	{"GET /1.0/images/aliases/{name}", getAlias},
+	{"PUT /1.0/images/aliases/{name}", putAlias},
+	{"PATCH /1.0/images/aliases/{name}", patchAlias},
+	{"POST /1.0/images/aliases/{name}", renameAlias},
+	{"DELETE /1.0/images/aliases/{name}", deleteAlias},
 	{"GET /1.0/images/{fp}", getImage},
+	{"PUT /1.0/images/{fp}", putImage},
+	{"PATCH /1.0/images/{fp}", patchImage},
+	{"DELETE /1.0/images/{fp}", deleteImage},
+	// {fp}/{sub}, not {fp}/export: the latter would clash with aliases/{name} in ServeMux.
+	{"GET /1.0/images/{fp}/{sub}", imageSub},
 }
 
 // ImageToAPI renders an image row for the wire.
@@ -94,4 +105,12 @@ func getAlias(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	return Sync(aliasToAPI(a))
+}
+
+// imageSub serves GET /1.0/images/{fp}/export.
+func imageSub(s *Server, r *http.Request) Response {
+	if r.PathValue("sub") != "export" {
+		return Errorf(api.ErrNotFound, "no such endpoint %s %s", r.Method, r.URL.Path)
+	}
+	return exportImage(s, r)
 }

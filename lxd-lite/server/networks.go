@@ -1,11 +1,24 @@
 package server
 
 import (
+	"context"
 	"maps"
 	"net/http"
 
 	"lite/client/api"
 )
+
+// Networks is what the network endpoints need; *network.Manager is the real one.
+type Networks interface {
+	Create(ctx context.Context, req api.NetworksPost) error
+	Update(ctx context.Context, name string, put api.NetworkPut) error
+	Rename(ctx context.Context, old, name string) error
+	Delete(ctx context.Context, name string) error
+	Get(ctx context.Context, name string) (api.Network, error)
+	List(ctx context.Context) ([]api.Network, error)
+	State(ctx context.Context, name string) (api.NetworkState, error)
+	Leases(ctx context.Context, name string) ([]api.NetworkLease, error)
+}
 
 var networkEndpoints = []endpoint{
 	{"GET /1.0/networks", listNetworks},
@@ -16,6 +29,7 @@ var networkEndpoints = []endpoint{
 	{"POST /1.0/networks/{name}", renameNetwork},
 	{"DELETE /1.0/networks/{name}", deleteNetwork},
 	{"GET /1.0/networks/{name}/state", networkState},
+	{"GET /1.0/networks/{name}/leases", networkLeases},
 }
 
 func listNetworks(s *Server, r *http.Request) Response {
@@ -120,4 +134,12 @@ func networkState(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	return Sync(st)
+}
+
+func networkLeases(s *Server, r *http.Request) Response {
+	l, err := s.Networks.Leases(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return Error(err)
+	}
+	return Sync(l)
 }

@@ -13,8 +13,8 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/lxd-lite/events"
+	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
-	"lite/lxd-lite/network"
 	"lite/lxd-lite/operations"
 )
 
@@ -24,7 +24,8 @@ const maxBody = 4 << 20
 // Server holds what the handlers need.
 type Server struct {
 	Instances *instance.Manager
-	Networks  *network.Manager
+	Networks  Networks
+	Images    *imagesvc.Service
 	Runtime   instance.Runtime
 	DB        *db.DB
 	Ops       *operations.Manager
@@ -63,9 +64,9 @@ var coreEndpoints = []endpoint{
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, e := range slices.Concat(endpointGroups()...) {
-		fn := e.fn
+		fn, raw := e.fn, rawBody[e.pattern]
 		mux.HandleFunc(e.pattern, func(w http.ResponseWriter, r *http.Request) {
-			if r.Body != nil {
+			if r.Body != nil && !raw {
 				r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			}
 			resp := fn(s, r)

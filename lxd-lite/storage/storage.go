@@ -111,7 +111,13 @@ func (p *Pool) Mount(v Volume, fn func(rootfs string) error) error {
 		return fn(filepath.Join(v.Path, "rootfs"))
 	}
 	target := filepath.Join(v.Path, "mnt")
-	if err := os.Mkdir(target, 0o700); err != nil {
+	if err := os.Mkdir(target, 0o700); errors.Is(err, fs.ErrExist) {
+		// Left by a crash mid-mount (templates render on every start): detach what may
+		// still be mounted there and reuse it.
+		if err := unix.Unmount(target, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("clear stale mount point %s: %w", target, err)
+		}
+	} else if err != nil {
 		return fmt.Errorf("create mount point: %w", err)
 	}
 	defer os.Remove(target)

@@ -28,7 +28,7 @@ func NewCmdImage(f *cli.Factory) *cobra.Command {
 			return cmd.Help()
 		},
 	}
-	cmd.AddCommand(NewCmdList(f, nil))
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdImport(f), NewCmdExport(f), NewCmdDelete(f), NewCmdInfo(f), NewCmdAlias(f), NewCmdCopy(f), NewCmdBuild(f))
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 	"lite/client/api"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/progress"
+	"lite/cmd/internal/remote"
 )
 
 // CreateOptions are the inputs of lite launch and lite init.
@@ -95,6 +96,10 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 	if err != nil {
 		return err
 	}
+	src, err := remote.ResolveSource(ctx, opts.Image, remote.LocalImage(c.GetImages))
+	if err != nil {
+		return err
+	}
 
 	out := opts.IO.Out
 	if opts.Name != "" {
@@ -105,7 +110,7 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 	op, err := c.CreateInstance(api.InstancesPost{
 		Name:   opts.Name,
 		Type:   "container",
-		Source: api.InstanceSource{Type: "image", Alias: opts.Image},
+		Source: src,
 		InstancePut: api.InstancePut{
 			Config: config, Devices: devices,
 			Profiles: profiles, Ephemeral: opts.Ephemeral,

@@ -26,6 +26,7 @@ type Client interface {
 	UpdateNetwork(name string, put api.NetworkPut) error
 	RenameNetwork(name string, req api.NetworkPost) error
 	DeleteNetwork(name string) error
+	GetNetworkLeases(name string) ([]api.NetworkLease, error)
 }
 
 // Options are what every network command gets: its I/O and its client.
@@ -66,13 +67,19 @@ func NewCmdNetwork(opts *Options) *cobra.Command {
 	list := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List networks", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return RunList(cmd.Context(), opts, format) }}
 	output.AddFormatFlag(list, &format)
+	var leaseFormat output.Format
+	leases := &cobra.Command{Use: "list-leases NAME", Short: "List a network's DHCP leases and reservations", Args: cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return RunLeases(cmd.Context(), opts, args[0], leaseFormat)
+		}}
+	output.AddFormatFlag(leases, &leaseFormat)
 	var desc string
 	create := &cobra.Command{Use: "create NAME [key=value...]", Short: "Create a managed bridge network", Args: cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return RunCreate(cmd.Context(), opts, args[0], desc, args[1:])
 		}}
 	create.Flags().StringVar(&desc, "description", "", "network description")
-	cmd.AddCommand(list, create,
+	cmd.AddCommand(list, create, leases,
 		&cobra.Command{Use: "show NAME", Short: "Show a network's configuration", Args: cli.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error { return RunShow(cmd.Context(), opts, args[0]) }},
 		&cobra.Command{Use: "info NAME", Short: "Show a network's bridge state", Args: cli.ExactArgs(1),
@@ -109,6 +116,23 @@ func RunList(_ context.Context, opts *Options, format output.Format) error {
 		}
 		data.Rows = append(data.Rows, []string{n.Name, n.Type, managed, n.Config["ipv4.address"], n.Config["ipv6.address"],
 			n.Description, strconv.Itoa(len(n.UsedBy)), strings.ToUpper(n.Status)})
+	}
+	return output.Print(opts.IO.Out, format, data)
+}
+
+// RunLeases prints a network's leases like lxc network list-leases.
+func RunLeases(_ context.Context, opts *Options, name string, format output.Format) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	leases, err := c.GetNetworkLeases(name)
+	if err != nil {
+		return err
+	}
+	data := output.Data{Header: []string{"HOSTNAME", "MAC ADDRESS", "IP ADDRESS", "TYPE"}, Raw: leases}
+	for _, l := range leases {
+		data.Rows = append(data.Rows, []string{l.Hostname, l.Hwaddr, l.Address, strings.ToUpper(l.Type)})
 	}
 	return output.Print(opts.IO.Out, format, data)
 }

@@ -10,10 +10,11 @@ import (
 
 	"lite/client"
 	"lite/cmd/internal/cli"
-	"lite/cmd/internal/device"
+	"lite/cmd/internal/config"
 	"lite/cmd/internal/image"
 	"lite/cmd/internal/instance"
 	"lite/cmd/internal/network"
+	"lite/cmd/internal/remote"
 	"lite/cmd/internal/version"
 )
 
@@ -41,7 +42,10 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		instance.NewCmdExec(f, nil),
 		image.NewCmdImage(f),
 		network.NewCmdNetwork(network.FromFactory(f)),
-		device.NewCmdConfig(device.FromFactory(f)),
+		image.NewCmdPublish(f),
+		remote.NewCmdRemote(f),
+		config.NewCmdConfig(f),
+		config.NewCmdProfile(f),
 		version.NewCmdVersion(f, nil),
 	)
 	return cmd

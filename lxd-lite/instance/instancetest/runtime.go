@@ -33,6 +33,8 @@ type Runtime struct {
 	stops      []StopCall
 	execs      []instance.ExecSpec
 	procs      []*exec.Cmd
+	cgroupSets []string
+	failCgroup string
 }
 
 // StopCall records one Stop.
@@ -207,3 +209,52 @@ func (p *process) Wait() (int, error) {
 }
 
 func (p *process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// SetCgroup records a live cgroup change of a running container: Cgroups returns the spec's
+// settings with every change applied, as the container's cgroup would hold them. A key in
+// FailCgroup makes it fail, like a kernel refusing a memory limit below the usage.
+func (r *Runtime) SetCgroup(ctx context.Context, name, key, value string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	spec, ok := r.running[name]
+	if !ok {
+		return fmt.Errorf("instance %q is not running: %w", name, api.ErrNotRunning)
+	}
+	if r.failCgroup != "" && r.failCgroup == key {
+		return fmt.Errorf("fake runtime: set %s on %q: device or resource busy", key, name)
+	}
+	cg := make(map[string]string, len(spec.Cgroups)+1)
+	for k, v := range spec.Cgroups {
+		cg[k] = v
+	}
+	cg[key] = value
+	spec.Cgroups = cg
+	r.running[name] = spec
+	r.cgroupSets = append(r.cgroupSets, name+" "+key+"="+value)
+	return nil
+}
+
+// FailCgroup makes later SetCgroup calls for key fail ("" for none).
+func (r *Runtime) FailCgroup(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failCgroup = key
+}
+
+// Cgroups returns a running container's cgroup settings, start spec plus live changes.
+func (r *Runtime) Cgroups(name string) map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range r.running[name].Cgroups {
+		out[k] = v
+	}
+	return out
+}
+
+// CgroupSets returns every SetCgroup call as "name key=value", in order.
+func (r *Runtime) CgroupSets() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.cgroupSets...)
+}

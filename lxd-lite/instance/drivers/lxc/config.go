@@ -29,7 +29,10 @@ func Render(spec instance.RunSpec) string {
 		line("lxc.idmap", fmt.Sprintf("g 0 %d %d", spec.IDMap.GID, spec.IDMap.Size))
 	}
 	// Mixed cgroup/proc/sys mounts are what systemd needs to boot as an unprivileged PID 1.
-	line("lxc.mount.auto", "proc:mixed sys:mixed cgroup:mixed")
+	// "force" makes lxc mount the cgroup hierarchies itself even with a cgroup namespace:
+	// left to systemd inside, a hybrid host's separate v1 cpu and cpuacct hierarchies go
+	// unmounted (systemd insists on co-mounting them), hiding the container's CPU limits.
+	line("lxc.mount.auto", "proc:mixed sys:mixed cgroup:mixed:force")
 	line("lxc.environment", "container=lxc")
 	line("lxc.tty.max", "0")
 	line("lxc.pty.max", "1024")
@@ -67,10 +70,20 @@ func Render(spec instance.RunSpec) string {
 		if m.Optional {
 			opts = append(opts, "optional")
 		}
+		if m.Shift && spec.IDMap != nil {
+			opts = append(opts, "idmap=container")
+		}
 		line("lxc.mount.entry", fmt.Sprintf("%s %s none %s 0 0", m.Source, strings.TrimPrefix(m.Path, "/"), strings.Join(opts, ",")))
 	}
 	for _, d := range spec.Nodes {
-		line("lxc.mount.entry", fmt.Sprintf("/dev/null %s none bind,create=file,optional 0 0", strings.TrimPrefix(d.Path, "/")))
+		src := d.Source
+		if src == "" {
+			src = "/dev/null"
+		}
+		line("lxc.mount.entry", fmt.Sprintf("%s %s none bind,create=file,optional 0 0", src, strings.TrimPrefix(d.Path, "/")))
+		if d.AllowKey != "" {
+			line(d.AllowKey, fmt.Sprintf("%s %d:%d rwm", d.Type, d.Major, d.Minor))
+		}
 	}
 	keys := make([]string, 0, len(spec.Cgroups))
 	for k := range spec.Cgroups {

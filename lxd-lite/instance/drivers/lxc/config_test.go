@@ -51,6 +51,19 @@ var renderCases = []struct {
 		s.RawLXC = "lxc.apparmor.profile = unconfined\nlxc.mount.auto = proc:rw sys:rw\n\n"
 		return s
 	}},
+	{"limits.conf", func() instance.RunSpec {
+		s := baseSpec()
+		s.IDMap = defaultMap
+		s.Cgroups = map[string]string{"lxc.cgroup.memory.limit_in_bytes": "268435456", "lxc.cgroup.pids.max": "50", "lxc.cgroup.cpuset.cpus": "0"}
+		s.Mounts = []instance.Mount{
+			{Source: "/var/lib/lite/lxcfs/proc/meminfo", Path: "/proc/meminfo", Optional: true},
+			{Source: "/srv/data", Path: "/data", ReadOnly: true, Dir: true},
+			{Source: "/srv/shared", Path: "/shared", Dir: true, Shift: true},
+		}
+		s.Nodes = []instance.DeviceNode{{Path: "/dev/net/tun", Type: "c", Major: 10, Minor: 200,
+			Source: "/var/lib/lite/devices/web1/unix.tun", AllowKey: "lxc.cgroup.devices.allow"}}
+		return s
+	}},
 }
 
 func TestRenderGolden(t *testing.T) {

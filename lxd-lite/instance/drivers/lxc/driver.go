@@ -128,12 +128,41 @@ func (d *Driver) Stop(ctx context.Context, name string, opts instance.StopOption
 		if err := shutdown(ctx, c, opts.Timeout); err != nil {
 			return fmt.Errorf("instance %q: %w", name, err)
 		}
-		return nil
-	}
-	if err := c.Stop(); err != nil && c.Running() {
+	} else if err := c.Stop(); err != nil && c.Running() {
 		return fmt.Errorf("kill instance %q: %w", name, err)
 	}
+	d.waitMonitorGone(name, 10*time.Second)
 	return nil
+}
+
+// waitMonitorGone waits, up to limit, for the container's liblxc monitor to exit: after the
+// container stops it still tears its network down (the host end of each veth), and a stop
+// must not return while that runs, or a start or delete right after races it.
+func (d *Driver) waitMonitorGone(name string, limit time.Duration) {
+	want := "[lxc monitor] " + d.LXCPath + " " + name
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if !monitorRuns(want) {
+			return
+		}
+	}
+}
+
+// monitorRuns reports whether a process's command line (NULs as spaces) is exactly title.
+func monitorRuns(title string) bool {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " ")) == title {
+			return true
+		}
+	}
+	return false
 }
 
 // resendEvery is how often a clean shutdown repeats the halt signal. An init that has not
@@ -262,4 +291,26 @@ func (d *Driver) OpenPty(ctx context.Context, name string) (*os.File, *os.File, 
 		return nil, nil, fmt.Errorf("open pty peer: %w", errno)
 	}
 	return ptmx, os.NewFile(sfd, "pts"), nil
+}
+
+// SetCgroup writes one cgroup setting of a running container through its monitor.
+func (d *Driver) SetCgroup(ctx context.Context, name, key, value string) error {
+	c, err := d.open(name)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	if !c.Running() {
+		return fmt.Errorf("instance %q is not running: %w", name, api.ErrNotRunning)
+	}
+	item, ok := strings.CutPrefix(key, "lxc.cgroup2.")
+	if !ok {
+		if item, ok = strings.CutPrefix(key, "lxc.cgroup."); !ok {
+			return fmt.Errorf("%q is not an lxc cgroup key: %w", key, api.ErrInvalid)
+		}
+	}
+	if err := c.SetCgroupItem(item, value); err != nil {
+		return fmt.Errorf("set %s=%s on %q: %w", item, value, name, err)
+	}
+	return nil
 }

@@ -1,0 +1,227 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"lite/client/api"
+)
+
+// ImageUpload is an image file (unified) or pair of files (split) to upload.
+type ImageUpload struct {
+	Meta   string // the unified image, or the metadata tarball of a split one
+	Rootfs string // the rootfs file of a split image; "" for unified
+	// Properties override the image's metadata properties (X-LXD-properties).
+	Properties map[string]string
+	Public     bool
+}
+
+// CreateImage uploads an image (POST /1.0/images), streamed from its files. The operation's
+// final metadata holds "fingerprint" and "size".
+func (c *Client) CreateImage(up ImageUpload) (*Operation, error) {
+	meta, err := os.Open(up.Meta)
+	if err != nil {
+		return nil, err
+	}
+	h := http.Header{}
+	h.Set("X-LXD-filename", filepath.Base(up.Meta))
+	if up.Public {
+		h.Set("X-LXD-public", "1")
+	}
+	if len(up.Properties) > 0 {
+		q := url.Values{}
+		for k, v := range up.Properties {
+			q.Set(k, v)
+		}
+		h.Set("X-LXD-properties", q.Encode())
+	}
+	if up.Rootfs == "" {
+		defer meta.Close()
+		h.Set("Content-Type", "application/octet-stream")
+		return c.rawOperation(http.MethodPost, "/1.0/images", meta, h)
+	}
+	rootfs, err := os.Open(up.Rootfs)
+	if err != nil {
+		meta.Close()
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		defer meta.Close()
+		defer rootfs.Close()
+		err := func() error {
+			for _, p := range []struct {
+				field string
+				f     *os.File
+			}{{"metadata", meta}, {"rootfs", rootfs}} {
+				w, err := mw.CreateFormFile(p.field, filepath.Base(p.f.Name()))
+				if err != nil {
+					return err
+				}
+				if _, err := io.Copy(w, p.f); err != nil {
+					return err
+				}
+			}
+			return mw.Close()
+		}()
+		pw.CloseWithError(err)
+	}()
+	h.Set("Content-Type", mw.FormDataContentType())
+	return c.rawOperation(http.MethodPost, "/1.0/images", pr, h)
+}
+
+// rawOperation sends a non-JSON body and returns the operation the server started.
+func (c *Client) rawOperation(method, path string, body io.Reader, h http.Header) (*Operation, error) {
+	req, err := http.NewRequestWithContext(c.ctx, method, endpoint("http", path, nil), body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = h
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	env, err := parseResponse(resp)
+	if err != nil {
+		return nil, err
+	}
+	var op api.Operation
+	if err := json.Unmarshal(env.Metadata, &op); err != nil || op.ID == "" {
+		return nil, fmt.Errorf("%s %s: expected an operation", method, path)
+	}
+	return &Operation{c: c, op: op}, nil
+}
+
+// CreateImageFromSource publishes an instance or pulls an image (POST /1.0/images, JSON).
+func (c *Client) CreateImageFromSource(req api.ImagesPost) (*Operation, error) {
+	return c.operation(request{method: http.MethodPost, path: "/1.0/images", body: req})
+}
+
+// DeleteImage deletes an image by fingerprint or unique prefix.
+func (c *Client) DeleteImage(fp string) (*Operation, error) {
+	return c.operation(request{method: http.MethodDelete, path: apiPath("/1.0/images", fp)})
+}
+
+// UpdateImage replaces an image's writable fields.
+func (c *Client) UpdateImage(fp string, put api.ImagePut) error {
+	_, err := c.do(request{method: http.MethodPut, path: apiPath("/1.0/images", fp), body: put})
+	return err
+}
+
+// ExportImage writes an image's files into dir, named as the server names them, and returns
+// their paths (one for unified, metadata then rootfs for split).
+func (c *Client) ExportImage(fp, dir string) ([]string, error) {
+	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, endpoint("http", apiPath("/1.0/images", fp)+"/export", nil), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		_, err := parseResponse(resp)
+		if err == nil {
+			err = fmt.Errorf("export %s: %s", fp, resp.Status)
+		}
+		return nil, err
+	}
+	ctype, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err == nil && strings.HasPrefix(ctype, "multipart/") {
+		var out []string
+		mr := multipart.NewReader(resp.Body, params["boundary"])
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				return out, nil
+			}
+			if err != nil {
+				return out, fmt.Errorf("export %s: %w", fp, err)
+			}
+			p, err := saveAs(dir, part.FileName(), part)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, p)
+		}
+	}
+	_, params, err = mime.ParseMediaType(resp.Header.Get("Content-Disposition"))
+	if err != nil || params["filename"] == "" {
+		return nil, fmt.Errorf("export %s: no filename in Content-Disposition header", fp)
+	}
+	p, err := saveAs(dir, params["filename"], resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	return []string{p}, nil
+}
+
+// saveAs writes r to dir/name, refusing names that are not plain file names.
+func saveAs(dir, name string, r io.Reader) (string, error) {
+	if name == "" || name != filepath.Base(name) || name == "." || name == ".." {
+		return "", fmt.Errorf("export: bad file name %q from server", name)
+	}
+	p := filepath.Join(dir, name)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(p)
+		return "", fmt.Errorf("export: write %s: %w", p, err)
+	}
+	return p, nil
+}
+
+// GetImageAliases returns every alias.
+func (c *Client) GetImageAliases() ([]api.ImageAliasesEntry, error) {
+	var list []api.ImageAliasesEntry
+	if err := c.get("/1.0/images/aliases", url.Values{"recursion": {"1"}}, &list); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// CreateImageAlias adds an alias; Target may be a unique fingerprint prefix.
+func (c *Client) CreateImageAlias(a api.ImageAliasesPost) error {
+	_, err := c.do(request{method: http.MethodPost, path: "/1.0/images/aliases", body: a})
+	return err
+}
+
+// UpdateImageAlias points an alias elsewhere.
+func (c *Client) UpdateImageAlias(name string, put api.ImageAliasesEntryPut) error {
+	_, err := c.do(request{method: http.MethodPut, path: apiPath("/1.0/images/aliases", name), body: put})
+	return err
+}
+
+// RenameImageAlias renames an alias.
+func (c *Client) RenameImageAlias(name, to string) error {
+	_, err := c.do(request{method: http.MethodPost, path: apiPath("/1.0/images/aliases", name), body: api.ImageAliasesEntryPost{Name: to}})
+	return err
+}
+
+// DeleteImageAlias deletes an alias.
+func (c *Client) DeleteImageAlias(name string) error {
+	_, err := c.do(request{method: http.MethodDelete, path: apiPath("/1.0/images/aliases", name)})
+	return err
+}

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"lite/client/api"
+	"lite/cmd/internal/cli"
+	"lite/cmd/internal/output"
+)
+
+// NewCmdConfig returns `lite config`: an instance's config keys and devices.
+func NewCmdConfig(f *cli.Factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Manage instance config and devices", Args: cli.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
+	var expanded bool
+	withInstance := func(fn func(cmd *cobra.Command, t *target, args []string) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			c, err := connect(f)
+			if err != nil {
+				return err
+			}
+			t, err := loadInstance(c, args[0])
+			if err != nil {
+				return err
+			}
+			return fn(cmd, t, args[1:])
+		}
+	}
+	get := &cobra.Command{Use: "get INSTANCE KEY", Short: "Get a config key", Args: cli.ExactArgs(2),
+		RunE: withInstance(func(_ *cobra.Command, t *target, args []string) error {
+			cfg := t.inst.Config
+			if expanded {
+				cfg = t.inst.ExpandedConfig
+			}
+			_, err := fmt.Fprintln(f.IO.Out, cfg[args[0]])
+			return err
+		})}
+	get.Flags().BoolVarP(&expanded, "expanded", "e", false, "include the keys from profiles")
+	show := &cobra.Command{Use: "show INSTANCE", Short: "Show an instance's config and devices as YAML", Args: cli.ExactArgs(1),
+		RunE: withInstance(func(_ *cobra.Command, t *target, _ []string) error {
+			put := t.inst.InstancePut
+			if expanded {
+				put.Config, put.Devices = t.inst.ExpandedConfig, t.inst.ExpandedDevices
+			}
+			return output.PrintYAML(f.IO.Out, put)
+		})}
+	show.Flags().BoolVarP(&expanded, "expanded", "e", false, "show the config and devices after profiles")
+	set := &cobra.Command{Use: "set INSTANCE KEY=VALUE...", Short: "Set config keys (applied at once to a running instance where possible)",
+		Example: "  lite config set web1 limits.memory=512MiB limits.cpu=1\n  lite config set web1 limits.memory 256MiB",
+		Args:    cli.MinArgs(2),
+		RunE: withInstance(func(cmd *cobra.Command, t *target, args []string) error {
+			kv, err := keyValues(args)
+			if err != nil {
+				return err
+			}
+			for k, v := range kv {
+				t.inst.Config[k] = v
+			}
+			return t.save(cmd.Context())
+		})}
+	unset := &cobra.Command{Use: "unset INSTANCE KEY...", Short: "Unset config keys", Args: cli.MinArgs(2),
+		RunE: withInstance(func(cmd *cobra.Command, t *target, args []string) error {
+			for _, k := range args {
+				if _, ok := t.inst.Config[k]; !ok {
+					return fmt.Errorf("config key %q is not set on %s", k, t.name)
+				}
+				delete(t.inst.Config, k)
+			}
+			return t.save(cmd.Context())
+		})}
+	editCmd := &cobra.Command{Use: "edit INSTANCE", Short: "Edit an instance's config as YAML ($EDITOR, or stdin when it is not a terminal)", Args: cli.ExactArgs(1),
+		RunE: withInstance(func(cmd *cobra.Command, t *target, _ []string) error {
+			var put api.InstancePut
+			if err := edit(f.IO, t.inst.InstancePut, &put); err != nil {
+				return err
+			}
+			t.inst.InstancePut = put
+			return t.save(cmd.Context())
+		})}
+	cmd.AddCommand(get, show, set, unset, editCmd, newCmdDevice(f, "instance", loadInstance))
+	return cmd
+}

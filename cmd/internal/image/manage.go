@@ -1,0 +1,371 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"lite/client"
+	"lite/client/api"
+	"lite/cmd/internal/cli"
+	"lite/cmd/internal/output"
+	"lite/cmd/internal/progress"
+	"lite/cmd/internal/remote"
+)
+
+// ImportOptions are the inputs of lite image import.
+type ImportOptions struct {
+	IO      *cli.IOStreams
+	Client  func() (cli.Client, error)
+	Files   []string // unified, or metadata then rootfs
+	Aliases []string
+	Public  bool
+}
+
+// NewCmdImport returns `lite image import FILE [ROOTFS] [--alias A]`.
+func NewCmdImport(f *cli.Factory) *cobra.Command {
+	opts := &ImportOptions{IO: f.IO, Client: f.Client}
+	cmd := &cobra.Command{
+		Use:   "import FILE [ROOTFS]",
+		Short: "Import an image file (unified) or a metadata tarball and its rootfs (split)",
+		Args:  cli.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Files = args
+			return RunImport(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringSliceVar(&opts.Aliases, "alias", nil, "alias for the new image (repeatable)")
+	cmd.Flags().BoolVar(&opts.Public, "public", false, "mark the image public")
+	return cmd
+}
+
+// RunImport uploads the files, waits, then adds the aliases. Aliases that already exist are
+// refused before anything is uploaded; if adding one fails after all, the image is deleted
+// again, so a failed import leaves nothing.
+func RunImport(ctx context.Context, opts *ImportOptions) error {
+	c, err := imageClient(opts.Client)
+	if err != nil {
+		return err
+	}
+	for _, f := range opts.Files {
+		if st, err := os.Stat(f); err != nil {
+			return fmt.Errorf("image file: %w", err)
+		} else if !st.Mode().IsRegular() {
+			return fmt.Errorf("image file %s is not a regular file", f)
+		}
+	}
+	for _, a := range opts.Aliases {
+		if _, err := c.GetImageAlias(a); err == nil {
+			return fmt.Errorf("image alias %q already exists: %w", a, api.ErrAlreadyExists)
+		}
+	}
+	up := client.ImageUpload{Meta: opts.Files[0], Public: opts.Public}
+	if len(opts.Files) == 2 {
+		up.Rootfs = opts.Files[1]
+	}
+	o, err := c.CreateImage(up)
+	if err != nil {
+		return err
+	}
+	final, err := progress.Wait(ctx, opts.IO, op{o})
+	if err != nil {
+		return err
+	}
+	fp, _ := final.Metadata["fingerprint"].(string)
+	if fp == "" {
+		return fmt.Errorf("the server did not return the new image's fingerprint")
+	}
+	for _, a := range opts.Aliases {
+		if err := c.CreateImageAlias(api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: a, Target: fp}}); err != nil {
+			if dop, derr := c.DeleteImage(fp); derr == nil {
+				_ = dop.Wait(ctx)
+			}
+			return err
+		}
+	}
+	fmt.Fprintf(opts.IO.Out, "Image imported with fingerprint: %s\n", fp)
+	return nil
+}
+
+// NewCmdExport returns `lite image export IMAGE [DIR]`.
+func NewCmdExport(f *cli.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "export IMAGE [DIR]",
+		Short: "Write an image's files, as LXD's lxc image import accepts them, into DIR",
+		Args:  cli.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := imageClient(f.Client)
+			if err != nil {
+				return err
+			}
+			dir := "."
+			if len(args) == 2 {
+				dir = args[1]
+			}
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				return fmt.Errorf("export target %q is not a directory", dir)
+			}
+			img, err := resolve(c, args[0])
+			if err != nil {
+				return err
+			}
+			files, err := c.ExportImage(img.Fingerprint, dir)
+			if err != nil {
+				return err
+			}
+			for _, p := range files {
+				fmt.Fprintln(f.IO.Out, p)
+			}
+			return nil
+		},
+	}
+}
+
+// NewCmdDelete returns `lite image delete IMAGE...`.
+func NewCmdDelete(f *cli.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "delete IMAGE...",
+		Aliases: []string{"rm"},
+		Short:   "Delete images (by alias, fingerprint or unique prefix)",
+		Args:    cli.MinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := imageClient(f.Client)
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				img, err := resolve(c, name)
+				if err != nil {
+					return err
+				}
+				o, err := c.DeleteImage(img.Fingerprint)
+				if err != nil {
+					return err
+				}
+				if _, err := progress.Wait(cmd.Context(), f.IO, op{o}); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// NewCmdInfo returns `lite image info|show IMAGE`.
+func NewCmdInfo(f *cli.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "info IMAGE",
+		Aliases: []string{"show"},
+		Short:   "Show an image (by alias, fingerprint or unique prefix), as YAML",
+		Args:    cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := imageClient(f.Client)
+			if err != nil {
+				return err
+			}
+			img, err := resolve(c, args[0])
+			if err != nil {
+				return err
+			}
+			return output.PrintYAML(f.IO.Out, img)
+		},
+	}
+}
+
+// NewCmdAlias returns `lite image alias create|delete|list|rename`.
+func NewCmdAlias(f *cli.Factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "alias", Short: "Manage image aliases", Args: cli.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
+	var format output.Format
+	list := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List aliases", Args: cli.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := imageClient(f.Client)
+			if err != nil {
+				return err
+			}
+			list, err := c.GetImageAliases()
+			if err != nil {
+				return err
+			}
+			d := output.Data{Header: []string{"ALIAS", "FINGERPRINT", "TYPE", "DESCRIPTION"}, Raw: list}
+			for _, a := range list {
+				d.Rows = append(d.Rows, []string{a.Name, short(a.Target), strings.ToUpper(a.Type), a.Description})
+			}
+			return output.Print(f.IO.Out, format, d)
+		}}
+	output.AddFormatFlag(list, &format)
+	var desc string
+	create := &cobra.Command{Use: "create ALIAS IMAGE", Short: "Create an alias", Args: cli.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := imageClient(f.Client)
+			if err != nil {
+				return err
+			}
+			img, err := resolve(c, args[1])
+			if err != nil {
+				return err
+			}
+			return c.CreateImageAlias(api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: args[0], Description: desc, Target: img.Fingerprint}})
+		}}
+	create.Flags().StringVar(&desc, "description", "", "alias description")
+	del := &cobra.Command{Use: "delete ALIAS", Aliases: []string{"rm"}, Short: "Delete an alias", Args: cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := imageClient(f.Client)
+			if err != nil {
+				return err
+			}
+			return c.DeleteImageAlias(args[0])
+		}}
+	rename := &cobra.Command{Use: "rename ALIAS NEW", Aliases: []string{"mv"}, Short: "Rename an alias", Args: cli.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := imageClient(f.Client)
+			if err != nil {
+				return err
+			}
+			return c.RenameImageAlias(args[0], args[1])
+		}}
+	cmd.AddCommand(list, create, del, rename)
+	return cmd
+}
+
+// NewCmdPublish returns `lite publish INSTANCE [--alias A]`.
+func NewCmdPublish(f *cli.Factory) *cobra.Command {
+	var aliases []string
+	var props []string
+	cmd := &cobra.Command{
+		Use:   "publish INSTANCE [key=value...]",
+		Short: "Make an image from a stopped instance",
+		Args:  cli.MinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := imageClient(f.Client)
+			if err != nil {
+				return err
+			}
+			if strings.Contains(args[0], "/") {
+				return fmt.Errorf("publishing snapshots is not supported yet: publish the stopped instance: %w", api.ErrInvalid)
+			}
+			req := api.ImagesPost{Source: &api.ImagesPostSource{Type: "instance", Name: args[0]}}
+			req.Properties = map[string]string{}
+			for _, kv := range append(props, args[1:]...) {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("bad property %q: want key=value: %w", kv, api.ErrInvalid)
+				}
+				req.Properties[k] = v
+			}
+			for _, a := range aliases {
+				req.Aliases = append(req.Aliases, api.ImageAlias{Name: a})
+			}
+			o, err := c.CreateImageFromSource(req)
+			if err != nil {
+				return err
+			}
+			final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+			if err != nil {
+				return err
+			}
+			fp, _ := final.Metadata["fingerprint"].(string)
+			if fp == "" {
+				return errors.New("the server did not return the new image's fingerprint")
+			}
+			fmt.Fprintf(f.IO.Out, "Instance published with fingerprint: %s\n", fp)
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&aliases, "alias", nil, "alias for the new image (repeatable)")
+	return cmd
+}
+
+// short is the 12-digit form of a fingerprint.
+func short(fp string) string {
+	if len(fp) > 12 {
+		return fp[:12]
+	}
+	return fp
+}
+
+// NewCmdCopy returns `lite image copy REMOTE:IMAGE local: [--alias A]`: the daemon pulls the
+// image from the remote and verifies it.
+func NewCmdCopy(f *cli.Factory) *cobra.Command {
+	var aliases []string
+	cmd := &cobra.Command{
+		Use:   "copy REMOTE:IMAGE local:",
+		Short: "Copy an image from a remote into the local store",
+		Args:  cli.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 2 && strings.TrimSuffix(args[1], ":") != "local" {
+				return fmt.Errorf("lite can only copy images into local:, not %q: %w", args[1], api.ErrInvalid)
+			}
+			r, name, err := remote.Split(args[0])
+			if err != nil {
+				return err
+			}
+			if r == nil {
+				return fmt.Errorf("%q is a local image already: name a remote, e.g. REMOTE:%s: %w", args[0], name, api.ErrInvalid)
+			}
+			c, err := imageClient(f.Client)
+			if err != nil {
+				return err
+			}
+			req := api.ImagesPost{Source: &api.ImagesPostSource{Type: "image", Mode: "pull", Server: r.Addr, Protocol: r.Protocol, Alias: name}}
+			for _, a := range aliases {
+				req.Aliases = append(req.Aliases, api.ImageAlias{Name: a})
+			}
+			o, err := c.CreateImageFromSource(req)
+			if err != nil {
+				return err
+			}
+			final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+			if err != nil {
+				return err
+			}
+			fp, _ := final.Metadata["fingerprint"].(string)
+			fmt.Fprintf(f.IO.Out, "Image copied with fingerprint: %s\n", fp)
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&aliases, "alias", nil, "alias for the copied image (repeatable)")
+	return cmd
+}
+
+// NewCmdBuild returns `lite image build RECIPE [--alias A] [--mirror URL] [--include pkg,pkg]`.
+func NewCmdBuild(f *cli.Factory) *cobra.Command {
+	var aliases, include []string
+	var mirror string
+	cmd := &cobra.Command{
+		Use:   "build RECIPE",
+		Short: "Build an image with debootstrap (debian/11, debian/12, debian/13, ubuntu/22.04, ubuntu/24.04)",
+		Long: "Build an image with debootstrap from a recipe. A recipe built before with the same mirror and\n" +
+			"packages is reused from the build cache. Ubuntu recipes need lited's --ubuntu-mirror and --ubuntu-keyring.",
+		Args: cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := imageClient(f.Client)
+			if err != nil {
+				return err
+			}
+			req := api.ImagesPost{Source: &api.ImagesPostSource{Type: "build", Alias: args[0], Mirror: mirror, Include: include}}
+			for _, a := range aliases {
+				req.Aliases = append(req.Aliases, api.ImageAlias{Name: a})
+			}
+			o, err := c.CreateImageFromSource(req)
+			if err != nil {
+				return err
+			}
+			final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+			if err != nil {
+				return err
+			}
+			fp, _ := final.Metadata["fingerprint"].(string)
+			fmt.Fprintf(f.IO.Out, "Image built with fingerprint: %s\n", fp)
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&aliases, "alias", nil, "alias for the built image (repeatable)")
+	cmd.Flags().StringSliceVar(&include, "include", nil, "extra packages to install (comma-separated)")
+	cmd.Flags().StringVar(&mirror, "mirror", "", "archive to build from (default: lited's)")
+	return cmd
+}

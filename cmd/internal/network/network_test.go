@@ -1,0 +1,127 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"lite/client/api"
+	"lite/cmd/internal/cli"
+	"lite/cmd/internal/output"
+)
+
+// fake is a network Client that keeps networks in memory and records writes.
+type fake struct {
+	nets   map[string]*api.Network
+	puts   []api.NetworkPut
+	posts  []api.NetworksPost
+	failed error
+}
+
+func (f *fake) GetNetworks() ([]api.Network, error) {
+	out := []api.Network{}
+	for _, n := range []string{"litebr0", "lab"} {
+		if x, ok := f.nets[n]; ok {
+			out = append(out, *x)
+		}
+	}
+	return out, nil
+}
+
+func (f *fake) GetNetwork(name string) (*api.Network, error) {
+	if n, ok := f.nets[name]; ok {
+		c := *n
+		return &c, nil
+	}
+	return nil, &api.StatusError{Status: 404, Msg: "network not found"}
+}
+func (f *fake) GetNetworkState(string) (*api.NetworkState, error) { return &api.NetworkState{}, nil }
+func (f *fake) CreateNetwork(req api.NetworksPost) error {
+	f.posts = append(f.posts, req)
+	return f.failed
+}
+func (f *fake) UpdateNetwork(name string, put api.NetworkPut) error {
+	f.puts = append(f.puts, put)
+	return f.failed
+}
+func (f *fake) RenameNetwork(string, api.NetworkPost) error { return f.failed }
+func (f *fake) DeleteNetwork(string) error                  { return f.failed }
+func (f *fake) GetNetworkLeases(string) ([]api.NetworkLease, error) {
+	return []api.NetworkLease{{Hostname: "web1", Hwaddr: "00:16:3e:00:00:01", Address: "10.1.2.5", Type: "static"}}, nil
+}
+
+func newFake() *fake {
+	return &fake{nets: map[string]*api.Network{
+		"litebr0": {Name: "litebr0", Type: "bridge", Managed: true, Status: "Created", UsedBy: []string{"/1.0/profiles/default"},
+			NetworkPut: api.NetworkPut{Config: map[string]string{"ipv4.address": "10.1.2.1/24", "ipv4.nat": "true"}, Description: "d"}},
+	}}
+}
+
+func opts(f *fake) (*Options, func() string) {
+	ios, out, _ := cli.TestIO("")
+	return &Options{IO: ios, Client: func() (Client, error) { return f, nil }}, out.String
+}
+
+func TestList(t *testing.T) {
+	o, out := opts(newFake())
+	if err := RunList(context.Background(), o, output.CSV); err != nil {
+		t.Fatal(err)
+	}
+	if got := out(); got != "litebr0,bridge,YES,10.1.2.1/24,,d,1,CREATED\n" {
+		t.Errorf("csv = %q", got)
+	}
+}
+
+func TestCreateParsesKeyValues(t *testing.T) {
+	f := newFake()
+	o, out := opts(f)
+	if err := RunCreate(context.Background(), o, "lab", "", []string{"ipv4.address=10.77.5.1/24", "ipv4.nat=false"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.posts) != 1 || f.posts[0].Name != "lab" || f.posts[0].Config["ipv4.nat"] != "false" || f.posts[0].Type != "bridge" {
+		t.Errorf("posted %+v", f.posts)
+	}
+	if !strings.Contains(out(), "Network lab created") {
+		t.Errorf("out = %q", out())
+	}
+	if err := RunCreate(context.Background(), o, "lab", "", []string{"novalue"}); !errors.Is(err, api.ErrInvalid) || len(f.posts) != 1 {
+		t.Errorf("bad arg: %v, posts %d", err, len(f.posts))
+	}
+}
+
+func TestSetAndUnset(t *testing.T) {
+	f := newFake()
+	o, _ := opts(f)
+	if err := RunSet(context.Background(), o, "litebr0", []string{"dns.domain", "lab"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := RunSet(context.Background(), o, "litebr0", []string{"ipv4.nat="}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.puts) != 2 || f.puts[0].Config["dns.domain"] != "lab" || f.puts[0].Config["ipv4.address"] != "10.1.2.1/24" || f.puts[0].Description != "d" {
+		t.Fatalf("puts = %+v", f.puts)
+	}
+	if _, ok := f.puts[1].Config["ipv4.nat"]; ok {
+		t.Errorf("unset kept the key: %v", f.puts[1].Config)
+	}
+	if f.nets["litebr0"].Config["dns.domain"] != "" {
+		t.Errorf("set changed the fetched object in place")
+	}
+	if err := RunSet(context.Background(), o, "litebr0", []string{"no.such="}); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("unset of a missing key = %v", err)
+	}
+	if err := RunSet(context.Background(), o, "nope", []string{"a", "b"}); !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("missing network = %v", err)
+	}
+}
+
+func TestLeases(t *testing.T) {
+	o, out := opts(newFake())
+	if err := RunLeases(context.Background(), o, "litebr0", output.CSV); err != nil {
+		t.Fatal(err)
+	}
+	if got := out(); got != "web1,00:16:3e:00:00:01,10.1.2.5,STATIC\n" {
+		t.Errorf("csv = %q", got)
+	}
+}

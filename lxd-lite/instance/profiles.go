@@ -1,0 +1,140 @@
+package instance
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"lite/client/api"
+	"lite/db"
+	"lite/profiles"
+)
+
+// checkProfile fills a profile's nil maps and validates its own config and devices.
+func (m *Manager) checkProfile(ctx context.Context, p *db.Profile) error {
+	if p.Config == nil {
+		p.Config = map[string]string{}
+	}
+	if p.Devices == nil {
+		p.Devices = map[string]map[string]string{}
+	}
+	if err := profiles.ValidateProfileName(p.Name); err != nil {
+		return err
+	}
+	for k := range p.Config {
+		if len(k) > 9 && k[:9] == "volatile." {
+			return fmt.Errorf("profile %q: config key %q: volatile.* keys belong to instances: %w", p.Name, k, api.ErrInvalid)
+		}
+	}
+	if err := profiles.ValidateInstanceConfig(p.Config, nil); err != nil {
+		return fmt.Errorf("profile %q: %w", p.Name, err)
+	}
+	if _, _, err := cgroupLimits(p.Config, m.cgroups); err != nil {
+		return fmt.Errorf("profile %q: %w", p.Name, err)
+	}
+	if err := m.checkDevices(ctx, DeviceContext{Config: p.Config}, p.Devices); err != nil {
+		return fmt.Errorf("profile %q: %w", p.Name, err)
+	}
+	return nil
+}
+
+// CreateProfile validates and stores a new profile.
+func (m *Manager) CreateProfile(ctx context.Context, p db.Profile) error {
+	if err := m.checkProfile(ctx, &p); err != nil {
+		return err
+	}
+	if err := m.db.CreateProfile(ctx, p); err != nil {
+		return err
+	}
+	m.hub.Lifecycle("profile-created", "/1.0/profiles/"+p.Name, nil)
+	return nil
+}
+
+// UpdateProfile replaces a profile and re-applies it to every instance using it: each one's
+// new expansion is checked first, then applied live to the running ones, then stored. If any
+// step fails, the live changes are undone and nothing is stored.
+func (m *Manager) UpdateProfile(ctx context.Context, p db.Profile) error {
+	if err := m.checkProfile(ctx, &p); err != nil {
+		return err
+	}
+	if _, err := m.db.GetProfile(ctx, p.Name); err != nil {
+		return err
+	}
+	users, err := m.db.ProfileUsedBy(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	sort.Strings(users)
+	for _, u := range users {
+		unlock := m.locks.lock(u)
+		defer unlock()
+	}
+	type change struct {
+		name string
+		l    live
+	}
+	var changes []change
+	for _, u := range users {
+		inst, err := m.db.GetInstance(ctx, u)
+		if err != nil {
+			return err
+		}
+		oldCfg, oldDevs, err := m.expand(ctx, inst)
+		if err != nil {
+			return err
+		}
+		cfg, devs, err := m.expandWith(ctx, inst, p)
+		if err != nil {
+			return err
+		}
+		if err := m.checkExpanded(ctx, u, cfg, devs); err != nil {
+			return err
+		}
+		changes = append(changes, change{u, live{oldCfg, cfg, oldDevs, devs}})
+	}
+	rev := &reverter{}
+	defer rev.fail()
+	for _, c := range changes {
+		undo, err := m.applyLive(ctx, c.name, c.l)
+		if err != nil {
+			return err
+		}
+		rev.add(undo)
+	}
+	if err := m.db.UpdateProfile(ctx, p); err != nil {
+		return err
+	}
+	rev.success()
+	m.hub.Lifecycle("profile-updated", "/1.0/profiles/"+p.Name, nil)
+	for _, u := range users {
+		m.hub.Lifecycle("instance-updated", URL(u), nil)
+	}
+	return nil
+}
+
+// RenameProfile renames a profile; default keeps its name.
+func (m *Manager) RenameProfile(ctx context.Context, from, to string) error {
+	if from == "default" {
+		return fmt.Errorf("the default profile cannot be renamed: %w", api.ErrInvalid)
+	}
+	if err := profiles.ValidateProfileName(to); err != nil {
+		return err
+	}
+	if err := m.db.RenameProfile(ctx, from, to); err != nil {
+		return err
+	}
+	m.hub.Lifecycle("profile-renamed", "/1.0/profiles/"+to, map[string]any{"old_name": from})
+	return nil
+}
+
+// DeleteProfile deletes a profile no instance uses; default stays.
+func (m *Manager) DeleteProfile(ctx context.Context, name string) error {
+	if name == "default" {
+		return fmt.Errorf("the default profile cannot be deleted: %w", api.ErrInvalid)
+	}
+	if err := m.db.DeleteProfile(ctx, name); err != nil {
+		return err
+	}
+	m.hub.Lifecycle("profile-deleted", "/1.0/profiles/"+name, nil)
+	return nil
+}
