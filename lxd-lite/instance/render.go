@@ -183,8 +183,8 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	return nil
 }
 
-// Running reports whether an existing instance runs (and is not frozen). It reads only the row and the runtime
-// state, so exec does not pay for Get's disk walk and network dump.
+// Running reports whether an existing instance runs (and is not frozen). It reads only the
+// row and the runtime state, so exec does not pay for Get's disk walk and network dump.
 func (m *Manager) Running(ctx context.Context, name string) (bool, error) {
 	if _, err := m.db.GetInstance(ctx, name); err != nil {
 		return false, err
