@@ -38,11 +38,11 @@ func execInstance(s *Server, r *http.Request) Response {
 	if len(req.Command) == 0 {
 		return Errorf(api.ErrInvalid, "no command given")
 	}
-	full, err := s.Instances.Get(r.Context(), name)
+	running, err := s.Instances.Running(r.Context(), name)
 	if err != nil {
 		return Error(err)
 	}
-	if full.StatusCode != api.Running {
+	if !running {
 		return Errorf(api.ErrInvalid, "instance %q is not running", name)
 	}
 	env, home, err := s.Instances.ExecEnv(r.Context(), name, req.Environment, req.User)

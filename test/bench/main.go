@@ -1,329 +1,234 @@
-// Command bench measures lite's user-visible figures on this machine: launch to systemd
-// "running", exec round trip, list, disk and memory per container, and the daemon's memory.
-// It starts its own lited on a temporary state dir and removes everything it made.
+// Command bench measures lite against LXD 5.0 (dir pool, and btrfs on a loop file when
+// available) and the raw liblxc floor (lxc-start of the same rootfs) on this machine, in one
+// run, and prints min/median/max per system with the ratios lite/LXD and lite/floor.
 //
-//	go run ./test/bench [-n 10] [-exec 20] [-out bench/results.json]
+//	go run ./test/bench [-only lite,lxd,floor] [-rows launch,ipv4,exec,list,stop,copy,disk,rss,monitor,density] [-n 5] [-fast 20]
+//
+// Everything it makes (its lited and LITE_DIR, LXD's daemon, state dir, pools, loop file and
+// bridge, the floor's containers, bridge and dnsmasq) is removed at the end, also on failure
+// or Ctrl-C. Files: lite.go, lxd.go and floor.go are the three systems, rows.go the
+// measurements, report.go the table and bench/results.json.
 package main
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
-	"strconv"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
-
-	"lite/client"
 )
 
-// Result is one measured figure.
-type Result struct {
-	Metric string    `json:"metric"`
-	Unit   string    `json:"unit"`
-	Min    float64   `json:"min"`
-	Median float64   `json:"median"`
-	Max    float64   `json:"max"`
-	N      int       `json:"n"`
-	Ref    string    `json:"reference,omitempty"`
-	Values []float64 `json:"values"`
+// errNA marks a figure a system does not have (the floor has no daemon and no list).
+var errNA = errors.New("n/a")
+
+// system is one thing under test. Every method runs that system's own CLI, as a user would.
+type system interface {
+	Name() string
+	// Launch creates and starts name from the image; it returns when the launch command does.
+	Launch(ctx context.Context, name string) error
+	// WaitRunning returns once systemd inside name reports "running" (an error for any other
+	// final state).
+	WaitRunning(ctx context.Context, name string) error
+	// HasIPv4 runs the system's list once and reports whether it shows an IPv4 for name.
+	HasIPv4(ctx context.Context, name string) (bool, error)
+	Exec(ctx context.Context, name string) error
+	List(ctx context.Context) error
+	Stop(ctx context.Context, name string) error
+	Delete(ctx context.Context, name string) error
+	// DiskMiB is what name adds on disk over the shared image.
+	DiskMiB(name string) (float64, error)
+	// DaemonRSS is the management daemon's resident memory in MiB.
+	DaemonRSS() (float64, error)
+	// Monitors are the pids of the liblxc monitors of this system's containers.
+	Monitors() []int
 }
 
-type bench struct {
-	client   *client.Client
-	bin, dir string
-	daemon   *exec.Cmd
-	results  []Result
-	net      string // the daemon's default network (bridge)
-	table    string // its nftables table
+// cleanups run last-in first-out at exit, with a context of their own (the run's may be
+// cancelled by then).
+type cleanups []struct {
+	what string
+	fn   func(context.Context)
+}
+
+func (c *cleanups) add(what string, fn func(context.Context)) {
+	*c = append(*c, struct {
+		what string
+		fn   func(context.Context)
+	}{what, fn})
+}
+
+func (c *cleanups) run() {
+	for i := len(*c) - 1; i >= 0; i-- {
+		e := (*c)[i]
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		fmt.Fprintf(os.Stderr, "cleanup: %s\n", e.what)
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					fmt.Fprintf(os.Stderr, "cleanup %s: %v\n", e.what, r)
+				}
+			}()
+			e.fn(ctx)
+		}()
+		cancel()
+	}
+	*c = nil
+}
+
+type options struct {
+	only     map[string]bool // lite, lxd, floor
+	rows     map[string]bool
+	slow     int // repetitions of slow rows (launch, stop)
+	fast     int // repetitions of fast rows (exec, list)
+	listN    int // containers running for the list and memory rows
+	density  int // density target
+	out      string
+	lxdDense bool
+}
+
+var allRows = []string{"launch", "ipv4", "exec", "list", "stop", "copy", "disk", "rss", "monitor", "density"}
+
+func parseSet(s string, valid []string, what string) (map[string]bool, error) {
+	m := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		ok := false
+		for _, v := range valid {
+			ok = ok || v == f
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown %s %q (valid: %s)", what, f, strings.Join(valid, ","))
+		}
+		m[f] = true
+	}
+	if len(m) == 0 {
+		return nil, fmt.Errorf("no %s selected", what)
+	}
+	return m, nil
 }
 
 func main() {
-	n := flag.Int("n", 10, "containers to launch (list and density figures use them all)")
-	reps := flag.Int("exec", 20, "repetitions of fast measurements (exec, list)")
+	only := flag.String("only", "lite,lxd,floor", "systems to measure, comma list of lite, lxd, floor")
+	rows := flag.String("rows", strings.Join(allRows, ","), "rows to measure, comma list of "+strings.Join(allRows, ","))
+	slow := flag.Int("n", 5, "repetitions of slow rows (launch, stop); fast rows use -fast")
+	fast := flag.Int("fast", 20, "repetitions of fast rows (exec, list)")
+	listN := flag.Int("list", 25, "containers running for the list, RSS and monitor rows")
+	density := flag.Int("density", 100, "density run: launch until this many are running or one fails (lite)")
+	lxdDense := flag.Bool("lxd-density", false, "also run the density row against LXD (slow: ~3 s per container on dir)")
 	out := flag.String("out", "bench/results.json", "where to write the results as JSON")
 	flag.Parse()
+	fail := func(msg string) {
+		fmt.Fprintln(os.Stderr, "bench:", msg)
+		os.Exit(2)
+	}
+	if flag.NArg() > 0 {
+		fail("unexpected arguments: " + strings.Join(flag.Args(), " "))
+	}
+	o := options{slow: *slow, fast: *fast, listN: *listN, density: *density, out: *out, lxdDense: *lxdDense}
+	var err error
+	if o.only, err = parseSet(*only, []string{"lite", "lxd", "floor"}, "system"); err != nil {
+		fail(err.Error())
+	}
+	if o.rows, err = parseSet(*rows, allRows, "row"); err != nil {
+		fail(err.Error())
+	}
+	if o.slow < 1 || o.fast < 1 || o.listN < o.slow || o.density < 1 {
+		fail("-n, -fast and -density must be >= 1 and -list >= -n")
+	}
 	if os.Geteuid() != 0 {
-		fail("bench must run as root (it starts lited and containers)")
+		fail("bench must run as root (it starts lited, lxd and containers)")
 	}
-	b := &bench{}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		for s := range sigs {
+			fmt.Fprintf(os.Stderr, "\nbench: %v: stopping and cleaning up (further signals are ignored)\n", s)
+			cancel()
+		}
+	}()
+
+	r := &run{opts: o, report: newReport(o)}
 	code := 0
-	if err := b.run(*n, *reps); err != nil {
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				fmt.Fprintln(os.Stderr, "bench: panic:", p)
+				code = 1
+			}
+		}()
+		if err := r.all(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			code = 1
+		}
+	}()
+	r.clean.run()
+	r.report.print(os.Stdout)
+	if err := r.report.write(o.out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		code = 1
 	}
-	b.cleanup()
-	b.print()
-	if err := b.write(*out); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		code = 1
+	if ctx.Err() != nil {
+		code = 130
 	}
 	os.Exit(code)
 }
 
-func fail(msg string) {
-	fmt.Fprintln(os.Stderr, "bench:", msg)
-	os.Exit(1)
+// run is one bench run: the systems set up so far and what they must undo.
+type run struct {
+	opts   options
+	report *report
+	clean  cleanups
 }
 
-func (b *bench) run(n, reps int) error {
-	var err error
-	if b.bin, err = os.MkdirTemp("", "lite-bench-bin-"); err != nil {
+// all prepares the image with lite (always: LXD and the floor use its image and layer), then
+// measures each selected system in turn, tearing each down before the next.
+func (r *run) all(ctx context.Context) error {
+	l, err := startLite(ctx, &r.clean)
+	if err != nil {
 		return err
 	}
-	for _, c := range []string{"lited", "lite"} {
-		if out, err := exec.Command("go", "build", "-o", filepath.Join(b.bin, c), "./cmd/"+c).CombinedOutput(); err != nil {
-			return fmt.Errorf("build %s: %v: %s", c, err, out)
+	r.report.sysctls = l.sysctlChanges
+	img, err := l.prepareImage(ctx)
+	if err != nil {
+		return err
+	}
+	r.report.image = img.fp
+	if r.opts.only["lite"] {
+		if err := r.measure(ctx, l, true); err != nil {
+			return fmt.Errorf("lite: %w", err)
 		}
 	}
-	if b.dir, err = os.MkdirTemp("", "lite-bench-"); err != nil {
-		return err
-	}
-	if err := b.startDaemon(); err != nil {
-		return err
-	}
-	// The first launch may build or unpack the image; it is not what users wait for later.
-	fmt.Println("warming up: first launch (builds debian/12 if the cache is empty)")
-	if _, err := b.lite("launch", "debian/12", "warm"); err != nil {
-		return err
-	}
-	if _, err := b.lite("delete", "--force", "warm"); err != nil {
-		return err
-	}
-
-	var launch, ipv4 []float64
-	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("b%d", i)
-		t0 := time.Now()
-		if _, err := b.lite("launch", "debian/12", name); err != nil {
-			return err
-		}
-		if err := b.waitIPv4(name); err != nil {
-			return err
-		}
-		ipv4 = append(ipv4, ms(time.Since(t0)))
-		out, err := b.lite("exec", name, "--", "systemctl", "is-system-running", "--wait")
-		if err != nil || strings.TrimSpace(out) != "running" {
-			return fmt.Errorf("%s did not reach running: %q %v", name, out, err)
-		}
-		launch = append(launch, ms(time.Since(t0)))
-	}
-	b.add("launch (image present) -> systemd running", "ms", launch, "LXD 5.0 dir 2900-3500, btrfs 1160; liblxc floor 280-310")
-	b.add("launch -> IPv4 shown in list", "ms", ipv4, "LXD 5.0 dir 2900-3400, btrfs 1040; floor 300")
-
-	b.add("exec NAME -- true, CLI round trip", "ms", b.timeCmd(reps, "exec", "b0", "--", "true"), "LXD 5.0 40; lxc-attach 7")
-	b.add(fmt.Sprintf("list, %d running", n), "ms", b.timeCmd(reps, "list"), "LXD 5.0 101 (25 running)")
-
-	// Let boot-time activity settle before reading memory.
-	time.Sleep(5 * time.Second)
-	var disk, mem, mon []float64
-	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("b%d", i)
-		disk = append(disk, mib(duBytes(filepath.Join(b.dir, "containers", name, "upper"))))
-		st, err := b.client.GetInstanceState(name)
+	if r.opts.only["floor"] && ctx.Err() == nil {
+		f, err := startFloor(ctx, &r.clean, img)
 		if err != nil {
-			return err
-		}
-		mem = append(mem, float64(st.Memory.Usage)/(1<<20))
-	}
-	for _, pid := range monitorPids(b.dir) {
-		mon = append(mon, rssMiB(pid))
-	}
-	b.add("disk per container after boot", "MiB", disk, "LXD 5.0 dir 287, btrfs 4.4")
-	b.add("idle memory per container (cgroup)", "MiB", mem, "")
-	b.add("liblxc monitor per container (RSS)", "MiB", mon, "LXD ~12; lxc-start ~2")
-	b.add(fmt.Sprintf("lited RSS with %d running", n), "MiB", []float64{rssMiB(b.daemon.Process.Pid)}, "LXD 60-150")
-
-	var stop []float64
-	for i := 0; i < n && i < 5; i++ {
-		t0 := time.Now()
-		if _, err := b.lite("stop", fmt.Sprintf("b%d", i)); err != nil {
-			return err
-		}
-		stop = append(stop, ms(time.Since(t0)))
-	}
-	b.add("stop (clean systemd shutdown)", "ms", stop, "LXD 5.0 1950; liblxc floor 650")
-	return nil
-}
-
-func (b *bench) startDaemon() error {
-	log, err := os.Create(filepath.Join(b.dir, "lited.log"))
-	if err != nil {
-		return err
-	}
-	b.daemon = exec.Command(filepath.Join(b.bin, "lited"))
-	// A bridge and nft table of its own, without NAT: containers only talk to the host.
-	b.net, b.table = "ltb"+suffix(), "lite_bench_"+suffix()
-	b.daemon.Env = append(os.Environ(), "LITE_DIR="+b.dir, "LITE_DEFAULT_NETWORK="+b.net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+b.table)
-	b.daemon.Stdout, b.daemon.Stderr = log, log
-	b.daemon.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := b.daemon.Start(); err != nil {
-		return err
-	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, err := b.lite("list"); err == nil {
-			b.client, err = client.Connect(filepath.Join(b.dir, "unix.socket"))
-			return err
+			r.report.note("floor", err)
+		} else if err := r.measure(ctx, f, false); err != nil {
+			r.report.note("floor", err)
 		}
 	}
-	return fmt.Errorf("lited did not come up; see %s", log.Name())
-}
-
-func (b *bench) lite(args ...string) (string, error) {
-	cmd := exec.Command(filepath.Join(b.bin, "lite"), args...)
-	cmd.Env = append(os.Environ(), "LITE_DIR="+b.dir)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("lite %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
-	}
-	return out.String(), nil
-}
-
-func (b *bench) timeCmd(reps int, args ...string) []float64 {
-	var v []float64
-	for i := 0; i < reps; i++ {
-		t0 := time.Now()
-		if _, err := b.lite(args...); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			continue
-		}
-		v = append(v, ms(time.Since(t0)))
-	}
-	return v
-}
-
-func (b *bench) cleanup() {
-	if b.dir != "" && b.daemon != nil {
-		out, _ := b.lite("list", "-c", "n", "--format", "csv")
-		for _, name := range strings.Fields(out) {
-			_, _ = b.lite("delete", "--force", name)
-		}
-		_ = b.daemon.Process.Signal(syscall.SIGTERM)
-		_, _ = b.daemon.Process.Wait()
-		b.cleanNetwork()
-	}
-	if b.dir != "" {
-		_ = os.RemoveAll(b.dir)
-	}
-	if b.bin != "" {
-		_ = os.RemoveAll(b.bin)
-	}
-}
-
-func (b *bench) add(metric, unit string, v []float64, ref string) {
-	if len(v) == 0 {
-		return
-	}
-	s := append([]float64{}, v...)
-	sort.Float64s(s)
-	b.results = append(b.results, Result{Metric: metric, Unit: unit, Min: s[0], Median: s[len(s)/2], Max: s[len(s)-1], N: len(s), Ref: ref, Values: v})
-}
-
-func (b *bench) print() {
-	fmt.Printf("\n%-45s %10s %10s %10s %4s  %s\n", "metric", "min", "median", "max", "n", "reference")
-	for _, r := range b.results {
-		fmt.Printf("%-45s %10.1f %10.1f %10.1f %4d  %s (%s)\n", r.Metric, r.Min, r.Median, r.Max, r.N, r.Ref, r.Unit)
-	}
-}
-
-func (b *bench) write(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	data, err := json.MarshalIndent(map[string]any{"time": time.Now().UTC(), "results": b.results}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-func mib(n int64) float64        { return float64(n) / (1 << 20) }
-
-func duBytes(dir string) int64 {
-	out, err := exec.Command("du", "-sb", dir).Output()
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.ParseInt(strings.Fields(string(out))[0], 10, 64)
-	return n
-}
-
-func rssMiB(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// monitorPids finds liblxc monitors of containers under dir ("[lxc monitor] DIR/containers NAME").
-func monitorPids(dir string) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
+	if r.opts.only["lxd"] && ctx.Err() == nil {
+		env, err := startLXD(ctx, &r.clean, img)
 		if err != nil {
-			continue
+			r.report.note("lxd", err)
+			return nil
 		}
-		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		s := strings.ReplaceAll(string(cmd), "\x00", " ")
-		if strings.HasPrefix(s, "[lxc monitor]") && strings.Contains(s, dir) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// waitIPv4 polls lite list until it shows an IPv4 for name.
-func (b *bench) waitIPv4(name string) error {
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		out, err := b.lite("list", "-c", "n4", "--format", "csv", name)
-		if err != nil {
-			return err
-		}
-		for _, l := range strings.Split(out, "\n") {
-			if n, ip, ok := strings.Cut(l, ","); ok && n == name && strings.TrimSpace(ip) != "" {
-				return nil
+		for _, pool := range env.pools {
+			if ctx.Err() != nil {
+				break
+			}
+			if err := r.measure(ctx, env.system(pool), r.opts.lxdDense); err != nil {
+				r.report.note("lxd-"+pool, err)
 			}
 		}
 	}
-	return fmt.Errorf("%s got no IPv4 within 60s", name)
-}
-
-// cleanNetwork removes the default network's dnsmasq, bridge and nft table, which outlive
-// lited as the containers would.
-func (b *bench) cleanNetwork() {
-	if pidb, err := os.ReadFile(filepath.Join(b.dir, "networks", b.net, "dnsmasq.pid")); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(pidb))); err == nil && pid > 0 {
-			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-			if strings.Contains(string(cmd), b.dir) {
-				_ = syscall.Kill(pid, syscall.SIGTERM)
-			}
-		}
-	}
-	_ = exec.Command("ip", "link", "del", b.net).Run()
-	_ = exec.Command("nft", "delete", "table", "inet", b.table).Run()
-}
-
-var suffixOnce string
-
-// suffix is a per-run random hex tag for names.
-func suffix() string {
-	if suffixOnce == "" {
-		suffixOnce = strconv.FormatInt(time.Now().UnixNano()%0xffffff, 16)
-	}
-	return suffixOnce
+	return ctx.Err()
 }

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// lite is lite under test: its own lited on a temporary LITE_DIR, with a default network of
+// its own without NAT.
+type lite struct {
+	bin, dir      string
+	daemon        *exec.Cmd
+	net, table    string
+	sysctlChanges []string
+}
+
+// image is what lite prepared and the others reuse: the LXD unified tarball and the rootfs
+// layer already shifted to the container id range.
+type image struct {
+	fp, tarball, layer string
+	uid, gid           int
+}
+
+// watchedSysctls are the host limits lited may raise at start (lxd-lite/daemon/host.go).
+var watchedSysctls = []string{"fs.inotify.max_user_instances", "fs.inotify.max_user_watches",
+	"fs.inotify.max_queued_events", "kernel.keys.maxkeys", "kernel.keys.maxbytes"}
+
+func readSysctl(key string) string {
+	b, _ := os.ReadFile("/proc/sys/" + strings.ReplaceAll(key, ".", "/"))
+	return strings.TrimSpace(string(b))
+}
+
+func startLite(ctx context.Context, cl *cleanups) (*lite, error) {
+	l := &lite{}
+	var err error
+	if l.bin, err = os.MkdirTemp("", "lite-bench-bin-"); err != nil {
+		return nil, err
+	}
+	cl.add("remove lite binaries", func(context.Context) { _ = os.RemoveAll(l.bin) })
+	for _, c := range []string{"lited", "lite"} {
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(l.bin, c), "./cmd/"+c).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("build %s: %v: %s", c, err, out)
+		}
+	}
+	if l.dir, err = os.MkdirTemp("", "lite-bench-"); err != nil {
+		return nil, err
+	}
+	cl.add("remove "+l.dir, func(context.Context) { _ = os.RemoveAll(l.dir) })
+	if err := os.Chmod(l.dir, 0o711); err != nil {
+		return nil, err
+	}
+	before := map[string]string{}
+	for _, k := range watchedSysctls {
+		before[k] = readSysctl(k)
+	}
+	log, err := os.Create(filepath.Join(l.dir, "lited.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	l.daemon = exec.Command(filepath.Join(l.bin, "lited"))
+	l.net, l.table = "ltb"+suffix(), "lite_bench_"+suffix()
+	l.daemon.Env = append(os.Environ(), "LITE_DIR="+l.dir, "LITE_DEFAULT_NETWORK="+l.net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+l.table)
+	l.daemon.Stdout, l.daemon.Stderr = log, log
+	l.daemon.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := l.daemon.Start(); err != nil {
+		return nil, err
+	}
+	cl.add("stop lited and its network", l.stop)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := l.lite(ctx, "list"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("lited did not come up; see %s", log.Name())
+		}
+	}
+	for _, k := range watchedSysctls {
+		if now := readSysctl(k); now != before[k] {
+			l.sysctlChanges = append(l.sysctlChanges, fmt.Sprintf("%s %s -> %s", k, before[k], now))
+		}
+	}
+	if len(l.sysctlChanges) > 0 {
+		fmt.Printf("lited raised host sysctls at start: %s\n", strings.Join(l.sysctlChanges, ", "))
+	}
+	return l, nil
+}
+
+// stop deletes lite's containers, stops lited and removes its default network's dnsmasq,
+// bridge and nft table, which outlive lited as containers would.
+func (l *lite) stop(ctx context.Context) {
+	out, _ := l.lite(ctx, "list", "-c", "n", "--format", "csv")
+	for _, name := range strings.Fields(out) {
+		_, _ = l.lite(ctx, "delete", "--force", name)
+	}
+	_ = l.daemon.Process.Signal(syscall.SIGTERM)
+	_, _ = l.daemon.Process.Wait()
+	if pidb, err := os.ReadFile(filepath.Join(l.dir, "networks", l.net, "dnsmasq.pid")); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(pidb))); err == nil && pid > 0 {
+			if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), l.dir) {
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+	}
+	_ = exec.Command("ip", "link", "del", l.net).Run()
+	_ = exec.Command("nft", "delete", "table", "inet", l.table).Run()
+}
+
+// prepareImage launches (and deletes) a first container, which builds debian/12 or takes it
+// from the build cache and unpacks its shifted layer, then finds both in LITE_DIR.
+func (l *lite) prepareImage(ctx context.Context) (image, error) {
+	fmt.Println("preparing debian/12 with lite (builds it if the cache is empty)")
+	if _, err := l.lite(ctx, "launch", "debian/12", "warm"); err != nil {
+		return image{}, err
+	}
+	_, _ = l.lite(ctx, "exec", "warm", "--", "systemctl", "is-system-running", "--wait")
+	if _, err := l.lite(ctx, "delete", "--force", "warm"); err != nil {
+		return image{}, err
+	}
+	imgs, err := os.ReadDir(filepath.Join(l.dir, "images"))
+	if err != nil || len(imgs) != 1 {
+		return image{}, fmt.Errorf("expected one image under %s/images (%v)", l.dir, err)
+	}
+	img := image{fp: imgs[0].Name()}
+	base := filepath.Join(l.dir, "images", img.fp)
+	img.tarball = filepath.Join(base, "image.tar.gz")
+	if _, err := os.Stat(img.tarball); err != nil {
+		return image{}, fmt.Errorf("image blob: %w", err)
+	}
+	layers, _ := os.ReadDir(filepath.Join(base, "layers"))
+	for _, e := range layers {
+		if u, g, ok := strings.Cut(e.Name(), "-"); ok && u != "0" {
+			img.uid, _ = strconv.Atoi(u)
+			img.gid, _ = strconv.Atoi(g)
+			img.layer = filepath.Join(base, "layers", e.Name(), "rootfs")
+		}
+	}
+	if img.layer == "" {
+		return image{}, fmt.Errorf("no shifted layer under %s/layers", base)
+	}
+	return img, nil
+}
+
+func (l *lite) lite(ctx context.Context, args ...string) (string, error) {
+	return runCmd(ctx, []string{"LITE_DIR=" + l.dir}, filepath.Join(l.bin, "lite"), args...)
+}
+
+func (l *lite) Name() string { return "lite" }
+
+func (l *lite) Launch(ctx context.Context, name string) error {
+	_, err := l.lite(ctx, "launch", "debian/12", name)
+	return err
+}
+
+func (l *lite) WaitRunning(ctx context.Context, name string) error {
+	return waitSystemd(ctx, func(ctx context.Context, args ...string) (string, error) {
+		return l.lite(ctx, append([]string{"exec", name, "--"}, args...)...)
+	})
+}
+
+func (l *lite) HasIPv4(ctx context.Context, name string) (bool, error) {
+	out, err := l.lite(ctx, "list", "-c", "n4", "--format", "csv", name)
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if n, ip, ok := strings.Cut(line, ","); ok && n == name && strings.Contains(ip, ".") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (l *lite) Exec(ctx context.Context, name string) error {
+	_, err := l.lite(ctx, "exec", name, "--", "true")
+	return err
+}
+
+func (l *lite) List(ctx context.Context) error {
+	_, err := l.lite(ctx, "list")
+	return err
+}
+
+func (l *lite) Stop(ctx context.Context, name string) error {
+	_, err := l.lite(ctx, "stop", name)
+	return err
+}
+
+func (l *lite) Delete(ctx context.Context, name string) error {
+	_, err := l.lite(ctx, "delete", "--force", name)
+	return err
+}
+
+func (l *lite) DiskMiB(name string) (float64, error) {
+	return duMiB(filepath.Join(l.dir, "containers", name))
+}
+
+func (l *lite) DaemonRSS() (float64, error) { return rssMiB(l.daemon.Process.Pid), nil }
+
+func (l *lite) Monitors() []int { return monitorPids(l.dir) }
+
+// run runs a command with extra environment and returns its stdout; the error carries stderr.
+func runCmd(ctx context.Context, env []string, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s %s: %v: %s", filepath.Base(name), strings.Join(args, " "), err, strings.TrimSpace(errb.String()+" "+out.String()))
+	}
+	return out.String(), nil
+}
+
+// expectRunning checks the output of "systemctl is-system-running --wait".
+func expectRunning(out string, err error) error {
+	if s := strings.TrimSpace(out); s != "running" {
+		return fmt.Errorf("systemd is %q, not running (%v)", s, err)
+	}
+	return nil
+}
+
+// waitSystemd runs "systemctl is-system-running --wait" through sysExec until it answers.
+// Right after a start systemd may not listen yet ("Failed to connect to bus": lxc-start -d
+// and LXD's launch return before that, lite's does not), so those answers are retried.
+func waitSystemd(ctx context.Context, sysExec func(ctx context.Context, args ...string) (string, error)) error {
+	for {
+		out, err := sysExec(ctx, "systemctl", "is-system-running", "--wait")
+		s := strings.TrimSpace(out)
+		if s == "running" {
+			return nil
+		}
+		if s != "" && s != "offline" && s != "unknown" || ctx.Err() != nil {
+			return expectRunning(out, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func duMiB(path string) (float64, error) {
+	out, err := exec.Command("du", "-sb", path).Output()
+	if err != nil {
+		return 0, fmt.Errorf("du %s: %w", path, err)
+	}
+	n, err := strconv.ParseInt(strings.Fields(string(out))[0], 10, 64)
+	return float64(n) / (1 << 20), err
+}
+
+func rssMiB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// monitorPids finds liblxc monitors of containers under dir ("[lxc monitor] DIR NAME").
+func monitorPids(dir string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		s := strings.ReplaceAll(string(cmd), "\x00", " ")
+		if strings.HasPrefix(s, "[lxc monitor]") && strings.Contains(s, dir+"/") || strings.HasPrefix(s, "[lxc monitor] "+dir+" ") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+var suffixOnce string
+
+// suffix is a per-run random hex tag for names.
+func suffix() string {
+	if suffixOnce == "" {
+		suffixOnce = strconv.FormatInt(time.Now().UnixNano()%0xffffff, 16)
+	}
+	return suffixOnce
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+)
+
+// rowDef is one row of the issue's table.
+type rowDef struct {
+	key, metric, unit string
+	goal              float64 // lite's goal; 0 = none
+	atLeast           bool    // the goal is a minimum (density)
+}
+
+var rowDefs = []rowDef{
+	{"launch", "launch (image present) -> systemd running", "s", 0.6, false},
+	{"ipv4", "launch -> IPv4 shown in list", "s", 0.6, false},
+	{"exec", "exec NAME -- true, CLI round trip", "ms", 15, false},
+	{"list", "list, 25 running", "ms", 30, false},
+	{"stop", "stop (clean systemd shutdown)", "s", 1.0, false},
+	{"copy", "copy (stopped) / snapshot (running)", "ms", 100, false},
+	{"disk", "disk per container after boot", "MiB", 20, false},
+	{"rss-idle", "daemon RSS idle", "MiB", 30, false},
+	{"rss-busy", "daemon RSS with 25 containers", "MiB", 40, false},
+	{"monitor", "liblxc monitor per container (RSS)", "MiB", 3, false},
+	{"density", "idle systemd containers booted to running", "count", 100, true},
+}
+
+var systems = []string{"lite", "lxd-dir", "lxd-btrfs", "floor"}
+
+// Result is one row measured on one system.
+type Result struct {
+	Row    string    `json:"row"`
+	Metric string    `json:"metric"`
+	System string    `json:"system"`
+	Unit   string    `json:"unit"`
+	Min    float64   `json:"min"`
+	Median float64   `json:"median"`
+	Max    float64   `json:"max"`
+	N      int       `json:"n"`
+	Values []float64 `json:"values,omitempty"`
+	NA     string    `json:"na,omitempty"`
+}
+
+type densityPoint struct {
+	Running                int     `json:"running"`
+	ListMs                 float64 `json:"list_ms"`
+	DaemonRSS              float64 `json:"daemon_rss_mib"`
+	HostMemPerContainerMiB float64 `json:"host_mem_per_container_mib"`
+}
+
+type densityRun struct {
+	Points  []densityPoint `json:"points"`
+	Reached int            `json:"reached"`
+	Reason  string         `json:"reason"`
+}
+
+type report struct {
+	mu      sync.Mutex
+	opts    options
+	start   time.Time
+	results map[string]map[string]*Result // row -> system
+	density map[string]*densityRun
+	notes   []string
+	sysctls []string
+	image   string
+	load    []string // /proc/loadavg at start and end: the host is shared
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func newReport(o options) *report {
+	return &report{opts: o, start: time.Now(), results: map[string]map[string]*Result{}, density: map[string]*densityRun{}, load: []string{loadavg()}}
+}
+
+func rowOf(key string) rowDef {
+	for _, d := range rowDefs {
+		if d.key == key {
+			return d
+		}
+	}
+	panic("unknown row " + key)
+}
+
+func (r *report) put(res *Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.results[res.Row] == nil {
+		r.results[res.Row] = map[string]*Result{}
+	}
+	r.results[res.Row][res.System] = res
+}
+
+func (r *report) add(row, system string, v []float64) {
+	if len(v) == 0 {
+		return
+	}
+	d := rowOf(row)
+	s := append([]float64{}, v...)
+	sort.Float64s(s)
+	r.put(&Result{Row: row, Metric: d.metric, System: system, Unit: d.unit, Min: s[0], Median: median(v), Max: s[len(s)-1], N: len(s), Values: v})
+}
+
+func (r *report) na(row, system string, why error) {
+	d := rowOf(row)
+	r.put(&Result{Row: row, Metric: d.metric, System: system, Unit: d.unit, NA: why.Error()})
+}
+
+func (r *report) note(system string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, fmt.Sprintf("%s: %v", system, err))
+	fmt.Fprintf(os.Stderr, "bench: %s: %v\n", system, err)
+}
+
+func (r *report) densityAt(system string, p densityPoint) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.density[system] == nil {
+		r.density[system] = &densityRun{}
+	}
+	r.density[system].Points = append(r.density[system].Points, p)
+}
+
+func (r *report) densityEnd(system string, reached int, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.density[system] == nil {
+		r.density[system] = &densityRun{}
+	}
+	r.density[system].Reached, r.density[system].Reason = reached, reason
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64{}, v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func num(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func cell(res *Result) string {
+	switch {
+	case res == nil:
+		return "-"
+	case res.NA != "":
+		return res.NA
+	case res.N == 1:
+		return num(res.Median)
+	default:
+		return fmt.Sprintf("%s [%s-%s] n=%d", num(res.Median), num(res.Min), num(res.Max), res.N)
+	}
+}
+
+func ratio(a, b *Result) string {
+	if a == nil || b == nil || a.NA != "" || b.NA != "" || b.Median == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", a.Median/b.Median)
+}
+
+func verdict(d rowDef, res *Result) string {
+	if res == nil || res.NA != "" || d.goal == 0 {
+		return ""
+	}
+	if d.atLeast && res.Median >= d.goal || !d.atLeast && res.Median <= d.goal {
+		return "ok"
+	}
+	return "MISS"
+}
+
+// print writes the table: median [min-max] n per system, the ratios and lite's goal.
+func (r *report) print(w io.Writer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.load = append(r.load, loadavg())
+	fmt.Fprintf(w, "\nlite vs LXD 5.0 vs raw liblxc floor — median [min-max] n=reps; image %s\n", r.image)
+	fmt.Fprintf(w, "host load average at start %s, at end %s (shared 2-core host: figures move with it)\n\n", r.load[0], r.load[len(r.load)-1])
+	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "metric\tunit\t"+strings.Join(systems, "\t")+"\tlite/lxd-dir\tlite/lxd-btrfs\tlite/floor\tlite goal\t")
+	for _, d := range rowDefs {
+		byS := r.results[d.key]
+		if byS == nil {
+			continue
+		}
+		cells := []string{d.metric, d.unit}
+		for _, s := range systems {
+			cells = append(cells, cell(byS[s]))
+		}
+		goal := ""
+		if d.goal > 0 {
+			op := "<="
+			if d.atLeast {
+				op = ">="
+			}
+			goal = fmt.Sprintf("%s %s %s", op, num(d.goal), verdict(d, byS["lite"]))
+		}
+		cells = append(cells, ratio(byS["lite"], byS["lxd-dir"]), ratio(byS["lite"], byS["lxd-btrfs"]), ratio(byS["lite"], byS["floor"]), goal)
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	_ = tw.Flush()
+	for s, d := range r.density {
+		fmt.Fprintf(w, "\ndensity (%s): %d running — %s\n", s, d.Reached, d.Reason)
+		for _, p := range d.Points {
+			fmt.Fprintf(w, "  %3d running: list %6.0f ms, daemon RSS %6.1f MiB, host memory %5.1f MiB per container\n",
+				p.Running, p.ListMs, p.DaemonRSS, p.HostMemPerContainerMiB)
+		}
+	}
+	if len(r.sysctls) > 0 {
+		fmt.Fprintf(w, "\nlited raised these host sysctls at start (kept: lited needs them for density): %s\n", strings.Join(r.sysctls, "; "))
+	}
+	for _, n := range r.notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+func (r *report) write(path string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	var list []*Result
+	for _, d := range rowDefs {
+		for _, s := range systems {
+			if res := r.results[d.key][s]; res != nil {
+				list = append(list, res)
+			}
+		}
+	}
+	host, _ := os.Hostname()
+	data, err := json.MarshalIndent(map[string]any{
+		"time": r.start.UTC(), "host": host, "image": r.image, "results": list, "density": r.density,
+		"sysctls_raised_by_lited": r.sysctls, "notes": r.notes, "loadavg": r.load,
+		"options": map[string]any{"slow": r.opts.slow, "fast": r.opts.fast, "list": r.opts.listN, "density": r.opts.density},
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
