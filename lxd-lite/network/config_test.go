@@ -128,7 +128,8 @@ func TestFirewallRender(t *testing.T) {
 		{Bridge: "b1", Subnet: netip.MustParsePrefix("10.8.8.1/24")},
 	})
 	for _, want := range []string{
-		"table inet lite_test {\n", "iifname \"b1\" accept", "oifname \"b2\" accept",
+		"table inet lite_test {\n", "iifname \"b1\" oifname \"b1\" accept", "iifname \"b1\" drop", "oifname \"b1\" drop",
+		"iifname \"b2\" accept", "oifname \"b2\" accept",
 		"ip saddr 10.9.9.0/24 ip daddr != 10.9.9.0/24 masquerade",
 	} {
 		if !strings.Contains(got, want) {

@@ -54,7 +54,13 @@ func (f *Firewall) Render(nets []FirewallNet) string {
 	fmt.Fprintf(&b, "table inet %s {\n", f.Table)
 	b.WriteString("\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n")
 	for _, n := range nets {
-		fmt.Fprintf(&b, "\t\tiifname %q accept\n\t\toifname %q accept\n", n.Bridge, n.Bridge)
+		if n.NAT {
+			fmt.Fprintf(&b, "\t\tiifname %q accept\n\t\toifname %q accept\n", n.Bridge, n.Bridge)
+			continue
+		}
+		// Without NAT a network is the host's and its containers' alone: nothing is routed
+		// between it and any other interface, even on a host with IPv4 forwarding on.
+		fmt.Fprintf(&b, "\t\tiifname %q oifname %q accept\n\t\tiifname %q drop\n\t\toifname %q drop\n", n.Bridge, n.Bridge, n.Bridge, n.Bridge)
 	}
 	b.WriteString("\t}\n")
 	b.WriteString("\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n")

@@ -86,7 +86,7 @@ func managerScenario(t *testing.T) {
 	if len(pids) != 1 {
 		t.Fatalf("dnsmasq of ltt0: %v, want one", pids)
 	}
-	if rules := nftList(t); !strings.Contains(rules, `iifname "ltt0" accept`) {
+	if rules := nftList(t); !strings.Contains(rules, `iifname "ltt0" drop`) {
 		t.Fatalf("rules:\n%s", rules)
 	}
 
@@ -127,7 +127,7 @@ func managerScenario(t *testing.T) {
 	if now := dnsmasqPids(dir, "ltt0"); len(now) != 1 || now[0] != pids[0] {
 		t.Errorf("after restart dnsmasq of ltt0: %v, want adopted %v", now, pids)
 	}
-	if c := strings.Count(nftList(t), `iifname "ltt0" accept`); c != 1 {
+	if c := strings.Count(nftList(t), `iifname "ltt0" drop`); c != 1 {
 		t.Errorf("after restart: %d rules for ltt0", c)
 	}
 
