@@ -294,3 +294,13 @@ func suffix() string {
 	}
 	return suffixOnce
 }
+
+func (l *lite) Copy(ctx context.Context, src, dst string) error {
+	_, err := l.lite(ctx, "copy", src, dst)
+	return err
+}
+
+func (l *lite) Snapshot(ctx context.Context, name, snap string) error {
+	_, err := l.lite(ctx, "snapshot", name, snap)
+	return err
+}

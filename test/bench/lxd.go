@@ -295,3 +295,13 @@ func (s *lxdSys) DiskMiB(name string) (float64, error) {
 func (s *lxdSys) DaemonRSS() (float64, error) { return rssMiB(s.e.daemon.Process.Pid), nil }
 
 func (s *lxdSys) Monitors() []int { return monitorPids(s.e.state) }
+
+func (s *lxdSys) Copy(ctx context.Context, src, dst string) error {
+	_, err := s.e.lxc(ctx, "copy", src, dst)
+	return err
+}
+
+func (s *lxdSys) Snapshot(ctx context.Context, name, snap string) error {
+	_, err := s.e.lxc(ctx, "snapshot", name, snap)
+	return err
+}

@@ -150,14 +150,6 @@ func (r *run) measure(ctx context.Context, s system, density bool) (err error) {
 		}
 		rep.add("monitor", name, v)
 	}
-	if rows["copy"] {
-		// lite has neither copy nor snapshot yet: nothing to compare, so nobody is measured.
-		why := "not measured (lite: not yet)"
-		if name == "lite" {
-			why = "n/a (lite: not yet)"
-		}
-		rep.na("copy", name, errors.New(why))
-	}
 	if rows["stop"] {
 		var v []float64
 		for i := 0; i < r.opts.slow && ctx.Err() == nil; i++ {
@@ -168,6 +160,15 @@ func (r *run) measure(ctx context.Context, s system, density bool) (err error) {
 			v = append(v, time.Since(t0).Seconds())
 		}
 		rep.add("stop", name, v)
+	}
+	if rows["copy"] && len(launched) < 2 {
+		err := errors.New("n/a: select launch (or list) too, copies need containers")
+		rep.na("copy", name, err)
+		rep.na("snapshot", name, err)
+	} else if rows["copy"] {
+		if err := r.measureCopies(ctx, s, cname(0), launched[len(launched)-1], rows["stop"], &launched); err != nil {
+			return err
+		}
 	}
 	for _, c := range launched {
 		if err := s.Delete(ctx, c); err != nil {
@@ -306,4 +307,45 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// cloner is a system that can copy and snapshot containers (the floor cannot).
+type cloner interface {
+	Copy(ctx context.Context, src, dst string) error
+	Snapshot(ctx context.Context, name, snap string) error
+}
+
+// measureCopies times copies of a stopped container and snapshots of a running one; the
+// copies join launched, so they are deleted with the rest.
+func (r *run) measureCopies(ctx context.Context, s system, stopped, running string, isStopped bool, launched *[]string) error {
+	name, rep := s.Name(), r.report
+	c, ok := s.(cloner)
+	if !ok {
+		rep.na("copy", name, errNA)
+		rep.na("snapshot", name, errNA)
+		return nil
+	}
+	if !isStopped {
+		if err := s.Stop(ctx, stopped); err != nil {
+			return fmt.Errorf("stop %s: %w", stopped, err)
+		}
+	}
+	var cp, snap []float64
+	for i := 0; i < r.opts.slow && ctx.Err() == nil; i++ {
+		dst := fmt.Sprintf("benchcp%d", i)
+		t0 := time.Now()
+		if err := c.Copy(ctx, stopped, dst); err != nil {
+			return fmt.Errorf("copy %s %s: %w", stopped, dst, err)
+		}
+		cp = append(cp, float64(time.Since(t0).Microseconds())/1000)
+		*launched = append(*launched, dst)
+		t0 = time.Now()
+		if err := c.Snapshot(ctx, running, fmt.Sprintf("snap%d", i)); err != nil {
+			return fmt.Errorf("snapshot %s: %w", running, err)
+		}
+		snap = append(snap, float64(time.Since(t0).Microseconds())/1000)
+	}
+	rep.add("copy", name, cp)
+	rep.add("snapshot", name, snap)
+	return nil
 }
