@@ -311,21 +311,8 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req := api.ImagesPost{Source: &api.ImagesPostSource{Type: "image", Mode: "pull", Server: r.Addr, Protocol: r.Protocol, Alias: name}}
-			for _, a := range aliases {
-				req.Aliases = append(req.Aliases, api.ImageAlias{Name: a})
-			}
-			o, err := c.CreateImageFromSource(req)
-			if err != nil {
-				return err
-			}
-			final, err := progress.Wait(cmd.Context(), f.IO, op{o})
-			if err != nil {
-				return err
-			}
-			fp, _ := final.Metadata["fingerprint"].(string)
-			fmt.Fprintf(f.IO.Out, "Image copied with fingerprint: %s\n", fp)
-			return nil
+			src := &api.ImagesPostSource{Type: "image", Mode: "pull", Server: r.Addr, Protocol: r.Protocol, Alias: name}
+			return createFromSource(cmd, f, c, src, aliases, "copied")
 		},
 	}
 	cmd.Flags().StringSliceVar(&aliases, "alias", nil, "alias for the copied image (repeatable)")
@@ -347,25 +334,32 @@ func NewCmdBuild(f *cli.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req := api.ImagesPost{Source: &api.ImagesPostSource{Type: "build", Alias: args[0], Mirror: mirror, Include: include}}
-			for _, a := range aliases {
-				req.Aliases = append(req.Aliases, api.ImageAlias{Name: a})
-			}
-			o, err := c.CreateImageFromSource(req)
-			if err != nil {
-				return err
-			}
-			final, err := progress.Wait(cmd.Context(), f.IO, op{o})
-			if err != nil {
-				return err
-			}
-			fp, _ := final.Metadata["fingerprint"].(string)
-			fmt.Fprintf(f.IO.Out, "Image built with fingerprint: %s\n", fp)
-			return nil
+			src := &api.ImagesPostSource{Type: "build", Alias: args[0], Mirror: mirror, Include: include}
+			return createFromSource(cmd, f, c, src, aliases, "built")
 		},
 	}
 	cmd.Flags().StringSliceVar(&aliases, "alias", nil, "alias for the built image (repeatable)")
 	cmd.Flags().StringSliceVar(&include, "include", nil, "extra packages to install (comma-separated)")
 	cmd.Flags().StringVar(&mirror, "mirror", "", "archive to build from (default: lited's)")
 	return cmd
+}
+
+// createFromSource asks lited for an image from src (a remote pull or a build), with aliases,
+// waits for it with progress, and says which fingerprint it got ("Image built with ...").
+func createFromSource(cmd *cobra.Command, f *cli.Factory, c Client, src *api.ImagesPostSource, aliases []string, done string) error {
+	req := api.ImagesPost{Source: src}
+	for _, a := range aliases {
+		req.Aliases = append(req.Aliases, api.ImageAlias{Name: a})
+	}
+	o, err := c.CreateImageFromSource(req)
+	if err != nil {
+		return err
+	}
+	final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+	if err != nil {
+		return err
+	}
+	fp, _ := final.Metadata["fingerprint"].(string)
+	fmt.Fprintf(f.IO.Out, "Image %s with fingerprint: %s\n", done, fp)
+	return nil
 }
