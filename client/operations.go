@@ -95,7 +95,14 @@ func (op *Operation) Wait(ctx context.Context) error {
 	updates := make(chan api.Operation, 16)
 	var eventsDone <-chan struct{}
 	var eventsUp atomic.Bool
-	listener, err := c.listen([]string{api.EventTypeOperation}, func(frame []byte) {
+	// Events only carry progress: without a progress hook (exec, scripts) /wait alone is
+	// enough, and the events websocket would cost a handshake on every command.
+	quiet := op.OnProgress == nil
+	listen := c.listen
+	if quiet {
+		listen = func([]string, func([]byte)) (*EventListener, error) { return nil, errQuiet }
+	}
+	listener, err := listen([]string{api.EventTypeOperation}, func(frame []byte) {
 		var ev struct {
 			Type     string        `json:"type"`
 			Metadata api.Operation `json:"metadata"`
@@ -115,7 +122,7 @@ func (op *Operation) Wait(ctx context.Context) error {
 	}
 
 	polled := make(chan pollResult, 1)
-	go c.pollWait(ctx, id, &eventsUp, polled)
+	go c.pollWait(ctx, id, func() bool { return quiet || eventsUp.Load() }, polled)
 
 	var pollErr error
 	for {
@@ -173,6 +180,9 @@ func (op *Operation) result() error {
 	return fmt.Errorf("operation %s ended with status %s", o.ID, strings.ToLower(o.StatusCode.String()))
 }
 
+// errQuiet stands for the events listener a Wait without a progress hook does not open.
+var errQuiet = errors.New("no progress wanted")
+
 // pollResult is one answer of GET /1.0/operations/{id}/wait.
 type pollResult struct {
 	op  api.Operation
@@ -180,12 +190,13 @@ type pollResult struct {
 }
 
 // pollWait calls /wait until the operation is final, an error occurs or ctx is done, sending
-// every answer to out. The timeout of each call depends on whether events are flowing.
-func (c *Client) pollWait(ctx context.Context, id string, eventsUp *atomic.Bool, out chan<- pollResult) {
+// every answer to out. Each call waits long when long() says nothing needs a quicker refresh
+// (events are flowing, or nobody wants progress), else briefly.
+func (c *Client) pollWait(ctx context.Context, id string, long func() bool, out chan<- pollResult) {
 	path := apiPath("/1.0/operations", id) + "/wait"
 	for {
 		timeout := waitTimeoutPolling
-		if eventsUp.Load() {
+		if long() {
 			timeout = waitTimeoutWithEvents
 		}
 		var o api.Operation
