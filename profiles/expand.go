@@ -43,7 +43,7 @@ var deviceTypes = map[string]map[string]Validator{
 		"hwaddr": Optional(IsMAC), "host_name": Optional(IsInterfaceName), "mtu": Optional(IsUintRange(1280, 9000)),
 		"ipv4.address": Optional(IsIPv4)},
 	"proxy":      {"listen": IsAny, "connect": IsAny, "bind": Optional(IsOneOf("host"))},
-	"disk":       {"path": IsAny, "pool": IsAny, "source": IsAny, "required": Optional(IsBool), "readonly": Optional(IsBool), "shift": Optional(IsBool)},
+	"disk":       {"path": Optional(IsAbsPath), "pool": IsAny, "source": IsAny, "required": Optional(IsBool), "readonly": Optional(IsBool), "shift": Optional(IsBool)},
 	"none":       {},
 	"unix-char":  unixDeviceKeys,
 	"unix-block": unixDeviceKeys,
@@ -60,6 +60,9 @@ var unixDeviceKeys = map[string]Validator{
 // ValidateDevices checks every device's type and keys.
 func ValidateDevices(devs map[string]map[string]string) error {
 	for name, d := range devs {
+		if err := ValidateDeviceName(name); err != nil {
+			return fmt.Errorf("%v: %w", err, api.ErrInvalid)
+		}
 		keys, ok := deviceTypes[d["type"]]
 		if !ok {
 			return fmt.Errorf("device %q: unknown or missing type %q: %w", name, d["type"], api.ErrInvalid)
@@ -72,7 +75,7 @@ func ValidateDevices(devs map[string]map[string]string) error {
 			if !ok {
 				return fmt.Errorf("device %q: unknown key %q for type %q: %w", name, k, d["type"], api.ErrInvalid)
 			}
-			if err := val(v); err != nil {
+			if err := singleLine(val)(v); err != nil {
 				return fmt.Errorf("device %q: key %q: %v: %w", name, k, err, api.ErrInvalid)
 			}
 		}

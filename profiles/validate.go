@@ -160,14 +160,27 @@ func ValidateInstanceKey(key, value string, fromUser bool) error {
 		}
 		return nil
 	}
+	if err := IsSingleLine(key); err != nil {
+		return fmt.Errorf("config key: %v: %w", err, api.ErrInvalid)
+	}
 	for _, p := range freePrefixes {
 		if strings.HasPrefix(key, p) && len(key) > len(p) {
+			check := isFreeText
+			if p == "image." {
+				check = IsSingleLine
+			}
+			if err := check(value); err != nil {
+				return fmt.Errorf("config key %q: %v: %w", key, err, api.ErrInvalid)
+			}
 			return nil
 		}
 	}
 	v, ok := instanceKeys[key]
 	if !ok {
 		return fmt.Errorf("unknown config key %q: %w", key, api.ErrInvalid)
+	}
+	if key != "raw.lxc" {
+		v = singleLine(v)
 	}
 	if err := v(value); err != nil {
 		return fmt.Errorf("config key %q: %v: %w", key, err, api.ErrInvalid)

@@ -62,6 +62,9 @@ var rawLXCOwned = []string{"lxc.rootfs", "lxc.idmap", "lxc.net", "lxc.uts.name",
 // IsRawLXC accepts lxc config lines ("key = value", comments, blank lines) that do not set
 // keys lite owns.
 func IsRawLXC(v string) error {
+	if r, ok := ControlChar(v, "\t\n"); ok {
+		return fmt.Errorf("the value contains the control character %U (only lines separated by newlines are allowed)", r)
+	}
 	for i, line := range strings.Split(v, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -81,8 +84,11 @@ func IsRawLXC(v string) error {
 	return nil
 }
 
-// IsAbsPath accepts an absolute path without ".." parts.
+// IsAbsPath accepts an absolute path without ".." parts or control characters.
 func IsAbsPath(v string) error {
+	if err := IsSingleLine(v); err != nil {
+		return err
+	}
 	if !strings.HasPrefix(v, "/") {
 		return fmt.Errorf("%q is not an absolute path", v)
 	}

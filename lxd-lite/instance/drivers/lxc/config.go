@@ -5,14 +5,24 @@ import (
 	"sort"
 	"strings"
 
+	"lite/client/api"
 	"lite/lxd-lite/instance"
+	"lite/profiles"
 )
 
 // Render returns the lxc configuration for spec. It is the only place lite's model turns into
-// lxc keys, so it is tested against golden files.
-func Render(spec instance.RunSpec) string {
+// lxc keys, so it is tested against golden files. liblxc reads one setting per line, so a
+// value with a newline would add settings of its own (a hook run as host root): Render
+// refuses any control character in a key or value, whatever the caller checked before.
+func Render(spec instance.RunSpec) (string, error) {
 	var b strings.Builder
-	line := func(k, v string) { fmt.Fprintf(&b, "%s = %s\n", k, v) }
+	var bad error
+	line := func(k, v string) {
+		if r, ok := profiles.ControlChar(k+v, ""); ok && bad == nil {
+			bad = fmt.Errorf("lxc config: %s = %q: control character %U: %w", k, v, r, api.ErrInvalid)
+		}
+		fmt.Fprintf(&b, "%s = %s\n", k, v)
+	}
 	b.WriteString("# Written by lited; changes are lost on the next start.\n")
 	line("lxc.include", "/usr/share/lxc/config/common.conf")
 	if spec.IDMap != nil {
@@ -76,14 +86,14 @@ func Render(spec instance.RunSpec) string {
 		if m.Shift && spec.IDMap != nil {
 			opts = append(opts, "idmap=container")
 		}
-		line("lxc.mount.entry", fmt.Sprintf("%s %s none %s 0 0", m.Source, strings.TrimPrefix(m.Path, "/"), strings.Join(opts, ",")))
+		line("lxc.mount.entry", fmt.Sprintf("%s %s none %s 0 0", fstabEscape(m.Source), fstabEscape(strings.TrimPrefix(m.Path, "/")), strings.Join(opts, ",")))
 	}
 	for _, d := range spec.Nodes {
 		src := d.Source
 		if src == "" {
 			src = "/dev/null"
 		}
-		line("lxc.mount.entry", fmt.Sprintf("%s %s none bind,create=file,optional 0 0", src, strings.TrimPrefix(d.Path, "/")))
+		line("lxc.mount.entry", fmt.Sprintf("%s %s none bind,create=file,optional 0 0", fstabEscape(src), fstabEscape(strings.TrimPrefix(d.Path, "/"))))
 		if d.AllowKey != "" {
 			line(d.AllowKey, fmt.Sprintf("%s %d:%d rwm", d.Type, d.Major, d.Minor))
 		}
@@ -100,8 +110,21 @@ func Render(spec instance.RunSpec) string {
 	line("lxc.log.file", spec.LogFile)
 	line("lxc.log.level", "warn")
 	if spec.RawLXC != "" {
+		if r, ok := profiles.ControlChar(spec.RawLXC, "\t\n"); ok {
+			return "", fmt.Errorf("lxc config: raw.lxc: control character %U: %w", r, api.ErrInvalid)
+		}
 		b.WriteString("# raw.lxc\n")
 		b.WriteString(strings.TrimRight(spec.RawLXC, "\n") + "\n")
 	}
-	return b.String()
+	if bad != nil {
+		return "", bad
+	}
+	return b.String(), nil
+}
+
+// fstabEscape writes a path as a field of an fstab line (liblxc parses mount entries with
+// getmntent): a space, tab or backslash becomes its octal escape, so a path cannot add
+// fields (mount options) of its own.
+func fstabEscape(p string) string {
+	return strings.NewReplacer(" ", `\040`, "\t", `\011`, `\`, `\134`).Replace(p)
 }

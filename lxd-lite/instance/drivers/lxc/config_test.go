@@ -1,12 +1,14 @@
 package lxc
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"lite/client/api"
 	"lite/lxd-lite/instance"
 )
 
@@ -69,7 +71,7 @@ var renderCases = []struct {
 func TestRenderGolden(t *testing.T) {
 	for _, tc := range renderCases {
 		t.Run(tc.golden, func(t *testing.T) {
-			got := Render(tc.spec())
+			got := mustRender(t, tc.spec())
 			path := filepath.Join("testdata", tc.golden)
 			if *update {
 				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
@@ -116,7 +118,7 @@ func values(lines [][2]string, key string) []string {
 
 // The golden files pin the exact text; these checks say what must hold whatever the layout.
 func TestRenderSemantics(t *testing.T) {
-	priv := configLines(t, Render(renderCases[0].spec()))
+	priv := configLines(t, mustRender(t, renderCases[0].spec()))
 	if v := values(priv, "lxc.idmap"); len(v) != 0 {
 		t.Errorf("privileged container has an idmap: %v", v)
 	}
@@ -138,7 +140,7 @@ func TestRenderSemantics(t *testing.T) {
 		t.Errorf("halt signal = %v, want SIGRTMIN+3 (systemd's clean shutdown)", got)
 	}
 
-	unpriv := configLines(t, Render(renderCases[1].spec()))
+	unpriv := configLines(t, mustRender(t, renderCases[1].spec()))
 	if got := strings.Join(values(unpriv, "lxc.idmap"), ";"); got != "u 0 100000 65536;g 0 100000 65536" {
 		t.Errorf("idmap = %s", got)
 	}
@@ -149,12 +151,12 @@ func TestRenderSemantics(t *testing.T) {
 		t.Error("nesting.conf included without security.nesting")
 	}
 
-	nest := configLines(t, Render(renderCases[2].spec()))
+	nest := configLines(t, mustRender(t, renderCases[2].spec()))
 	if !contains(values(nest, "lxc.include"), "/usr/share/lxc/config/nesting.conf") {
 		t.Error("nesting container does not include nesting.conf")
 	}
 
-	raw := configLines(t, Render(renderCases[3].spec()))
+	raw := configLines(t, mustRender(t, renderCases[3].spec()))
 	if got := strings.Join(values(raw, "lxc.idmap"), ";"); got != "u 0 200000 1000;g 0 300000 1000" {
 		t.Errorf("idmap with distinct uid/gid bases = %s", got)
 	}
@@ -162,7 +164,7 @@ func TestRenderSemantics(t *testing.T) {
 	if last != [2]string{"lxc.mount.auto", "proc:rw sys:rw"} {
 		t.Errorf("raw.lxc is not last (so it cannot override): last line %v", last)
 	}
-	if !strings.HasSuffix(Render(renderCases[3].spec()), "sys:rw\n") {
+	if !strings.HasSuffix(mustRender(t, renderCases[3].spec()), "sys:rw\n") {
 		t.Error("raw.lxc trailing blank lines kept")
 	}
 }
@@ -180,10 +182,78 @@ func contains(list []string, s string) bool {
 // every start fails.
 func TestIncludesExist(t *testing.T) {
 	for _, tc := range renderCases {
-		for _, inc := range values(configLines(t, Render(tc.spec())), "lxc.include") {
+		for _, inc := range values(configLines(t, mustRender(t, tc.spec())), "lxc.include") {
 			if _, err := os.Stat(inc); err != nil {
 				t.Errorf("%s: include %s: %v", tc.golden, inc, err)
 			}
 		}
+	}
+}
+
+func mustRender(t *testing.T, spec instance.RunSpec) string {
+	t.Helper()
+	conf, err := Render(spec)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	return conf
+}
+
+// Whatever a caller let through, the renderer never writes a control character into a value:
+// a newline there would be a setting of its own (lxc.hook.pre-start runs as host root).
+func TestRenderRefusesControlChars(t *testing.T) {
+	const hook = "\nlxc.hook.pre-start = /bin/sh -c 'touch /tmp/pwn'"
+	bad := []string{"\n", "\r", "\x00", "\t", "\x1b", "\x7f", hook}
+	fields := map[string]func(s *instance.RunSpec, v string){
+		"hostname":     func(s *instance.RunSpec, v string) { s.Hostname = "web1" + v },
+		"rootfs":       func(s *instance.RunSpec, v string) { s.Rootfs = "dir:/x" + v },
+		"log file":     func(s *instance.RunSpec, v string) { s.LogFile = "/x/lxc.log" + v },
+		"console log":  func(s *instance.RunSpec, v string) { s.ConsoleLog = "/x/console.log" + v },
+		"mount source": func(s *instance.RunSpec, v string) { s.Mounts = []instance.Mount{{Source: "/srv" + v, Path: "/mnt"}} },
+		"mount path":   func(s *instance.RunSpec, v string) { s.Mounts = []instance.Mount{{Source: "/srv", Path: "/mnt" + v}} },
+		"node path": func(s *instance.RunSpec, v string) {
+			s.Nodes = []instance.DeviceNode{{Path: "/dev/x" + v, Type: "c", Major: 1, Minor: 3}}
+		},
+		"node source": func(s *instance.RunSpec, v string) {
+			s.Nodes = []instance.DeviceNode{{Path: "/dev/x", Source: "/n" + v, Type: "c", Major: 1, Minor: 3}}
+		},
+		"nic name":   func(s *instance.RunSpec, v string) { s.NICs = []instance.NIC{{Name: "eth0" + v, Bridge: "br0"}} },
+		"nic bridge": func(s *instance.RunSpec, v string) { s.NICs = []instance.NIC{{Name: "eth0", Bridge: "br0" + v}} },
+		"nic hwaddr": func(s *instance.RunSpec, v string) { s.NICs = []instance.NIC{{Name: "eth0", Bridge: "b", Hwaddr: "00:16:3e:00:00:01" + v}} },
+		"nic ipv4":   func(s *instance.RunSpec, v string) { s.NICs = []instance.NIC{{Name: "eth0", Bridge: "b", IPv4: "10.0.0.2/24" + v}} },
+		"cgroup":     func(s *instance.RunSpec, v string) { s.Cgroups = map[string]string{"lxc.cgroup.pids.max": "50" + v} },
+		"cgroup key": func(s *instance.RunSpec, v string) { s.Cgroups = map[string]string{"lxc.cgroup.pids.max" + v: "50"} },
+	}
+	for name, set := range fields {
+		for _, v := range bad {
+			if v == "\t" && (strings.HasPrefix(name, "mount") || strings.HasPrefix(name, "node")) {
+				continue // mount fields escape a tab as \011, which getmntent reads back
+			}
+			s := renderCases[1].spec()
+			set(&s, v)
+			if conf, err := Render(s); err == nil {
+				t.Errorf("%s with %q: rendered\n%s", name, v, conf)
+			} else if !errors.Is(err, api.ErrInvalid) {
+				t.Errorf("%s with %q: error %v is not ErrInvalid", name, v, err)
+			}
+		}
+	}
+	for _, v := range []string{"\r", "\x00", "\x1b"} {
+		s := renderCases[1].spec()
+		s.RawLXC = "lxc.prlimit.nofile = 1024" + v
+		if _, err := Render(s); err == nil {
+			t.Errorf("raw.lxc with %q rendered", v)
+		}
+	}
+}
+
+// A space in a mount path is escaped as getmntent reads it, so it cannot add mount options.
+func TestRenderEscapesMountFields(t *testing.T) {
+	s := renderCases[1].spec()
+	s.Mounts = []instance.Mount{{Source: `/srv/a b\c`, Path: "/mnt/x none bind,rw 0 0", Dir: true}}
+	conf := mustRender(t, s)
+	want := `lxc.mount.entry = /srv/a\040b\134c mnt/x\040none\040bind,rw\0400\0400 none bind,create=dir 0 0`
+	if !strings.Contains(conf, want+"\n") {
+		t.Errorf("mount entry not escaped; want line %q in\n%s", want, conf)
 	}
 }

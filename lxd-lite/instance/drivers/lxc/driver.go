@@ -47,8 +47,12 @@ func (d *Driver) open(name string) (*golxc.Container, error) {
 // daemon (about 12 MiB each, and a risk of leaking the daemon's descriptors into containers);
 // exec.Cmd passes only the three standard descriptors, every other one is close-on-exec.
 func (d *Driver) Start(ctx context.Context, spec instance.RunSpec) error {
+	conf, err := Render(spec)
+	if err != nil {
+		return fmt.Errorf("start container %q: %w", spec.Name, err)
+	}
 	cfgPath := filepath.Join(spec.Dir, "config")
-	if err := os.WriteFile(cfgPath, []byte(Render(spec)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		return fmt.Errorf("write lxc config: %w", err)
 	}
 	if err := os.Remove(spec.LogFile); err != nil && !errors.Is(err, os.ErrNotExist) {
