@@ -100,7 +100,10 @@ func TestPickSubnetSkipsOverlaps(t *testing.T) {
 
 func TestRenderConf(t *testing.T) {
 	s := SettingsOf(map[string]string{"ipv4.address": "10.77.5.1/24", "dns.domain": "lab", "bridge.mtu": "1400"})
-	got := renderConf("labnet", s, files{dir: "/x/networks/labnet"})
+	got, err := renderConf("labnet", s, files{dir: "/x/networks/labnet"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []string{
 		"bind-interfaces\n", "except-interface=lo\n", "interface=labnet\n", "listen-address=10.77.5.1\n",
 		"no-resolv\n", "domain=lab\n", "local=/lab/\n", "dhcp-range=10.77.5.2,10.77.5.254,1h\n",
@@ -112,7 +115,9 @@ func TestRenderConf(t *testing.T) {
 		}
 	}
 	s = SettingsOf(map[string]string{"ipv4.address": "10.77.5.1/24", "ipv4.nat": "true", "ipv4.dhcp": "false"})
-	got = renderConf("n", s, files{dir: "/d"})
+	if got, err = renderConf("n", s, files{dir: "/d"}); err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(got, "no-resolv") || strings.Contains(got, "dhcp-range") {
 		t.Errorf("NAT network without DHCP:\n%s", got)
 	}
@@ -176,5 +181,36 @@ func TestHostsAndLeasesFiles(t *testing.T) {
 	leases, _ = readLeases(lf)
 	if len(leases) != 1 || leases[0].Name != "db1" {
 		t.Errorf("after drop = %v", leases)
+	}
+}
+
+// The writers of dnsmasq's files refuse a control character whatever the caller checked:
+// a newline in a name would be a directive of its own.
+func TestGeneratedFilesRefuseControlChars(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"web1\ndhcp-script=/tmp/x", "web1\r", "web\x00", "a,b", "a b"} {
+		hf := filepath.Join(dir, "hosts")
+		err := writeHosts(hf, map[string]Host{"00:16:3e:00:00:01": {MAC: "00:16:3e:00:00:01", Name: name}})
+		if !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("host name %q: err = %v, want ErrInvalid", name, err)
+		}
+		if _, serr := os.Stat(hf); serr == nil {
+			t.Errorf("host name %q: hosts file written", name)
+		}
+	}
+	s := Settings{Gateway: netip.MustParsePrefix("10.1.1.1/24"), DHCP: true, Domain: "lite\ndhcp-script=/tmp/x", Expiry: "1h",
+		Ranges: []Range{{netip.MustParseAddr("10.1.1.2"), netip.MustParseAddr("10.1.1.9")}}}
+	if conf, err := renderConf("b", s, files{dir: dir}); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("conf with a newline in the domain: err = %v, conf:\n%s", err, conf)
+	}
+	if err := writeGenerated(filepath.Join(dir, "conf"), []byte("domain=lite\r\n")); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("a line with CR written: err = %v", err)
+	}
+	for _, v := range []string{"lite\nx", "1h\r", "\x00"} {
+		for _, k := range []string{"dns.domain", "ipv4.dhcp.expiry", "user.note"} {
+			if err := ValidateConfig(map[string]string{k: v}); !errors.Is(err, api.ErrInvalid) {
+				t.Errorf("%s=%q: err = %v", k, v, err)
+			}
+		}
 	}
 }

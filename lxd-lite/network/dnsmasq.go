@@ -11,6 +11,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"lite/client/api"
+	"lite/profiles"
 )
 
 // dnsmasqBin is Debian's dnsmasq (package dnsmasq-base).
@@ -27,9 +30,18 @@ func (f files) log() string    { return filepath.Join(f.dir, "dnsmasq.log") }
 
 // renderConf writes dnsmasq's config for a bridge: DHCP and DNS bound to the bridge only,
 // never port 53 elsewhere, names of the DHCP clients under the network's domain.
-func renderConf(bridge string, s Settings, f files) string {
+// A value with a control character (a newline would add a directive, dhcp-script runs a
+// program as root) is refused, whatever the caller checked.
+func renderConf(bridge string, s Settings, f files) (string, error) {
 	var b strings.Builder
-	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	var bad error
+	line := func(format string, args ...any) {
+		l := fmt.Sprintf(format, args...)
+		if r, ok := profiles.ControlChar(l, ""); ok && bad == nil {
+			bad = fmt.Errorf("dnsmasq config line %q: control character %U: %w", l, r, api.ErrInvalid)
+		}
+		b.WriteString(l + "\n")
+	}
 	line("# Written by lited for bridge %s; changes are lost when lited rewrites it.", bridge)
 	line("strict-order")
 	line("bind-interfaces")
@@ -61,7 +73,10 @@ func renderConf(bridge string, s Settings, f files) string {
 			line("dhcp-option-force=26,%d", s.MTU)
 		}
 	}
-	return b.String()
+	if bad != nil {
+		return "", bad
+	}
+	return b.String(), nil
 }
 
 // Host is one dhcp-hosts entry: a nic's MAC, its fixed address (optional) and its name.
@@ -113,9 +128,25 @@ func writeHosts(path string, hosts map[string]Host) error {
 	sort.Strings(macs)
 	var b bytes.Buffer
 	for _, m := range macs {
-		b.WriteString(hosts[m].line() + "\n")
+		h := hosts[m]
+		if _, ok := profiles.ControlChar(h.MAC+h.Name, ""); ok || strings.ContainsAny(h.MAC+h.Name, ", ") {
+			return fmt.Errorf("dhcp host %q,%q: a field holds a comma, a space or a control character: %w", h.MAC, h.Name, api.ErrInvalid)
+		}
+		b.WriteString(h.line() + "\n")
 	}
-	return writeFileAtomic(path, b.Bytes(), 0o644)
+	return writeGenerated(path, b.Bytes())
+}
+
+// writeGenerated writes a file lited generates for dnsmasq, after checking that no line holds
+// a control character, a last net behind the checks of each value (dnsmasq reads one
+// directive or host per line).
+func writeGenerated(path string, data []byte) error {
+	for i, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		if r, ok := profiles.ControlChar(l, ""); ok {
+			return fmt.Errorf("%s line %d: control character %U: refusing to write it: %w", filepath.Base(path), i+1, r, api.ErrInvalid)
+		}
+	}
+	return writeFileAtomic(path, data, 0o644)
 }
 
 // Lease is one line of dnsmasq's lease file.

@@ -113,11 +113,14 @@ func (m *Manager) up(n db.Network, restart bool) (createdBridge bool, err error)
 		delete(m.procs, n.Name)
 		return created, nil
 	}
-	conf := renderConf(n.Name, s, f)
+	conf, err := renderConf(n.Name, s, f)
+	if err != nil {
+		return fail(err)
+	}
 	old, _ := os.ReadFile(f.conf())
 	if string(old) != conf {
 		restart = true
-		if err := writeFileAtomic(f.conf(), []byte(conf), 0o644); err != nil {
+		if err := writeGenerated(f.conf(), []byte(conf)); err != nil {
 			return fail(err)
 		}
 	}
