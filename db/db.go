@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mattn/go-sqlite3"
 
@@ -65,7 +66,12 @@ func mapErr(err error) error {
 		switch se.ExtendedCode {
 		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
 			return fmt.Errorf("%w: %v", api.ErrAlreadyExists, err)
-		case sqlite3.ErrConstraintForeignKey, sqlite3.ErrConstraintTrigger:
+		case sqlite3.ErrConstraintTrigger:
+			if strings.Contains(err.Error(), nameClashMessage) {
+				return fmt.Errorf("%w: %s", api.ErrAlreadyExists, nameClashMessage)
+			}
+			return fmt.Errorf("%w: still in use: %v", api.ErrConflict, err)
+		case sqlite3.ErrConstraintForeignKey:
 			return fmt.Errorf("%w: still in use: %v", api.ErrConflict, err)
 		}
 	}

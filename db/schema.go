@@ -13,6 +13,8 @@ var updates = []func(ctx context.Context, tx *sql.Tx) error{
 	update1,
 	updateNetworks,
 	updateSnapshots,
+	updateInstanceNamesNocase,
+	updateDefaultProcessLimit,
 }
 
 func update0(ctx context.Context, tx *sql.Tx) error {

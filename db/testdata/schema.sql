@@ -108,3 +108,13 @@ CREATE TABLE profiles_devices_config (
 	UNIQUE (device_id, key)
 );
 CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TRIGGER instances_name_nocase_insert BEFORE INSERT ON instances
+WHEN EXISTS (SELECT 1 FROM instances WHERE name = NEW.name COLLATE NOCASE)
+BEGIN
+	SELECT RAISE(ABORT, 'instance name already exists (names are unique without regard to case)');
+END;
+CREATE TRIGGER instances_name_nocase_rename BEFORE UPDATE OF name ON instances
+WHEN EXISTS (SELECT 1 FROM instances WHERE name = NEW.name COLLATE NOCASE AND id != NEW.id)
+BEGIN
+	SELECT RAISE(ABORT, 'instance name already exists (names are unique without regard to case)');
+END;
