@@ -65,3 +65,26 @@ func hostDebianArch() string {
 	}
 	return runtime.GOARCH
 }
+
+// personalities are the architectures a host of one architecture also runs (32-bit
+// binaries on a 64-bit kernel).
+var personalities = map[string][]string{
+	"x86_64":  {"i686"},
+	"aarch64": {"armv7l"},
+}
+
+// CheckHostArchitecture refuses an architecture this host cannot run, with LXD's message.
+// Errors wrap ErrInvalid.
+func CheckHostArchitecture(name string) error {
+	host := HostArchitecture()
+	arch, err := NormalizeArchitecture(name)
+	if err == nil && arch == host {
+		return nil
+	}
+	for _, p := range personalities[host] {
+		if arch == p {
+			return nil
+		}
+	}
+	return fmt.Errorf("Requested architecture isn't supported by this host (%q on %s): %w", name, host, ErrInvalid)
+}

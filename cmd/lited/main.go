@@ -27,11 +27,11 @@ func main() {
 	fs.StringVar(&cache, "build-cache", cache, "cache of built images, kept across state dirs (env LITE_BUILD_CACHE)")
 	mirror := fs.String("mirror", os.Getenv("LITE_MIRROR"), "Debian mirror for image builds (env LITE_MIRROR; default: debootstrap's)")
 	defNet := fs.String("default-network", os.Getenv("LITE_DEFAULT_NETWORK"), "name of the network made on the first start (env LITE_DEFAULT_NETWORK; default litebr0)")
-	natDefault := true
-	if v := os.Getenv("LITE_DEFAULT_NAT"); v != "" {
-		natDefault = v == "true" || v == "1" || v == "yes" || v == "on"
-	}
-	nat := fs.Bool("default-nat", natDefault, "ipv4.nat of the default network and of automatic subnets (env LITE_DEFAULT_NAT)")
+	nat := fs.Bool("default-nat", envBool("LITE_DEFAULT_NAT", true), "ipv4.nat of the default network and of automatic subnets (env LITE_DEFAULT_NAT)")
+	rawHooks := fs.Bool("allow-raw-lxc-hooks", envBool("LITE_ALLOW_RAW_LXC_HOOKS", false),
+		"let raw.lxc set hooks, apparmor, seccomp, capabilities, mounts, namespaces and devices: host root for whoever writes a profile (env LITE_ALLOW_RAW_LXC_HOOKS)")
+	shifted := fs.Bool("allow-shifted-host-paths", envBool("LITE_ALLOW_SHIFTED_HOST_PATHS", false),
+		"let disk devices mount host paths with shift=true: container root acts as host root on those files (env LITE_ALLOW_SHIFTED_HOST_PATHS)")
 	table := fs.String("nft-table", os.Getenv("LITE_NFT_TABLE"), "name of lite's nftables table (env LITE_NFT_TABLE; default lite for /var/lib/lite, else derived from the state dir)")
 	ubuntuMirror := fs.String("ubuntu-mirror", os.Getenv("LITE_UBUNTU_MIRROR"), "Ubuntu archive for ubuntu/* image builds (env LITE_UBUNTU_MIRROR)")
 	ubuntuKeyring := fs.String("ubuntu-keyring", os.Getenv("LITE_UBUNTU_KEYRING"), "Ubuntu archive keyring file for ubuntu/* builds (env LITE_UBUNTU_KEYRING)")
@@ -56,8 +56,18 @@ func main() {
 	defer stop()
 	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, Log: log,
 		DefaultNetwork: *defNet, DefaultNAT: *nat, NFTTable: *table,
-		ImageMaxBytes: *maxImage, UbuntuMirror: *ubuntuMirror, UbuntuKeyring: *ubuntuKeyring}); err != nil {
+		ImageMaxBytes: *maxImage, UbuntuMirror: *ubuntuMirror, UbuntuKeyring: *ubuntuKeyring,
+		AllowRawLXCHooks: *rawHooks, AllowShiftedHostPaths: *shifted}); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}
+}
+
+// envBool reads a boolean environment variable; unset or empty gives def.
+func envBool(name string, def bool) bool {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	return v == "true" || v == "1" || v == "yes" || v == "on"
 }

@@ -52,7 +52,12 @@ type Options struct {
 	UbuntuMirror, UbuntuKeyring string
 	// ImageMaxBytes bounds what one image may expand to when unpacked (0: 64 GiB).
 	ImageMaxBytes int64
-	Log           *slog.Logger
+	// AllowRawLXCHooks lets raw.lxc set hooks, AppArmor, seccomp, capabilities, mounts,
+	// namespaces and device access (keys that run host commands or loosen confinement).
+	AllowRawLXCHooks bool
+	// AllowShiftedHostPaths lets disk devices mount host paths with shift=true.
+	AllowShiftedHostPaths bool
+	Log                   *slog.Logger
 }
 
 // Run starts lited and serves until ctx ends. Containers keep running after it returns.
@@ -94,6 +99,12 @@ func Run(ctx context.Context, o Options) error {
 		log.Info("added a subordinate gid range for root", "file", "/etc/subgid", "start", gids.Start, "count", gids.Count)
 	}
 	raiseSysctls(log)
+	if o.AllowRawLXCHooks {
+		log.Warn("raw.lxc may set hooks and confinement keys (--allow-raw-lxc-hooks): whoever can write a profile or an instance's config runs commands as host root")
+	}
+	if o.AllowShiftedHostPaths {
+		log.Warn("disk devices may shift host paths (--allow-shifted-host-paths): container root acts as host root on those files")
+	}
 	for _, d := range []string{"containers", "images", "networks"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o711); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
@@ -138,11 +149,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	cgroups := instance.DetectCgroups()
 	devices := deviceHandlers(nets, rt, log)
-	devices["disk"] = &device.Disk{StateDir: dir}
+	devices["disk"] = &device.Disk{StateDir: dir, AllowShift: o.AllowShiftedHostPaths}
 	devices["unix-char"], devices["unix-block"] = device.NewUnixHandlers(dir, cgroups)
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log, IDMap: defaultMap,
 		Cgroups: cgroups, Lxcfs: lxcfsDir, Devices: devices, NetState: device.NetState,
+		AllowRawLXCHooks: o.AllowRawLXCHooks,
 	})
 	if err := mgr.Recover(ctx); err != nil {
 		return fmt.Errorf("recover state: %w", err)

@@ -20,6 +20,10 @@ type Disk struct {
 	// StateDir is lited's LITE_DIR: no source may expose it, as it holds every container's
 	// files, the database and the API socket.
 	StateDir string
+	// AllowShift is the server's opt-in (lited --allow-shifted-host-paths) for shift=true:
+	// an idmapped mount shows host files owned by uid 0 as the container's root's, so
+	// container root could read /etc/shadow or write root-owned host files through it.
+	AllowShift bool
 }
 
 var (
@@ -49,13 +53,18 @@ func (d *Disk) source(dev map[string]string) (string, error) {
 	if err := profiles.IsAbsPath(path); err != nil || path == "/" {
 		return "", fmt.Errorf("path %q must be an absolute path inside the container, not /: %w", path, api.ErrInvalid)
 	}
+	if profiles.IsTrue(dev["shift"]) && !d.AllowShift {
+		return "", fmt.Errorf("shift=true on a host path lets the container's root act as host root on its files: "+
+			"lited refuses it unless started with --allow-shifted-host-paths (LITE_ALLOW_SHIFTED_HOST_PATHS=true): %w", api.ErrInvalid)
+	}
 	if profiles.IsTrue(dev["shift"]) && !idmappedMounts() {
 		return "", fmt.Errorf("shift=true needs idmapped mounts (Linux 5.12 or later), which this kernel lacks: %w", api.ErrInvalid)
 	}
 	if !filepath.IsAbs(src) {
 		return "", fmt.Errorf("source %q must be an absolute host path: %w", src, api.ErrInvalid)
 	}
-	real, err := filepath.EvalSymlinks(src)
+	// Checks apply to the path the mount will use: "..", "." and symlinks resolved.
+	real, err := filepath.EvalSymlinks(filepath.Clean(src))
 	if errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("source %q does not exist: %w", src, api.ErrInvalid)
 	} else if err != nil {

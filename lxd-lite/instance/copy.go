@@ -2,7 +2,6 @@ package instance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,9 +43,7 @@ func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func
 		return "", err
 	}
 	defer release()
-	if _, err := m.db.GetInstance(ctx, name); err == nil {
-		return "", fmt.Errorf("instance %q already exists: %w", name, api.ErrAlreadyExists)
-	} else if !errors.Is(err, api.ErrNotFound) {
+	if err := m.checkNameFree(ctx, name, ""); err != nil {
 		return "", err
 	}
 	unlock := m.locks.lock(srcName)
@@ -156,7 +153,11 @@ func (m *Manager) copyRow(ctx context.Context, src db.Instance, snap, name strin
 	inst.Config["volatile.last_state.power"] = "STOPPED"
 	now := time.Now()
 	inst.CreatedAt, inst.LastUsedAt = now, time.Unix(0, 0)
-	if _, _, err := m.expand(ctx, inst); err != nil {
+	cfg, _, err := m.expand(ctx, inst)
+	if err != nil {
+		return db.Instance{}, err
+	}
+	if err := m.checkRunnable(name, inst.Architecture, cfg); err != nil {
 		return db.Instance{}, err
 	}
 	return inst, nil
@@ -198,8 +199,8 @@ func (m *Manager) Rename(ctx context.Context, name, newName string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := m.db.GetInstance(ctx, newName); err == nil {
-		return fmt.Errorf("instance %q already exists: %w", newName, api.ErrAlreadyExists)
+	if err := m.checkNameFree(ctx, newName, name); err != nil {
+		return err
 	}
 	if st, err := m.rt.State(ctx, name); err != nil {
 		return err

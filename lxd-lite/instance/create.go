@@ -12,6 +12,7 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/images"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/storage"
 	"lite/profiles"
@@ -41,14 +42,12 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 		return "", err
 	}
 	defer release()
-	if _, err := m.db.GetInstance(ctx, name); err == nil {
-		return "", fmt.Errorf("instance %q already exists: %w", name, api.ErrAlreadyExists)
-	} else if !errors.Is(err, api.ErrNotFound) {
+	if err := m.checkNameFree(ctx, name, ""); err != nil {
 		return "", err
 	}
 
 	inst := db.Instance{
-		Name: name, Type: "container", Architecture: "x86_64", Description: req.Description,
+		Name: name, Type: "container", Architecture: images.HostArchitecture(), Description: req.Description,
 		Ephemeral: req.Ephemeral, Config: map[string]string{}, Devices: map[string]map[string]string{},
 		Profiles: req.Profiles,
 	}
@@ -96,6 +95,12 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 	img, err := m.images.Resolve(ctx, src, func(msg string) { progress(key, msg) })
 	if err != nil {
 		return "", err
+	}
+	if err := images.CheckHostArchitecture(img.Architecture); err != nil {
+		return "", fmt.Errorf("image %s: %v: %w", img.Fingerprint[:min(12, len(img.Fingerprint))], err, api.ErrInvalid)
+	}
+	if arch, err := images.NormalizeArchitecture(img.Architecture); err == nil {
+		inst.Architecture = arch
 	}
 	im := m.idmapFor(cfg)
 	for k, v := range img.Properties {

@@ -56,6 +56,9 @@ func (m *Manager) checkDevices(ctx context.Context, dc DeviceContext, devs map[s
 
 // checkExpanded checks an instance's expanded config and devices as a start would use them.
 func (m *Manager) checkExpanded(ctx context.Context, name string, cfg map[string]string, devs map[string]map[string]string) error {
+	if err := m.checkRawLXC(cfg); err != nil {
+		return fmt.Errorf("instance %q: %w", name, err)
+	}
 	if _, _, err := cgroupLimits(cfg, m.cgroups); err != nil {
 		return fmt.Errorf("instance %q: %w", name, err)
 	}

@@ -41,6 +41,8 @@ type Manager struct {
 	netState func(pid int) (map[string]api.InstanceStateNetwork, error)
 	cgroups  CgroupHost
 	lxcfs    string
+	// allowRawLXCHooks lets raw.lxc set keys that reach the host or loosen confinement.
+	allowRawLXCHooks bool
 }
 
 // Config wires a Manager.
@@ -61,12 +63,16 @@ type Config struct {
 	// Lxcfs is where lxcfs is mounted ("" when it does not run): its /proc files and CPU
 	// list are bind-mounted into every container, so tools inside see the container's limits.
 	Lxcfs string
+	// AllowRawLXCHooks is the server's opt-in (lited --allow-raw-lxc-hooks) for raw.lxc keys
+	// that run host commands or change the container's confinement (hooks, AppArmor,
+	// seccomp, capabilities, mounts, namespaces, devices). Without it they are refused.
+	AllowRawLXCHooks bool
 }
 
 // NewManager returns a manager.
 func NewManager(c Config) *Manager {
 	return &Manager{db: c.DB, rt: c.Runtime, pool: c.Pool, images: c.Images, hub: c.Hub, idmap: c.IDMap, locks: newLocks(), log: c.Log, devices: c.Devices,
-		netState: c.NetState, cgroups: c.Cgroups, lxcfs: c.Lxcfs}
+		netState: c.NetState, cgroups: c.Cgroups, lxcfs: c.Lxcfs, allowRawLXCHooks: c.AllowRawLXCHooks}
 }
 
 // URL returns an instance's API path.
@@ -115,6 +121,11 @@ func (m *Manager) Start(ctx context.Context, name string) error {
 	defer unlock()
 	inst, cfg, devs, err := m.stopped(ctx, name, fmt.Errorf("instance %q is already running: %w", name, api.ErrInvalid))
 	if err != nil {
+		return err
+	}
+	// Checked again at every start: the row may come from an older lited, a backup, or a
+	// lited that ran with the opt-in.
+	if err := m.checkRunnable(name, inst.Architecture, cfg); err != nil {
 		return err
 	}
 	im := m.idmapFor(cfg)

@@ -29,6 +29,9 @@ func (m *Manager) checkProfile(ctx context.Context, p *db.Profile) error {
 	if err := profiles.ValidateInstanceConfig(p.Config, nil); err != nil {
 		return fmt.Errorf("profile %q: %w", p.Name, err)
 	}
+	if err := m.checkRawLXC(p.Config); err != nil {
+		return fmt.Errorf("profile %q: %w", p.Name, err)
+	}
 	if _, _, err := cgroupLimits(p.Config, m.cgroups); err != nil {
 		return fmt.Errorf("profile %q: %w", p.Name, err)
 	}

@@ -151,8 +151,8 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, name string) (string,
 		return "", err
 	}
 	defer release()
-	if _, err := m.db.GetInstance(ctx, name); err == nil {
-		return "", fmt.Errorf("instance %q already exists: %w", name, api.ErrAlreadyExists)
+	if err := m.checkNameFree(ctx, name, ""); err != nil {
+		return "", err
 	}
 	inst := db.Instance{Name: name, Type: "container", Architecture: idx.Instance.Architecture, Description: idx.Instance.Description,
 		Ephemeral: idx.Instance.Ephemeral, Config: importConfig(idx.Instance.Config), Devices: orEmpty(idx.Instance.Devices),
@@ -160,10 +160,7 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, name string) (string,
 	if inst.Profiles == nil {
 		inst.Profiles = []string{}
 	}
-	if err := profiles.ValidateInstanceConfig(inst.Config, inst.Config); err != nil {
-		return "", err
-	}
-	cfg, _, err := m.expand(ctx, inst)
+	cfg, err := m.checkImported(ctx, inst, idx)
 	if err != nil {
 		return "", err
 	}
@@ -211,6 +208,59 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, name string) (string,
 	}
 	m.hub.Lifecycle("instance-created", URL(name), map[string]any{"source": "backup"})
 	return name, nil
+}
+
+// checkImported validates a backup's instance exactly as API input is validated, and the
+// static config and devices of each of its snapshots (a restore makes one the instance), and
+// returns the instance's expanded config.
+func (m *Manager) checkImported(ctx context.Context, inst db.Instance, idx BackupIndex) (map[string]string, error) {
+	if err := images.CheckHostArchitecture(inst.Architecture); err != nil {
+		return nil, fmt.Errorf("bad backup: %v: %w", err, api.ErrInvalid)
+	}
+	rows := []db.Instance{inst}
+	for _, s := range idx.Snapshots {
+		if err := profiles.ValidateSnapshotName(s.Name); err != nil {
+			return nil, fmt.Errorf("bad backup: %w", err)
+		}
+		snap := inst
+		snap.Config, snap.Devices, snap.Profiles = importConfig(s.Config.Config), orEmpty(s.Config.Devices), s.Config.Profiles
+		if snap.Profiles == nil {
+			snap.Profiles = []string{}
+		}
+		rows = append(rows, snap)
+	}
+	var cfg map[string]string
+	for i, r := range rows {
+		what := "instance"
+		if i > 0 {
+			what = fmt.Sprintf("snapshot %q", idx.Snapshots[i-1].Name)
+		}
+		if err := profiles.ValidateInstanceConfig(r.Config, r.Config); err != nil {
+			return nil, fmt.Errorf("bad backup: %s: %w", what, err)
+		}
+		if err := profiles.ValidateDevices(r.Devices); err != nil {
+			return nil, fmt.Errorf("bad backup: %s: %w", what, err)
+		}
+		c, devs, err := m.expand(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			// A snapshot's host paths are checked when it is restored and started.
+			if err := m.checkRawLXC(c); err != nil {
+				return nil, fmt.Errorf("bad backup: %s: %w", what, err)
+			}
+			continue
+		}
+		if err := m.checkDevices(ctx, m.deviceContext(r.Name, r.Config, nil), r.Devices); err != nil {
+			return nil, fmt.Errorf("bad backup: %s: %w", what, err)
+		}
+		if err := m.checkExpanded(ctx, r.Name, c, devs); err != nil {
+			return nil, fmt.Errorf("bad backup: %s: %w", what, err)
+		}
+		cfg = c
+	}
+	return cfg, nil
 }
 
 // unpackPart unpacks one unified tarball (hostile entries are refused by images.Unpack) and

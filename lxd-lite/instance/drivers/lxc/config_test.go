@@ -219,8 +219,12 @@ func TestRenderRefusesControlChars(t *testing.T) {
 		},
 		"nic name":   func(s *instance.RunSpec, v string) { s.NICs = []instance.NIC{{Name: "eth0" + v, Bridge: "br0"}} },
 		"nic bridge": func(s *instance.RunSpec, v string) { s.NICs = []instance.NIC{{Name: "eth0", Bridge: "br0" + v}} },
-		"nic hwaddr": func(s *instance.RunSpec, v string) { s.NICs = []instance.NIC{{Name: "eth0", Bridge: "b", Hwaddr: "00:16:3e:00:00:01" + v}} },
-		"nic ipv4":   func(s *instance.RunSpec, v string) { s.NICs = []instance.NIC{{Name: "eth0", Bridge: "b", IPv4: "10.0.0.2/24" + v}} },
+		"nic hwaddr": func(s *instance.RunSpec, v string) {
+			s.NICs = []instance.NIC{{Name: "eth0", Bridge: "b", Hwaddr: "00:16:3e:00:00:01" + v}}
+		},
+		"nic ipv4": func(s *instance.RunSpec, v string) {
+			s.NICs = []instance.NIC{{Name: "eth0", Bridge: "b", IPv4: "10.0.0.2/24" + v}}
+		},
 		"cgroup":     func(s *instance.RunSpec, v string) { s.Cgroups = map[string]string{"lxc.cgroup.pids.max": "50" + v} },
 		"cgroup key": func(s *instance.RunSpec, v string) { s.Cgroups = map[string]string{"lxc.cgroup.pids.max" + v: "50"} },
 	}

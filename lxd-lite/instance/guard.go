@@ -1,0 +1,52 @@
+package instance
+
+import (
+	"context"
+	"fmt"
+
+	"lite/client/api"
+	"lite/images"
+	"lite/profiles"
+)
+
+// checkRawLXC refuses raw.lxc keys that reach the host or loosen the container's confinement,
+// unless lited runs with the opt-in. Socket access is root access in lite as in LXD, but a
+// profile or lab file written by someone else must not run host commands unnoticed.
+func (m *Manager) checkRawLXC(cfg map[string]string) error {
+	if m.allowRawLXCHooks {
+		return nil
+	}
+	if err := profiles.RawLXCHostAccess(cfg["raw.lxc"]); err != nil {
+		return fmt.Errorf("%v: %w", err, api.ErrInvalid)
+	}
+	return nil
+}
+
+// checkRunnable refuses what this host cannot start: an architecture it cannot run, or a
+// raw.lxc it does not allow.
+func (m *Manager) checkRunnable(name, arch string, cfg map[string]string) error {
+	if err := images.CheckHostArchitecture(arch); err != nil {
+		return fmt.Errorf("instance %q: %v: %w", name, err, api.ErrInvalid)
+	}
+	if err := m.checkRawLXC(cfg); err != nil {
+		return fmt.Errorf("instance %q: %w", name, err)
+	}
+	return nil
+}
+
+// checkNameFree fails with ErrAlreadyExists when an instance is called name, or a name that
+// differs from it only in case (names are DNS names: web.lite must not find WEB). except is
+// the instance being renamed, which may change the case of its own name.
+func (m *Manager) checkNameFree(ctx context.Context, name, except string) error {
+	other, err := m.db.InstanceNameClash(ctx, name, except)
+	if err != nil {
+		return err
+	}
+	switch {
+	case other == "":
+		return nil
+	case other == name:
+		return fmt.Errorf("instance %q already exists: %w", name, api.ErrAlreadyExists)
+	}
+	return fmt.Errorf("instance %q already exists as %q (instance names are unique without regard to case): %w", name, other, api.ErrAlreadyExists)
+}
