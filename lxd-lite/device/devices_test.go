@@ -44,7 +44,16 @@ func TestDiskValidate(t *testing.T) {
 		{map[string]string{"type": "disk", "source": filepath.Join(state), "path": "/x"}, "lited's own state"},
 		{map[string]string{"type": "disk", "source": link, "path": "/x"}, "lited's own state"},
 		{map[string]string{"type": "disk", "source": filepath.Dir(state), "path": "/x"}, "lited's own state"},
-		{map[string]string{"type": "disk", "source": src, "path": "/x", "shift": "true"}, ""}, // this kernel has idmapped mounts
+		{map[string]string{"type": "disk", "source": src, "path": "/x", "shift": "true"}, "--allow-shifted-host-paths"},
+		{map[string]string{"type": "disk", "source": "/etc", "path": "/x", "shift": "true"}, "--allow-shifted-host-paths"},
+		// Non-canonical spellings of the state dir are resolved before they are checked.
+		{map[string]string{"type": "disk", "source": state + "/../" + filepath.Base(state), "path": "/x"}, "lited's own state"},
+		{map[string]string{"type": "disk", "source": state + "/./", "path": "/x"}, "lited's own state"},
+		{map[string]string{"type": "disk", "source": state + "//sub/..", "path": "/x"}, "lited's own state"},
+		{map[string]string{"type": "disk", "source": filepath.Join(src, "..", "..", strings.Repeat("../", 8)), "path": "/x"}, "root directory"},
+	}
+	if err := os.Mkdir(filepath.Join(state, "sub"), 0o700); err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		err := d.Validate(context.Background(), instance.DeviceContext{}, "d", tt.dev)
@@ -60,9 +69,31 @@ func TestDiskValidate(t *testing.T) {
 	}
 }
 
+// With lited's opt-in, shift=true passes (this kernel has idmapped mounts), and the state
+// dir stays refused.
+func TestDiskShiftOptIn(t *testing.T) {
+	state, src := t.TempDir(), t.TempDir()
+	d := &Disk{StateDir: state, AllowShift: true}
+	ctx := context.Background()
+	if err := d.Validate(ctx, instance.DeviceContext{}, "d", map[string]string{"type": "disk", "source": src, "path": "/x", "shift": "true"}); err != nil {
+		t.Errorf("shift with the opt-in: %v", err)
+	}
+	err := d.Validate(ctx, instance.DeviceContext{}, "d", map[string]string{"type": "disk", "source": state + "/.", "path": "/x", "shift": "true"})
+	if !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("shift of the state dir with the opt-in: %v", err)
+	}
+	// A device stored before (or by a lited with the opt-in) is refused at start too.
+	strict := &Disk{StateDir: state}
+	var spec instance.RunSpec
+	dev := map[string]string{"type": "disk", "source": src, "path": "/x", "shift": "true"}
+	if _, err := strict.Start(ctx, instance.DeviceContext{}, "d", dev, &spec); !errors.Is(err, api.ErrInvalid) || len(spec.Mounts) != 0 {
+		t.Errorf("start without the opt-in: %v, mounts %+v", err, spec.Mounts)
+	}
+}
+
 func TestDiskStartAddsMount(t *testing.T) {
 	src := t.TempDir()
-	d := &Disk{StateDir: t.TempDir()}
+	d := &Disk{StateDir: t.TempDir(), AllowShift: true}
 	var spec instance.RunSpec
 	if _, err := d.Start(context.Background(), instance.DeviceContext{}, "data", map[string]string{"type": "disk", "source": src, "path": "/data", "readonly": "yes"}, &spec); err != nil {
 		t.Fatal(err)
