@@ -56,6 +56,8 @@ func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, envOptions{}) 
 type envOptions struct {
 	devices  map[string]instance.DeviceHandler
 	networks server.Networks
+	// allowRawLXCHooks is lited's --allow-raw-lxc-hooks.
+	allowRawLXCHooks bool
 }
 
 // newEnvWith is newEnv with the fakes of o wired in.
@@ -103,7 +105,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: storage.Dir},
 		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
-		Devices: devs,
+		Devices: devs, AllowRawLXCHooks: o.allowRawLXCHooks,
 		Cgroups: instance.CgroupHost{
 			V1:   map[string]bool{"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "pids": true, "blkio": true},
 			CPUs: 2, MemoryBytes: 4 << 30, BlkioWeight: "blkio.weight",

@@ -563,7 +563,7 @@ func TestImagesAndProfilesEndpoints(t *testing.T) {
 	var prof api.Profile
 	r = e.ok("GET", "/1.0/profiles/default", nil, &prof)
 	if prof.Name != "default" || prof.Devices["root"]["path"] != "/" || !strings.Contains(string(r.env.Metadata), `"used_by":[]`) ||
-		!strings.Contains(string(r.env.Metadata), `"config":{}`) {
+		!strings.Contains(string(r.env.Metadata), `"config":{"limits.processes":"10000"}`) {
 		t.Errorf("default profile = %s", r.env.Metadata)
 	}
 	e.create("c1", nil)

@@ -118,7 +118,8 @@ func TestProfileChangeAppliesLive(t *testing.T) {
 	}
 	e.ok("PATCH", "/1.0/profiles/lim", map[string]any{"config": map[string]string{"limits.memory": "1GiB", "limits.processes": "", "limits.cpu": "1"}}, nil)
 	cg = e.rt.Cgroups("c1")
-	if cg["lxc.cgroup.memory.limit_in_bytes"] != "1073741824" || cg["lxc.cgroup.pids.max"] != "max" || cg["lxc.cgroup.cpuset.cpus"] != "0" {
+	// Unset in lim, limits.processes falls back to the default profile's.
+	if cg["lxc.cgroup.memory.limit_in_bytes"] != "1073741824" || cg["lxc.cgroup.pids.max"] != "10000" || cg["lxc.cgroup.cpuset.cpus"] != "0" {
 		t.Errorf("live cgroups after profile change = %v", cg)
 	}
 	for _, s := range e.rt.CgroupSets() {
