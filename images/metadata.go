@@ -60,8 +60,8 @@ type Template struct {
 // wrap ErrInvalid.
 func ParseMetadata(data []byte) (Metadata, error) {
 	var m Metadata
-	if err := yaml.Unmarshal(data, &m); err != nil {
-		return Metadata{}, fmt.Errorf("parse metadata.yaml: %v: %w", err, ErrInvalid)
+	if err := DecodeYAML(data, &m); err != nil {
+		return Metadata{}, fmt.Errorf("parse metadata.yaml: %w", err)
 	}
 	if err := m.Validate(); err != nil {
 		return Metadata{}, err
@@ -99,6 +99,45 @@ func (m Metadata) Validate() error {
 			if !slices.Contains([]string{TriggerCreate, TriggerCopy, TriggerStart, TriggerRename}, w) {
 				return fmt.Errorf("metadata.yaml: template for %q: trigger %q: %w", path, w, ErrInvalid)
 			}
+		}
+	}
+	return nil
+}
+
+// DecodeYAML decodes a YAML document from an untrusted source (an image's metadata.yaml, a
+// backup's index.yaml) into v. Anchors and aliases are refused before anything is expanded:
+// LXD's files never use them, and a few nested aliases ("billion laughs") would expand to
+// gigabytes. Errors wrap ErrInvalid.
+func DecodeYAML(data []byte, v any) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%v: %w", err, ErrInvalid)
+	}
+	if err := noAliases(&doc, 0); err != nil {
+		return err
+	}
+	if doc.Kind == 0 {
+		return nil // an empty document
+	}
+	if err := doc.Decode(v); err != nil {
+		return fmt.Errorf("%v: %w", err, ErrInvalid)
+	}
+	return nil
+}
+
+// maxYAMLDepth bounds the nesting of an untrusted YAML document.
+const maxYAMLDepth = 64
+
+func noAliases(n *yaml.Node, depth int) error {
+	if depth > maxYAMLDepth {
+		return fmt.Errorf("line %d: nested deeper than %d levels: %w", n.Line, maxYAMLDepth, ErrInvalid)
+	}
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		return fmt.Errorf("line %d: YAML anchors and aliases are not allowed: %w", n.Line, ErrInvalid)
+	}
+	for _, c := range n.Content {
+		if err := noAliases(c, depth+1); err != nil {
+			return err
 		}
 	}
 	return nil

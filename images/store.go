@@ -237,6 +237,9 @@ func (s *Store) Layer(ctx context.Context, fp string, shift Shift) (string, erro
 		err = UnpackSplit(ctx, files[0], files[1], tmp, shift, s.MaxBytes)
 	}
 	if err == nil {
+		err = checkRootfs(tmp)
+	}
+	if err == nil {
 		err = CheckTemplates(tmp)
 	}
 	if err != nil {
@@ -309,4 +312,20 @@ func (s *Store) CleanTemp() error {
 // layerName is the directory name of the layer for shift.
 func layerName(shift Shift) string {
 	return fmt.Sprintf("%d-%d", shift.UID, shift.GID)
+}
+
+// checkRootfs refuses an unpacked image without a rootfs directory (none at all, or a
+// "rootfs" that is a file or a symlink): no container could start from it.
+func checkRootfs(layerDir string) error {
+	st, err := os.Lstat(filepath.Join(layerDir, "rootfs"))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("the image has no rootfs directory: %w", ErrInvalid)
+	}
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("the image's rootfs is not a directory (%s): %w", st.Mode().Type(), ErrInvalid)
+	}
+	return nil
 }

@@ -177,6 +177,23 @@ func (r *Root) info(st *unix.Stat_t) Info {
 	return in
 }
 
+// CheckDir reports whether p is a directory inside the root (symlinks followed, inside the
+// root), as a process started there with p as its working directory needs.
+func (r *Root) CheckDir(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("path %q must be absolute: %w", p, api.ErrInvalid)
+	}
+	p, err := clean(path.Clean(p))
+	if err != nil {
+		return err
+	}
+	fd, err := r.resolve(p, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return err
+	}
+	return unix.Close(fd)
+}
+
 // Get opens p without following its last component.
 func (r *Root) Get(p string) (Entry, error) {
 	p, err := clean(p)

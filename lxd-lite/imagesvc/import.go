@@ -16,6 +16,7 @@ import (
 	"lite/db"
 	"lite/images"
 	"lite/lxd-lite/instance"
+	"lite/profiles"
 )
 
 // ImportOptions are the record-keeping parts of an import.
@@ -80,6 +81,10 @@ func (s *Service) Import(ctx context.Context, files []string, o ImportOptions, p
 	if err != nil {
 		return db.Image{}, apiKind(err)
 	}
+	if err := images.CheckHostArchitecture(meta.Architecture); err != nil {
+		_ = s.Store.Delete(fp)
+		return db.Image{}, apiKind(err)
+	}
 	if o.Fingerprint != "" && o.Fingerprint != fp {
 		_ = s.Store.Delete(fp)
 		return db.Image{}, fmt.Errorf("fingerprint mismatch: expected %s, got %s: %w", o.Fingerprint, fp, api.ErrInvalid)
@@ -136,11 +141,34 @@ func checkAliasFree(ctx context.Context, d *db.DB, name string) error {
 	return nil
 }
 
-// ValidateAliasName refuses empty names, names with control characters or ":" (which the
-// CLI reads as a remote).
+// ValidateAliasName refuses alias names that are empty or too long, hold a control character
+// or ":" (which the CLI reads as a remote), or are not a clean relative path ("debian/12" is
+// fine; "../x", "/x", "a//b", "a/./b" and "x/" are not), since clients and caches use alias
+// names as file names. Alias create, rename, import, publish and build all use it.
 func ValidateAliasName(name string) error {
-	if name == "" || len(name) > 255 || strings.ContainsAny(name, ":\x00\n\r\t") {
-		return fmt.Errorf("bad image alias name %q: %w", name, api.ErrInvalid)
+	bad := func(why string) error {
+		return fmt.Errorf("bad image alias name %q: %s: %w", name, why, api.ErrInvalid)
+	}
+	switch {
+	case name == "":
+		return bad("it is empty")
+	case len(name) > 255:
+		return bad("longer than 255 characters")
+	case strings.Contains(name, ":"):
+		return bad("\":\" separates a remote from an alias")
+	case strings.HasPrefix(name, "/"):
+		return bad("it must not start with \"/\"")
+	}
+	if r, ok := profiles.ControlChar(name, ""); ok {
+		return bad(fmt.Sprintf("control character %U", r))
+	}
+	for _, part := range strings.Split(name, "/") {
+		switch part {
+		case "":
+			return bad("it has an empty part (\"//\" or a trailing \"/\")")
+		case ".", "..":
+			return bad(fmt.Sprintf("%q is not allowed as a part", part))
+		}
 	}
 	return nil
 }

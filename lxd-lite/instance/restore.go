@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
@@ -63,7 +61,7 @@ func readBackup(r io.Reader, dir string) (BackupIndex, map[string]string, error)
 			if err != nil {
 				return idx, nil, bad("read index.yaml: %v", err)
 			}
-			if err := yaml.Unmarshal(b, &idx); err != nil {
+			if err := images.DecodeYAML(b, &idx); err != nil {
 				return idx, nil, bad("index.yaml: %v", err)
 			}
 			sawIndex = true

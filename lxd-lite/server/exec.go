@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"lite/client/api"
+	"lite/lxd-lite/files"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/operations"
 )
@@ -51,6 +52,8 @@ func execInstance(s *Server, r *http.Request) Response {
 	}
 	if req.Cwd == "" {
 		req.Cwd = home
+	} else if err := checkCwd(s, r, req.Cwd); err != nil {
+		return Error(err)
 	}
 	fds := []string{"0", "1", "2", "control"}
 	if req.Interactive {
@@ -73,6 +76,16 @@ func execInstance(s *Server, r *http.Request) Response {
 	sess.op = op
 	go sess.run()
 	return Async(op)
+}
+
+// checkCwd refuses a working directory that is not a directory in the instance: liblxc
+// would only warn and run the command in / instead.
+func checkCwd(s *Server, r *http.Request, cwd string) error {
+	err := withRoot(s, r, func(root *files.Root) error { return root.CheckDir(cwd) })
+	if err != nil {
+		return fmt.Errorf("cannot run the command in %q: %v: %w", cwd, err, api.ErrInvalid)
+	}
+	return nil
 }
 
 func randomSecret() string {

@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -214,7 +216,9 @@ func TestImageAliasesEndpoints(t *testing.T) {
 	}
 	e.fail("POST", "/1.0/images/aliases", map[string]string{"name": "my/img", "target": fp}, 409)
 	e.fail("POST", "/1.0/images/aliases", map[string]string{"name": "x", "target": "ffff"}, 404)
-	e.fail("POST", "/1.0/images/aliases", map[string]string{"name": "a:b", "target": fp}, 400)
+	for _, bad := range []string{"a:b", "../x", "../../../../etc/passwd", "/x", "a//b", "x/", "a/./b", "a\nb", ""} {
+		e.fail("POST", "/1.0/images/aliases", map[string]string{"name": bad, "target": fp}, 400)
+	}
 	e.ok("PATCH", "/1.0/images/aliases/my%2Fimg", map[string]string{"description": "e"}, nil)
 	e.ok("GET", "/1.0/images/aliases/my%2Fimg", nil, &a)
 	if a.Description != "e" || a.Target != fp {
@@ -226,6 +230,7 @@ func TestImageAliasesEndpoints(t *testing.T) {
 	e.ok("GET", "/1.0/images/aliases/renamed", nil, &a)
 	e.ok("POST", "/1.0/images/aliases", map[string]string{"name": "other", "target": fp}, nil)
 	e.fail("POST", "/1.0/images/aliases/renamed", map[string]string{"name": "other"}, 409)
+	e.fail("POST", "/1.0/images/aliases/renamed", map[string]string{"name": "../other"}, 400)
 	e.ok("DELETE", "/1.0/images/aliases/renamed", nil, nil)
 	e.fail("DELETE", "/1.0/images/aliases/renamed", nil, 404)
 }
@@ -244,6 +249,34 @@ func TestImageDeleteInUseRefused(t *testing.T) {
 	}
 	e.succeed("DELETE", "/1.0/instances/u1", nil)
 	e.succeed("DELETE", "/1.0/images/"+fp, nil)
+}
+
+// rootDir is the rootfs directory entry of a test image.
+var rootDir = tent{name: "rootfs/", typ: tar.TypeDir}
+
+// yamlBomb is a "billion laughs" metadata.yaml: nine levels of nine aliases each.
+var yamlBomb = func() string {
+	var b strings.Builder
+	b.WriteString("architecture: x86_64\ncreation_date: 1\nproperties:\n  a0: &a0 \"lol\"\n")
+	for i := 1; i < 10; i++ {
+		fmt.Fprintf(&b, "  a%d: &a%d [", i, i)
+		for j := 0; j < 9; j++ {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "*a%d", i-1)
+		}
+		b.WriteString("]\n")
+	}
+	return b.String()
+}()
+
+// foreignArch is an architecture this host cannot run.
+func foreignArch() string {
+	if runtime.GOARCH == "s390x" {
+		return "x86_64"
+	}
+	return "s390x"
 }
 
 // TestImageHostileUploads crafts each kind of bad image and checks it is refused with a
@@ -267,8 +300,14 @@ func TestImageHostileUploads(t *testing.T) {
 		{"no creation date", "creation_date", gzTar(t, tent{name: "metadata.yaml", body: "architecture: x86_64\n"})},
 		{"template escapes dir", "template", gzTar(t, tent{name: "metadata.yaml", body: strings.Replace(srvMeta, "hostname.tpl", "../../etc/passwd", 1)})},
 		{"template target escapes", "template target", gzTar(t, tent{name: "metadata.yaml", body: strings.Replace(srvMeta, "/etc/hostname", "/../../../etc/shadow", 1)}, tpl)},
-		{"template file missing", "template", gzTar(t, meta)},
-		{"template symlink out", "template", gzTar(t, meta, tent{name: "templates/hostname.tpl", link: "/etc/passwd", typ: tar.TypeSymlink})},
+		{"template file missing", "template", gzTar(t, meta, rootDir)},
+		{"template symlink out", "template", gzTar(t, meta, rootDir, tent{name: "templates/hostname.tpl", link: "/etc/passwd", typ: tar.TypeSymlink})},
+		{"no rootfs", "no rootfs", gzTar(t, meta, tpl)},
+		{"rootfs a file", "rootfs is not a directory", gzTar(t, meta, tpl, tent{name: "rootfs", body: "x"})},
+		{"rootfs a symlink", "rootfs", gzTar(t, meta, tpl, tent{name: "rootfs", link: "/", typ: tar.TypeSymlink})},
+		{"yaml alias bomb", "aliases are not allowed", gzTar(t, tent{name: "metadata.yaml", body: yamlBomb}, tpl, rootDir)},
+		{"yaml anchor", "aliases are not allowed", gzTar(t, tent{name: "metadata.yaml", body: "architecture: &a x86_64\ncreation_date: 1\n"}, tpl, rootDir)},
+		{"foreign architecture", "Requested architecture isn't supported by this host", gzTar(t, tent{name: "metadata.yaml", body: strings.Replace(srvMeta, "x86_64", foreignArch(), 1)}, tpl, rootDir)},
 		{"truncated", "", good[:len(good)/2]},
 		{"garbage", "unknown image file format", []byte(strings.Repeat("garbage!", 100))},
 	}
