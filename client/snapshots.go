@@ -1,6 +1,7 @@
 package client
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -48,6 +49,10 @@ func (c *Client) DeleteInstanceSnapshot(name, snap string) (*Operation, error) {
 
 // RestoreInstance restores an instance to one of its snapshots (PUT with "restore", as LXD).
 func (c *Client) RestoreInstance(name, snap string) (*Operation, error) {
+	if snap == "" {
+		// An empty "restore" is a plain PUT, which would replace the instance's config.
+		return nil, fmt.Errorf("restore %q: no snapshot name given: %w", name, api.ErrInvalid)
+	}
 	body := map[string]string{"restore": snap}
 	return c.operation(request{method: http.MethodPut, path: apiPath("/1.0/instances", name), body: body})
 }

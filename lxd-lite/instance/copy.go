@@ -27,9 +27,14 @@ func keptVolatile(k string) bool {
 // its files are copied, so the copy is consistent. The new instance gets a fresh uuid and MAC
 // and its templates run with trigger "copy".
 func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func(key, msg string)) (string, error) {
-	srcName, snap, _ := strings.Cut(req.Source.Source, "/")
+	srcName, snap, isSnap := strings.Cut(req.Source.Source, "/")
 	if srcName == "" {
 		return "", fmt.Errorf("copy: no source instance given: %w", api.ErrInvalid)
+	}
+	if isSnap {
+		if err := profiles.ValidateSnapshotName(snap); err != nil {
+			return "", fmt.Errorf("copy from %q: %w", req.Source.Source, err)
+		}
 	}
 	name := req.Name
 	if name == "" {

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -24,8 +25,13 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, snap := split(args[1]); snap != "" {
+			if strings.Contains(args[1], "/") {
 				return fmt.Errorf("the destination %q must be an instance name", args[1])
+			}
+			if _, snap, ok := strings.Cut(args[0], "/"); ok {
+				if err := checkSnapName(args[0], snap); err != nil {
+					return err
+				}
 			}
 			req := api.InstancesPost{
 				Name:   args[1],

@@ -13,6 +13,7 @@ import (
 	"lite/client/api"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/progress"
+	"lite/profiles"
 )
 
 // Client is the part of the API these commands use; *client.Client satisfies it.
@@ -52,6 +53,16 @@ func split(arg string) (name, snap string) {
 	return name, snap
 }
 
+// checkSnapName refuses a snapshot name given on the command line that the server would not
+// take, before anything is sent: an empty one ("c1/" or '') would otherwise mean "the
+// instance itself" or "pick a name".
+func checkSnapName(arg, snap string) error {
+	if err := profiles.ValidateSnapshotName(snap); err != nil {
+		return fmt.Errorf("%q: %w", arg, err)
+	}
+	return nil
+}
+
 // NewCmdSnapshot returns `lite snapshot NAME [SNAP] [--reuse]`.
 func NewCmdSnapshot(f *cli.Factory) *cobra.Command {
 	var reuse bool
@@ -68,6 +79,9 @@ func NewCmdSnapshot(f *cli.Factory) *cobra.Command {
 			}
 			req := api.InstanceSnapshotsPost{Reuse: reuse}
 			if len(args) == 2 {
+				if err := checkSnapName(args[1], args[1]); err != nil {
+					return err
+				}
 				req.Name = args[1]
 			}
 			op, err := c.CreateInstanceSnapshot(args[0], req)
@@ -91,6 +105,9 @@ func NewCmdRestore(f *cli.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkSnapName(args[1], args[1]); err != nil {
+				return err
+			}
 			op, err := c.RestoreInstance(args[0], args[1])
 			_, err = wait(cmd.Context(), f, op, err)
 			return err
@@ -112,6 +129,11 @@ func NewCmdRename(f *cli.Factory) *cobra.Command {
 			}
 			name, snap := split(args[0])
 			newName, newSnap := split(args[1])
+			if strings.Contains(args[0], "/") {
+				if err := checkSnapName(args[0], snap); err != nil {
+					return err
+				}
+			}
 			if snap == "" {
 				if newSnap != "" {
 					return fmt.Errorf("cannot rename instance %q to a snapshot name %q", name, args[1])
@@ -124,6 +146,9 @@ func NewCmdRename(f *cli.Factory) *cobra.Command {
 				newSnap = newName // "rename c1/snap0 clean" renames the snapshot.
 			} else if newName != name {
 				return fmt.Errorf("a snapshot cannot move to another instance (%q -> %q)", name, newName)
+			}
+			if err := checkSnapName(args[1], newSnap); err != nil {
+				return err
 			}
 			op, err := c.RenameInstanceSnapshot(name, snap, api.InstanceSnapshotPost{Name: newSnap})
 			_, err = wait(cmd.Context(), f, op, err)
