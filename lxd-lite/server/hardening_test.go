@@ -122,3 +122,16 @@ func TestInstanceNamesUniqueWithoutCase(t *testing.T) {
 		t.Errorf("containers = %v", got)
 	}
 }
+
+// Publish and pull take the same alias rules as alias create, refused before any work.
+func TestAliasRulesOnEveryPath(t *testing.T) {
+	e := newEnv(t)
+	e.create("c1", nil)
+	for _, bad := range []string{"../x", "/abs", "a//b", "x/.."} {
+		e.fail("POST", "/1.0/images", map[string]any{"source": map[string]string{"type": "instance", "name": "c1"},
+			"aliases": []map[string]string{{"name": bad}}}, 400)
+		e.fail("POST", "/1.0/images", map[string]any{"source": map[string]string{"type": "image", "mode": "pull",
+			"server": "https://images.invalid", "protocol": "simplestreams", "alias": "debian/12"},
+			"aliases": []map[string]string{{"name": bad}}}, 400)
+	}
+}

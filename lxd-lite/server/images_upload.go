@@ -174,6 +174,9 @@ func createImageFromSource(s *Server, req api.ImagesPost) Response {
 		return Error(err)
 	}
 	for _, a := range req.Aliases {
+		if err := imagesvc.ValidateAliasName(a.Name); err != nil {
+			return Error(err)
+		}
 		if _, err := s.DB.GetAlias(context.Background(), a.Name); err == nil {
 			return Errorf(api.ErrAlreadyExists, "image alias %q already exists", a.Name)
 		}
