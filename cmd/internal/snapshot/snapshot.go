@@ -54,8 +54,8 @@ func split(arg string) (name, snap string) {
 }
 
 // checkSnapName refuses a snapshot name given on the command line that the server would not
-// take, before anything is sent: an empty one (in "c1/" or an empty argument) would otherwise mean "the
-// instance itself" or "pick a name".
+// take, before anything is sent: an empty one (in "c1/" or an empty argument) would
+// otherwise mean "the instance itself" or "pick a name".
 func checkSnapName(arg, snap string) error {
 	if err := profiles.ValidateSnapshotName(snap); err != nil {
 		return fmt.Errorf("%q: %w", arg, err)
