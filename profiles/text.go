@@ -54,7 +54,7 @@ func singleLine(v Validator) Validator {
 // privileged container a host-wide sysctl (kernel.core_pattern) runs host commands.
 var rawLXCSafe = []string{
 	"lxc.cgroup.", "lxc.cgroup2.", "lxc.prlimit.", "lxc.proc.", "lxc.environment",
-	"lxc.init.", "lxc.execute.", "lxc.signal.", "lxc.start.", "lxc.tty.", "lxc.pty.", "lxc.autodev",
+	"lxc.init.", "lxc.execute.", "lxc.signal.", "lxc.start.", "lxc.tty.max", "lxc.pty.", "lxc.autodev",
 	"lxc.keyring.", "lxc.no_new_privs", "lxc.time.",
 }
 

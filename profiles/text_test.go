@@ -96,6 +96,24 @@ func TestDevicePathTricks(t *testing.T) {
 	}
 }
 
+// Keys whose suffix liblxc turns into a file name may not hold "/" or empty parts.
+func TestRawLXCKeyShape(t *testing.T) {
+	for _, v := range []string{
+		"lxc.proc.../../sys/kernel/core_pattern = |/x", "lxc.cgroup.../../release_agent = /x",
+		"lxc.cgroup2./x = 1", "lxc..cgroup = 1", "lxc. = 1", "lxc = 1", "lxc.cgroup.pids.max. = 1",
+	} {
+		if err := IsRawLXC(v); err == nil {
+			t.Errorf("raw.lxc %q accepted", v)
+		}
+	}
+	for _, v := range []string{"lxc.hook.pre-start = /x", "lxc.net.0.ipv4.address = 1.2.3.4/24", "lxc.cgroup2.memory.max = 1G"} {
+		key, _, _ := strings.Cut(v, " ")
+		if !rawLXCKeyRe.MatchString(key) {
+			t.Errorf("key of %q does not match", v)
+		}
+	}
+}
+
 func TestRawLXCHostAccess(t *testing.T) {
 	refused := []string{
 		"lxc.hook.pre-start = /bin/sh -c 'touch /tmp/x'", "lxc.hook.mount=/x", "lxc.hook.version = 1",
@@ -106,7 +124,7 @@ func TestRawLXCHostAccess(t *testing.T) {
 		"lxc.cgroup.dir = ../..", "lxc.cgroup.dir.container = x", "lxc.console.logfile = /root/.bashrc",
 		"lxc.console.path = /dev/tty1", "lxc.sysctl.kernel.core_pattern = |/tmp/x", "lxc.selinux.context = x",
 		"lxc.seccomp.allow_nesting = 1", "lxc.monitor.unshare = 1", "lxc.net.0.script.up = /x", "lxc.unknown = 1",
-		"lxc.prlimit.nofile = 1\nlxc.hook.start-host = /x",
+		"lxc.prlimit.nofile = 1\nlxc.hook.start-host = /x", "lxc.tty.dir = ../../x",
 	}
 	for _, v := range refused {
 		if err := RawLXCHostAccess(v); err == nil {

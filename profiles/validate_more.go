@@ -59,6 +59,11 @@ func IsNotYetTrue(v Validator, why string) Validator {
 // value would break the container's storage, id map, network or name.
 var rawLXCOwned = []string{"lxc.rootfs", "lxc.idmap", "lxc.net", "lxc.uts.name", "lxc.log.file", "lxc.include", "lxc.arch"}
 
+// rawLXCKeyRe is the shape of every lxc key. liblxc builds file names from some key suffixes
+// (lxc.proc.NAME is /proc/PID/NAME, lxc.cgroup.NAME a file of the container's cgroup), written
+// as host root, so a suffix with "/" or ".." would be a path out of them.
+var rawLXCKeyRe = regexp.MustCompile(`^lxc(\.[A-Za-z0-9_-]+)+$`)
+
 // IsRawLXC accepts lxc config lines ("key = value", comments, blank lines) that do not set
 // keys lite owns.
 func IsRawLXC(v string) error {
@@ -72,7 +77,7 @@ func IsRawLXC(v string) error {
 		}
 		key, _, ok := strings.Cut(line, "=")
 		key = strings.TrimSpace(key)
-		if !ok || !strings.HasPrefix(key, "lxc.") {
+		if !ok || !rawLXCKeyRe.MatchString(key) {
 			return fmt.Errorf("line %d %q is not an lxc setting (use \"lxc.key = value\")", i+1, line)
 		}
 		for _, owned := range rawLXCOwned {
