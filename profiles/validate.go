@@ -158,6 +158,11 @@ func ValidateInstanceKey(key, value string, fromUser bool) error {
 		if fromUser {
 			return fmt.Errorf("config key %q is read-only: volatile.* keys are set by lited: %w", key, api.ErrInvalid)
 		}
+		// Stored ones come back from clients and backups: they name host resources (a veth,
+		// an image), so they are single lines too.
+		if err := IsSingleLine(key + value); err != nil {
+			return fmt.Errorf("config key %q: %v: %w", key, err, api.ErrInvalid)
+		}
 		return nil
 	}
 	if err := IsSingleLine(key); err != nil {

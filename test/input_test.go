@@ -100,6 +100,8 @@ func TestInputCraftedBackup(t *testing.T) {
 		"raw.lxc hook":        {index("x86_64", "{raw.lxc: "+q(hook)+"}", "{}"), "allow-raw-lxc-hooks"},
 		"config newline":      {index("x86_64", "{limits.memory: "+q("1GiB\n"+hook)+"}", "{}"), "control character"},
 		"foreign arch":        {index(foreignArch(), "{}", "{}"), "Requested architecture isn't supported by this host"},
+		"base image path":     {index("x86_64", "{volatile.base_image: ../../../../etc}", "{}"), "not an image fingerprint"},
+		"volatile newline":    {index("x86_64", "{volatile.eth0.hwaddr: "+q("00:16:3e:00:00:01\n"+hook)+"}", "{}"), "control character"},
 		"yaml alias":          {"name: &n bk-hook\ninstance:\n  architecture: x86_64\n  description: *n\n", "aliases are not allowed"},
 	}
 	for what, c := range cases {

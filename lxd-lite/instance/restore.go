@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"lite/client/api"
@@ -208,12 +209,18 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, name string) (string,
 	return name, nil
 }
 
+// fingerprintRe is an image fingerprint (sha256, hex).
+var fingerprintRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
 // checkImported validates a backup's instance exactly as API input is validated, and the
 // static config and devices of each of its snapshots (a restore makes one the instance), and
 // returns the instance's expanded config.
 func (m *Manager) checkImported(ctx context.Context, inst db.Instance, idx BackupIndex) (map[string]string, error) {
 	if err := images.CheckHostArchitecture(inst.Architecture); err != nil {
 		return nil, fmt.Errorf("bad backup: %v: %w", err, api.ErrInvalid)
+	}
+	if fp := inst.Config["volatile.base_image"]; fp != "" && !fingerprintRe.MatchString(fp) {
+		return nil, fmt.Errorf("bad backup: volatile.base_image %q is not an image fingerprint: %w", fp, api.ErrInvalid)
 	}
 	rows := []db.Instance{inst}
 	for _, s := range idx.Snapshots {
