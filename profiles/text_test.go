@@ -143,3 +143,15 @@ func TestRawLXCHostAccess(t *testing.T) {
 		}
 	}
 }
+
+// Volatile values stored by lited come back from clients and backups; they stay single lines.
+func TestVolatileValuesSingleLine(t *testing.T) {
+	for _, v := range []string{"veth1\nlxc.hook.start = /x", "\x00", "a\rb"} {
+		if err := ValidateInstanceConfig(map[string]string{"volatile.eth0.host_name": v}, map[string]string{"volatile.eth0.host_name": v}); !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("volatile value %q: err = %v", v, err)
+		}
+	}
+	if err := ValidateInstanceConfig(map[string]string{"volatile.eth0.host_name": "veth1"}, map[string]string{"volatile.eth0.host_name": "veth1"}); err != nil {
+		t.Errorf("stored volatile value refused: %v", err)
+	}
+}
