@@ -126,22 +126,25 @@ func goTool() string {
 type Daemon struct {
 	Dir     string // LITE_DIR
 	Socket  string
-	LogPath string // lited's stdout and stderr, kept outside LITE_DIR
-	Net     string // the daemon's own default network (bridge) name
-	NFT     string // the daemon's own nftables table
+	LogPath string   // lited's stdout and stderr, kept outside LITE_DIR
+	Net     string   // the daemon's own default network (bridge) name
+	NFT     string   // the daemon's own nftables table
+	Env     []string // extra environment of lited (opt-ins such as LITE_ALLOW_RAW_LXC_HOOKS)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once cmd has been reaped
 }
 
-// startDaemon starts a lited of the test's own; t.Cleanup tears it down and removes its state.
-func startDaemon(t *testing.T) *Daemon {
+// startDaemon starts a lited of the test's own, with env added to its environment;
+// t.Cleanup tears it down and removes its state.
+func startDaemon(t *testing.T, env ...string) *Daemon {
 	t.Helper()
 	d, err := newDaemon()
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.Env = env
 	t.Cleanup(func() {
 		d.teardown(t.Errorf)
 		if t.Failed() {
@@ -181,6 +184,7 @@ func (d *Daemon) start() error {
 	cmd.Env = append(os.Environ(), "LITE_DIR="+d.Dir, "LITE_BUILD_CACHE="+buildCache)
 	// Its own bridge and table, and no NAT: test containers only reach the host and each other.
 	cmd.Env = append(cmd.Env, "LITE_DEFAULT_NETWORK="+d.Net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+d.NFT)
+	cmd.Env = append(cmd.Env, d.Env...)
 	// A file, not a pipe: liblxc's monitors may inherit it, and must not keep Wait blocked.
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -248,3 +248,47 @@ func TestInputHostileImages(t *testing.T) {
 		t.Errorf("images changed after refused imports:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
+
+// TestInputHostOptIns (issue 11, items 4 and 5): on a lited started with
+// LITE_ALLOW_RAW_LXC_HOOKS and LITE_ALLOW_SHIFTED_HOST_PATHS, a raw.lxc hook does run (so the
+// refusals above are what keeps it from running) and shift=true mounts a host path with the
+// container's root as owner, hotplugged and from the start config.
+func TestInputHostOptIns(t *testing.T) {
+	d := startDaemon(t, "LITE_ALLOW_RAW_LXC_HOOKS=true", "LITE_ALLOW_SHIFTED_HOST_PATHS=true")
+	const name = "optin1"
+	deleteOnCleanup(t, d, name)
+	src, err := os.MkdirTemp("/tmp", "lite-input-src-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(src) })
+	if err := os.Chmod(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(src+"/hello", []byte("from the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	marker, hook := hookMarker(t)
+	mustLite(t, d, "launch", "debian/12", name, "-c", "raw.lxc="+hook)
+	waitRunning(t, d, name)
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("with the opt-in, the raw.lxc hook did not run: %v", err)
+	}
+	// Hotplugged: the host's root-owned file is root's inside, and root inside can write it.
+	mustLite(t, d, "config", "device", "add", name, "shared", "disk", "source="+src, "path=/mnt/deep/shared", "shift=true")
+	if got := mustLite(t, d, "exec", name, "--", "sh", "-c", "stat -c %u /mnt/deep/shared/hello && echo more >> /mnt/deep/shared/hello && tail -1 /mnt/deep/shared/hello"); got != "0\nmore\n" {
+		t.Errorf("shifted mount, hotplugged: %q, want owner 0 and a successful append", got)
+	}
+	if b, _ := os.ReadFile(src + "/hello"); string(b) != "from the host\nmore\n" {
+		t.Errorf("host file after the write through the shifted mount: %q", b)
+	}
+	mustLite(t, d, "config", "device", "remove", name, "shared")
+	// From the start config after a restart. The state dir stays refused even with the opt-in.
+	mustLite(t, d, "config", "device", "add", name, "shared", "disk", "source="+src, "path=/shared", "shift=true")
+	_, stderr, code := d.Lite("config", "device", "add", name, "state", "disk", "source="+d.Dir+"/containers/..", "path=/state", "shift=true")
+	oneLineError(t, "shift of LITE_DIR with the opt-in", stderr, code, "lited's own state")
+	mustLite(t, d, "restart", name)
+	if got := mustLite(t, d, "exec", name, "--", "stat", "-c", "%u", "/shared/hello"); got != "0\n" {
+		t.Errorf("owner through the shifted mount after a restart: %q", got)
+	}
+}
