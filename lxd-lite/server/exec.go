@@ -82,10 +82,13 @@ func execInstance(s *Server, r *http.Request) Response {
 // would only warn and run the command in / instead.
 func checkCwd(s *Server, r *http.Request, cwd string) error {
 	err := withRoot(s, r, func(root *files.Root) error { return root.CheckDir(cwd) })
-	if err != nil {
-		return fmt.Errorf("cannot run the command in %q: %v: %w", cwd, err, api.ErrInvalid)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, api.ErrNotFound):
+		return fmt.Errorf("cannot run the command in %q: no such directory in instance %q: %w", cwd, r.PathValue("name"), api.ErrInvalid)
 	}
-	return nil
+	return fmt.Errorf("cannot run the command in %q: %s: %w", cwd, api.Message(err), api.ErrInvalid)
 }
 
 func randomSecret() string {
