@@ -154,19 +154,19 @@ var freePrefixes = []string{"user.", "environment.", "image."}
 // ValidateInstanceKey checks one key and its value. fromUser refuses volatile.* keys, which
 // only the daemon may set.
 func ValidateInstanceKey(key, value string, fromUser bool) error {
+	if err := IsSingleLine(key); err != nil {
+		return fmt.Errorf("config key: %v: %w", err, api.ErrInvalid)
+	}
 	if strings.HasPrefix(key, "volatile.") {
 		if fromUser {
 			return fmt.Errorf("config key %q is read-only: volatile.* keys are set by lited: %w", key, api.ErrInvalid)
 		}
 		// Stored ones come back from clients and backups: they name host resources (a veth,
 		// an image), so they are single lines too.
-		if err := IsSingleLine(key + value); err != nil {
+		if err := IsSingleLine(value); err != nil {
 			return fmt.Errorf("config key %q: %v: %w", key, err, api.ErrInvalid)
 		}
 		return nil
-	}
-	if err := IsSingleLine(key); err != nil {
-		return fmt.Errorf("config key: %v: %w", err, api.ErrInvalid)
 	}
 	for _, p := range freePrefixes {
 		if strings.HasPrefix(key, p) && len(key) > len(p) {

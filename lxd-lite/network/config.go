@@ -122,8 +122,10 @@ func ValidateName(name string) error {
 func ValidateConfig(cfg map[string]string) error {
 	for k, v := range cfg {
 		// Values reach dnsmasq's config, where a newline would start a directive of its own.
-		if err := profiles.IsSingleLine(k + v); err != nil {
-			return fmt.Errorf("network config key %q: %v: %w", k, err, api.ErrInvalid)
+		for _, text := range []string{k, v} {
+			if err := profiles.IsSingleLine(text); err != nil {
+				return fmt.Errorf("network config key %q: %v: %w", k, err, api.ErrInvalid)
+			}
 		}
 		if strings.HasPrefix(k, "user.") && len(k) > len("user.") {
 			continue
