@@ -162,7 +162,7 @@ func (m *Manager) copyRow(ctx context.Context, src db.Instance, snap, name strin
 	if err != nil {
 		return db.Instance{}, err
 	}
-	if err := m.checkRunnable(name, inst.Architecture, cfg); err != nil {
+	if err := m.checkRunnable(ctx, inst, cfg); err != nil {
 		return db.Instance{}, err
 	}
 	return inst, nil

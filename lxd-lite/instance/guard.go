@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"lite/client/api"
+	"lite/db"
 	"lite/images"
 	"lite/profiles"
 )
@@ -23,8 +24,13 @@ func (m *Manager) checkRawLXC(cfg map[string]string) error {
 }
 
 // checkRunnable refuses what this host cannot start: an architecture it cannot run, or a
-// raw.lxc it does not allow.
-func (m *Manager) checkRunnable(name, arch string, cfg map[string]string) error {
+// raw.lxc it does not allow. The architecture is the base image's when lited has it: rows
+// written before lited recorded the image's architecture all say x86_64.
+func (m *Manager) checkRunnable(ctx context.Context, inst db.Instance, cfg map[string]string) error {
+	name, arch := inst.Name, inst.Architecture
+	if img, err := m.db.GetImage(ctx, inst.Config["volatile.base_image"]); err == nil && img.Architecture != "" {
+		arch = img.Architecture
+	}
 	if err := images.CheckHostArchitecture(arch); err != nil {
 		return fmt.Errorf("instance %q: %v: %w", name, err, api.ErrInvalid)
 	}

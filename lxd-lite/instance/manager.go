@@ -125,7 +125,7 @@ func (m *Manager) Start(ctx context.Context, name string) error {
 	}
 	// Checked again at every start: the row may come from an older lited, a backup, or a
 	// lited that ran with the opt-in.
-	if err := m.checkRunnable(name, inst.Architecture, cfg); err != nil {
+	if err := m.checkRunnable(ctx, inst, cfg); err != nil {
 		return err
 	}
 	im := m.idmapFor(cfg)

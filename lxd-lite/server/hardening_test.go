@@ -3,10 +3,13 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"lite/client/api"
+	"lite/db"
 )
 
 // refused sends a request that must fail, synchronously or as a failed operation, and
@@ -133,5 +136,38 @@ func TestAliasRulesOnEveryPath(t *testing.T) {
 		e.fail("POST", "/1.0/images", map[string]any{"source": map[string]string{"type": "image", "mode": "pull",
 			"server": "https://images.invalid", "protocol": "simplestreams", "alias": "debian/12"},
 			"aliases": []map[string]string{{"name": bad}}}, 400)
+	}
+}
+
+// An image for an architecture the host cannot run makes no instance, and an instance whose
+// image is one does not start, with LXD's message.
+func TestForeignArchitectureRefused(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	foreign := "s390x"
+	if runtime.GOARCH == "s390x" {
+		foreign = "x86_64"
+	}
+	fp := strings.Repeat("ab", 32)
+	if err := e.db.CreateImage(ctx, db.Image{Fingerprint: fp, Filename: "f.tar.xz", Size: 1, Architecture: foreign, Type: "container",
+		Properties: map[string]string{}, CreatedAt: time.Now(), UploadedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	msg := e.failOp("POST", "/1.0/instances", map[string]any{"name": "c1", "source": map[string]any{"type": "image", "fingerprint": fp}})
+	if !strings.Contains(msg, "Requested architecture isn't supported by this host") {
+		t.Errorf("create from a %s image: %s", foreign, msg)
+	}
+	if c := e.containers(); len(c) != 0 {
+		t.Errorf("a refused create left %v", c)
+	}
+	e.create("c2", nil)
+	if err := e.db.SetInstanceConfig(ctx, "c2", map[string]string{"volatile.base_image": fp}); err != nil {
+		t.Fatal(err)
+	}
+	if msg := e.failOp("PUT", "/1.0/instances/c2/state", map[string]any{"action": "start"}); !strings.Contains(msg, "Requested architecture isn't supported by this host") {
+		t.Errorf("start of an instance of a %s image: %s", foreign, msg)
+	}
+	if len(e.rt.Starts()) != 0 {
+		t.Errorf("the runtime was asked to start %+v", e.rt.Starts())
 	}
 }
