@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"lite/client/api"
@@ -135,6 +136,13 @@ func updateInstance(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	if put.Restore != "" {
+		// LXD's client names the snapshot "c1/s0"; lite's and pylxd send "s0".
+		if inst, snap, ok := strings.Cut(put.Restore, "/"); ok {
+			if inst != name {
+				return Errorf(api.ErrInvalid, "cannot restore %q onto instance %q: a snapshot restores onto its own instance", put.Restore, name)
+			}
+			put.Restore = snap
+		}
 		if _, err := s.Instances.GetSnapshot(r.Context(), name, put.Restore); err != nil {
 			return Error(err)
 		}
@@ -180,8 +188,12 @@ func putInstanceState(s *Server, r *http.Request) Response {
 		desc, run = "Stopping instance", func(ctx context.Context, _ *operations.Op) error { return s.Instances.Stop(ctx, name, opts) }
 	case "restart":
 		desc, run = "Restarting instance", func(ctx context.Context, _ *operations.Op) error { return s.Instances.Restart(ctx, name, opts) }
+	case "freeze":
+		desc, run = "Freezing instance", func(ctx context.Context, _ *operations.Op) error { return s.Instances.Pause(ctx, name) }
+	case "unfreeze":
+		desc, run = "Unfreezing instance", func(ctx context.Context, _ *operations.Op) error { return s.Instances.Resume(ctx, name) }
 	default:
-		return Errorf(api.ErrInvalid, "unknown action %q (use start, stop or restart)", req.Action)
+		return Errorf(api.ErrInvalid, "unknown action %q (use start, stop, restart, freeze or unfreeze)", req.Action)
 	}
 	return instanceOp(s, name, desc, run)
 }
