@@ -125,7 +125,17 @@ func TestLXDClientInteractive(t *testing.T) {
 	cmd.Env = append(c.env(), "TERM=xterm")
 	con := startPTY(t, cmd)
 	con.waitFor("a login prompt", regexp.MustCompile(`web1 login:`), "\r")
-	con.write("\x01q")
+	// lxc looks at the first byte of each read only: ctrl+a and q must come in two reads.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		con.write("\x01")
+		time.Sleep(300 * time.Millisecond)
+		con.write("q")
+		select {
+		case <-con.finished:
+			deadline = time.Now()
+		case <-time.After(2 * time.Second):
+		}
+	}
 	if code := con.exitCode(); code != 0 {
 		t.Errorf("lxc console web1: exit %d after ctrl+a q", code)
 	}

@@ -32,7 +32,8 @@ func (m *Manager) setFrozen(ctx context.Context, name string, freeze bool) error
 	case !st.Running:
 		return fmt.Errorf("instance %q is not running: %w", name, api.ErrInvalid)
 	case freeze && st.Frozen:
-		return fmt.Errorf("instance %q is already frozen: %w", name, api.ErrInvalid)
+		// Ansible's lxd_container freezes whatever the state: reaching it again is no error.
+		return nil
 	case !freeze && !st.Frozen:
 		return fmt.Errorf("instance %q is not frozen: %w", name, api.ErrInvalid)
 	}
