@@ -38,7 +38,10 @@ func checkProject(r *http.Request) Response {
 	return Errorf(api.ErrNotFound, "Project not found (lite has only the project \"default\"; drop --project %s)", p)
 }
 
-// legacyResponse rewrites the /1.0/instances URLs of a sync answer to /1.0/containers.
+// legacyResponse rewrites the /1.0/instances URLs of a sync answer to /1.0/containers: its
+// Location, and the URL lists LXD's list endpoints answer (recursion=0). Objects are left as
+// they are: they carry no instance URLs, and a user's config value that happens to start
+// with the API path must come back as it was written.
 func legacyResponse(resp Response) Response {
 	s, ok := resp.(syncResponse)
 	if !ok {
@@ -49,28 +52,20 @@ func legacyResponse(resp Response) Response {
 	if err != nil {
 		return resp
 	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return resp
-	}
-	s.metadata = rewriteURLs(v)
-	return s
-}
-
-// rewriteURLs rewrites the URL lists LXD's list endpoints answer (recursion=0). Objects are
-// left alone: they carry no instance URLs, and a user's config value that happens to start
-// with the API path must come back as it was written.
-func rewriteURLs(v any) any {
-	list, ok := v.([]any)
-	if !ok {
-		return v
+	var list []json.RawMessage
+	if json.Unmarshal(b, &list) != nil {
+		return s
 	}
 	for i, e := range list {
-		if s, ok := e.(string); ok {
-			list[i] = legacyURL(s)
+		var u string
+		if json.Unmarshal(e, &u) == nil {
+			if list[i], err = json.Marshal(legacyURL(u)); err != nil {
+				return resp
+			}
 		}
 	}
-	return list
+	s.metadata = list
+	return s
 }
 
 func legacyURL(s string) string {
