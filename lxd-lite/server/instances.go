@@ -24,6 +24,7 @@ var instanceEndpoints = []endpoint{
 	{"GET /1.0/instances/{name}/state", getInstanceState},
 	{"PUT /1.0/instances/{name}/state", putInstanceState},
 	{"POST /1.0/instances/{name}/exec", execInstance},
+	{"GET /1.0/instances/{name}/logs", listInstanceLogs},
 	{"GET /1.0/instances/{name}/logs/{file}", getInstanceLog},
 }
 
@@ -196,6 +197,15 @@ func putInstanceState(s *Server, r *http.Request) Response {
 		return Errorf(api.ErrInvalid, "unknown action %q (use start, stop, restart, freeze or unfreeze)", req.Action)
 	}
 	return instanceOp(s, name, desc, run)
+}
+
+// listInstanceLogs lists the log files of an instance, as LXD does: lite keeps lxc.log.
+func listInstanceLogs(s *Server, r *http.Request) Response {
+	name := r.PathValue("name")
+	if _, err := s.Instances.Get(r.Context(), name); err != nil {
+		return Error(err)
+	}
+	return Sync([]string{instance.URL(name) + "/logs/lxc.log"})
 }
 
 // getInstanceLog serves the container's lxc log (lite info --show-log).

@@ -42,6 +42,10 @@ func TestLegacyContainersEndpoints(t *testing.T) {
 	if len(urls) != 1 || urls[0] != "/1.0/containers/c1/snapshots/s0" {
 		t.Errorf("GET /1.0/containers/c1/snapshots = %v", urls)
 	}
+	e.ok("GET", "/1.0/containers/c1/logs", nil, &urls)
+	if len(urls) != 1 || urls[0] != "/1.0/containers/c1/logs/lxc.log" {
+		t.Errorf("GET /1.0/containers/c1/logs = %v", urls)
+	}
 	var st api.InstanceState
 	e.ok("GET", "/1.0/containers/c1/state", nil, &st)
 	if st.Status != "Running" {
@@ -74,5 +78,25 @@ func TestFreezeUnfreeze(t *testing.T) {
 	e.succeed("PUT", "/1.0/instances/c1/state", map[string]any{"action": "freeze"})
 	if msg := e.fail("PUT", "/1.0/instances/c1/state", map[string]any{"action": "pause"}, 400); !strings.Contains(msg, "freeze") {
 		t.Errorf("unknown action: %q", msg)
+	}
+}
+
+// LXD's client sends the source's config back on copy, volatile keys included: they are
+// dropped (the copy inherits the source's image and makes its own uuid and MACs), not refused.
+func TestCopyAcceptsClientVolatileKeys(t *testing.T) {
+	e := newEnv(t)
+	e.create("c1", nil)
+	src, _ := e.getInstance("c1")
+	e.succeed("POST", "/1.0/instances", map[string]any{
+		"name": "c2", "source": map[string]any{"type": "copy", "source": "c1"},
+		"config": map[string]string{"volatile.base_image": "f00d", "volatile.uuid": src.Config["volatile.uuid"],
+			"volatile.eth0.hwaddr": "00:16:3e:00:00:01", "user.a": "b"},
+	})
+	got, _ := e.getInstance("c2")
+	if got.Config["volatile.base_image"] != src.Config["volatile.base_image"] || got.Config["user.a"] != "b" {
+		t.Errorf("copy config: %v", got.Config)
+	}
+	if got.Config["volatile.uuid"] == src.Config["volatile.uuid"] || got.Config["volatile.eth0.hwaddr"] == "00:16:3e:00:00:01" {
+		t.Errorf("the copy took the client's volatile keys: %v", got.Config)
 	}
 }
