@@ -2,6 +2,7 @@ package test
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"regexp"
 	"testing"
@@ -14,19 +15,20 @@ import (
 type ptySession struct {
 	t        *testing.T
 	cmd      *exec.Cmd
+	ptmx     *os.File
 	out      *ptyOutput
 	finished chan struct{}
 	waitErr  error
 	write    func(string)
 }
 
-func startPTY(t *testing.T, cmd *exec.Cmd) *ptySession {
+func startPTY(t *testing.T, cmd *exec.Cmd, size *pty.Winsize) *ptySession {
 	t.Helper()
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 30, Cols: 100})
+	ptmx, err := pty.StartWithSize(cmd, size)
 	if err != nil {
 		t.Fatalf("start %s on a pty: %v", cmd.Path, err)
 	}
-	s := &ptySession{t: t, cmd: cmd, out: &ptyOutput{done: make(chan struct{})}, finished: make(chan struct{})}
+	s := &ptySession{t: t, cmd: cmd, ptmx: ptmx, out: &ptyOutput{done: make(chan struct{})}, finished: make(chan struct{})}
 	go func() {
 		defer close(s.out.done)
 		buf := make([]byte, 4096)
@@ -109,7 +111,7 @@ func TestLXDClientInteractive(t *testing.T) {
 
 	cmd := exec.Command("lxc", "exec", "web1", "--", "bash")
 	cmd.Env = append(c.env(), "TERM=xterm")
-	sh := startPTY(t, cmd)
+	sh := startPTY(t, cmd, &pty.Winsize{Rows: 30, Cols: 100})
 	sh.waitFor("a root prompt", regexp.MustCompile(`# $`), "")
 	sh.waitFor("stty size 30 100", regexp.MustCompile(`(?m)^30 100$`), "stty size\r")
 	sh.write("tty; echo $((6*7)); exit 5\r")
@@ -123,7 +125,7 @@ func TestLXDClientInteractive(t *testing.T) {
 	// lxc console: getty answers Enter with a login prompt; ctrl+a q detaches.
 	cmd = exec.Command("lxc", "console", "web1")
 	cmd.Env = append(c.env(), "TERM=xterm")
-	con := startPTY(t, cmd)
+	con := startPTY(t, cmd, &pty.Winsize{Rows: 30, Cols: 100})
 	con.waitFor("a login prompt", regexp.MustCompile(`web1 login:`), "\r")
 	// lxc looks at the first byte of each read only: ctrl+a and q must come in two reads.
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
