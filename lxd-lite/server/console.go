@@ -59,7 +59,8 @@ func consoleInstance(s *Server, r *http.Request) Response {
 	if req.Width > 0 && req.Height > 0 {
 		_ = pty.Setsize(f, &pty.Winsize{Cols: uint16(req.Width), Rows: uint16(req.Height)})
 	}
-	sess := &consoleSession{console: f, secrets: map[string]string{}, conns: map[string]*websocket.Conn{}, ready: make(chan struct{})}
+	sess := &consoleSession{console: f, secrets: map[string]string{}, conns: map[string]*websocket.Conn{},
+		ready: make(chan struct{}), detach: make(chan struct{})}
 	fds := map[string]any{}
 	for _, fd := range []string{"0", "control"} {
 		sec := randomSecret()
@@ -83,6 +84,10 @@ type consoleSession struct {
 	conns   map[string]*websocket.Conn
 	ready   chan struct{}
 	once    sync.Once
+	// detach is closed when the control websocket goes: LXD's client detaches (ctrl+a q) by
+	// closing only that one, and waits for the data websocket to be closed by the server.
+	detach     chan struct{}
+	detachOnce sync.Once
 }
 
 func (c *consoleSession) connect(secret string, w http.ResponseWriter, r *http.Request) error {
@@ -109,8 +114,9 @@ func (c *consoleSession) connect(secret string, w http.ResponseWriter, r *http.R
 	return nil
 }
 
-// control applies window-resize messages to the console pty.
+// control applies window-resize messages to the console pty; its end detaches the client.
 func (c *consoleSession) control(conn *websocket.Conn) {
+	defer c.detachOnce.Do(func() { close(c.detach) })
 	for {
 		_, b, err := conn.ReadMessage()
 		if err != nil {
@@ -166,7 +172,10 @@ func (c *consoleSession) run() error {
 			}
 		}
 	}()
-	<-done
+	select {
+	case <-done:
+	case <-c.detach:
+	}
 	c.closeAll()
 	return nil
 }
