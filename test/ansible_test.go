@@ -86,12 +86,18 @@ func TestAnsible(t *testing.T) {
 		mustLite(t, d, "image", "build", "debian/12", "--include", "python3", "--alias", image)
 		t.Cleanup(func() { _, _, _ = d.Lite("image", "delete", image) })
 	}
-	deleteOnCleanup(t, d, name) // before the image is deleted: cleanups run last first
-	deleteProfileOnCleanup(t, d, name+"-prof")
-	data := t.TempDir()
+	// Not t.TempDir: its parents are 0700, out of reach of the container's unprivileged root.
+	data, err := os.MkdirTemp("/tmp", dirPrefix+"ansdata-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(data) })
 	if err := os.Chmod(data, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Cleanups run last first: the container goes, then its profile, then the image.
+	deleteProfileOnCleanup(t, d, name+"-prof")
+	deleteOnCleanup(t, d, name)
 	if err := os.WriteFile(filepath.Join(data, "hello"), []byte("from the host\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
