@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,6 +128,10 @@ func TestLXDClientInteractive(t *testing.T) {
 	cmd.Env = append(c.env(), "TERM=xterm")
 	con := startPTY(t, cmd, &pty.Winsize{Rows: 30, Cols: 100})
 	con.waitFor("a login prompt", regexp.MustCompile(`web1 login:`), "\r")
+	// One client at a time: a second attach is refused at once, it does not wait or hang.
+	if _, stderr, code := d.Lite("console", "web1"); code == 0 || !strings.Contains(stderr, "busy") {
+		t.Errorf("a second console client: exit %d, stderr %q; want a refusal naming the busy console", code, stderr)
+	}
 	// lxc looks at the first byte of each read only: ctrl+a and q must come in two reads.
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 		con.write("\x01")
