@@ -15,7 +15,8 @@ import (
 const debianPython = "/usr/bin/python3"
 
 // TestPylxd runs testdata/pylxd_flow.py with Debian's pylxd 2.2 against lited: create, start,
-// state, exec with exit code and separate streams, files, snapshots, images, profiles,
+// state, exec with exit code and separate streams, files, snapshots, images (publish, export,
+// upload, aliases), profiles,
 // networks, operations, events and delete, through /1.0/containers (and a check that
 // /1.0/instances answers the same, for newer pylxd). Then checks with lite that nothing is left.
 func TestPylxd(t *testing.T) {
@@ -25,6 +26,7 @@ func TestPylxd(t *testing.T) {
 	}
 	deleteOnCleanup(t, d, "pylxd1")
 	deleteProfileOnCleanup(t, d, "pylxdprof")
+	t.Cleanup(func() { _, _, _ = d.Lite("image", "delete", "pylxd-img") })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	script, err := filepath.Abs(filepath.Join("testdata", "pylxd_flow.py"))

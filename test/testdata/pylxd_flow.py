@@ -103,6 +103,21 @@ def main(name, alias, network):
     ct = c.containers.get(name)
     check(ct.status == "Stopped", "status after stop: %s" % ct.status)
 
+    # Images: publish the stopped container, export it, delete it, upload the export again (a
+    # unified tarball with no Content-Type, as pylxd sends it): the same fingerprint.
+    pub = ct.publish(wait=True)
+    fp = pub.fingerprint
+    check(len(fp) == 64, "published fingerprint %r" % fp)
+    data = pub.export().read()
+    pub.delete(wait=True)
+    check(fp not in [i.fingerprint for i in c.images.all()], "deleted image still listed")
+    img2 = c.images.create(data, wait=True)
+    check(img2.fingerprint == fp, "re-uploaded image: fingerprint %s, want %s" % (img2.fingerprint, fp))
+    img2.add_alias("pylxd-img", "from pylxd")
+    check(c.images.get_by_alias("pylxd-img").fingerprint == fp, "alias pylxd-img")
+    img2.delete_alias("pylxd-img")
+    img2.delete(wait=True)
+
     ct.delete(wait=True)
     check(not c.containers.exists(name), "container not deleted")
 
