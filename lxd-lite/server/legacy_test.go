@@ -37,6 +37,14 @@ func TestLegacyContainersEndpoints(t *testing.T) {
 	if got := op.Resources["containers"]; len(got) != 1 || got[0] != "/1.0/instances/c1" {
 		t.Errorf("operation resources %v", op.Resources)
 	}
+	// operation_description and container_last_used_at.
+	if op.Description != "Starting instance" {
+		t.Errorf("operation description %q", op.Description)
+	}
+	e.ok("GET", "/1.0/containers/c1", nil, &inst)
+	if inst.LastUsedAt.Unix() <= 0 {
+		t.Errorf("last_used_at %v after a start", inst.LastUsedAt)
+	}
 	e.succeed("POST", "/1.0/containers/c1/snapshots", map[string]any{"name": "s0"})
 	e.ok("GET", "/1.0/containers/c1/snapshots", nil, &urls)
 	if len(urls) != 1 || urls[0] != "/1.0/containers/c1/snapshots/s0" {
@@ -45,6 +53,13 @@ func TestLegacyContainersEndpoints(t *testing.T) {
 	e.ok("GET", "/1.0/containers/c1/logs", nil, &urls)
 	if len(urls) != 1 || urls[0] != "/1.0/containers/c1/logs/lxc.log" {
 		t.Errorf("GET /1.0/containers/c1/logs = %v", urls)
+	}
+	// snapshot_expiry: PUT sets a snapshot's expiry.
+	e.succeed("PUT", "/1.0/containers/c1/snapshots/s0", map[string]any{"expires_at": "2099-01-02T03:04:05Z"})
+	var snap api.InstanceSnapshot
+	e.ok("GET", "/1.0/containers/c1/snapshots/s0", nil, &snap)
+	if snap.ExpiresAt.Year() != 2099 {
+		t.Errorf("snapshot expires_at %v after PUT", snap.ExpiresAt)
 	}
 	var st api.InstanceState
 	e.ok("GET", "/1.0/containers/c1/state", nil, &st)
