@@ -13,6 +13,7 @@ pkgs=(
 )
 if [ "${1:-}" = --test ]; then
   pkgs+=(lxd lxd-client)                                          # LXD 5.0: interop tests, bench
+  pkgs+=(python3-pylxd ansible)                                   # pylxd and Ansible drive lited in e2e tests
 fi
 
 missing=()

@@ -245,90 +245,23 @@ func TestExecInteractive(t *testing.T) {
 	d := sharedWeb1(t)
 	cmd := exec.Command(liteBin, "exec", "web1", "--", "bash")
 	cmd.Env = append(os.Environ(), "LITE_DIR="+d.Dir, "TERM=xterm")
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 101})
-	if err != nil {
-		t.Fatalf("start lite exec on a pty: %v", err)
-	}
-	defer ptmx.Close()
-	out := &ptyOutput{done: make(chan struct{})}
-	go func() {
-		defer close(out.done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := ptmx.Read(buf)
-			out.mu.Lock()
-			out.buf.Write(buf[:n])
-			out.mu.Unlock()
-			if err != nil {
-				return // EIO once lite has exited and closed the terminal
-			}
-		}
-	}()
-	var waitErr error
-	finished := make(chan struct{})
-	go func() {
-		waitErr = cmd.Wait()
-		close(finished)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-finished:
-		default:
-			_ = cmd.Process.Kill()
-			<-finished
-		}
-	})
-	typeLine := func(s string) {
-		if _, err := ptmx.Write([]byte(s + "\r")); err != nil {
-			t.Fatalf("type %q: %v", s, err)
-		}
-	}
-	// waitFor polls the screen for re; now and then it types again (resend), since a window
-	// size change and typed input travel on different streams.
-	waitFor := func(what string, re *regexp.Regexp, resend string) {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		next := time.Now()
-		for !re.MatchString(out.Text()) {
-			select {
-			case <-finished:
-				t.Fatalf("lite exited (%v) before %s; terminal output:\n%s", waitErr, what, out.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not seen within 60s; terminal output:\n%s", what, out.String())
-			}
-			if resend != "" && time.Now().After(next) {
-				typeLine(resend)
-				next = time.Now().Add(2 * time.Second)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-
-	waitFor("a root prompt", regexp.MustCompile(`# $`), "")
-	waitFor("stty size 33 101", regexp.MustCompile(`(?m)^33 101$`), "stty size")
-
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
+	sh := startPTY(t, cmd, &pty.Winsize{Rows: 33, Cols: 101})
+	sh.waitFor("a root prompt", regexp.MustCompile(`# $`), "")
+	// A window size change and typed input travel on different streams: type again until seen.
+	sh.waitFor("stty size 33 101", regexp.MustCompile(`(?m)^33 101$`), "stty size\r")
+	if err := pty.Setsize(sh.ptmx, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
 		t.Fatalf("resize pty: %v", err)
 	}
-	waitFor("stty size 40 120 after the resize", regexp.MustCompile(`(?m)^40 120$`), "stty size")
-
-	typeLine("tty; echo $((6*7)); exit 3")
-	select {
-	case <-finished:
-		var exitErr *exec.ExitError
-		if !errors.As(waitErr, &exitErr) || exitErr.ExitCode() != 3 {
-			t.Errorf("lite exec web1 -- bash ended with %v, want exit status 3", waitErr)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("lite exec did not end after `exit 3`; terminal output:\n%s", out.String())
+	sh.waitFor("stty size 40 120 after the resize", regexp.MustCompile(`(?m)^40 120$`), "stty size\r")
+	sh.write("tty; echo $((6*7)); exit 3\r")
+	if code := sh.exitCode(); code != 3 {
+		t.Errorf("lite exec web1 -- bash ended with exit %d, want 3", code)
 	}
 	select {
-	case <-out.done:
+	case <-sh.out.done:
 	case <-time.After(10 * time.Second):
 	}
-	screen := out.Text()
+	screen := sh.out.Text()
 	if !regexp.MustCompile(`(?m)^/dev/pts/\d+$`).MatchString(screen) {
 		t.Errorf("tty did not print a /dev/pts path; terminal output:\n%s", screen)
 	}

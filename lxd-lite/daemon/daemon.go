@@ -220,12 +220,6 @@ func listen(sock string) (net.Listener, error) {
 	return ln, nil
 }
 
-// extensions are the LXD API extensions lite implements (LXD-API.md §2.1); listing one it
-// lacks makes LXD's client call endpoints that are not there.
-var extensions = []string{"instances", "api_filtering", "instance_get_full", "container_full",
-	"network", "network_state", "network_leases", "instance_nic_network",
-	"directory_manipulation", "file_symlinks", "file_delete", "file_append"}
-
 func serverInfo(storageDriver string) func() api.Server {
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
@@ -235,7 +229,7 @@ func serverInfo(storageDriver string) func() api.Server {
 	return func() api.Server {
 		return api.Server{
 			ServerPut:     api.ServerPut{Config: map[string]string{}},
-			APIExtensions: extensions, APIStatus: "stable", APIVersion: "1.0", Auth: "trusted",
+			APIExtensions: server.Extensions(), APIStatus: "stable", APIVersion: "1.0", Auth: "trusted",
 			AuthMethods: []string{"tls"},
 			Environment: api.ServerEnvironment{
 				Addresses: []string{}, Architectures: []string{"x86_64", "i686"},

@@ -123,7 +123,16 @@ func (m *Manager) copyRow(ctx context.Context, src db.Instance, snap, name strin
 		}
 		from.Config, from.Devices, from.Profiles, from.Description = s.Config, s.Devices, s.Profiles, s.Description
 	}
-	if err := profiles.ValidateInstanceConfig(req.Config, nil); err != nil {
+	// LXD's client sends the source's config back, volatile.base_image included (and all
+	// volatile keys with --keep-volatile). Those describe the source: the copy takes the ones
+	// it inherits from the source itself and makes the rest anew, so the client's are dropped.
+	reqConfig := map[string]string{}
+	for k, v := range req.Config {
+		if !strings.HasPrefix(k, "volatile.") {
+			reqConfig[k] = v
+		}
+	}
+	if err := profiles.ValidateInstanceConfig(reqConfig, nil); err != nil {
 		return db.Instance{}, err
 	}
 	if err := profiles.ValidateDevices(req.Devices); err != nil {
@@ -142,7 +151,7 @@ func (m *Manager) copyRow(ctx context.Context, src db.Instance, snap, name strin
 			inst.Config[k] = v
 		}
 	}
-	for k, v := range req.Config {
+	for k, v := range reqConfig {
 		inst.Config[k] = v
 	}
 	for k, v := range from.Devices {

@@ -204,6 +204,12 @@ func (m *Manager) Stop(ctx context.Context, name string, opts StopOptions) error
 	if !st.Running {
 		return fmt.Errorf("instance %q is already stopped: %w", name, api.ErrInvalid)
 	}
+	// A frozen container cannot run its shutdown: thaw it first, as LXD does.
+	if fz, ok := m.rt.(Freezer); ok && st.Frozen {
+		if err := fz.Unfreeze(ctx, name); err != nil {
+			return err
+		}
+	}
 	if err := m.rt.Stop(ctx, name, opts); err != nil {
 		return err
 	}

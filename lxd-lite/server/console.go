@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
 
 	"lite/client/api"
 	"lite/lxd-lite/instance"
@@ -27,9 +27,10 @@ var consoleEndpoints = []endpoint{
 	{"GET /1.0/instances/{name}/console", getConsoleLog},
 }
 
-// Consoler hands out the host end of a running container's console. The lxc driver has it.
+// Consoler hands out the host end of a running container's console and a function that
+// frees it for the next client (after the file is closed). The lxc driver has it.
 type Consoler interface {
-	Console(ctx context.Context, name string) (*os.File, error)
+	Console(ctx context.Context, name string) (*os.File, func(), error)
 }
 
 func consoleInstance(s *Server, r *http.Request) Response {
@@ -52,14 +53,15 @@ func consoleInstance(s *Server, r *http.Request) Response {
 	if !ok {
 		return Errorf(api.ErrInvalid, "this runtime has no console")
 	}
-	f, err := cons.Console(r.Context(), name)
+	f, release, err := cons.Console(r.Context(), name)
 	if err != nil {
 		return Error(err)
 	}
 	if req.Width > 0 && req.Height > 0 {
-		_ = pty.Setsize(f, &pty.Winsize{Cols: uint16(req.Width), Rows: uint16(req.Height)})
+		setConsoleSize(f, req.Width, req.Height)
 	}
-	sess := &consoleSession{console: f, secrets: map[string]string{}, conns: map[string]*websocket.Conn{}, ready: make(chan struct{})}
+	sess := &consoleSession{console: f, release: sync.OnceFunc(release), secrets: map[string]string{}, conns: map[string]*websocket.Conn{},
+		ready: make(chan struct{}), detach: make(chan struct{})}
 	fds := map[string]any{}
 	for _, fd := range []string{"0", "control"} {
 		sec := randomSecret()
@@ -78,11 +80,16 @@ func consoleInstance(s *Server, r *http.Request) Response {
 // consoleSession relays one client's websocket to the console until either side ends.
 type consoleSession struct {
 	console *os.File
+	release func() // frees the console once it is closed
 	mu      sync.Mutex
 	secrets map[string]string
 	conns   map[string]*websocket.Conn
 	ready   chan struct{}
 	once    sync.Once
+	// detach is closed when the control websocket goes: LXD's client detaches (ctrl+a q) by
+	// closing only that one, and waits for the data websocket to be closed by the server.
+	detach     chan struct{}
+	detachOnce sync.Once
 }
 
 func (c *consoleSession) connect(secret string, w http.ResponseWriter, r *http.Request) error {
@@ -109,8 +116,9 @@ func (c *consoleSession) connect(secret string, w http.ResponseWriter, r *http.R
 	return nil
 }
 
-// control applies window-resize messages to the console pty.
+// control applies window-resize messages to the console pty; its end detaches the client.
 func (c *consoleSession) control(conn *websocket.Conn) {
+	defer c.detachOnce.Do(func() { close(c.detach) })
 	for {
 		_, b, err := conn.ReadMessage()
 		if err != nil {
@@ -123,13 +131,14 @@ func (c *consoleSession) control(conn *websocket.Conn) {
 		w, _ := strconv.Atoi(msg.Args["width"])
 		h, _ := strconv.Atoi(msg.Args["height"])
 		if w > 0 && h > 0 {
-			_ = pty.Setsize(c.console, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)})
+			setConsoleSize(c.console, w, h)
 		}
 	}
 }
 
 // run relays until the client goes (detach) or the console ends (the container stopped).
 func (c *consoleSession) run() error {
+	defer c.release()
 	defer c.console.Close()
 	select {
 	case <-c.ready:
@@ -166,7 +175,13 @@ func (c *consoleSession) run() error {
 			}
 		}
 	}()
-	<-done
+	select {
+	case <-done:
+	case <-c.detach:
+	}
+	// The console first, so the container's monitor frees it before the client sees the end.
+	_ = c.console.Close()
+	c.release()
 	c.closeAll()
 	return nil
 }
@@ -178,6 +193,18 @@ func (c *consoleSession) closeAll() {
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 		_ = conn.Close()
 	}
+}
+
+// setConsoleSize sets the console's window size through the poller's fd: pty.Setsize would
+// call Fd(), which turns the fd blocking, and Close could then no longer end a pending Read.
+func setConsoleSize(f *os.File, w, h int) {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = sc.Control(func(fd uintptr) {
+		_ = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Col: uint16(w), Row: uint16(h)})
+	})
 }
 
 // getConsoleLog serves what the console printed since the last start (lite console --show-log).

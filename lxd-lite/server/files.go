@@ -45,6 +45,11 @@ func filePath(r *http.Request) (string, error) {
 	if p == "" {
 		return "", fmt.Errorf("missing ?path=: %w", api.ErrInvalid)
 	}
+	// LXD resolves a relative path from the container's root (lxc file pull c1/root/f sends
+	// "root/f"); the files package then confines it to the root as for any path.
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
 	return p, nil
 }
 

@@ -47,6 +47,10 @@ func TestFileAPIHeaders(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("push: %d %s", resp.StatusCode, body)
 	}
+	// A relative path starts at the container's root, as in LXD (lxc file pull c1/etc/x).
+	if resp, got := fileReq(t, e, "GET", "etc/app.conf", nil, ""); resp.StatusCode != 200 || got != big {
+		t.Errorf("GET of the relative path etc/app.conf: %d, %d bytes", resp.StatusCode, len(got))
+	}
 	if resp, _ := fileReq(t, e, "POST", "/etc/app.conf", map[string]string{"X-LXD-write": "append"}, "END"); resp.StatusCode != 200 {
 		t.Fatalf("append: %d", resp.StatusCode)
 	}

@@ -18,12 +18,27 @@ var imageEndpoints = []endpoint{
 	{"PATCH /1.0/images/aliases/{name}", patchAlias},
 	{"POST /1.0/images/aliases/{name}", renameAlias},
 	{"DELETE /1.0/images/aliases/{name}", deleteAlias},
+	// LXD routes aliases/{name:.*}: pylxd 2.2 sends an alias's slash unescaped
+	// (/1.0/images/aliases/debian/12), lxc escapes it (debian%2F12).
+	{"GET /1.0/images/aliases/{name}/{rest...}", slashedAlias(getAlias)},
+	{"PUT /1.0/images/aliases/{name}/{rest...}", slashedAlias(putAlias)},
+	{"PATCH /1.0/images/aliases/{name}/{rest...}", slashedAlias(patchAlias)},
+	{"POST /1.0/images/aliases/{name}/{rest...}", slashedAlias(renameAlias)},
+	{"DELETE /1.0/images/aliases/{name}/{rest...}", slashedAlias(deleteAlias)},
 	{"GET /1.0/images/{fp}", getImage},
 	{"PUT /1.0/images/{fp}", putImage},
 	{"PATCH /1.0/images/{fp}", patchImage},
 	{"DELETE /1.0/images/{fp}", deleteImage},
 	// {fp}/{sub}, not {fp}/export: the latter would clash with aliases/{name} in ServeMux.
 	{"GET /1.0/images/{fp}/{sub}", imageSub},
+}
+
+// slashedAlias serves an alias name that arrived with unescaped slashes.
+func slashedAlias(fn handler) handler {
+	return func(s *Server, r *http.Request) Response {
+		r.SetPathValue("name", r.PathValue("name")+"/"+r.PathValue("rest"))
+		return fn(s, r)
+	}
 }
 
 // ImageToAPI renders an image row for the wire.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"lite/client/api"
@@ -23,6 +24,7 @@ var instanceEndpoints = []endpoint{
 	{"GET /1.0/instances/{name}/state", getInstanceState},
 	{"PUT /1.0/instances/{name}/state", putInstanceState},
 	{"POST /1.0/instances/{name}/exec", execInstance},
+	{"GET /1.0/instances/{name}/logs", listInstanceLogs},
 	{"GET /1.0/instances/{name}/logs/{file}", getInstanceLog},
 }
 
@@ -135,6 +137,13 @@ func updateInstance(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	if put.Restore != "" {
+		// LXD's client names the snapshot "c1/s0"; lite's and pylxd send "s0".
+		if inst, snap, ok := strings.Cut(put.Restore, "/"); ok {
+			if inst != name {
+				return Errorf(api.ErrInvalid, "cannot restore %q onto instance %q: a snapshot restores onto its own instance", put.Restore, name)
+			}
+			put.Restore = snap
+		}
 		if _, err := s.Instances.GetSnapshot(r.Context(), name, put.Restore); err != nil {
 			return Error(err)
 		}
@@ -180,10 +189,23 @@ func putInstanceState(s *Server, r *http.Request) Response {
 		desc, run = "Stopping instance", func(ctx context.Context, _ *operations.Op) error { return s.Instances.Stop(ctx, name, opts) }
 	case "restart":
 		desc, run = "Restarting instance", func(ctx context.Context, _ *operations.Op) error { return s.Instances.Restart(ctx, name, opts) }
+	case "freeze":
+		desc, run = "Freezing instance", func(ctx context.Context, _ *operations.Op) error { return s.Instances.Pause(ctx, name) }
+	case "unfreeze":
+		desc, run = "Unfreezing instance", func(ctx context.Context, _ *operations.Op) error { return s.Instances.Resume(ctx, name) }
 	default:
-		return Errorf(api.ErrInvalid, "unknown action %q (use start, stop or restart)", req.Action)
+		return Errorf(api.ErrInvalid, "unknown action %q (use start, stop, restart, freeze or unfreeze)", req.Action)
 	}
 	return instanceOp(s, name, desc, run)
+}
+
+// listInstanceLogs lists the log files of an instance, as LXD does: lite keeps lxc.log.
+func listInstanceLogs(s *Server, r *http.Request) Response {
+	name := r.PathValue("name")
+	if _, err := s.Instances.Get(r.Context(), name); err != nil {
+		return Error(err)
+	}
+	return Sync([]string{instance.URL(name) + "/logs/lxc.log"})
 }
 
 // getInstanceLog serves the container's lxc log (lite info --show-log).

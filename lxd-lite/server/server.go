@@ -65,23 +65,38 @@ var coreEndpoints = []endpoint{
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, e := range slices.Concat(endpointGroups()...) {
-		fn, raw := e.fn, rawBody[e.pattern]
-		mux.HandleFunc(e.pattern, func(w http.ResponseWriter, r *http.Request) {
-			// Uploads (images, files, backups) are streamed, not bounded: by endpoint, or by an
-			// octet-stream body on an endpoint that also takes JSON.
-			if r.Body != nil && !raw && !streamingBody(r) {
-				r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-			}
-			resp := fn(s, r)
-			if err := resp.Render(w); err != nil {
-				s.Log.Debug("write response", "path", r.URL.Path, "err", err)
-			}
-		})
+		mux.HandleFunc(e.pattern, s.adapt(e, false))
+		if p := legacyPattern(e.pattern); p != "" {
+			mux.HandleFunc(p, s.adapt(e, true))
+		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		_ = Errorf(api.ErrNotFound, "no such endpoint %s %s", r.Method, r.URL.Path).Render(w)
 	})
 	return mux
+}
+
+// adapt turns an endpoint into an http.HandlerFunc: body limits, the project check, the
+// legacy URL rewrite, rendering.
+func (s *Server) adapt(e endpoint, legacy bool) http.HandlerFunc {
+	fn, raw := e.fn, rawBody[e.pattern]
+	return func(w http.ResponseWriter, r *http.Request) {
+		// Uploads (images, files, backups) are streamed, not bounded: by endpoint, or by an
+		// octet-stream body on an endpoint that also takes JSON.
+		if r.Body != nil && !raw && !streamingBody(r) {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		resp := checkProject(r)
+		if resp == nil {
+			resp = fn(s, r)
+		}
+		if legacy {
+			resp = legacyResponse(resp)
+		}
+		if err := resp.Render(w); err != nil {
+			s.Log.Debug("write response", "path", r.URL.Path, "err", err)
+		}
+	}
 }
 
 // decode reads a JSON body into v; unknown fields are ignored, as LXD's clients send more.
