@@ -43,11 +43,11 @@ func TestNICFiltering(t *testing.T) {
 	}
 
 	t.Run("dhcp-flood", func(t *testing.T) {
-		if out, _ := sh("dhcpprobe -i eth0 -own -n 1"); !strings.Contains(out, "offers 1 of 1") {
+		if out, _ := sh("dhcpprobe -i eth0 -own -n 1"); !strings.Contains(out, "offers 1 acks 0 of 1") {
 			t.Fatalf("DHCP for the container's own MAC: %q, want an offer (the probe must work)", out)
 		}
 		before := leaseMACs(t, d)
-		if out, _ := sh("dhcpprobe -i eth0 -n 40 -wait 1s"); !strings.Contains(out, "offers 0 of 40") {
+		if out, _ := sh("dhcpprobe -i eth0 -n 40 -request -wait 1s"); !strings.Contains(out, "offers 0 acks 0 of 40") {
 			t.Errorf("flood of random client MACs: %q, want no offer", out)
 		}
 		if after := leaseMACs(t, d); after != before {
@@ -65,11 +65,24 @@ func TestNICFiltering(t *testing.T) {
 	})
 
 	t.Run("mac-spoof", func(t *testing.T) {
+		// A second interface on eth0 with a MAC of the container's choosing and its own
+		// address: only the MAC is foreign, so only the MAC filter stands in the way.
+		t.Cleanup(func() { sh("ip link del ltspoof0") })
+		requireNoReach(t, d, sh, victim, fmt.Sprintf("ip link add ltspoof0 link eth0 type macvlan mode bridge && "+
+			"ip link set ltspoof0 address 02:00:5e:10:20:30 && ip addr add %[1]s/32 dev ltspoof0 && ip link set ltspoof0 up && "+
+			"ip route add %[2]s/32 dev ltspoof0 || { echo SETUP FAILED; exit 1; }; ping -c3 -W1 -I ltspoof0 %[2]s", spoofIP, victimIP))
+		if out, _ := sh("dhcpprobe -i ltspoof0 -own -n 3 -wait 1s"); !strings.Contains(out, "offers 0 acks 0 of 3") {
+			t.Errorf("DHCP from a second MAC: %q, want no offer", out)
+		}
+		sh("ip link del ltspoof0")
+		// eth0 itself under another MAC: its DHCP gets nothing either.
 		mac, _ := sh("cat /sys/class/net/eth0/address")
 		mac = strings.TrimSpace(mac)
 		t.Cleanup(func() { sh("ip link set eth0 address " + mac) })
-		requireNoReach(t, d, sh, victim, "ip link set eth0 address 02:00:5e:10:20:30 || { echo SETUP FAILED; exit 1; }; ping -c3 -W1 "+victimIP)
-		if out, _ := sh("dhcpprobe -i eth0 -own -n 3 -wait 1s"); !strings.Contains(out, "offers 0 of 3") {
+		if out, code := sh("ip link set eth0 address 02:00:5e:10:20:31"); code != 0 {
+			t.Fatalf("change eth0's MAC: %s", out)
+		}
+		if out, _ := sh("dhcpprobe -i eth0 -own -n 3 -wait 1s"); !strings.Contains(out, "offers 0 acks 0 of 3") {
 			t.Errorf("DHCP from a changed MAC: %q, want no offer", out)
 		}
 		sh("ip link set eth0 address " + mac)
