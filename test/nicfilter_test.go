@@ -35,7 +35,7 @@ func TestNICFiltering(t *testing.T) {
 	mustLite(t, d, "launch", "debian/12", victim)
 	spoofIP, victimIP := waitIPv4(t, d, spoof, ""), waitIPv4(t, d, victim, "")
 	waitRunning(t, d, spoof)
-	probe := buildDHCPProbe(t)
+	probe := buildProbe(t, "dhcpprobe")
 	mustLite(t, d, "file", "push", "--mode", "0755", probe, spoof+"/usr/local/bin/dhcpprobe")
 	sh := func(script string) (string, int) {
 		out, stderr, code := d.Lite("exec", spoof, "--", "sh", "-c", script)
@@ -111,19 +111,6 @@ func TestNICFiltering(t *testing.T) {
 			t.Errorf("%s deleted, its reservation stays:\n%s", spoof, b)
 		}
 	})
-}
-
-// buildDHCPProbe builds test/dhcpprobe as a static binary.
-func buildDHCPProbe(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "dhcpprobe")
-	cmd := exec.Command(goTool(), "build", "-o", out, "./test/dhcpprobe")
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build dhcpprobe: %v\n%s", err, b)
-	}
-	return out
 }
 
 // leaseMACs is the sorted MAC column of the daemon's default network's lease file.

@@ -48,6 +48,9 @@ func (d *Driver) open(name string) (*golxc.Container, error) {
 // exec.Cmd passes only the three standard descriptors, every other one is close-on-exec.
 func (d *Driver) Start(ctx context.Context, spec instance.RunSpec) error {
 	cfgPath := filepath.Join(spec.Dir, "config")
+	if err := os.WriteFile(SeccompPath(spec), []byte(SeccompPolicy(spec)), 0o600); err != nil {
+		return fmt.Errorf("write seccomp policy: %w", err)
+	}
 	if err := os.WriteFile(cfgPath, []byte(Render(spec)), 0o600); err != nil {
 		return fmt.Errorf("write lxc config: %w", err)
 	}
