@@ -121,8 +121,9 @@ func tempName(name string) string {
 	return "." + name + ".lite-" + hex.EncodeToString(b)
 }
 
-// Create starts the file name under d with mode perm. The directory is duplicated, so d may be
-// closed before the file is committed.
+// Create starts the file name under d with mode perm, narrowed by the umask as cp does (a mode
+// a container chose cannot make a host file world-writable against the user's umask). The
+// directory is duplicated, so d may be closed before the file is committed.
 func (d *Dir) Create(name string, perm os.FileMode) (*File, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
@@ -141,13 +142,6 @@ func (d *Dir) Create(name string, perm os.FileMode) (*File, error) {
 		if err != nil {
 			dir.Close()
 			return nil, &os.PathError{Op: "create", Path: d.join(tmp), Err: err}
-		}
-		// The umask may have narrowed perm; the caller asked for exactly perm.
-		if err := unix.Fchmod(fd, uint32(perm.Perm())); err != nil {
-			unix.Close(fd)
-			_ = unix.Unlinkat(dfd, tmp, 0)
-			dir.Close()
-			return nil, err
 		}
 		return &File{File: os.NewFile(uintptr(fd), d.join(tmp)), dir: dir, tmp: tmp, name: name}, nil
 	}
