@@ -260,7 +260,8 @@ func checkReserveAndFilter(ctx context.Context, t *testing.T, m *Manager) {
 		t.Fatalf("nft list table bridge: %v: %s", err, out)
 	}
 	for want, n := range map[string]int{`iifname vmap @nics`: 1, `"vethtest1" : jump nic_vethtest1`: 1,
-		`ether saddr != 00:16:3e:00:00:07 drop`: 1, `ip saddr != 10.99.0.2 drop`: 1, `arp saddr ip != { 0.0.0.0, 10.99.0.2 } drop`: 1} {
+		`ether saddr != 00:16:3e:00:00:07 drop`: 1, `ip saddr != 10.99.0.2 drop`: 1, `arp saddr ip != { 0.0.0.0, 10.99.0.2 } drop`: 1,
+		`udp sport 67 udp dport 68 drop`: 1, `nd-router-advert drop`: 1} {
 		if c := strings.Count(string(out), want); c != n {
 			t.Errorf("bridge table holds %q %d times, want %d:\n%s", want, c, n, out)
 		}

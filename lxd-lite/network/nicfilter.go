@@ -68,6 +68,12 @@ func (f *Firewall) RenderFilter(nf NICFilter) (string, error) {
 		rule("ether saddr != " + mac.String() + " drop")
 		rule("arp saddr ether != " + mac.String() + " drop")
 	}
+	if mac != nil || nf.IPv4.IsValid() {
+		// A container is never the network's DHCP server or IPv6 router: its offers and router
+		// advertisements would hand its neighbours a gateway and DNS server of its choosing.
+		rule("udp sport 67 udp dport 68 drop")
+		rule("icmpv6 type nd-router-advert drop")
+	}
 	if nf.IPv4.IsValid() {
 		// 0.0.0.0 is what a DHCP client and an ARP probe send from before they have an address.
 		rule(fmt.Sprintf("arp saddr ip != { 0.0.0.0, %s } drop", nf.IPv4))
