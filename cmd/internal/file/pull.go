@@ -78,6 +78,7 @@ func pullTo(c Client, name, p string, w io.Writer) error {
 // path; everything from its last component down is written through localfs, so a symlink that
 // an earlier pull brought from the container is replaced or refused, never followed.
 func pull(c Client, name, p, to string, recursive bool) error {
+	to = filepath.Clean(to) // "new/" names the directory new, in "."
 	dir, err := localfs.OpenDir(filepath.Dir(to))
 	if err != nil {
 		return err
