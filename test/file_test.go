@@ -218,6 +218,11 @@ func TestFilePullPlantedSymlinks(t *testing.T) {
 	if st, err := os.Lstat(link); err != nil || !st.Mode().IsRegular() {
 		t.Errorf("single-file pull onto a symlink: %v %v, want a regular file in its place", st, err)
 	}
+	// A destination that does not exist yet, named with a trailing slash, is the new directory.
+	mustLite(t, d, "file", "pull", "-r", "web1/tmp/pulltree/f/tree", filepath.Join(out, "fresh")+"/")
+	if b, _ := os.ReadFile(filepath.Join(out, "fresh", "b")); string(b) != "hostile\n" {
+		t.Errorf("pull -r into fresh/: fresh/b holds %q", b)
+	}
 	if entries, _ := os.ReadDir(victimDir); len(entries) != 0 {
 		t.Errorf("a pull wrote through a symlink into %s: %v", victimDir, entries)
 	}
