@@ -25,10 +25,13 @@ type NICFilter struct {
 // reaches an nft script.
 var ifnameRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
 
+// bareRe is what may stand in an nft identifier unquoted.
+var bareRe = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+
 // chainName is the nic's chain: letters and digits kept, anything else hex-encoded so the name
 // is always a bare nft identifier.
 func chainName(host string) string {
-	if regexp.MustCompile(`^[A-Za-z0-9_]+$`).MatchString(host) {
+	if bareRe.MatchString(host) {
 		return "nic_" + host
 	}
 	return "nic_x" + hex.EncodeToString([]byte(host))
