@@ -19,7 +19,7 @@ import (
 //   - after `ip link set eth0 address ...` nothing it sends reaches another container, and
 //     DHCP for the new MAC gets nothing;
 //   - the filters survive a SIGKILL of lited without duplicates, go with the container's stop,
-//     and its reservation goes with its delete.
+//     and its reservation goes with its delete; the bridge's MAC stays put.
 func TestNICFiltering(t *testing.T) {
 	d := startDaemon(t)
 	const spoof, victim, next = "nfspoof", "nfvictim", "nfnext"
@@ -106,7 +106,20 @@ func TestNICFiltering(t *testing.T) {
 		if rules := nftBridgeTable(t, d); strings.Contains(rules, veth) {
 			t.Errorf("%s stopped, its filter stays:\n%s", spoof, rules)
 		}
+		// The bridge's MAC is pinned: a port leaving never changes the gateway's MAC under the
+		// other containers (their ARP entries would point nowhere for half a minute).
+		brMAC := func() string {
+			b, _ := os.ReadFile("/sys/class/net/" + d.Net + "/address")
+			return strings.TrimSpace(string(b))
+		}
+		if b, _ := os.ReadFile("/sys/class/net/" + d.Net + "/addr_assign_type"); strings.TrimSpace(string(b)) != "3" {
+			t.Errorf("bridge %s: addr_assign_type %q, want 3 (set by lited)", d.Net, b)
+		}
+		before := brMAC()
 		mustLite(t, d, "delete", spoof)
+		if after := brMAC(); after != before {
+			t.Errorf("bridge %s changed its MAC when %s left: %s -> %s", d.Net, spoof, before, after)
+		}
 		if b, _ := os.ReadFile(filepath.Join(d.Dir, "networks", d.Net, "dnsmasq.hosts")); strings.Contains(string(b), ","+spoof) {
 			t.Errorf("%s deleted, its reservation stays:\n%s", spoof, b)
 		}
