@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"lite/client/api"
+	"lite/client/localfs"
 )
 
 // ImageUpload is an image file (unified) or pair of files (split) to upload.
@@ -178,17 +179,15 @@ func saveAs(dir, name string, r io.Reader) (string, error) {
 		return "", fmt.Errorf("export: bad file name %q from server", name)
 	}
 	p := filepath.Join(dir, name)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	d, err := localfs.OpenDir(dir)
 	if err != nil {
 		return "", err
 	}
-	_, err = io.Copy(f, r)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(p)
-		return "", fmt.Errorf("export: write %s: %w", p, err)
+	defer d.Close()
+	// A fresh name renamed into place: a symlink already standing at p is replaced, never
+	// written through.
+	if err := d.WriteFile(name, 0o644, r); err != nil {
+		return "", fmt.Errorf("export: %w", err)
 	}
 	return p, nil
 }

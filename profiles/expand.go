@@ -41,7 +41,7 @@ func Expand(layers ...Layer) (map[string]string, map[string]map[string]string) {
 var deviceTypes = map[string]map[string]Validator{
 	"nic": {"network": IsAny, "nictype": Optional(IsOneOf("bridged")), "parent": IsAny, "name": Optional(IsInterfaceName),
 		"hwaddr": Optional(IsMAC), "host_name": Optional(IsInterfaceName), "mtu": Optional(IsUintRange(1280, 9000)),
-		"ipv4.address": Optional(IsIPv4)},
+		"ipv4.address": Optional(IsIPv4), "security.mac_filtering": Optional(IsBool), "security.ipv4_filtering": Optional(IsBool)},
 	"proxy":      {"listen": IsAny, "connect": IsAny, "bind": Optional(IsOneOf("host"))},
 	"disk":       {"path": Optional(IsAbsPath), "pool": IsAny, "source": IsAny, "required": Optional(IsBool), "readonly": Optional(IsBool), "shift": Optional(IsBool)},
 	"none":       {},

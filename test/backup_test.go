@@ -21,8 +21,23 @@ func TestBackupExportImport(t *testing.T) {
 	mustLite(t, d, "snapshot", "bk-src", "s0")
 	mustLite(t, d, "file", "push", "/etc/hostname", "bk-src/root/after")
 	mustLite(t, d, "file", "delete", "bk-src/root/before", "bk-src/etc/motd")
-	backup := filepath.Join(t.TempDir(), "bk.tar.gz")
+	// A symlink standing where the backup goes is replaced, never written through: the file
+	// it points at (the test's own) keeps its bytes.
+	tmp := t.TempDir()
+	backup, victim := filepath.Join(tmp, "bk.tar.gz"), filepath.Join(tmp, "victim")
+	if err := os.WriteFile(victim, []byte("original"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, backup); err != nil {
+		t.Fatal(err)
+	}
 	mustLite(t, d, "export", "bk-src", backup)
+	if b, _ := os.ReadFile(victim); string(b) != "original" {
+		t.Errorf("lite export wrote through a symlink at its target: victim holds %d bytes", len(b))
+	}
+	if st, err := os.Lstat(backup); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("export target: %v %v, want a regular file", st, err)
+	}
 	mustLite(t, d, "import", backup, "bk-dst")
 	if _, stderr, code := d.Lite("import", backup, "bk-src"); code == 0 || !strings.Contains(stderr, "already exists") {
 		t.Errorf("import over an existing name: exit %d %q", code, stderr)

@@ -54,7 +54,7 @@ func TestClient(t *testing.T) {
 		if inst.Name != "web1" || inst.Status != "Running" || inst.State == nil {
 			t.Fatalf("GetInstance(web1): %+v", inst.Instance)
 		}
-		if pid := int(inst.State.Pid); pid != initPid(t, d, "web1") || procUID(t, pid) < 100000 {
+		if pid := int(inst.State.Pid); pid != initPid(t, d, "web1") || procUID(t, pid) < idmapBase(t, d, "web1") {
 			t.Errorf("GetInstance(web1): pid %d is not web1's unprivileged init", pid)
 		}
 		if inst.State.Processes < 2 || inst.State.Memory.Usage <= 0 {

@@ -73,8 +73,9 @@ func TestFileTransfer(t *testing.T) {
 				if err != nil || fmt.Sprint(st.Sys()) == "" {
 					t.Fatal(err)
 				}
-				if got := statOwner(st); got != "101000:101001" || st.Mode().Perm() != 0o640 {
-					t.Errorf("host owner %s mode %v, want 101000:101001 0640", got, st.Mode().Perm())
+				base := idmapBase(t, d, name)
+				if got, want := statOwner(st), fmt.Sprintf("%d:%d", base+1000, base+1001); got != want || st.Mode().Perm() != 0o640 {
+					t.Errorf("host owner %s mode %v, want %s 0640 (id map base %d)", got, st.Mode().Perm(), want, base)
 				}
 			}
 			mustLite(t, d, "file", "delete", name+"/etc/filetest/app.conf", name+"/etc/filetest")
@@ -169,4 +170,63 @@ func statOwner(st os.FileInfo) string {
 		return fmt.Sprintf("%d:%d", s.Uid, s.Gid)
 	}
 	return ""
+}
+
+// TestFilePullPlantedSymlinks pulls a tree twice while the container turns the symlinks of the
+// first pull into a directory and a file: the second pull must refuse or replace the local
+// links, never write through them into the directory and file they point at (both made by the
+// test). A single-file pull onto an existing symlink replaces the link too.
+func TestFilePullPlantedSymlinks(t *testing.T) {
+	d := sharedWeb1(t)
+	victims := t.TempDir()
+	victimDir, victimFile := filepath.Join(victims, "dir"), filepath.Join(victims, "file")
+	if err := os.Mkdir(victimDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(victimFile, []byte("original\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Lite("exec", "web1", "--", "rm", "-rf", "/tmp/pulltree") })
+	sh := func(script string) { mustLite(t, d, "exec", "web1", "--", "sh", "-c", script) }
+	sh("rm -rf /tmp/pulltree && mkdir -p /tmp/pulltree/d/tree /tmp/pulltree/f/tree && " +
+		"ln -s " + victimDir + " /tmp/pulltree/d/tree/a && ln -s " + victimFile + " /tmp/pulltree/f/tree/b && " +
+		"echo hostile > /tmp/pulltree/one")
+	out := t.TempDir()
+	for _, sub := range []string{"d", "f"} {
+		if err := os.Mkdir(filepath.Join(out, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mustLite(t, d, "file", "pull", "-r", "web1/tmp/pulltree/"+sub+"/tree", filepath.Join(out, sub))
+	}
+	if tgt, _ := os.Readlink(filepath.Join(out, "d", "tree", "a")); tgt != victimDir {
+		t.Fatalf("first pull: d/tree/a -> %q, want the container's link to %s", tgt, victimDir)
+	}
+	// The container turns a into a directory holding a file, and b into a file.
+	sh("cd /tmp/pulltree && rm d/tree/a f/tree/b && mkdir d/tree/a && echo hostile > d/tree/a/pwn && echo hostile > f/tree/b")
+	_, stderr, code := d.Lite("file", "pull", "-r", "web1/tmp/pulltree/d/tree", filepath.Join(out, "d"))
+	oneLineError(t, "second pull over a planted directory link", stderr, code, `tree/a is a symlink: refusing to write through it`)
+	mustLite(t, d, "file", "pull", "-r", "web1/tmp/pulltree/f/tree", filepath.Join(out, "f"))
+	if b, _ := os.ReadFile(filepath.Join(out, "f", "tree", "b")); string(b) != "hostile\n" {
+		t.Errorf("second pull: f/tree/b holds %q, want the container's file", b)
+	}
+	// A single-file pull onto an existing symlink replaces the link.
+	link := filepath.Join(out, "one")
+	if err := os.Symlink(victimFile, link); err != nil {
+		t.Fatal(err)
+	}
+	mustLite(t, d, "file", "pull", "web1/tmp/pulltree/one", link)
+	if st, err := os.Lstat(link); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("single-file pull onto a symlink: %v %v, want a regular file in its place", st, err)
+	}
+	// A destination that does not exist yet, named with a trailing slash, is the new directory.
+	mustLite(t, d, "file", "pull", "-r", "web1/tmp/pulltree/f/tree", filepath.Join(out, "fresh")+"/")
+	if b, _ := os.ReadFile(filepath.Join(out, "fresh", "b")); string(b) != "hostile\n" {
+		t.Errorf("pull -r into fresh/: fresh/b holds %q", b)
+	}
+	if entries, _ := os.ReadDir(victimDir); len(entries) != 0 {
+		t.Errorf("a pull wrote through a symlink into %s: %v", victimDir, entries)
+	}
+	if b, _ := os.ReadFile(victimFile); string(b) != "original\n" {
+		t.Errorf("a pull wrote through a symlink into %s: %q", victimFile, b)
+	}
 }

@@ -196,6 +196,19 @@ func procUID(t *testing.T, pid int) int {
 	return uid
 }
 
+// idmapBase returns the first host id of an instance's id map, as lited chose it (from root's
+// subordinate ranges on this host: 100000 on one machine, 1000000 on another). Tests compare
+// host ids to it, never to a fixed number.
+func idmapBase(t *testing.T, d *Daemon, name string) int {
+	t.Helper()
+	out := strings.TrimSpace(mustLite(t, d, "config", "get", name, "volatile.idmap.base"))
+	base, err := strconv.Atoi(out)
+	if err != nil || base <= 0 {
+		t.Fatalf("volatile.idmap.base of %s = %q: want a positive host id", name, out)
+	}
+	return base
+}
+
 // processes returns pid -> command line (NULs as spaces) of every process on the host.
 func processes() map[int]string {
 	procs := map[int]string{}

@@ -97,7 +97,7 @@ func TestImagesPublishExportImport(t *testing.T) {
 	if out := mustLite(t, d, "exec", "imgpub", "--", "cat", "/etc/hostname", "/root/marker"); out != "imgpub\npublished\n" {
 		t.Errorf("hostname template / marker: %q", out)
 	}
-	if pid := initPid(t, d, "imgpub"); procUID(t, pid) < 100000 {
+	if pid := initPid(t, d, "imgpub"); procUID(t, pid) < idmapBase(t, d, "imgpub") {
 		t.Error("the container from the published image is not unprivileged")
 	}
 

@@ -48,8 +48,8 @@ func TestLaunch(t *testing.T) {
 	if !procAlive(pid) {
 		t.Fatalf("init pid %d of web1 is not alive on the host", pid)
 	}
-	if uid := procUID(t, pid); uid < 100000 {
-		t.Errorf("web1's init (pid %d) runs as host uid %d, want >= 100000 (unprivileged container)", pid, uid)
+	if uid, base := procUID(t, pid), idmapBase(t, d, "web1"); uid != base {
+		t.Errorf("web1's init (pid %d) runs as host uid %d, want %d, the base of its id map (unprivileged container)", pid, uid, base)
 	}
 	// And it is that container's init: pid 1 in its own pid namespace, running systemd.
 	if out := mustLite(t, d, "exec", "web1", "--", "cat", "/proc/1/comm"); out != "systemd\n" {

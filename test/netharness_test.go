@@ -69,9 +69,12 @@ func (d *Daemon) cleanNetworks() []string {
 			}
 		}
 	}
-	if nftTableExists(d.NFT) {
-		if out, err := exec.Command("nft", "delete", "table", "inet", d.NFT).CombinedOutput(); err != nil {
-			msgs = append(msgs, fmt.Sprintf("nft delete table inet %s: %v: %s", d.NFT, err, bytes.TrimSpace(out)))
+	// The inet table holds the forwarding rules, the bridge table of the same name the nic filters.
+	for _, fam := range nftFamilies {
+		if nftTableExists(fam, d.NFT) {
+			if out, err := exec.Command("nft", "delete", "table", fam, d.NFT).CombinedOutput(); err != nil {
+				msgs = append(msgs, fmt.Sprintf("nft delete table %s %s: %v: %s", fam, d.NFT, err, bytes.TrimSpace(out)))
+			}
 		}
 	}
 	return msgs
@@ -92,8 +95,11 @@ func linkExists(name string) bool {
 	return err == nil
 }
 
-func nftTableExists(table string) bool {
-	return exec.Command("nft", "list", "table", "inet", table).Run() == nil
+// nftFamilies are the families of lited's nftables tables (one name for both).
+var nftFamilies = []string{"inet", "bridge"}
+
+func nftTableExists(family, table string) bool {
+	return exec.Command("nft", "list", "table", family, table).Run() == nil
 }
 
 // networkLeftovers lists the bridges and nft tables of this run that still exist.
@@ -107,8 +113,10 @@ func networkLeftovers() []string {
 		}
 	}
 	for _, t := range suiteTabls {
-		if nftTableExists(t) {
-			left = append(left, "nftables table still exists: inet "+t)
+		for _, fam := range nftFamilies {
+			if nftTableExists(fam, t) {
+				left = append(left, "nftables table still exists: "+fam+" "+t)
+			}
 		}
 	}
 	return left

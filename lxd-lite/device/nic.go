@@ -21,7 +21,10 @@ type Networks interface {
 	Attach(ctx context.Context, name string) (network.Attachment, error)
 	CheckAddress(ctx context.Context, network, inst, addr string) error
 	SetHost(ctx context.Context, network string, h network.Host) error
+	Reserve(ctx context.Context, network string, h network.Host) (netip.Addr, error)
 	Release(ctx context.Context, network, mac string) error
+	FilterNIC(ctx context.Context, f network.NICFilter) error
+	UnfilterNIC(ctx context.Context, host string) error
 }
 
 // NIC handles devices of type nic: network=NAME (a managed network) or nictype=bridged with
@@ -107,17 +110,70 @@ func (h *NIC) Start(ctx context.Context, dc instance.DeviceContext, name string,
 	if err := netutil.DeleteLink(nic.HostName); err != nil {
 		return nil, err
 	}
-	if net := dev["network"]; net != "" {
-		host := network.Host{MAC: nic.Hwaddr, Name: dc.Name}
-		if a := dev["ipv4.address"]; a != "" {
-			host.IP = netip.MustParseAddr(a) // checked by Validate
-		}
-		if err := h.Networks.SetHost(ctx, net, host); err != nil {
-			return nil, err
+	ip, err := h.register(ctx, dc.Name, dev, nic.Hwaddr)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.filter(ctx, dev, nic, ip); err != nil {
+		return nil, err
+	}
+	undo := func() {
+		if err := h.Networks.UnfilterNIC(context.Background(), nic.HostName); err != nil {
+			h.Log.Warn("undo nic filter", "instance", dc.Name, "device", name, "err", err)
 		}
 	}
 	spec.NICs = append(spec.NICs, nic)
-	return nil, nil
+	return undo, nil
+}
+
+// managedNetwork names the managed network a nic joins: network=NAME, or a bridged nic whose
+// parent is a managed network's bridge ("" for any other bridge).
+func (h *NIC) managedNetwork(ctx context.Context, dev map[string]string) string {
+	if net := dev["network"]; net != "" {
+		return net
+	}
+	if p := dev["parent"]; p != "" {
+		if _, err := h.Networks.Attach(ctx, p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// register records the nic with its managed network's dnsmasq, which serves only MACs it
+// knows: its name for DNS, and its address: the fixed one, or, with IPv4 filtering, one
+// reserved for it for good. It returns the address the nic may send from (invalid: unknown).
+func (h *NIC) register(ctx context.Context, inst string, dev map[string]string, mac string) (netip.Addr, error) {
+	net := h.managedNetwork(ctx, dev)
+	if net == "" {
+		return netip.Addr{}, nil
+	}
+	host := network.Host{MAC: mac, Name: inst}
+	if a := dev["ipv4.address"]; a != "" {
+		host.IP = netip.MustParseAddr(a) // checked by Validate
+		return host.IP, h.Networks.SetHost(ctx, net, host)
+	}
+	if _, ipv4 := network.FilteringOf(dev); ipv4 {
+		return h.Networks.Reserve(ctx, net, host)
+	}
+	return netip.Addr{}, h.Networks.SetHost(ctx, net, host)
+}
+
+// filter installs the nic's source filter on the host end of its veth (security.mac_filtering,
+// security.ipv4_filtering: both on unless set to false), or removes a stale one.
+func (h *NIC) filter(ctx context.Context, dev map[string]string, nic instance.NIC, ip netip.Addr) error {
+	macOn, ipv4On := network.FilteringOf(dev)
+	f := network.NICFilter{HostName: nic.HostName}
+	if macOn {
+		f.MAC = nic.Hwaddr
+	}
+	if ipv4On {
+		f.IPv4 = ip
+	}
+	if f.MAC == "" && !f.IPv4.IsValid() {
+		return h.Networks.UnfilterNIC(ctx, nic.HostName)
+	}
+	return h.Networks.FilterNIC(ctx, f)
 }
 
 // Stop removes the host end of the veth if liblxc left it (it normally goes with the
@@ -127,16 +183,20 @@ func (h *NIC) Stop(ctx context.Context, dc instance.DeviceContext, name string, 
 	if host == "" {
 		return nil
 	}
-	return netutil.DeleteLink(host)
+	if err := netutil.DeleteLink(host); err != nil {
+		return err
+	}
+	return h.Networks.UnfilterNIC(ctx, host)
 }
 
-// Remove frees the nic's lease and DNS name when its instance is deleted.
+// Remove frees the nic's lease, reservation and DNS name when its instance is deleted.
 func (h *NIC) Remove(ctx context.Context, dc instance.DeviceContext, name string, dev map[string]string) error {
 	mac := firstOf(dev["hwaddr"], dc.Config["volatile."+name+".hwaddr"])
-	if dev["network"] == "" || mac == "" {
+	net := h.managedNetwork(ctx, dev)
+	if net == "" || mac == "" {
 		return nil
 	}
-	return h.Networks.Release(ctx, dev["network"], mac)
+	return h.Networks.Release(ctx, net, mac)
 }
 
 // randomMAC returns a MAC in the 00:16:3e prefix LXD uses for its containers.

@@ -17,6 +17,7 @@ import (
 type fakeNets struct {
 	hosts    []network.Host
 	released []string
+	filters  map[string]network.NICFilter // by host interface
 }
 
 func (f *fakeNets) Attach(_ context.Context, name string) (network.Attachment, error) {
@@ -35,6 +36,25 @@ func (f *fakeNets) CheckAddress(_ context.Context, _, _, addr string) error {
 
 func (f *fakeNets) SetHost(_ context.Context, _ string, h network.Host) error {
 	f.hosts = append(f.hosts, h)
+	return nil
+}
+
+func (f *fakeNets) Reserve(_ context.Context, _ string, h network.Host) (netip.Addr, error) {
+	h.IP = netip.MustParseAddr("10.9.9.2")
+	f.hosts = append(f.hosts, h)
+	return h.IP, nil
+}
+
+func (f *fakeNets) FilterNIC(_ context.Context, nf network.NICFilter) error {
+	if f.filters == nil {
+		f.filters = map[string]network.NICFilter{}
+	}
+	f.filters[nf.HostName] = nf
+	return nil
+}
+
+func (f *fakeNets) UnfilterNIC(_ context.Context, host string) error {
+	delete(f.filters, host)
 	return nil
 }
 
@@ -69,6 +89,9 @@ func TestNICStartKeepsIdentity(t *testing.T) {
 	if len(nets.hosts) != 1 || nets.hosts[0] != (network.Host{MAC: mac, IP: netip.MustParseAddr("10.9.9.50"), Name: "web1"}) {
 		t.Errorf("hosts = %+v", nets.hosts)
 	}
+	if f := nets.filters[host]; f != (network.NICFilter{HostName: host, MAC: mac, IPv4: netip.MustParseAddr("10.9.9.50")}) {
+		t.Errorf("filter = %+v, want the nic's MAC and fixed address", f)
+	}
 
 	// The next start reuses the stored identity and records nothing new.
 	dc.Config = map[string]string{"volatile.eth0.hwaddr": mac, "volatile.eth0.host_name": host}
@@ -80,8 +103,38 @@ func TestNICStartKeepsIdentity(t *testing.T) {
 	if len(vol) != 0 || spec.NICs[0].Hwaddr != mac || spec.NICs[0].HostName != host {
 		t.Errorf("second start: volatile %v, nic %+v", vol, spec.NICs[0])
 	}
+	if err := h.Stop(context.Background(), dc, "eth0", dev); err != nil || len(nets.filters) != 0 {
+		t.Errorf("stop: %v, filters left %v", err, nets.filters)
+	}
 	if err := h.Remove(context.Background(), dc, "eth0", dev); err != nil || len(nets.released) != 1 || nets.released[0] != "lab/"+mac {
 		t.Errorf("remove: %v, released %v", err, nets.released)
+	}
+}
+
+// TestNICFilteringKeys: a dynamic nic gets a reserved address in its filter; each key turns
+// its half off; a bridged nic on a foreign bridge is MAC-filtered only.
+func TestNICFilteringKeys(t *testing.T) {
+	dc := instance.DeviceContext{Name: "c", Config: map[string]string{"volatile.eth0.hwaddr": "00:16:3e:00:00:01", "volatile.eth0.host_name": "vethf1"}}
+	mac, reserved := "00:16:3e:00:00:01", netip.MustParseAddr("10.9.9.2")
+	for _, c := range []struct {
+		dev  map[string]string
+		want network.NICFilter
+	}{
+		{map[string]string{"network": "lab"}, network.NICFilter{HostName: "vethf1", MAC: mac, IPv4: reserved}},
+		{map[string]string{"network": "lab", "security.ipv4_filtering": "false"}, network.NICFilter{HostName: "vethf1", MAC: mac}},
+		{map[string]string{"network": "lab", "security.mac_filtering": "false"}, network.NICFilter{HostName: "vethf1", IPv4: reserved}},
+		{map[string]string{"network": "lab", "security.mac_filtering": "false", "security.ipv4_filtering": "false"}, network.NICFilter{}},
+	} {
+		nets := &fakeNets{filters: map[string]network.NICFilter{"vethf1": {HostName: "stale"}}}
+		h := &NIC{Networks: nets}
+		c.dev["type"] = "nic"
+		var spec instance.RunSpec
+		if _, err := h.Start(context.Background(), dc, "eth0", c.dev, &spec); err != nil {
+			t.Fatal(err)
+		}
+		if got := nets.filters["vethf1"]; got != c.want {
+			t.Errorf("%v: filter %+v, want %+v", c.dev, got, c.want)
+		}
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -75,7 +77,7 @@ func EnsureBridge(name string, mtu int) (created bool, err error) {
 				return false, fmt.Errorf("set mtu of %s: %w", name, err)
 			}
 		}
-		return false, nil
+		return false, pinBridgeMAC(l)
 	}
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = name
@@ -85,7 +87,28 @@ func EnsureBridge(name string, mtu int) (created bool, err error) {
 	if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil {
 		return false, fmt.Errorf("create bridge %s: %w", name, err)
 	}
-	return true, nil
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return true, fmt.Errorf("look up link %s: %w", name, err)
+	}
+	return true, pinBridgeMAC(l)
+}
+
+// pinBridgeMAC sets a bridge's MAC to the one it has now. Left unset, the kernel gives a
+// bridge the lowest MAC of its ports and changes it when that port goes: every container's
+// ARP entry for the gateway is then wrong until it expires (DNS and everything else through
+// the host stall for half a minute after a container is deleted). LXD pins its bridges' MACs
+// for the same reason.
+func pinBridgeMAC(l netlink.Link) error {
+	name := l.Attrs().Name
+	b, err := os.ReadFile("/sys/class/net/" + name + "/addr_assign_type")
+	if err == nil && strings.TrimSpace(string(b)) == "3" { // NET_ADDR_SET: pinned already
+		return nil
+	}
+	if err := netlink.LinkSetHardwareAddr(l, l.Attrs().HardwareAddr); err != nil {
+		return fmt.Errorf("pin the MAC of bridge %s: %w", name, err)
+	}
+	return nil
 }
 
 // DeleteLink removes an interface; a missing one is not an error.

@@ -125,7 +125,7 @@ func TestRenderConf(t *testing.T) {
 
 func TestFirewallRender(t *testing.T) {
 	f := &Firewall{Table: "lite_test"}
-	if got := f.Render(nil); got != "table inet lite_test {}\ndelete table inet lite_test\n" {
+	if got := f.Render(nil); got != "table inet lite_test {}\ndelete table inet lite_test\ntable bridge lite_test {}\ndelete table bridge lite_test\n" {
 		t.Errorf("empty = %q", got)
 	}
 	got := f.Render([]FirewallNet{

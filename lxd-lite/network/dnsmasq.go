@@ -64,6 +64,10 @@ func renderConf(bridge string, s Settings, f files) (string, error) {
 		line("dhcp-rapid-commit")
 		line("dhcp-leasefile=%s", f.leases())
 		line("dhcp-hostsfile=%s", f.hosts())
+		// A lease belongs to a nic lited registered (dhcp-hosts, by MAC): a client with any
+		// other MAC (a container that changed its own, a flood of random ones) gets nothing,
+		// so the pool cannot be drained.
+		line("dhcp-ignore=tag:!known")
 		for _, r := range s.Ranges {
 			line("dhcp-range=%s,%s,%s", r.Start, r.End, s.Expiry)
 		}

@@ -49,6 +49,8 @@ func (f *Firewall) Render(nets []FirewallNet) string {
 	// Declaring the table first makes the delete succeed whether it existed or not.
 	fmt.Fprintf(&b, "table inet %s {}\ndelete table inet %s\n", f.Table, f.Table)
 	if len(nets) == 0 {
+		// The nic filters (bridge family, see nicfilter.go) go with the last network.
+		fmt.Fprintf(&b, "table bridge %s {}\ndelete table bridge %s\n", f.Table, f.Table)
 		return b.String()
 	}
 	fmt.Fprintf(&b, "table inet %s {\n", f.Table)

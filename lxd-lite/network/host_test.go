@@ -162,8 +162,14 @@ func managerScenario(t *testing.T) {
 	if l, err := m.Leases(ctx, "ltt0"); err != nil || len(l) != 1 || l[0].Type != "static" || l[0].Address != "10.99.0.6" {
 		t.Errorf("leases = %+v, %v", l, err)
 	}
+	checkReserveAndFilter(ctx, t, m)
 	if err := m.Release(ctx, "ltt0", "00:16:3e:00:00:06"); err != nil {
 		t.Fatal(err)
+	}
+	for _, mac := range []string{"00:16:3e:00:00:07", "00:16:3e:00:00:08"} {
+		if err := m.Release(ctx, "ltt0", mac); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := m.Release(ctx, "ltt0", "00:16:3e:00:00:05"); err != nil {
 		t.Fatal(err)
@@ -219,8 +225,57 @@ func managerScenario(t *testing.T) {
 	if pids := dnsmasqPids(dir, ""); len(pids) != 0 {
 		t.Errorf("dnsmasq left: %v", pids)
 	}
-	if exec.Command("nft", "list", "table", "inet", "lite_hosttest").Run() == nil {
-		t.Error("nft table left with no network")
+	for _, fam := range []string{"inet", "bridge"} {
+		if exec.Command("nft", "list", "table", fam, "lite_hosttest").Run() == nil {
+			t.Errorf("nft table %s lite_hosttest left with no network", fam)
+		}
+	}
+}
+
+// checkReserveAndFilter: a dynamic nic's reservation is stable and taken into account; nic
+// filters are installed and removed idempotently in the bridge table.
+func checkReserveAndFilter(ctx context.Context, t *testing.T, m *Manager) {
+	t.Helper()
+	a, err := m.Reserve(ctx, "ltt0", Host{MAC: "00:16:3e:00:00:07", Name: "c3"})
+	if err != nil || a != netip.MustParseAddr("10.99.0.2") {
+		t.Fatalf("reserve c3: %v %v, want the first free address 10.99.0.2", a, err)
+	}
+	if again, err := m.Reserve(ctx, "ltt0", Host{MAC: "00:16:3e:00:00:07", Name: "c3"}); err != nil || again != a {
+		t.Errorf("reserve c3 again: %v %v, want %v", again, err, a)
+	}
+	if b, err := m.Reserve(ctx, "ltt0", Host{MAC: "00:16:3e:00:00:08", Name: "c4"}); err != nil || b != netip.MustParseAddr("10.99.0.3") {
+		t.Errorf("reserve c4: %v %v, want 10.99.0.3", b, err)
+	}
+	if err := m.CheckAddress(ctx, "ltt0", "c1", "10.99.0.2"); !errors.Is(err, api.ErrConflict) {
+		t.Errorf("fixing c3's reserved address for c1: %v, want a conflict", err)
+	}
+	nf := NICFilter{HostName: "vethtest1", MAC: "00:16:3e:00:00:07", IPv4: a}
+	for range 2 {
+		if err := m.FilterNIC(ctx, nf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command("nft", "list", "table", "bridge", "lite_hosttest").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list table bridge: %v: %s", err, out)
+	}
+	for want, n := range map[string]int{`iifname vmap @nics`: 1, `"vethtest1" : jump nic_vethtest1`: 1,
+		`ether saddr != 00:16:3e:00:00:07 drop`: 1, `ip saddr != 10.99.0.2 drop`: 1, `arp saddr ip != { 0.0.0.0, 10.99.0.2 } drop`: 1,
+		`udp sport 67 udp dport 68 drop`: 1, `nd-router-advert drop`: 1} {
+		if c := strings.Count(string(out), want); c != n {
+			t.Errorf("bridge table holds %q %d times, want %d:\n%s", want, c, n, out)
+		}
+	}
+	for range 2 {
+		if err := m.UnfilterNIC(ctx, "vethtest1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, _ := exec.Command("nft", "list", "table", "bridge", "lite_hosttest").CombinedOutput(); strings.Contains(string(out), "vethtest1") {
+		t.Errorf("nic filter left after unfilter:\n%s", out)
+	}
+	if err := m.FilterNIC(ctx, NICFilter{HostName: "veth\n1", MAC: "00:16:3e:00:00:07"}); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("filter with a newline in the name: %v", err)
 	}
 }
 

@@ -64,11 +64,23 @@ func (m *Manager) CheckAddress(ctx context.Context, network, inst, addr string) 
 	return nil
 }
 
-// addressOwner names another instance that has ip fixed on the network or leased.
+// addressOwner names another instance that has ip fixed, reserved or leased on the network.
 func (m *Manager) addressOwner(ctx context.Context, network, inst string, ip netip.Addr) (string, error) {
-	insts, err := m.o.DB.ListInstances(ctx)
+	used, err := m.usedAddresses(ctx, network, inst, "")
 	if err != nil {
 		return "", err
+	}
+	return used[ip], nil
+}
+
+// usedAddresses maps every address of a network that is not inst's (nor mac's, when given) to
+// its holder: fixed ipv4.address of other instances, reservations in the dhcp-hosts file and
+// leases.
+func (m *Manager) usedAddresses(ctx context.Context, network, inst, mac string) (map[netip.Addr]string, error) {
+	used := map[netip.Addr]string{}
+	insts, err := m.o.DB.ListInstances(ctx)
+	if err != nil {
+		return nil, err
 	}
 	for _, i := range insts {
 		if i.Name == inst {
@@ -76,7 +88,7 @@ func (m *Manager) addressOwner(ctx context.Context, network, inst string, ip net
 		}
 		profs, err := m.o.DB.GetProfiles(ctx, i.Profiles)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		layers := []profiles.Layer{}
 		for _, p := range profs {
@@ -84,25 +96,97 @@ func (m *Manager) addressOwner(ctx context.Context, network, inst string, ip net
 		}
 		_, devs := profiles.Expand(append(layers, profiles.Layer{Devices: i.Devices})...)
 		for _, d := range devs {
-			if d["type"] == "nic" && d["network"] == network && d["ipv4.address"] == ip.String() {
-				return "instance " + i.Name, nil
+			if ip, err := netip.ParseAddr(d["ipv4.address"]); err == nil && d["type"] == "nic" && d["network"] == network {
+				used[ip] = "instance " + i.Name
 			}
 		}
 	}
-	leases, err := readLeases(m.files(network).leases())
-	if err != nil {
-		return "", err
-	}
 	mine, err := m.macsOf(ctx, inst)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	for _, l := range leases {
-		if l.IP == ip && !mine[l.MAC] {
-			return fmt.Sprintf("a DHCP lease (%s, %s)", l.Name, l.MAC), nil
+	if mac != "" {
+		mine[strings.ToLower(mac)] = true
+	}
+	f := m.files(network)
+	hosts, err := readHosts(f.hosts())
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hosts {
+		if h.IP.IsValid() && !mine[h.MAC] && used[h.IP] == "" {
+			used[h.IP] = fmt.Sprintf("a DHCP reservation (%s, %s)", h.Name, h.MAC)
 		}
 	}
-	return "", nil
+	leases, err := readLeases(f.leases())
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range leases {
+		if !mine[l.MAC] && used[l.IP] == "" {
+			used[l.IP] = fmt.Sprintf("a DHCP lease (%s, %s)", l.Name, l.MAC)
+		}
+	}
+	return used, nil
+}
+
+// Reserve gives a nic without a fixed address one address of the network's DHCP ranges for
+// good (until Release): the one it already has reserved or leased, else the first free one. It
+// is written to the dhcp-hosts file like a fixed address, so the nic's IPv4 filter knows what
+// the nic may send from before dnsmasq hands it out. On a network that hands out no address
+// (ipv4.address=none, ipv4.dhcp=false) the nic is only named and the address is invalid.
+func (m *Manager) Reserve(ctx context.Context, network string, h Host) (netip.Addr, error) {
+	n, err := m.o.DB.GetNetwork(ctx, network)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	s := SettingsOf(n.Config)
+	if !s.Gateway.IsValid() || !s.DHCP {
+		// Nothing to hand out: the nic is only named (and its address is not filtered).
+		return netip.Addr{}, m.SetHost(ctx, network, h)
+	}
+	m.hosts.Lock()
+	defer m.hosts.Unlock()
+	h.MAC = strings.ToLower(h.MAC)
+	f := m.files(network)
+	hosts, err := readHosts(f.hosts())
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	used, err := m.usedAddresses(ctx, network, h.Name, h.MAC)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	free := func(ip netip.Addr) bool {
+		return ip.IsValid() && s.Gateway.Contains(ip) && ip != s.Gateway.Addr() && used[ip] == ""
+	}
+	switch old := hosts[h.MAC]; {
+	case free(old.IP):
+		h.IP = old.IP
+	case free(m.LeaseIP(network, h.MAC)):
+		h.IP = m.LeaseIP(network, h.MAC)
+	default:
+		h.IP = firstFree(s, free)
+	}
+	if !h.IP.IsValid() {
+		return netip.Addr{}, fmt.Errorf("network %q has no free address left in its DHCP ranges: %w", network, api.ErrConflict)
+	}
+	if err := m.setHostLocked(network, hosts, h); err != nil {
+		return netip.Addr{}, err
+	}
+	return h.IP, nil
+}
+
+// firstFree returns the first address of the network's DHCP ranges that free accepts.
+func firstFree(s Settings, free func(netip.Addr) bool) netip.Addr {
+	for _, r := range s.Ranges {
+		for ip := r.Start; ip.IsValid() && ip.Compare(r.End) <= 0; ip = ip.Next() {
+			if free(ip) {
+				return ip
+			}
+		}
+	}
+	return netip.Addr{}
 }
 
 // macsOf returns the MACs lited gave an instance's nics (volatile.*.hwaddr).
@@ -128,17 +212,21 @@ func (m *Manager) macsOf(ctx context.Context, inst string) (map[string]bool, err
 func (m *Manager) SetHost(ctx context.Context, network string, h Host) error {
 	m.hosts.Lock()
 	defer m.hosts.Unlock()
-	f := m.files(network)
-	hosts, err := readHosts(f.hosts())
+	hosts, err := readHosts(m.files(network).hosts())
 	if err != nil {
 		return err
 	}
+	return m.setHostLocked(network, hosts, h)
+}
+
+// setHostLocked writes h into hosts (the file's content) and the file; m.hosts is held.
+func (m *Manager) setHostLocked(network string, hosts map[string]Host, h Host) error {
 	h.MAC = strings.ToLower(h.MAC)
 	if old, ok := hosts[h.MAC]; ok && old == h {
 		return nil
 	}
 	hosts[h.MAC] = h
-	if err := writeHosts(f.hosts(), hosts); err != nil {
+	if err := writeHosts(m.files(network).hosts(), hosts); err != nil {
 		return err
 	}
 	return m.reload(network)

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"lite/client"
+	"lite/client/localfs"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/progress"
 )
@@ -45,20 +45,17 @@ func NewCmdExport(f *cli.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// Written beside the target and renamed at the end: no half backup under its name.
-			tmp, err := os.CreateTemp(filepath.Dir(args[1]), ".lite-export-*")
+			// Written beside the target under a fresh name and renamed at the end: no half
+			// backup under its name, and a symlink in its place is replaced, not written through.
+			out, err := localfs.CreatePath(args[1], 0o600)
 			if err != nil {
 				return err
 			}
-			defer os.Remove(tmp.Name())
-			err = c.ExportInstance(args[0], instanceOnly, tmp)
-			if cerr := tmp.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
+			defer out.Abort()
+			if err := c.ExportInstance(args[0], instanceOnly, out); err != nil {
 				return err
 			}
-			return os.Rename(tmp.Name(), args[1])
+			return out.Commit()
 		},
 	}
 	cmd.Flags().BoolVar(&instanceOnly, "instance-only", false, "leave the snapshots out")

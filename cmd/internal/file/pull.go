@@ -1,7 +1,6 @@
 package file
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"lite/client"
+	"lite/client/localfs"
 	"lite/cmd/internal/cli"
 )
 
@@ -74,45 +74,58 @@ func pullTo(c Client, name, p string, w io.Writer) error {
 	return err
 }
 
-// pull copies p of the instance to the local path to.
+// pull copies p of the instance to the local path to. The directory of to is the user's own
+// path; everything from its last component down is written through localfs, so a symlink that
+// an earlier pull brought from the container is replaced or refused, never followed.
 func pull(c Client, name, p, to string, recursive bool) error {
+	to = filepath.Clean(to) // "new/" names the directory new, in "."
+	dir, err := localfs.OpenDir(filepath.Dir(to))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return pullInto(c, name, p, dir, filepath.Base(to), recursive)
+}
+
+// pullInto copies p of the instance to base under dir.
+func pullInto(c Client, name, p string, dir *localfs.Dir, base string, recursive bool) error {
 	body, info, err := c.GetInstanceFile(name, p)
 	if err != nil {
 		return err
+	}
+	if body != nil {
+		defer body.Close()
 	}
 	switch info.Type {
 	case "directory":
 		if !recursive {
 			return fmt.Errorf("%s is a directory: use -r to pull it", p)
 		}
-		if err := os.Mkdir(to, os.FileMode(info.Mode&0o777)|0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		sub, err := dir.Mkdir(base, os.FileMode(info.Mode&0o777)|0o700)
+		if err != nil {
 			return err
 		}
+		defer sub.Close()
 		for _, e := range info.Entries {
-			if err := pull(c, name, path.Join(p, e), filepath.Join(to, e), true); err != nil {
+			if err := pullInto(c, name, path.Join(p, e), sub, e, true); err != nil {
 				return err
 			}
 		}
 		return nil
 	case "symlink":
-		defer body.Close()
 		t, err := io.ReadAll(body)
 		if err != nil {
 			return err
 		}
-		_ = os.Remove(to)
-		return os.Symlink(string(t), to)
+		return dir.Symlink(string(t), base)
 	}
-	defer body.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, os.FileMode(info.Mode&0o777))
-	if err != nil {
-		return err
+	if body == nil {
+		return fmt.Errorf("%s is a %s: only files, directories and symlinks can be pulled", p, info.Type)
 	}
-	if _, err := io.Copy(out, body); err != nil {
-		out.Close()
+	if err := dir.WriteFile(base, os.FileMode(info.Mode&0o777), body); err != nil {
 		return fmt.Errorf("pull %s: %w", p, err)
 	}
-	return out.Close()
+	return nil
 }
 
 func newCmdEdit(f *cli.Factory) *cobra.Command {

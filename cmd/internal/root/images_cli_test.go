@@ -177,6 +177,15 @@ func TestImageImportCommands(t *testing.T) {
 func TestImageExportPublishAliasCommands(t *testing.T) {
 	f := newFakeImages(t)
 	dir := t.TempDir()
+	// A symlink where the export writes (planted by someone who knows the fingerprint) is
+	// replaced, never written through: the file it points at, made by the test, keeps its bytes.
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("original"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, cliFP+".squashfs")); err != nil {
+		t.Fatal(err)
+	}
 	out, stderr, code := f.run(t, "image", "export", "my/img", dir)
 	if code != 0 {
 		t.Fatalf("export: exit %d %q", code, stderr)
@@ -185,6 +194,12 @@ func TestImageExportPublishAliasCommands(t *testing.T) {
 	r, _ := os.ReadFile(filepath.Join(dir, cliFP+".squashfs"))
 	if string(m) != "M" || string(r) != "R" || strings.Count(out, "\n") != 2 {
 		t.Errorf("export wrote %q %q, printed %q", m, r, out)
+	}
+	if v, _ := os.ReadFile(victim); string(v) != "original" {
+		t.Errorf("image export wrote through a symlink: victim holds %q", v)
+	}
+	if st, err := os.Lstat(filepath.Join(dir, cliFP+".squashfs")); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("export target is not a regular file: %v %v", st, err)
 	}
 	out, stderr, code = f.run(t, "publish", "web1", "--alias", "gold", "os=Debian")
 	if code != 0 || !strings.Contains(out, cliFP) {

@@ -2,6 +2,7 @@ package lxc
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -9,6 +10,44 @@ import (
 	"lite/lxd-lite/instance"
 	"lite/profiles"
 )
+
+// SeccompPath is where the container's seccomp policy is written, beside its lxc config.
+func SeccompPath(spec instance.RunSpec) string { return filepath.Join(spec.Dir, "seccomp") }
+
+// seccompBase is liblxc's common.seccomp (a denylist), with ENOSYS as LXD answers, so software
+// that probes for a syscall falls back instead of failing.
+const seccompBase = `2
+denylist
+reject_force_umount  # umount -f: not recommended
+[all]
+kexec_load errno 38
+open_by_handle_at errno 38
+init_module errno 38
+finit_module errno 38
+delete_module errno 38
+`
+
+// seccompMountAPI denies the new mount API. Lite may run on hosts without AppArmor, where
+// nothing mediates mounts beyond the kernel's user-namespace rules; these calls reach file
+// system parameter parsing straight from an unprivileged user namespace (CVE-2022-0185 came
+// through fsconfig) and offer nothing systemd needs: it falls back to mount(2) on ENOSYS. A
+// nesting container keeps them (its own liblxc may use them, as LXD allows with nesting).
+const seccompMountAPI = `fsopen errno 38
+fsconfig errno 38
+fsmount errno 38
+fspick errno 38
+open_tree errno 38
+move_mount errno 38
+mount_setattr errno 38
+`
+
+// SeccompPolicy returns the seccomp policy (liblxc's format) for spec.
+func SeccompPolicy(spec instance.RunSpec) string {
+	if spec.Nesting {
+		return seccompBase
+	}
+	return seccompBase + seccompMountAPI
+}
 
 // Render returns the lxc configuration for spec. It is the only place lite's model turns into
 // lxc keys, so it is tested against golden files. liblxc reads one setting per line, so a
@@ -31,6 +70,8 @@ func Render(spec instance.RunSpec) (string, error) {
 	if spec.Nesting {
 		line("lxc.include", "/usr/share/lxc/config/nesting.conf")
 	}
+	// After the includes: replaces common.conf's common.seccomp with lite's policy.
+	line("lxc.seccomp.profile", SeccompPath(spec))
 	line("lxc.arch", "linux64")
 	line("lxc.uts.name", spec.Hostname)
 	line("lxc.rootfs.path", spec.Rootfs)

@@ -261,3 +261,23 @@ func TestRenderEscapesMountFields(t *testing.T) {
 		t.Errorf("mount entry not escaped; want line %q in\n%s", want, conf)
 	}
 }
+
+// TestSeccompPolicy: lite's policy keeps liblxc's common denylist, denies the new mount API with
+// ENOSYS unless the container nests, and is what the config points at.
+func TestSeccompPolicy(t *testing.T) {
+	s := baseSpec()
+	p := SeccompPolicy(s)
+	for _, want := range []string{"2\ndenylist\n", "reject_force_umount", "kexec_load errno 38\n", "open_by_handle_at errno 38\n",
+		"fsopen errno 38\n", "fsconfig errno 38\n", "fsmount errno 38\n", "open_tree errno 38\n", "move_mount errno 38\n", "mount_setattr errno 38\n"} {
+		if !strings.Contains(p, want) {
+			t.Errorf("policy lacks %q:\n%s", want, p)
+		}
+	}
+	s.Nesting = true
+	if p := SeccompPolicy(s); strings.Contains(p, "fsopen") || !strings.Contains(p, "kexec_load") {
+		t.Errorf("nesting policy:\n%s", p)
+	}
+	if !strings.Contains(mustRender(t, s), "lxc.seccomp.profile = /var/lib/lite/containers/web1/seccomp\n") {
+		t.Error("the config does not point at the policy")
+	}
+}

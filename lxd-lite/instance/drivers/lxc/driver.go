@@ -52,6 +52,9 @@ func (d *Driver) Start(ctx context.Context, spec instance.RunSpec) error {
 		return fmt.Errorf("start container %q: %w", spec.Name, err)
 	}
 	cfgPath := filepath.Join(spec.Dir, "config")
+	if err := os.WriteFile(SeccompPath(spec), []byte(SeccompPolicy(spec)), 0o600); err != nil {
+		return fmt.Errorf("write seccomp policy: %w", err)
+	}
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		return fmt.Errorf("write lxc config: %w", err)
 	}
