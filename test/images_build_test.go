@@ -21,7 +21,7 @@ func TestImagesBuild(t *testing.T) {
 		t.Errorf("alias img-built does not point at %s", fp)
 	}
 	_, stderr, code := d.Lite("launch", "ubuntu", "imgubuntu")
-	oneLineError(t, "lite launch ubuntu (offline)", stderr, code, `--ubuntu-mirror URL --ubuntu-keyring .*lite remote add.*lite image import`)
+	oneLineError(t, "lite launch ubuntu (offline)", stderr, code, `ubuntu: remote .*lite remote set-url ubuntu URL.*--ubuntu-mirror URL --ubuntu-keyring .*lite remote add.*lite image import`)
 	if st := status(t, d, "imgubuntu"); st != "" {
 		t.Errorf("the refused launch left imgubuntu (%s)", st)
 	}
