@@ -15,23 +15,19 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"lite/images"
 )
 
-// cloudInitTemplates are the NoCloud seed templates LXD's images carry (distrobuilder's
-// cloud-init generator): the cloud-init.* keys first, the older user.* keys as fallback.
-var cloudInitTemplates = map[string]struct{ path, body, def string }{
-	"cloud-init-meta.tpl": {"/var/lib/cloud/seed/nocloud-net/meta-data",
-		"instance-id: {{ container.name }}\nlocal-hostname: {{ container.name }}\n{{ config_get(\"user.meta-data\", \"\") }}\n", ""},
-	"cloud-init-user.tpl": {"/var/lib/cloud/seed/nocloud-net/user-data",
-		"{%- if config_get(\"cloud-init.user-data\", \"\") != \"\" -%}{{ config_get(\"cloud-init.user-data\", \"\") }}" +
-			"{%- else -%}{{ config_get(\"user.user-data\", properties.default) }}{%- endif %}\n", "#cloud-config\n{}"},
-	"cloud-init-vendor.tpl": {"/var/lib/cloud/seed/nocloud-net/vendor-data",
-		"{%- if config_get(\"cloud-init.vendor-data\", \"\") != \"\" -%}{{ config_get(\"cloud-init.vendor-data\", \"\") }}" +
-			"{%- else -%}{{ config_get(\"user.vendor-data\", properties.default) }}{%- endif %}\n", "#cloud-config\n{}"},
-	"cloud-init-network.tpl": {"/var/lib/cloud/seed/nocloud-net/network-config",
-		"{%- if config_get(\"cloud-init.network-config\", \"\") != \"\" -%}{{ config_get(\"cloud-init.network-config\", \"\") }}" +
-			"{%- else -%}{{ config_get(\"user.network-config\", properties.default) }}{%- endif %}\n",
-		"version: 1\nconfig:\n  - type: physical\n    name: eth0\n    subnets:\n      - type: dhcp\n        control: auto"},
+// networkDefault is the network-config the seed gets when no key sets one.
+func networkDefault(t *testing.T) string {
+	t.Helper()
+	entries, _ := images.CloudInitTemplates()
+	def, ok := entries["/var/lib/cloud/seed/nocloud-net/network-config"].Properties["default"]
+	if !ok {
+		t.Fatal("no network-config template")
+	}
+	return def
 }
 
 // ubuntuShaped turns lite's unified debian/12 export into the split shape Ubuntu's image
@@ -59,12 +55,14 @@ func ubuntuShaped(t *testing.T, unified string) (meta, squash string) {
 	if tpls == nil {
 		tpls = map[string]any{}
 	}
-	for file, tpl := range cloudInitTemplates {
-		if err := os.WriteFile(filepath.Join(work, "templates", file), []byte(tpl.body), 0o644); err != nil {
+	entries, files := images.CloudInitTemplates()
+	for p, e := range entries {
+		tpls[p] = e
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(work, "templates", name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		tpls[tpl.path] = map[string]any{"when": []string{"create", "copy"}, "template": file,
-			"properties": map[string]string{"default": tpl.def}}
 	}
 	md["templates"] = tpls
 	if raw, err = yaml.Marshal(md); err != nil {
@@ -204,7 +202,7 @@ func TestImagesUbuntuRemote(t *testing.T) {
 		"meta-data":      "instance-id: noble1\nlocal-hostname: noble1\ncloud-name: lite\n",
 		"user-data":      strings.TrimRight(userData, "\n") + "\n",
 		"vendor-data":    strings.TrimRight(vendorData, "\n") + "\n",
-		"network-config": cloudInitTemplates["cloud-init-network.tpl"].def + "\n",
+		"network-config": networkDefault(t) + "\n",
 	}
 	for name, body := range want {
 		if got := mustLite(t, d, "exec", "noble1", "--", "cat", seed+name); got != body {
