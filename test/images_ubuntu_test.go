@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -166,7 +167,11 @@ func combinedSHA(t *testing.T, files ...string) string {
 // cloud-init keys (new and old names) are rendered into the NoCloud seed by the image's
 // templates. Once ubuntu: has no image, the refusal names every way to get one.
 func TestImagesUbuntuRemote(t *testing.T) {
-	meta, squash := ubuntuShaped(t, exportBase(t, sharedWeb1(t)))
+	shared := sharedWeb1(t)
+	start := time.Now()
+	base := exportBase(t, shared)
+	meta, squash := ubuntuShaped(t, base)
+	t.Logf("export and conversion to lxd.tar.xz + squashfs: %s", time.Since(start).Round(time.Millisecond))
 	url, fp := serveUbuntuStream(t, meta, squash)
 	d := startDaemon(t) // no image yet, so the launch really downloads
 	isolatedRemotes(t)
@@ -188,9 +193,11 @@ func TestImagesUbuntuRemote(t *testing.T) {
 
 	userData := "#cloud-config\nruncmd:\n  - [touch, /run/from-cloud-init]\n"
 	vendorData := "#cloud-config\npackages: [htop]\n"
+	start = time.Now()
 	mustLite(t, d, "launch", "ubuntu", "noble1", "-c", "cloud-init.user-data="+userData, "-c", "user.vendor-data="+vendorData,
 		"-c", "user.meta-data=cloud-name: lite")
 	waitRunning(t, d, "noble1")
+	t.Logf("lite launch ubuntu (download, unsquashfs, boot) to systemd running: %s", time.Since(start).Round(time.Millisecond))
 	if out := mustLite(t, d, "exec", "noble1", "--", "systemctl", "is-active", "ssh", "cron"); out != "active\nactive\n" {
 		t.Errorf("sshd and cron in the container from ubuntu:lts: %q", out)
 	}
@@ -209,6 +216,21 @@ func TestImagesUbuntuRemote(t *testing.T) {
 			t.Errorf("%s%s = %q, want %q", seed, name, got, body)
 		}
 	}
+
+	// Export to a file name, as LXD's client: split -> TARGET and TARGET.root, unified ->
+	// TARGET plus the server's extension.
+	out := t.TempDir()
+	if got := mustLite(t, d, "image", "export", fp, filepath.Join(out, "noble")); got != filepath.Join(out, "noble")+"\n"+filepath.Join(out, "noble.root")+"\n" {
+		t.Errorf("lite image export FP DIR/noble printed %q", got)
+	} else if sum := combinedSHA(t, filepath.Join(out, "noble"), filepath.Join(out, "noble.root")); sum != fp {
+		t.Errorf("exported split image has fingerprint %s, want %s", sum, fp)
+	}
+	got := strings.TrimSpace(mustLite(t, shared, "image", "export", "debian/12", filepath.Join(out, "d12")))
+	if got != filepath.Join(out, "d12.tar.gz") || fileSHA(t, got) != strings.TrimSuffix(filepath.Base(base), ".tar.gz") {
+		t.Errorf("lite image export debian/12 DIR/d12 wrote %q", got)
+	}
+	_, stderr, code = d.Lite("image", "export", fp, filepath.Join(out, "nosuchdir", "x"))
+	oneLineError(t, "lite image export to a missing directory", stderr, code, `nosuchdir is not a directory`)
 
 	// Take the image away from ubuntu: and from the store: the launch must now say each way.
 	mustLite(t, d, "delete", "noble1", "--force")
