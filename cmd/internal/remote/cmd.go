@@ -68,17 +68,28 @@ func newCmdList(f *cli.Factory) *cobra.Command {
 				}
 				return name
 			}
-			d := output.Data{Header: []string{"NAME", "URL", "PROTOCOL", "STATIC"}, Raw: c}
+			raw := map[string]listed{LocalName: {Addr: "unix://", Protocol: "lite", Static: true}}
+			d := output.Data{Header: []string{"NAME", "URL", "PROTOCOL", "STATIC"}, Raw: raw}
 			d.Rows = append(d.Rows, []string{label(LocalName), "unix://", "lite", "YES"})
 			for _, n := range c.Names() {
+				r := c.Remotes[n]
+				raw[n] = listed{Addr: r.Addr, Protocol: r.Protocol, Public: true, Static: static[n]}
 				st := "NO"
 				if static[n] {
 					st = "YES"
 				}
-				d.Rows = append(d.Rows, []string{label(n), c.Remotes[n].Addr, c.Remotes[n].Protocol, st})
+				d.Rows = append(d.Rows, []string{label(n), r.Addr, r.Protocol, st})
 			}
 			return output.Print(f.IO.Out, format, d)
 		}}
 	output.AddFormatFlag(list, &format)
 	return list
+}
+
+// listed is a remote as `lite remote list --format json|yaml` shows it (LXD's field names).
+type listed struct {
+	Addr     string `json:"addr" yaml:"addr"`
+	Protocol string `json:"protocol" yaml:"protocol"`
+	Public   bool   `json:"public" yaml:"public"`
+	Static   bool   `json:"static" yaml:"static"`
 }

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"lite/client/api"
+	"lite/cmd/internal/cli"
 )
 
 func TestConfigAddSplit(t *testing.T) {
@@ -117,5 +119,51 @@ func TestConfigBuiltins(t *testing.T) {
 	c, _ = Load()
 	if _, ok := c.Remotes["images"]; ok || c.Remotes["ubuntu"] != Builtins["ubuntu"] || c.Remotes["ubuntu-daily"] != Builtins["ubuntu-daily"] {
 		t.Errorf("reloaded: %+v", c.Remotes)
+	}
+}
+
+// TestRemoteCommands drives the remote commands through cobra against a temp config.
+func TestRemoteCommands(t *testing.T) {
+	t.Setenv("LITE_CONF", t.TempDir())
+	run := func(args ...string) (string, error) {
+		ios, out, _ := cli.TestIO("")
+		cmd := NewCmdRemote(&cli.Factory{IO: ios})
+		cmd.SetArgs(args)
+		cmd.SetOut(ios.Out)
+		cmd.SetErr(ios.ErrOut)
+		err := cmd.Execute()
+		return out.String(), err
+	}
+	for _, args := range [][]string{
+		{"add", "lab", "http://127.0.0.1:1"}, {"rename", "lab", "lab2"}, {"set-url", "ubuntu", "http://127.0.0.1:2/"},
+		{"switch", "lab2"},
+	} {
+		if _, err := run(args...); err != nil {
+			t.Fatalf("lite remote %v: %v", args, err)
+		}
+	}
+	if out, err := run("get-default"); err != nil || out != "lab2\n" {
+		t.Errorf("get-default: %q %v", out, err)
+	}
+	out, err := run("list", "--format", "csv")
+	want := "local,unix://,lite,YES\nimages,https://images.lxd.canonical.com,simplestreams,NO\n" +
+		"lab2 (current),http://127.0.0.1:1,simplestreams,NO\nubuntu,http://127.0.0.1:2,simplestreams,YES\n" +
+		"ubuntu-daily,https://cloud-images.ubuntu.com/daily,simplestreams,YES\n"
+	if err != nil || out != want {
+		t.Errorf("list:\n%s%v\nwant:\n%s", out, err, want)
+	}
+	if out, err := run("list", "--format", "json"); err != nil || !strings.Contains(out, `"ubuntu":{"addr":"http://127.0.0.1:2","protocol":"simplestreams","public":true,"static":true}`) {
+		t.Errorf("list json: %s %v", out, err)
+	}
+	for _, args := range [][]string{{"remove", "ubuntu"}, {"rename", "ubuntu-daily", "x"}, {"switch", "nosuch"}, {"add", "x", "ftp://h"}} {
+		if _, err := run(args...); err == nil {
+			t.Errorf("lite remote %v accepted", args)
+		}
+	}
+	if _, err := run("remove", "lab2"); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := run("get-default"); out != "local\n" {
+		t.Errorf("after removing the default remote: %q", out)
 	}
 }
