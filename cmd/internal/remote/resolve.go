@@ -115,8 +115,8 @@ func ResolveSource(ctx context.Context, ref string, local func(name string) (boo
 				res.Source = source(&r, alias)
 				return res, nil
 			}
-			res.Missed = append(res.Missed, fmt.Sprintf("the %s: remote (%s, set it to a mirror with \"lite remote set-url %s URL\") has no %s: %v",
-				UbuntuRemote, r.Addr, UbuntuRemote, strings.Join(names, " or "), err))
+			res.Missed = append(res.Missed, fmt.Sprintf("the %s: remote (%s) gave no image %s (%v): connect this host, or point it at a mirror with \"lite remote set-url %s URL\"",
+				UbuntuRemote, r.Addr, strings.Join(names, " or "), err, UbuntuRemote))
 		}
 	}
 	for _, name := range added {
