@@ -124,9 +124,16 @@ func (c *Client) UpdateImage(fp string, put api.ImagePut) error {
 	return err
 }
 
-// ExportImage writes an image's files into dir, named as the server names them, and returns
-// their paths (one for unified, metadata then rootfs for split).
-func (c *Client) ExportImage(fp, dir string) ([]string, error) {
+// ExportImage writes an image's files and returns their paths (one for unified, metadata
+// then rootfs for split). As LXD's client does: when target is a directory the files are
+// named as the server names them; otherwise target is the file to write, a unified image
+// getting the server's extension (out -> out.tar.gz), a split one written as target and
+// target.root.
+func (c *Client) ExportImage(fp, target string) (out []string, err error) {
+	dir, base := target, ""
+	if st, serr := os.Stat(target); serr != nil || !st.IsDir() {
+		dir, base = filepath.Dir(target), filepath.Base(target)
+	}
 	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, endpoint("http", apiPath("/1.0/images", fp)+"/export", nil), nil)
 	if err != nil {
 		return nil, err
@@ -145,9 +152,15 @@ func (c *Client) ExportImage(fp, dir string) ([]string, error) {
 	}
 	ctype, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err == nil && strings.HasPrefix(ctype, "multipart/") {
-		var out []string
+		defer func() {
+			if err != nil { // a split export is whole or absent
+				for _, p := range out {
+					os.Remove(p)
+				}
+			}
+		}()
 		mr := multipart.NewReader(resp.Body, params["boundary"])
-		for {
+		for i := 0; ; i++ {
 			part, err := mr.NextPart()
 			if err == io.EOF {
 				return out, nil
@@ -155,7 +168,14 @@ func (c *Client) ExportImage(fp, dir string) ([]string, error) {
 			if err != nil {
 				return out, fmt.Errorf("export %s: %w", fp, err)
 			}
-			p, err := saveAs(dir, part.FileName(), part)
+			name := part.FileName()
+			if base != "" {
+				name = base
+				if i > 0 {
+					name = base + ".root"
+				}
+			}
+			p, err := saveAs(dir, name, part)
 			if err != nil {
 				return out, err
 			}
@@ -166,7 +186,14 @@ func (c *Client) ExportImage(fp, dir string) ([]string, error) {
 	if err != nil || params["filename"] == "" {
 		return nil, fmt.Errorf("export %s: no filename in Content-Disposition header", fp)
 	}
-	p, err := saveAs(dir, params["filename"], resp.Body)
+	name := params["filename"]
+	if base != "" {
+		name = base
+		if _, ext, ok := strings.Cut(params["filename"], "."); ok && ext != "" {
+			name = base + "." + ext
+		}
+	}
+	p, err := saveAs(dir, name, resp.Body)
 	if err != nil {
 		return nil, err
 	}

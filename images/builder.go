@@ -200,6 +200,7 @@ func imageMetadata(r Recipe, now time.Time) (Metadata, map[string]string) {
 			"# The following lines are desirable for IPv6 capable hosts\n" +
 			"::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n",
 	}
+	withCloudInit(r, &meta, tpls)
 	return meta, tpls
 }
 

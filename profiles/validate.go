@@ -182,6 +182,9 @@ func ValidateInstanceKey(key, value string, fromUser bool) error {
 	}
 	v, ok := instanceKeys[key]
 	if !ok {
+		v, ok = cloudInitKeys[key]
+	}
+	if !ok {
 		return fmt.Errorf("unknown config key %q: %w", key, api.ErrInvalid)
 	}
 	if key != "raw.lxc" {

@@ -86,8 +86,8 @@ func TestExec(t *testing.T) {
 
 	t.Run("command not found", func(t *testing.T) {
 		_, stderr, code := d.Lite("exec", "web1", "--", "/no/such/command")
-		if code != 127 {
-			t.Errorf("exec of a missing command: exit %d (stderr %q), want 127", code, stderr)
+		if code != 127 || stderr != "Error: Command not found\n" {
+			t.Errorf("exec of a missing command: exit %d (stderr %q), want 127 and LXD's \"Error: Command not found\"", code, stderr)
 		}
 	})
 

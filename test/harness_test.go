@@ -56,6 +56,12 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "FAIL:", err)
 		return 1
 	}
+	stopRemotes, err := offlineRemotes()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: offline remotes:", err)
+		return 1
+	}
+	defer stopRemotes()
 	code := m.Run()
 
 	if shared != nil {

@@ -7,7 +7,8 @@ import (
 
 // TestImagesBuild: `lite image build debian/12 --alias A` reuses the cached build and adds
 // the alias; an Ubuntu launch on this offline machine fails at once, saying what to
-// configure, and contacts nothing (no mirror is configured, so debootstrap never runs).
+// configure: the ubuntu: remote (the run's local stand-in, which has no image) and the
+// builder (no mirror is configured, so debootstrap never runs) are named.
 func TestImagesBuild(t *testing.T) {
 	d := sharedWeb1(t)
 	deleteOnCleanup(t, d, "imgubuntu")
@@ -21,7 +22,7 @@ func TestImagesBuild(t *testing.T) {
 		t.Errorf("alias img-built does not point at %s", fp)
 	}
 	_, stderr, code := d.Lite("launch", "ubuntu", "imgubuntu")
-	oneLineError(t, "lite launch ubuntu (offline)", stderr, code, `--ubuntu-mirror URL --ubuntu-keyring .*lite remote add.*lite image import`)
+	oneLineError(t, "lite launch ubuntu (offline)", stderr, code, `ubuntu: remote .*lite remote set-url ubuntu URL.*--ubuntu-mirror URL --ubuntu-keyring .*lite remote add.*lite image import`)
 	if st := status(t, d, "imgubuntu"); st != "" {
 		t.Errorf("the refused launch left imgubuntu (%s)", st)
 	}

@@ -17,7 +17,7 @@ func TestImagesRemote(t *testing.T) {
 	base := exportBase(t, sharedWeb1(t))
 	// A daemon of its own, with no image yet, so the pull really downloads.
 	d := startDaemon(t)
-	t.Setenv("LITE_CONF", t.TempDir())
+	isolatedRemotes(t)
 	deleteImageOnCleanup(t, d, "img-remote")
 	deleteOnCleanup(t, d, "imgremote")
 	fp := strings.TrimSuffix(base[strings.LastIndex(base, "/")+1:], ".tar.gz")

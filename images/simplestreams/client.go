@@ -258,8 +258,13 @@ func (c *Client) Resolve(ctx context.Context, name string) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
+	return Find(all, c.URL, name)
+}
+
+// Find is Resolve over images already listed from the server at url.
+func Find(all []Image, url, name string) (Image, error) {
 	// As in LXD: Ubuntu's own server names its images without the "ubuntu/" prefix.
-	if strings.HasPrefix(c.URL, "https://cloud-images.ubuntu.com") {
+	if strings.HasPrefix(url, "https://cloud-images.ubuntu.com") {
 		name = strings.TrimPrefix(name, "ubuntu/")
 	}
 	host := images.HostArchitecture()
@@ -280,7 +285,7 @@ func (c *Client) Resolve(ctx context.Context, name string) (Image, error) {
 	if fallback != nil {
 		return *fallback, nil
 	}
-	return Image{}, fmt.Errorf("image %q on %s: %w", name, c.URL, ErrNotFound)
+	return Image{}, fmt.Errorf("image %q on %s: %w", name, url, ErrNotFound)
 }
 
 // Download fetches an image's files into dir, verifying each file's sha256 and the combined

@@ -189,8 +189,21 @@ func (e *execSession) run() {
 		return
 	}
 	e.op.UpdateMetadata(map[string]any{"return": code})
-	e.op.Finish(nil)
+	e.op.Finish(execStatusError(code))
 	e.closeAll()
+}
+
+// execStatusError is LXD's reading of the shell's exit codes for a command that could not be
+// run: the operation fails with "Command not found" (127) or "Command not executable" (126),
+// its "return" still carrying the code, so LXD's clients print the error and exit with it.
+func execStatusError(code int) error {
+	switch code {
+	case 127:
+		return errors.New("Command not found")
+	case 126:
+		return errors.New("Command not executable")
+	}
+	return nil
 }
 
 // execute starts the process, mirrors its streams and returns its exit code once its output

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -361,5 +362,28 @@ func TestExecConnectTimeout(t *testing.T) {
 	}
 	if n := len(e.rt.Execs()); n != 0 {
 		t.Errorf("the command ran %d times without its websockets", n)
+	}
+}
+
+// A command that cannot be run ends as in LXD: the operation fails with "Command not found"
+// (127) or "Command not executable" (126) and still carries the code in "return".
+func TestExecCommandNotFound(t *testing.T) {
+	e := newEnv(t)
+	e.create("c1", nil)
+	e.start("c1")
+	for code, msg := range map[int]string{127: "Command not found", 126: "Command not executable"} {
+		op, secrets := e.execOp("c1", map[string]any{
+			"command": []string{"sh", "-c", fmt.Sprintf("exit %d", code)}, "wait-for-websocket": true,
+		})
+		stdin := e.connectFd(op, secrets["0"])
+		stdout := e.connectFd(op, secrets["1"])
+		stderr := e.connectFd(op, secrets["2"])
+		_ = stdin.WriteMessage(websocket.TextMessage, []byte{})
+		go func() { _ = readStream(t, stderr) }()
+		_ = readStream(t, stdout)
+		final := e.wait(op)
+		if final.StatusCode != api.Failure || final.Err != msg || returnCode(t, final) != code {
+			t.Errorf("exit %d: final = %s %q return %v", code, final.Status, final.Err, final.Metadata["return"])
+		}
 	}
 }

@@ -150,6 +150,14 @@ func TestImageUploadExportRoundTrip(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Error("export differs from the uploaded bytes")
 	}
+	// A target that is not a directory is the file name; LXD's client adds the extension.
+	files, err = c.ExportImage(fp, filepath.Join(out, "named"))
+	if err != nil || len(files) != 1 || files[0] != filepath.Join(out, "named.tar.gz") {
+		t.Fatalf("export to a file name: %v %v", files, err)
+	}
+	if got, _ := os.ReadFile(files[0]); !bytes.Equal(got, data) {
+		t.Error("export to a file name differs from the uploaded bytes")
+	}
 	// Same bytes again: refused as a duplicate.
 	if _, err := e.upload(client.ImageUpload{Meta: writeTemp(t, "img.tar.gz", data)}); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("duplicate upload: %v", err)
@@ -198,6 +206,17 @@ func TestImageSplitUploadAndExport(t *testing.T) {
 	r, _ := os.ReadFile(files[1])
 	if sha(m, r) != fp || filepath.Base(files[0]) != "meta-"+fp+".tar.gz" || filepath.Base(files[1]) != fp+".tar.gz" {
 		t.Errorf("split export %v does not give back the fingerprint", files)
+	}
+	// To a file name: the metadata as TARGET, the rootfs as TARGET.root, as LXD's client does.
+	target := filepath.Join(t.TempDir(), "out")
+	files, err = c.ExportImage(fp, target)
+	if err != nil || len(files) != 2 || files[0] != target || files[1] != target+".root" {
+		t.Fatalf("split export to a file name: %v %v", files, err)
+	}
+	m, _ = os.ReadFile(files[0])
+	r, _ = os.ReadFile(files[1])
+	if sha(m, r) != fp {
+		t.Errorf("split export to %s does not give back the fingerprint", target)
 	}
 }
 

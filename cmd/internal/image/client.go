@@ -21,7 +21,7 @@ type Client interface {
 	CreateImage(up client.ImageUpload) (*client.Operation, error)
 	CreateImageFromSource(req api.ImagesPost) (*client.Operation, error)
 	DeleteImage(fp string) (*client.Operation, error)
-	ExportImage(fp, dir string) ([]string, error)
+	ExportImage(fp, target string) ([]string, error)
 	CreateImageAlias(a api.ImageAliasesPost) error
 	RenameImageAlias(name, to string) error
 	DeleteImageAlias(name string) error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -94,26 +95,29 @@ func RunImport(ctx context.Context, opts *ImportOptions) error {
 // NewCmdExport returns `lite image export IMAGE [DIR]`.
 func NewCmdExport(f *cli.Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "export IMAGE [DIR]",
-		Short: "Write an image's files, as LXD's lxc image import accepts them, into DIR",
-		Args:  cli.RangeArgs(1, 2),
+		Use:   "export IMAGE [TARGET]",
+		Short: "Write an image's files, as LXD's lxc image import accepts them",
+		Long: "Write an image's files, as LXD's lxc image import accepts them. TARGET (default .) is a directory,\n" +
+			"where the files keep the server's names, or else the file to write: a unified image gets its\n" +
+			"extension added (out -> out.tar.gz), a split one is written as TARGET and TARGET.root (as LXD does).",
+		Args: cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := imageClient(f.Client)
 			if err != nil {
 				return err
 			}
-			dir := "."
+			target := "."
 			if len(args) == 2 {
-				dir = args[1]
+				target = args[1]
 			}
-			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-				return fmt.Errorf("export target %q is not a directory", dir)
+			if st, err := os.Stat(filepath.Dir(target)); err != nil || !st.IsDir() {
+				return fmt.Errorf("export target %q: %s is not a directory: %w", target, filepath.Dir(target), api.ErrInvalid)
 			}
 			img, err := resolve(c, args[0])
 			if err != nil {
 				return err
 			}
-			files, err := c.ExportImage(img.Fingerprint, dir)
+			files, err := c.ExportImage(img.Fingerprint, target)
 			if err != nil {
 				return err
 			}

@@ -96,7 +96,7 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	src, err := remote.ResolveSource(ctx, opts.Image, remote.LocalImage(c.GetImages))
+	res, err := remote.ResolveSource(ctx, opts.Image, remote.LocalImage(c.GetImages))
 	if err != nil {
 		return err
 	}
@@ -110,18 +110,18 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 	op, err := c.CreateInstance(api.InstancesPost{
 		Name:   opts.Name,
 		Type:   "container",
-		Source: src,
+		Source: res.Source,
 		InstancePut: api.InstancePut{
 			Config: config, Devices: devices,
 			Profiles: profiles, Ephemeral: opts.Ephemeral,
 		},
 	})
 	if err != nil {
-		return err
+		return res.Explain(err)
 	}
 	final, err := progress.Wait(ctx, opts.IO, op)
 	if err != nil {
-		return err
+		return res.Explain(err)
 	}
 	name := opts.Name
 	if name == "" {

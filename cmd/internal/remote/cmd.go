@@ -5,28 +5,56 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"lite/client/api"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/output"
 )
 
-// NewCmdRemote returns `lite remote add|list|remove`.
+// NewCmdRemote returns `lite remote add|list|remove|rename|set-url|get-default|switch`.
 func NewCmdRemote(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "remote", Short: "Manage image remotes (simplestreams servers)", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var protocol string
 	add := &cobra.Command{Use: "add NAME URL", Short: "Add a remote", Args: cli.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: edit(func(c *Config, args []string) error { return c.Add(args[0], args[1], protocol) })}
+	add.Flags().StringVar(&protocol, "protocol", "simplestreams", "server protocol (simplestreams)")
+	remove := &cobra.Command{Use: "remove NAME", Aliases: []string{"rm"}, Short: "Remove a remote", Args: cli.ExactArgs(1),
+		RunE: edit(func(c *Config, args []string) error { return c.Remove(args[0]) })}
+	rename := &cobra.Command{Use: "rename OLD NEW", Aliases: []string{"mv"}, Short: "Rename a remote", Args: cli.ExactArgs(2),
+		RunE: edit(func(c *Config, args []string) error { return c.Rename(args[0], args[1]) })}
+	setURL := &cobra.Command{Use: "set-url NAME URL", Short: "Point a remote (built-in ones too) at another URL", Args: cli.ExactArgs(2),
+		RunE: edit(func(c *Config, args []string) error { return c.SetURL(args[0], args[1]) })}
+	switchCmd := &cobra.Command{Use: "switch NAME", Short: "Make a remote the default for bare image names", Args: cli.ExactArgs(1),
+		RunE: edit(func(c *Config, args []string) error { return c.Switch(args[0]) })}
+	getDefault := &cobra.Command{Use: "get-default", Short: "Show the default remote", Args: cli.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := Load()
 			if err != nil {
 				return err
 			}
-			if err := c.Add(args[0], args[1], protocol); err != nil {
-				return err
-			}
-			return c.Save()
+			_, err = fmt.Fprintln(f.IO.Out, c.DefaultRemote)
+			return err
 		}}
-	add.Flags().StringVar(&protocol, "protocol", "simplestreams", "server protocol (simplestreams)")
+	cmd.AddCommand(add, newCmdList(f), remove, rename, setURL, switchCmd, getDefault)
+	return cmd
+}
+
+// edit runs a change on the config file and saves it.
+func edit(change func(c *Config, args []string) error) func(*cobra.Command, []string) error {
+	return func(_ *cobra.Command, args []string) error {
+		c, err := Load()
+		if err != nil {
+			return err
+		}
+		if err := change(c, args); err != nil {
+			return err
+		}
+		return c.Save()
+	}
+}
+
+// newCmdList returns `lite remote list`: local first, then the remotes by name; the default
+// is marked "(current)" and built-in ones STATIC as in LXD.
+func newCmdList(f *cli.Factory) *cobra.Command {
 	var format output.Format
 	list := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List remotes", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -34,26 +62,34 @@ func NewCmdRemote(f *cli.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d := output.Data{Header: []string{"NAME", "URL", "PROTOCOL"}, Raw: c.Remotes}
-			d.Rows = append(d.Rows, []string{"local (current)", "unix://", "lite"})
+			label := func(name string) string {
+				if name == c.DefaultRemote {
+					return name + " (current)"
+				}
+				return name
+			}
+			raw := map[string]listed{LocalName: {Addr: "unix://", Protocol: "lite", Static: true}}
+			d := output.Data{Header: []string{"NAME", "URL", "PROTOCOL", "STATIC"}, Raw: raw}
+			d.Rows = append(d.Rows, []string{label(LocalName), "unix://", "lite", "YES"})
 			for _, n := range c.Names() {
-				d.Rows = append(d.Rows, []string{n, c.Remotes[n].Addr, c.Remotes[n].Protocol})
+				r := c.Remotes[n]
+				raw[n] = listed{Addr: r.Addr, Protocol: r.Protocol, Public: true, Static: static[n]}
+				st := "NO"
+				if static[n] {
+					st = "YES"
+				}
+				d.Rows = append(d.Rows, []string{label(n), r.Addr, r.Protocol, st})
 			}
 			return output.Print(f.IO.Out, format, d)
 		}}
 	output.AddFormatFlag(list, &format)
-	remove := &cobra.Command{Use: "remove NAME", Aliases: []string{"rm"}, Short: "Remove a remote", Args: cli.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := Load()
-			if err != nil {
-				return err
-			}
-			if _, ok := c.Remotes[args[0]]; !ok {
-				return fmt.Errorf("remote %q not found: %w", args[0], api.ErrNotFound)
-			}
-			delete(c.Remotes, args[0])
-			return c.Save()
-		}}
-	cmd.AddCommand(add, list, remove)
-	return cmd
+	return list
+}
+
+// listed is a remote as `lite remote list --format json|yaml` shows it (LXD's field names).
+type listed struct {
+	Addr     string `json:"addr" yaml:"addr"`
+	Protocol string `json:"protocol" yaml:"protocol"`
+	Public   bool   `json:"public" yaml:"public"`
+	Static   bool   `json:"static" yaml:"static"`
 }

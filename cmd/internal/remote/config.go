@@ -1,5 +1,6 @@
 // Package remote holds the CLI's image remotes: simplestreams servers named in the user's
-// config file, and the REMOTE:NAME references that use them.
+// config file (and LXD's built-in ubuntu:, ubuntu-daily: and images:), and the REMOTE:NAME
+// references that use them.
 package remote
 
 import (
@@ -26,8 +27,25 @@ type Remote struct {
 
 // Config is the CLI's config file.
 type Config struct {
-	Remotes map[string]Remote `yaml:"remotes"`
+	// DefaultRemote is where bare names go: "local" (the daemon) unless switched.
+	DefaultRemote string            `yaml:"default-remote,omitempty"`
+	Remotes       map[string]Remote `yaml:"remotes"`
 }
+
+// LocalName is the daemon itself, always present, never stored.
+const LocalName = "local"
+
+// Built-in remotes as LXD 5.0 ships them. They are only contacted when a command uses them.
+var (
+	// Builtins are written into a new config file; images: may then be removed, as in LXD.
+	Builtins = map[string]Remote{
+		"ubuntu":       {Addr: "https://cloud-images.ubuntu.com/releases", Protocol: "simplestreams"},
+		"ubuntu-daily": {Addr: "https://cloud-images.ubuntu.com/daily", Protocol: "simplestreams"},
+		"images":       {Addr: "https://images.lxd.canonical.com", Protocol: "simplestreams"},
+	}
+	// static remotes cannot be removed or renamed (LXD's StaticRemotes); set-url re-points them.
+	static = map[string]bool{"ubuntu": true, "ubuntu-daily": true}
+)
 
 // Path returns the config file: $LITE_CONF/config.yml, else $HOME/.config/lite/config.yml.
 func Path() (string, error) {
@@ -41,7 +59,8 @@ func Path() (string, error) {
 	return filepath.Join(home, ".config", "lite", "config.yml"), nil
 }
 
-// Load reads the config file; a missing file is an empty config.
+// Load reads the config file. A missing file is the built-in remotes; the static ones are
+// always there, as LXD merges its static remotes into every config.
 func Load() (*Config, error) {
 	p, err := Path()
 	if err != nil {
@@ -49,17 +68,28 @@ func Load() (*Config, error) {
 	}
 	c := &Config{Remotes: map[string]Remote{}}
 	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return c, nil
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		for n, r := range Builtins {
+			c.Remotes[n] = r
+		}
+	case err != nil:
 		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	if err := yaml.Unmarshal(b, c); err != nil {
-		return nil, fmt.Errorf("config file %s: %v: %w", p, err, api.ErrInvalid)
+	default:
+		if err := yaml.Unmarshal(b, c); err != nil {
+			return nil, fmt.Errorf("config file %s: %v: %w", p, err, api.ErrInvalid)
+		}
 	}
 	if c.Remotes == nil {
 		c.Remotes = map[string]Remote{}
+	}
+	for n := range static {
+		if _, ok := c.Remotes[n]; !ok {
+			c.Remotes[n] = Builtins[n]
+		}
+	}
+	if c.DefaultRemote == "" {
+		c.DefaultRemote = LocalName
 	}
 	return c, nil
 }
@@ -96,59 +126,124 @@ func (c *Config) Names() []string {
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
 
-// Add validates and records a remote.
-func (c *Config) Add(name, addr, protocol string) error {
-	if !nameRe.MatchString(name) || name == "local" {
-		return fmt.Errorf("bad remote name %q: %w", name, api.ErrInvalid)
+// checkName refuses a name that cannot be a remote, or that is taken.
+func (c *Config) checkName(name string) error {
+	if !nameRe.MatchString(name) || name == LocalName {
+		return fmt.Errorf("bad remote name %q: use letters, digits, '.', '_' and '-', and not %q: %w", name, LocalName, api.ErrInvalid)
 	}
 	if _, ok := c.Remotes[name]; ok {
 		return fmt.Errorf("remote %q already exists: %w", name, api.ErrAlreadyExists)
 	}
-	if protocol != "simplestreams" {
-		return fmt.Errorf("remote protocol %q is not supported: lite reads simplestreams image servers (--protocol simplestreams): %w", protocol, api.ErrInvalid)
-	}
-	u, err := url.Parse(addr)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("remote address %q: want an http:// or https:// URL: %w", addr, api.ErrInvalid)
-	}
-	c.Remotes[name] = Remote{Addr: strings.TrimRight(addr, "/"), Protocol: protocol}
 	return nil
 }
 
-// ImageSource turns an image reference into a create request's source: "NAME" (or
-// "local:NAME") is a local alias or fingerprint, resolved (and if need be built) by the
-// daemon; "REMOTE:NAME" is an image on a configured remote, pulled by the daemon.
-func ImageSource(ref string) (api.InstanceSource, error) {
-	r, name, err := Split(ref)
-	if err != nil {
-		return api.InstanceSource{}, err
+// checkAddr validates a remote's URL and protocol.
+func checkAddr(addr, protocol string) (string, error) {
+	if protocol != "simplestreams" {
+		return "", fmt.Errorf("remote protocol %q is not supported: lite reads simplestreams image servers (--protocol simplestreams): %w", protocol, api.ErrInvalid)
 	}
-	src := api.InstanceSource{Type: "image", Alias: name}
-	if r != nil {
-		src.Server, src.Protocol = r.Addr, r.Protocol
+	u, err := url.Parse(addr)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("remote address %q: want an http:// or https:// URL: %w", addr, api.ErrInvalid)
 	}
-	return src, nil
+	return strings.TrimRight(addr, "/"), nil
 }
 
-// Split parses "REMOTE:NAME"; the remote is nil for local images.
-func Split(ref string) (*Remote, string, error) {
-	rname, name, ok := strings.Cut(ref, ":")
-	if !ok {
-		return nil, ref, nil
+// Add validates and records a remote.
+func (c *Config) Add(name, addr, protocol string) error {
+	if err := c.checkName(name); err != nil {
+		return err
 	}
-	if rname == "local" || rname == "" {
-		return nil, name, nil
-	}
-	c, err := Load()
+	addr, err := checkAddr(addr, protocol)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
-	r, found := c.Remotes[rname]
-	if !found {
-		return nil, "", fmt.Errorf("remote %q not found: add it with \"lite remote add %s URL --protocol simplestreams\" (lite remote list shows the others): %w", rname, rname, api.ErrNotFound)
+	c.Remotes[name] = Remote{Addr: addr, Protocol: protocol}
+	return nil
+}
+
+// get returns a stored remote, or a not-found error saying how to list them.
+func (c *Config) get(name string) (Remote, error) {
+	r, ok := c.Remotes[name]
+	if !ok {
+		return Remote{}, fmt.Errorf("remote %q not found (lite remote list shows them): %w", name, api.ErrNotFound)
 	}
-	if name == "" {
-		return nil, "", fmt.Errorf("no image named after %q: %w", rname+":", api.ErrInvalid)
+	return r, nil
+}
+
+// refuseLocal refuses an action on the local remote, which is the daemon, not a server.
+func refuseLocal(name, action string) error {
+	if name == LocalName {
+		return fmt.Errorf("remote %q is the local daemon and cannot be %s: %w", name, action, api.ErrInvalid)
 	}
-	return &r, name, nil
+	return nil
+}
+
+// Remove deletes a remote; static ones (ubuntu, ubuntu-daily) stay, as in LXD.
+func (c *Config) Remove(name string) error {
+	if err := refuseLocal(name, "removed"); err != nil {
+		return err
+	}
+	if static[name] {
+		return fmt.Errorf("remote %q is built in and cannot be removed: point it at a mirror with \"lite remote set-url %s URL\": %w", name, name, api.ErrInvalid)
+	}
+	if _, err := c.get(name); err != nil {
+		return err
+	}
+	delete(c.Remotes, name)
+	if c.DefaultRemote == name {
+		c.DefaultRemote = LocalName
+	}
+	return nil
+}
+
+// Rename renames a remote; static ones keep their names.
+func (c *Config) Rename(old, name string) error {
+	if err := refuseLocal(old, "renamed"); err != nil {
+		return err
+	}
+	if static[old] {
+		return fmt.Errorf("remote %q is built in and cannot be renamed: %w", old, api.ErrInvalid)
+	}
+	r, err := c.get(old)
+	if err != nil {
+		return err
+	}
+	if err := c.checkName(name); err != nil {
+		return err
+	}
+	delete(c.Remotes, old)
+	c.Remotes[name] = r
+	if c.DefaultRemote == old {
+		c.DefaultRemote = name
+	}
+	return nil
+}
+
+// SetURL re-points a remote, built-in ones included (an offline mirror of ubuntu:).
+func (c *Config) SetURL(name, addr string) error {
+	if err := refuseLocal(name, "re-pointed"); err != nil {
+		return err
+	}
+	r, err := c.get(name)
+	if err != nil {
+		return err
+	}
+	if r.Addr, err = checkAddr(addr, r.Protocol); err != nil {
+		return err
+	}
+	c.Remotes[name] = r
+	return nil
+}
+
+// Switch makes name the default remote. Only "local" can hold instances, so a simplestreams
+// remote as default only changes where bare image names are looked up.
+func (c *Config) Switch(name string) error {
+	if name != LocalName {
+		if _, err := c.get(name); err != nil {
+			return err
+		}
+	}
+	c.DefaultRemote = name
+	return nil
 }

@@ -4,11 +4,13 @@ package root
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/spf13/cobra"
 
 	"lite/client"
+	"lite/client/api"
 	"lite/cmd/internal/backup"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/config"
@@ -31,8 +33,10 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 			"It talks to lited over $LITE_DIR/unix.socket (LITE_DIR defaults to " + client.DefaultDir + ").",
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// --version prints the bare client version, as `lxc --version` does.
+		Version: version.Version,
 	}
-	cmd.CompletionOptions.DisableDefaultCmd = true
+	cmd.SetVersionTemplate("{{.Version}}\n")
 	cmd.PersistentFlags().StringVar(socket, "socket", "", "path of lited's unix socket (default $LITE_DIR/unix.socket)")
 	cmd.AddCommand(
 		instance.NewCmdLaunch(f, nil),
@@ -56,7 +60,27 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f),
 		version.NewCmdVersion(f, nil),
 	)
+	// The completion scripts are written to the writer set before they are added.
+	cmd.SetIn(f.IO.In)
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	addCompletion(cmd)
 	return cmd
+}
+
+// addCompletion adds cobra's `lite completion bash|zsh|fish|powershell`; an unknown shell
+// is an error, not the help text. The scripts call `lite __complete`, which offers commands
+// and flags and asks nothing of the daemon.
+func addCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = cli.ExactArgs(1)
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				return fmt.Errorf("unknown shell %q: lite completion writes scripts for bash, zsh, fish and powershell: %w", args[0], api.ErrInvalid)
+			}
+		}
+	}
 }
 
 // Main runs lite with args and returns the exit status: 0 on success, the command's code for
@@ -78,9 +102,6 @@ func Main(args []string, ios *cli.IOStreams, connect func(socket string) (cli.Cl
 	}}
 	cmd := NewCmdRoot(f, &socket)
 	cmd.SetArgs(args)
-	cmd.SetIn(ios.In)
-	cmd.SetOut(ios.Out)
-	cmd.SetErr(ios.ErrOut)
 	err := cmd.ExecuteContext(context.Background())
 	return cli.ExitCode(ios.ErrOut, err)
 }

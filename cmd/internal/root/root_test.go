@@ -9,6 +9,7 @@ import (
 	"lite/client/api"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/cli/clitest"
+	"lite/cmd/internal/version"
 )
 
 // run runs lite with args against fake and returns the exit status and output.
@@ -109,5 +110,24 @@ func TestFlagsReachTheCommands(t *testing.T) {
 	code, stdout, _, _ = run(fake, "list", "-c", "ns", "--format", "csv")
 	if code != 0 || stdout != "c1,RUNNING\n" {
 		t.Errorf("list: exit %d, %q", code, stdout)
+	}
+}
+
+// TestCompletionAndVersionFlag: `lite completion SHELL` prints a script for each shell cobra
+// knows, without a daemon; `lite --version` prints the client's version alone.
+func TestCompletionAndVersionFlag(t *testing.T) {
+	for shell, marker := range map[string]string{"bash": "__start_lite", "zsh": "#compdef lite", "fish": "complete -c lite"} {
+		code, stdout, stderr, _ := run(nil, "completion", shell)
+		if code != 0 || !strings.Contains(stdout, marker) {
+			t.Errorf("completion %s: exit %d, stderr %q, script lacks %q", shell, code, stderr, marker)
+		}
+	}
+	code, _, stderr, _ := run(nil, "completion", "tcsh")
+	if code == 0 || !strings.HasPrefix(stderr, "Error: ") {
+		t.Errorf("completion tcsh: exit %d, %q", code, stderr)
+	}
+	code, stdout, _, _ := run(nil, "--version")
+	if code != 0 || stdout != version.Version+"\n" {
+		t.Errorf("--version: exit %d, %q", code, stdout)
 	}
 }
