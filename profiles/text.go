@@ -39,12 +39,17 @@ func isFreeText(v string) error {
 }
 
 // singleLine applies IsSingleLine before v.
-func singleLine(v Validator) Validator {
+func singleLine(v Validator) Validator { return all(IsSingleLine, v) }
+
+// all applies each validator in turn and returns the first error.
+func all(vs ...Validator) Validator {
 	return func(s string) error {
-		if err := IsSingleLine(s); err != nil {
-			return err
+		for _, v := range vs {
+			if err := v(s); err != nil {
+				return err
+			}
 		}
-		return v(s)
+		return nil
 	}
 }
 

@@ -181,14 +181,17 @@ func ValidateInstanceKey(key, value string, fromUser bool) error {
 		}
 	}
 	v, ok := instanceKeys[key]
-	if !ok {
-		v, ok = cloudInitKeys[key]
+	switch {
+	case ok && key != "raw.lxc":
+		v = singleLine(v)
+	case !ok:
+		// cloud-init data are documents: they reach the guest only as file contents.
+		if v, ok = cloudInitKeys[key]; ok {
+			v = all(isFreeText, v)
+		}
 	}
 	if !ok {
 		return fmt.Errorf("unknown config key %q: %w", key, api.ErrInvalid)
-	}
-	if key != "raw.lxc" {
-		v = singleLine(v)
 	}
 	if err := v(value); err != nil {
 		return fmt.Errorf("config key %q: %v: %w", key, err, api.ErrInvalid)
