@@ -8,6 +8,10 @@ import (
 	"lite/lxd-lite/instance"
 )
 
+// ConsoleLogSize caps console.log (liblxc's lxc.console.size, a power of two); when it is
+// full liblxc moves it to console.log.1 and starts a new one.
+const ConsoleLogSize = "1MB"
+
 // Render returns the lxc configuration for spec. It is the only place lite's model turns into
 // lxc keys, so it is tested against golden files.
 func Render(spec instance.RunSpec) string {
@@ -38,7 +42,11 @@ func Render(spec instance.RunSpec) string {
 	line("lxc.pty.max", "1024")
 	line("lxc.signal.halt", "SIGRTMIN+3")
 	if spec.ConsoleLog != "" {
+		// Capped and rotated like LXD's: a guest flooding /dev/console costs the host at
+		// most twice ConsoleLogSize (the file and its ".1"), never its disk.
 		line("lxc.console.logfile", spec.ConsoleLog)
+		line("lxc.console.size", ConsoleLogSize)
+		line("lxc.console.rotate", "1")
 	}
 	if len(spec.NICs) == 0 {
 		line("lxc.net.0.type", "empty")
