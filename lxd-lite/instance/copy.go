@@ -206,6 +206,12 @@ func (m *Manager) Rename(ctx context.Context, name, newName string) error {
 	} else if st.Running {
 		return fmt.Errorf("instance %q is running: stop it before renaming it: %w", name, api.ErrInvalid)
 	}
+	// The lxc config of the last start names the old directory (log, console log, rootfs),
+	// and liblxc creates a log's directory whenever it loads a config: left in place, any
+	// later state query would make containers/OLD again. Every start writes a new one.
+	if err := os.Remove(filepath.Join(m.Dir(name), "config")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove the lxc config of %q: %w", name, err)
+	}
 	journal := m.renameJournal(name)
 	if err := os.WriteFile(journal, []byte(newName), 0o600); err != nil {
 		return fmt.Errorf("write rename journal: %w", err)
@@ -219,6 +225,10 @@ func (m *Manager) Rename(ctx context.Context, name, newName string) error {
 			m.log.Error("revert: rename container directory", "instance", name, "err", rerr)
 		}
 		return err
+	}
+	// The old name's DHCP lease and DNS name go; the next start registers the new name.
+	if cfg, devs, err := m.expand(ctx, inst); err == nil {
+		m.removeDevices(ctx, m.deviceContext(name, cfg, m.idmapFor(cfg)), devs)
 	}
 	inst.Name = newName
 	cfg, _, err := m.expand(ctx, inst)

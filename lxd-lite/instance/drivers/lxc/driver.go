@@ -192,6 +192,12 @@ func shutdown(ctx context.Context, c *golxc.Container, timeout time.Duration) er
 
 // State asks the container's monitor for its state and reads its cgroup counters.
 func (d *Driver) State(ctx context.Context, name string) (instance.RunState, error) {
+	// A container without a config file was never started (or was renamed): it is stopped.
+	// Asking liblxc anyway would load whatever config is there, and loading one creates the
+	// directory of its log file, so a state query must not reach liblxc without one.
+	if _, err := os.Lstat(filepath.Join(d.LXCPath, name, "config")); errors.Is(err, os.ErrNotExist) {
+		return instance.RunState{}, nil
+	}
 	c, err := d.open(name)
 	if err != nil {
 		return instance.RunState{}, err
