@@ -118,6 +118,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	hub := events.NewHub()
 	rt := lxcdriver.New(filepath.Join(dir, "containers"))
+	rt.Log = log
 	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: storage.Detect()}
 	defaultMap := instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
 	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,

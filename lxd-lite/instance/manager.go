@@ -241,11 +241,27 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	m.removeDevices(ctx, dc, devs)
+	m.removeCgroups(name)
 	if err := m.pool.Delete(m.pool.Volume(name, "")); err != nil {
 		return err
 	}
 	m.hub.Lifecycle("instance-deleted", URL(name), nil)
 	return nil
+}
+
+// CgroupRemover is implemented by runtimes that can remove the cgroups a container that no
+// longer runs left on the host.
+type CgroupRemover interface {
+	RemoveCgroups(name string) error
+}
+
+// removeCgroups removes a stopped container's leftover cgroups; errors are logged.
+func (m *Manager) removeCgroups(name string) {
+	if r, ok := m.rt.(CgroupRemover); ok {
+		if err := r.RemoveCgroups(name); err != nil {
+			m.log.Warn("remove leftover cgroups", "instance", name, "err", err)
+		}
+	}
 }
 
 // Dir returns the directory holding an instance's files (lxc config and log included).

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,14 @@ import (
 // container holding its config file).
 type Driver struct {
 	LXCPath string
+	// Log receives what the driver cleans up on the side (nil: discarded).
+	Log *slog.Logger
+}
+
+func (d *Driver) warn(msg string, args ...any) {
+	if d.Log != nil {
+		d.Log.Warn(msg, args...)
+	}
 }
 
 // New returns a driver for the containers under lxcPath.
@@ -54,11 +63,18 @@ func (d *Driver) Start(ctx context.Context, spec instance.RunSpec) error {
 	if err := os.Remove(spec.LogFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("reset lxc log: %w", err)
 	}
+	// Cgroups an earlier run left make liblxc pick another name ("-1") or fail.
+	if err := d.RemoveCgroups(spec.Name); err != nil {
+		d.warn("remove cgroups left by an earlier run", "instance", spec.Name, "err", err)
+	}
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, "lxc-start", "-P", d.LXCPath, "-n", spec.Name, "-d")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Run(); err != nil {
+		if cerr := d.removeFailedStartCgroups(spec.Name); cerr != nil {
+			d.warn("remove cgroups of a failed start", "instance", spec.Name, "err", cerr)
+		}
 		return fmt.Errorf("start container %q: %s%s", spec.Name, strings.TrimSpace(out.String()), logTail(spec.LogFile))
 	}
 	c, err := d.open(spec.Name)
@@ -66,6 +82,9 @@ func (d *Driver) Start(ctx context.Context, spec instance.RunSpec) error {
 		return err
 	}
 	defer c.Release()
+	if err := d.recordCgroups(spec.Name, c.InitPid()); err != nil {
+		d.warn("record cgroups", "instance", spec.Name, "err", err)
+	}
 	waitSystemd(ctx, c.InitPid(), initWait)
 	return nil
 }
@@ -132,6 +151,9 @@ func (d *Driver) Stop(ctx context.Context, name string, opts instance.StopOption
 		return fmt.Errorf("kill instance %q: %w", name, err)
 	}
 	d.waitMonitorGone(name, 10*time.Second)
+	if err := d.RemoveCgroups(name); err != nil {
+		d.warn("remove cgroups of a stopped container", "instance", name, "err", err)
+	}
 	return nil
 }
 
