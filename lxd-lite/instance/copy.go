@@ -49,7 +49,7 @@ func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func
 	} else if !errors.Is(err, api.ErrNotFound) {
 		return "", err
 	}
-	unlock := m.locks.lock(srcName)
+	ctx, unlock := m.locks.lock(ctx, srcName)
 	defer unlock()
 	src, err := m.db.GetInstance(ctx, srcName)
 	if err != nil {
@@ -192,7 +192,7 @@ func (m *Manager) Rename(ctx context.Context, name, newName string) error {
 		return err
 	}
 	defer release()
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {

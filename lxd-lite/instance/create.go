@@ -175,6 +175,9 @@ func (m *Manager) Recover(ctx context.Context) error {
 		}
 		name := e.Name()
 		if _, err := m.db.GetInstance(ctx, name); err == nil {
+			if err := m.thawMarked(ctx, name); err != nil {
+				return err
+			}
 			if err := m.recoverSnapshots(ctx, name); err != nil {
 				return err
 			}

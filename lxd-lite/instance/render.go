@@ -118,7 +118,7 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	if put.Restore != "" {
 		return m.Restore(ctx, name, put.Restore)
 	}
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {

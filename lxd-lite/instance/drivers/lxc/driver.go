@@ -143,6 +143,13 @@ func (d *Driver) Stop(ctx context.Context, name string, opts instance.StopOption
 	if !c.Running() {
 		return fmt.Errorf("instance %q is not running: %w", name, api.ErrNotRunning)
 	}
+	// A frozen container neither shuts down nor dies until it is thawed (its processes
+	// cannot run their signal handlers, nor exit).
+	if c.State() == golxc.FROZEN || c.State() == golxc.FREEZING {
+		if err := c.Unfreeze(); err != nil {
+			return fmt.Errorf("thaw instance %q to stop it: %w", name, err)
+		}
+	}
 	if !opts.Force && opts.Timeout != 0 {
 		if err := shutdown(ctx, c, opts.Timeout); err != nil {
 			return fmt.Errorf("instance %q: %w", name, err)
@@ -204,7 +211,7 @@ func shutdown(ctx context.Context, c *golxc.Container, timeout time.Duration) er
 			return nil
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {
 			return fmt.Errorf("did not shut down within %s (use --force to kill it): %w", timeout, api.ErrConflict)
