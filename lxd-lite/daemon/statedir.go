@@ -57,14 +57,15 @@ func checkDatabasePresent(dir string) error {
 
 // securePermissions makes LITE_DIR 0711 and the files that hold secrets 0600: the database
 // (every config value, environment.* included), its WAL files and backups, and each
-// container's lxc config and logs. It fixes and logs what it finds wrong, at every start.
+// container's lxc config and console log (what the guest printed). It fixes and logs what
+// it finds wrong, at every start.
 func securePermissions(dir string, log *slog.Logger) error {
 	if err := fixMode(dir, 0o711, log); err != nil {
 		return err
 	}
 	files := []string{}
 	for _, pat := range []string{dbFile, dbFile + "-wal", dbFile + "-shm", dbFile + ".bak.*",
-		"containers/*/config", "containers/*/lxc.log", "containers/*/console.log*"} {
+		"containers/*/config", "containers/*/console.log*"} {
 		m, err := filepath.Glob(filepath.Join(dir, pat))
 		if err != nil {
 			return err

@@ -56,7 +56,9 @@ func (m *Manager) frozen(ctx context.Context, name string, fn func() error) erro
 }
 
 // freezeMarker is the file that says lited froze the instance.
-func (m *Manager) freezeMarker(name string) string { return filepath.Join(m.Dir(name), "frozen-by-lited") }
+func (m *Manager) freezeMarker(name string) string {
+	return filepath.Join(m.Dir(name), "frozen-by-lited")
+}
 
 // thaw unfreezes an instance lited froze and removes the marker once it is thawed.
 func (m *Manager) thaw(fz Freezer, name string) error {

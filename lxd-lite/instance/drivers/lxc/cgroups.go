@@ -139,7 +139,6 @@ func removeCgroupTree(dir string, wait time.Duration) error {
 	}
 }
 
-
 // monitorPrefix starts the name of the cgroup liblxc makes for a container's monitor.
 const monitorPrefix = "lxc.monitor."
 
