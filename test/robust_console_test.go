@@ -34,6 +34,7 @@ func TestConsoleLogCapped(t *testing.T) {
 		return err == nil, fmt.Sprint(err)
 	})
 	for _, p := range logs {
+		requireMode(t, p, 0o600) // what the guest printed is for root only
 		st, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
