@@ -31,10 +31,28 @@ func TestBridgeGoneWhileDown(t *testing.T) {
 	const name = "robust-br"
 	mustLite(t, d, "launch", "debian/12", name)
 	waitIPv4(t, d, name, "")
+	// First lited makes the bridge again itself; then someone else has made a bridge of that
+	// name before lited starts (only its interface index tells the old dnsmasq's is gone).
+	for _, remake := range []bool{false, true} {
+		bridgeGone(t, d, name, remake)
+	}
+	mustLite(t, d, "delete", "--force", name)
+}
+
+// bridgeGone kills lited, deletes its bridge (and makes a new one of the same name when
+// remake is set), restarts lited and checks the old dnsmasq is replaced and container name
+// gets an address again.
+func bridgeGone(t *testing.T, d *Daemon, name string, remake bool) {
+	t.Helper()
 	oldPid := dnsmasqPid(t, d, d.Net)
 	d.Kill(t)
 	if out, err := exec.Command("ip", "link", "del", d.Net).CombinedOutput(); err != nil {
 		t.Fatalf("ip link del %s: %v: %s", d.Net, err, out)
+	}
+	if remake {
+		if out, err := exec.Command("ip", "link", "add", d.Net, "type", "bridge").CombinedOutput(); err != nil {
+			t.Fatalf("ip link add %s: %v: %s", d.Net, err, out)
+		}
 	}
 	if !procAlive(oldPid) {
 		t.Fatalf("dnsmasq %d died with its bridge: the test no longer covers an orphaned dnsmasq", oldPid)
@@ -55,5 +73,4 @@ func TestBridgeGoneWhileDown(t *testing.T) {
 	mustLite(t, d, "stop", "--force", name)
 	mustLite(t, d, "start", name)
 	waitIPv4(t, d, name, "")
-	mustLite(t, d, "delete", "--force", name)
 }
