@@ -49,7 +49,7 @@ func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func
 	} else if !errors.Is(err, api.ErrNotFound) {
 		return "", err
 	}
-	ctx, unlock := m.locks.lock(ctx, srcName)
+	ctx, unlock := m.locks.lockCancellable(ctx, srcName)
 	defer unlock()
 	src, err := m.db.GetInstance(ctx, srcName)
 	if err != nil {

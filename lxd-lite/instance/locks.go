@@ -52,11 +52,13 @@ func (l *locks) unref(name string, nl *nameLock) {
 }
 
 // held registers the new holder of nl (whose mu it has locked) and returns its context and
-// the release.
-func (l *locks) held(ctx context.Context, name string, nl *nameLock) (context.Context, func()) {
+// the release. A cancellable holder's context is the one a forced stop cancels.
+func (l *locks) held(ctx context.Context, name string, nl *nameLock, cancellable bool) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	l.mu.Lock()
-	nl.cancel = cancel
+	if cancellable {
+		nl.cancel = cancel
+	}
 	l.mu.Unlock()
 	return ctx, func() {
 		l.mu.Lock()
@@ -68,12 +70,22 @@ func (l *locks) held(ctx context.Context, name string, nl *nameLock) (context.Co
 	}
 }
 
-// lock takes the per-instance lock; the returned context ends when ctx does or when a forced
-// stop preempts the holder. The caller works under it and calls the release when done.
+// lock takes the per-instance lock for a short change (config, rename, delete): a forced
+// stop waits for it to finish. The caller works under the returned context and calls the
+// release when done.
 func (l *locks) lock(ctx context.Context, name string) (context.Context, func()) {
 	nl := l.ref(name)
 	nl.mu.Lock()
-	return l.held(ctx, name, nl)
+	return l.held(ctx, name, nl, false)
+}
+
+// lockCancellable takes the per-instance lock for an operation that may take long or never
+// end (start, a clean stop, restart, snapshot, copy, export, restore, publish): a forced
+// stop cancels its context, and the operation gives the lock back at once.
+func (l *locks) lockCancellable(ctx context.Context, name string) (context.Context, func()) {
+	nl := l.ref(name)
+	nl.mu.Lock()
+	return l.held(ctx, name, nl, true)
 }
 
 // errPreempted is the cause given to an operation a forced stop cancelled.
@@ -84,9 +96,9 @@ func errPreempted(name string) error {
 // preemptEvery is how often lockPreempting cancels whoever holds the lock while it waits.
 const preemptEvery = 20 * time.Millisecond
 
-// lockPreempting takes the per-instance lock ahead of everything: it cancels the holder, and
-// any waiter that gets the lock first, until it has the lock itself. It reports whether it
-// cancelled anything. Holders give the lock back within moments of their context ending
+// lockPreempting takes the per-instance lock ahead of everything: it cancels a cancellable
+// holder, and any cancellable waiter that gets the lock first, until it has the lock itself
+// (a short change it just waits for). It reports whether it cancelled anything. Holders give the lock back within moments of their context ending
 // (a clean shutdown checks it every second; copies run under exec.CommandContext).
 func (l *locks) lockPreempting(ctx context.Context, name string) (context.Context, func(), bool) {
 	nl := l.ref(name)
@@ -100,7 +112,7 @@ func (l *locks) lockPreempting(ctx context.Context, name string) (context.Contex
 		l.mu.Unlock()
 		time.Sleep(preemptEvery)
 	}
-	lctx, release := l.held(ctx, name, nl)
+	lctx, release := l.held(ctx, name, nl, true)
 	return lctx, release, preempted
 }
 

@@ -9,11 +9,12 @@ import (
 	"lite/client/api"
 )
 
-// TestLockPreempting: a holder that would wait forever is cancelled, with a cause that says
-// why, and the forced taker gets the lock; a free lock is taken without preempting.
+// TestLockPreempting: a cancellable holder that would wait forever is cancelled, with a
+// cause that says why, and the forced taker gets the lock; a free lock is taken without
+// preempting; a short change holding the lock is waited for, not cancelled.
 func TestLockPreempting(t *testing.T) {
 	l := newLocks()
-	ctx, unlock := l.lock(context.Background(), "c1")
+	ctx, unlock := l.lockCancellable(context.Background(), "c1")
 	released := make(chan error, 1)
 	go func() {
 		<-ctx.Done() // a clean stop that only ends when cancelled
@@ -41,6 +42,24 @@ func TestLockPreempting(t *testing.T) {
 	release()
 	if preempted {
 		t.Error("a free lock reported a preemption")
+	}
+	// A short change is waited for, never cancelled.
+	ctx, unlock = l.lock(context.Background(), "c1")
+	done := make(chan bool, 1)
+	go func() {
+		_, release, preempted := l.lockPreempting(context.Background(), "c1")
+		release()
+		done <- preempted
+	}()
+	for i := 0; i < 10; i++ {
+		time.Sleep(preemptEvery)
+		if ctx.Err() != nil {
+			t.Fatal("lockPreempting cancelled a short change")
+		}
+	}
+	unlock()
+	if <-done {
+		t.Error("lockPreempting reported preempting a short change")
 	}
 	if len(l.byName) != 0 {
 		t.Errorf("locks left registered: %v", l.byName)

@@ -112,7 +112,7 @@ func (m *Manager) volume(ctx context.Context, inst db.Instance, im *IDMap) (stor
 
 // Start starts a stopped instance.
 func (m *Manager) Start(ctx context.Context, name string) error {
-	ctx, unlock := m.locks.lock(ctx, name)
+	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
 	return m.start(ctx, name)
 }
@@ -198,7 +198,7 @@ func (m *Manager) Stop(ctx context.Context, name string, opts StopOptions) error
 		}
 		return err
 	}
-	ctx, unlock := m.locks.lock(ctx, name)
+	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
 	return m.stop(ctx, name, opts)
 }
@@ -240,7 +240,7 @@ func (m *Manager) stop(ctx context.Context, name string, opts StopOptions) error
 // Restart stops (cleanly or not) and starts an instance, holding it throughout so nothing
 // slips in between; a forced stop still preempts it.
 func (m *Manager) Restart(ctx context.Context, name string, opts StopOptions) error {
-	ctx, unlock := m.locks.lock(ctx, name)
+	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
 	if err := m.stop(ctx, name, opts); err != nil {
 		return err

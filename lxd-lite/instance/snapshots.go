@@ -37,7 +37,7 @@ func (m *Manager) Snapshot(ctx context.Context, name string, req api.InstanceSna
 			return "", err
 		}
 	}
-	ctx, unlock := m.locks.lock(ctx, name)
+	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
 	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {
@@ -229,7 +229,7 @@ func (m *Manager) Restore(ctx context.Context, name, snap string) error {
 }
 
 func (m *Manager) restoreStopped(ctx context.Context, name string, s db.Snapshot) error {
-	ctx, unlock := m.locks.lock(ctx, name)
+	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
 	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {

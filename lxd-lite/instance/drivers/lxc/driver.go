@@ -146,7 +146,7 @@ func (d *Driver) Stop(ctx context.Context, name string, opts instance.StopOption
 	// A frozen container neither shuts down nor dies until it is thawed (its processes
 	// cannot run their signal handlers, nor exit).
 	if c.State() == golxc.FROZEN || c.State() == golxc.FREEZING {
-		if err := c.Unfreeze(); err != nil {
+		if err := thaw(c); err != nil {
 			return fmt.Errorf("thaw instance %q to stop it: %w", name, err)
 		}
 	}
@@ -236,7 +236,8 @@ func (d *Driver) State(ctx context.Context, name string) (instance.RunState, err
 	if st != golxc.RUNNING && st != golxc.FROZEN && st != golxc.FREEZING && st != golxc.THAWED {
 		return instance.RunState{}, nil
 	}
-	rs := instance.RunState{Running: true, Frozen: st == golxc.FROZEN, Pid: c.InitPid()}
+	// FREEZING counts as frozen: nothing in it runs, and it needs a thaw all the same.
+	rs := instance.RunState{Running: true, Frozen: st == golxc.FROZEN || st == golxc.FREEZING, Pid: c.InitPid()}
 	if m, err := c.MemoryUsage(); err == nil {
 		rs.MemUsage = int64(m)
 	}

@@ -3,6 +3,8 @@ package lxc
 import (
 	"context"
 	"fmt"
+
+	golxc "github.com/lxc/go-lxc"
 )
 
 // Freeze stops every process of a running container through the cgroup freezer (liblxc
@@ -26,8 +28,25 @@ func (d *Driver) Unfreeze(ctx context.Context, name string) error {
 		return err
 	}
 	defer c.Release()
-	if err := c.Unfreeze(); err != nil {
+	if err := thaw(c); err != nil {
 		return fmt.Errorf("thaw %q: %w", name, err)
+	}
+	return nil
+}
+
+// thaw thaws a frozen container, or one whose freezer never settled (FREEZING: the lited
+// that froze it died while the kernel was freezing it). liblxc's unfreeze refuses the
+// latter, so then the freezer is written directly, through the container's monitor.
+func thaw(c *golxc.Container) error {
+	if c.State() == golxc.FROZEN {
+		return c.Unfreeze()
+	}
+	v1 := c.SetCgroupItem("freezer.state", "THAWED")
+	if v1 == nil {
+		return nil
+	}
+	if err := c.SetCgroupItem("cgroup.freeze", "0"); err != nil {
+		return fmt.Errorf("write freezer.state (%v) or cgroup.freeze: %w", v1, err)
 	}
 	return nil
 }
