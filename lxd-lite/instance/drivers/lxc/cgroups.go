@@ -78,19 +78,12 @@ const cgroupBusyWait = 5 * time.Second
 // lxc.payload.* left behind blocks the next start under that name. Only empty directories
 // are removed (rmdir), deepest first, and only those named in the record.
 func (d *Driver) RemoveCgroups(name string) error {
-	b, err := os.ReadFile(d.cgroupRecord(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	dirs, err := d.recordedCgroups(name)
 	if err != nil {
-		return fmt.Errorf("read cgroup record of %q: %w", name, err)
+		return err
 	}
 	var errs []error
-	for _, dir := range strings.Fields(string(b)) {
-		if !strings.HasPrefix(dir, cgroupRoot+"/") || !strings.HasPrefix(filepath.Base(dir), payloadPrefix) || filepath.Clean(dir) != dir {
-			errs = append(errs, fmt.Errorf("cgroup record of %q names %q, not a container cgroup", name, dir))
-			continue
-		}
+	for _, dir := range dirs {
 		if err := removeCgroupTree(dir, cgroupBusyWait); err != nil {
 			errs = append(errs, err)
 		}
@@ -102,6 +95,25 @@ func (d *Driver) RemoveCgroups(name string) error {
 		return err
 	}
 	return nil
+}
+
+// recordedCgroups returns the cgroup directories Start recorded for name (none without a
+// record); a line that is not a container's payload cgroup is an error.
+func (d *Driver) recordedCgroups(name string) ([]string, error) {
+	b, err := os.ReadFile(d.cgroupRecord(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read cgroup record of %q: %w", name, err)
+	}
+	dirs := strings.Fields(string(b))
+	for _, dir := range dirs {
+		if !strings.HasPrefix(dir, cgroupRoot+"/") || !strings.HasPrefix(filepath.Base(dir), payloadPrefix) || filepath.Clean(dir) != dir {
+			return nil, fmt.Errorf("cgroup record of %q names %q, not a container cgroup", name, dir)
+		}
+	}
+	return dirs, nil
 }
 
 // removeCgroupTree rmdirs dir and the cgroups below it, deepest first, retrying up to wait

@@ -146,7 +146,7 @@ func (d *Driver) Stop(ctx context.Context, name string, opts instance.StopOption
 	// A frozen container neither shuts down nor dies until it is thawed (its processes
 	// cannot run their signal handlers, nor exit).
 	if c.State() == golxc.FROZEN || c.State() == golxc.FREEZING {
-		if err := thaw(c); err != nil {
+		if err := d.thaw(c, name); err != nil {
 			return fmt.Errorf("thaw instance %q to stop it: %w", name, err)
 		}
 	}
