@@ -106,6 +106,7 @@ func TestKillAtRandomPoints(t *testing.T) {
 			}
 			delay := time.Duration(rand.IntN(1500)) * time.Millisecond
 			when := fmt.Sprintf("round %d, kill %s after %s", round, op.what, delay)
+			from := d.logSize()
 			done := make(chan struct{})
 			go func() {
 				d.Lite(op.args...)
@@ -118,6 +119,9 @@ func TestKillAtRandomPoints(t *testing.T) {
 				t.Fatalf("%s: %v", when, err)
 			}
 			checkConsistent(t, d, when)
+			if strings.Contains(d.readLog(from), "thawing an instance") {
+				t.Logf("%s: the restarted lited thawed %s", when, src)
+			}
 			if out := mustLite(t, d, "exec", src, "--", "echo", "ok"); out != "ok\n" {
 				t.Errorf("%s: exec in %s: %q", when, src, out)
 			}
