@@ -8,9 +8,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/mattn/go-sqlite3"
+	"golang.org/x/sys/unix"
 
 	"lite/client/api"
 )
@@ -21,7 +23,17 @@ type DB struct {
 }
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
+// The file is created 0600 (it holds every config value, environment.* secrets included);
+// SQLite gives its -wal and -shm files the same mode. Before a schema update it keeps a copy
+// of the database as it was (see backupBeforeUpdate).
 func Open(ctx context.Context, path string) (*DB, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
 	dsn := fmt.Sprintf("file:%s?_foreign_keys=on&_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate", path)
 	s, err := sql.Open("sqlite3", dsn)
 	if err != nil {
@@ -31,7 +43,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// "immediate" transactions from fighting over the busy timeout.
 	s.SetMaxOpenConns(1)
 	d := &DB{sql: s}
-	if err := d.update(ctx); err != nil {
+	if err := d.update(ctx, path); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("update schema of %s: %w", path, err)
 	}

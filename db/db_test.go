@@ -228,3 +228,75 @@ func TestFailedUpdateRollsBack(t *testing.T) {
 		t.Error("table of the failed update survived: the update was not one transaction")
 	}
 }
+
+// TestUpdateKeepsBackup opens a database made by an older lited: before updating, the old
+// database is copied (0600) to lite.db.bak.N, and the copy still holds the old version and
+// its rows. A fresh database needs no copy.
+func TestUpdateKeepsBackup(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lite.db")
+	saved := updates
+	updates = saved[:len(saved)-1]
+	d, err := Open(ctx, path)
+	updates = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := len(saved) - 1
+	if _, err := d.sql.ExecContext(ctx, `INSERT INTO config (key, value) VALUES ('marker', 'before')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(BackupPath(path, 0)); !os.IsNotExist(err) {
+		t.Errorf("a fresh database made a backup: %v", err)
+	}
+	d, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	bak := BackupPath(path, old)
+	st, err := os.Stat(bak)
+	if err != nil {
+		t.Fatalf("no backup before the update: %v", err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode %04o, want 0600", st.Mode().Perm())
+	}
+	b, err := sql.Open("sqlite3", "file:"+bak+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var version int
+	var marker string
+	if err := b.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version); err != nil || version != old {
+		t.Errorf("backup schema version %d (%v), want %d", version, err, old)
+	}
+	if err := b.QueryRowContext(ctx, `SELECT value FROM config WHERE key = 'marker'`).Scan(&marker); err != nil || marker != "before" {
+		t.Errorf("backup lost the rows: %q %v", marker, err)
+	}
+}
+
+// TestOpenMakesPrivateFiles checks the database and its WAL files are 0600.
+func TestOpenMakesPrivateFiles(t *testing.T) {
+	d, path := openTemp(t)
+	if err := d.Tx(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO config (key, value) VALUES ('k', 'v')`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %04o, want 0600", p, st.Mode().Perm())
+		}
+	}
+}

@@ -92,7 +92,8 @@ CREATE TABLE networks (
 }
 
 // update applies the missing schema updates, each in its own transaction with the version bump.
-func (d *DB) update(ctx context.Context) error {
+// A database that already has a schema is copied to path.bak.VERSION first.
+func (d *DB) update(ctx context.Context, path string) error {
 	if _, err := d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_version: %w", err)
 	}
@@ -107,6 +108,11 @@ func (d *DB) update(ctx context.Context) error {
 	}
 	if version > len(updates) {
 		return fmt.Errorf("database schema version %d is newer than this lited knows (%d): upgrade lited", version, len(updates))
+	}
+	if version > 0 && version < len(updates) {
+		if err := d.backupBeforeUpdate(ctx, path, version); err != nil {
+			return err
+		}
 	}
 	for v := version; v < len(updates); v++ {
 		err := d.Tx(ctx, func(tx *sql.Tx) error {

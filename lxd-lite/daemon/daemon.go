@@ -70,8 +70,8 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return fmt.Errorf("create state dir: %w", err)
 	}
-	if err := os.Chmod(dir, 0o711); err != nil {
-		return fmt.Errorf("chmod state dir: %w", err)
+	if err := securePermissions(dir, log); err != nil {
+		return err
 	}
 	if err := checkSearchable(dir); err != nil {
 		return err
@@ -83,6 +83,9 @@ func Run(ctx context.Context, o Options) error {
 	defer lock.Close()
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		return fmt.Errorf("another lited is already running with state dir %s", dir)
+	}
+	if err := checkDatabasePresent(dir); err != nil {
+		return err
 	}
 	uids, changed, err := idmap.Ensure("/etc/subuid")
 	if err != nil {
@@ -115,7 +118,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("clean %s: %w", tmp, err)
 	}
 
-	database, err := db.Open(ctx, filepath.Join(dir, "lite.db"))
+	database, err := db.Open(ctx, filepath.Join(dir, dbFile))
 	if err != nil {
 		return err
 	}
@@ -126,6 +129,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	hub := events.NewHub()
 	rt := lxcdriver.New(filepath.Join(dir, "containers"))
+	rt.Log = log
 	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: storage.Detect()}
 	defaultMap := instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
 	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,

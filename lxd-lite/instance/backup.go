@@ -61,7 +61,7 @@ type BackupSnapshot struct {
 // Export writes a backup of an instance to w; a running instance is frozen while its files
 // are read.
 func (m *Manager) Export(ctx context.Context, name string, instanceOnly bool, w io.Writer) error {
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
 	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {

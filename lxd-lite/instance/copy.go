@@ -2,6 +2,7 @@ package instance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,7 +52,7 @@ func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func
 	if err := m.checkNameFree(ctx, name, ""); err != nil {
 		return "", err
 	}
-	unlock := m.locks.lock(srcName)
+	ctx, unlock := m.locks.lockCancellable(ctx, srcName)
 	defer unlock()
 	src, err := m.db.GetInstance(ctx, srcName)
 	if err != nil {
@@ -207,7 +208,7 @@ func (m *Manager) Rename(ctx context.Context, name, newName string) error {
 		return err
 	}
 	defer release()
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {
@@ -220,6 +221,12 @@ func (m *Manager) Rename(ctx context.Context, name, newName string) error {
 		return err
 	} else if st.Running {
 		return fmt.Errorf("instance %q is running: stop it before renaming it: %w", name, api.ErrInvalid)
+	}
+	// The lxc config of the last start names the old directory (log, console log, rootfs),
+	// and liblxc creates a log's directory whenever it loads a config: left in place, any
+	// later state query would make containers/OLD again. Every start writes a new one.
+	if err := os.Remove(filepath.Join(m.Dir(name), "config")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove the lxc config of %q: %w", name, err)
 	}
 	journal := m.renameJournal(name)
 	if err := os.WriteFile(journal, []byte(newName), 0o600); err != nil {
@@ -234,6 +241,10 @@ func (m *Manager) Rename(ctx context.Context, name, newName string) error {
 			m.log.Error("revert: rename container directory", "instance", name, "err", rerr)
 		}
 		return err
+	}
+	// The old name's DHCP lease and DNS name go; the next start registers the new name.
+	if cfg, devs, err := m.expand(ctx, inst); err == nil {
+		m.removeDevices(ctx, m.deviceContext(name, cfg, m.idmapFor(cfg)), devs)
 	}
 	inst.Name = newName
 	cfg, _, err := m.expand(ctx, inst)

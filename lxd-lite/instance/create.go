@@ -180,6 +180,10 @@ func (m *Manager) Recover(ctx context.Context) error {
 		}
 		name := e.Name()
 		if _, err := m.db.GetInstance(ctx, name); err == nil {
+			// A container lited cannot thaw must not keep lited (and every other one) down.
+			if err := m.thawMarked(ctx, name); err != nil {
+				m.log.Error("thaw an instance a previous lited froze", "instance", name, "err", err)
+			}
 			if err := m.recoverSnapshots(ctx, name); err != nil {
 				return err
 			}

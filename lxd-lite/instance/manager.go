@@ -4,6 +4,7 @@ package instance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -117,8 +118,13 @@ func (m *Manager) volume(ctx context.Context, inst db.Instance, im *IDMap) (stor
 
 // Start starts a stopped instance.
 func (m *Manager) Start(ctx context.Context, name string) error {
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
+	return m.start(ctx, name)
+}
+
+// start starts a stopped instance; the caller holds its lock.
+func (m *Manager) start(ctx context.Context, name string) error {
 	inst, cfg, devs, err := m.stopped(ctx, name, fmt.Errorf("instance %q is already running: %w", name, api.ErrInvalid))
 	if err != nil {
 		return err
@@ -190,10 +196,29 @@ func (m *Manager) Start(ctx context.Context, name string) error {
 	return nil
 }
 
-// Stop stops a running instance.
+// Stop stops a running instance. A forced stop (or one without a timeout) wins over
+// whatever holds the instance: a clean stop that may never end, a restart, a snapshot. It
+// cancels that operation and kills the container within moments.
 func (m *Manager) Stop(ctx context.Context, name string, opts StopOptions) error {
-	unlock := m.locks.lock(name)
+	if opts.Force || opts.Timeout == 0 {
+		ctx, unlock, preempted := m.locks.lockPreempting(ctx, name)
+		defer unlock()
+		err := m.stop(ctx, name, opts)
+		if preempted && errors.Is(err, errAlreadyStopped) {
+			return nil // what it cancelled had stopped it already
+		}
+		return err
+	}
+	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
+	return m.stop(ctx, name, opts)
+}
+
+// errAlreadyStopped marks a stop of an instance that does not run.
+var errAlreadyStopped = errors.New("already stopped")
+
+// stop stops a running instance; the caller holds its lock.
+func (m *Manager) stop(ctx context.Context, name string, opts StopOptions) error {
 	if _, err := m.db.GetInstance(ctx, name); err != nil {
 		return err
 	}
@@ -202,7 +227,7 @@ func (m *Manager) Stop(ctx context.Context, name string, opts StopOptions) error
 		return err
 	}
 	if !st.Running {
-		return fmt.Errorf("instance %q is already stopped: %w", name, api.ErrInvalid)
+		return fmt.Errorf("instance %q is %w: %w", name, errAlreadyStopped, api.ErrInvalid)
 	}
 	// A frozen container cannot run its shutdown: thaw it first, as LXD does.
 	if fz, ok := m.rt.(Freezer); ok && st.Frozen {
@@ -229,12 +254,15 @@ func (m *Manager) Stop(ctx context.Context, name string, opts StopOptions) error
 	return nil
 }
 
-// Restart stops (cleanly or not) and starts an instance.
+// Restart stops (cleanly or not) and starts an instance, holding it throughout so nothing
+// slips in between; a forced stop still preempts it.
 func (m *Manager) Restart(ctx context.Context, name string, opts StopOptions) error {
-	if err := m.Stop(ctx, name, opts); err != nil {
+	ctx, unlock := m.locks.lockCancellable(ctx, name)
+	defer unlock()
+	if err := m.stop(ctx, name, opts); err != nil {
 		return err
 	}
-	if err := m.Start(ctx, name); err != nil {
+	if err := m.start(ctx, name); err != nil {
 		return err
 	}
 	m.hub.Lifecycle("instance-restarted", URL(name), nil)
@@ -244,7 +272,7 @@ func (m *Manager) Restart(ctx context.Context, name string, opts StopOptions) er
 // Delete removes a stopped instance: its row first, then its files, so a crash in between
 // leaves only files that Recover sweeps away.
 func (m *Manager) Delete(ctx context.Context, name string) error {
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	_, cfg, devs, err := m.stopped(ctx, name, fmt.Errorf("instance %q is running: stop it first, or delete with --force: %w", name, api.ErrInvalid))
 	if err != nil {
@@ -258,11 +286,27 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	m.removeDevices(ctx, dc, devs)
+	m.removeCgroups(name)
 	if err := m.pool.Delete(m.pool.Volume(name, "")); err != nil {
 		return err
 	}
 	m.hub.Lifecycle("instance-deleted", URL(name), nil)
 	return nil
+}
+
+// CgroupRemover is implemented by runtimes that can remove the cgroups a container that no
+// longer runs left on the host.
+type CgroupRemover interface {
+	RemoveCgroups(name string) error
+}
+
+// removeCgroups removes a stopped container's leftover cgroups; errors are logged.
+func (m *Manager) removeCgroups(name string) {
+	if r, ok := m.rt.(CgroupRemover); ok {
+		if err := r.RemoveCgroups(name); err != nil {
+			m.log.Warn("remove leftover cgroups", "instance", name, "err", err)
+		}
+	}
 }
 
 // Dir returns the directory holding an instance's files (lxc config and log included).

@@ -19,7 +19,7 @@ func (m *Manager) Resume(ctx context.Context, name string) error {
 }
 
 func (m *Manager) setFrozen(ctx context.Context, name string, freeze bool) error {
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	if _, err := m.db.GetInstance(ctx, name); err != nil {
 		return err

@@ -69,7 +69,9 @@ func (m *Manager) UpdateProfile(ctx context.Context, p db.Profile) error {
 	}
 	sort.Strings(users)
 	for _, u := range users {
-		unlock := m.locks.lock(u)
+		// Each lock's context wraps the last: a forced stop of any user cancels the update.
+		var unlock func()
+		ctx, unlock = m.locks.lock(ctx, u)
 		defer unlock()
 	}
 	type change struct {

@@ -12,7 +12,7 @@ import (
 // fn gets the image layer dir (metadata.yaml, templates/), the merged rootfs and the id map
 // the files are shifted by (nil: privileged). Publishing uses it.
 func (m *Manager) WithStoppedRootfs(ctx context.Context, name string, fn func(layer, rootfs string, im *IDMap) error) error {
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
 	inst, cfg, _, err := m.stopped(ctx, name, fmt.Errorf("instance %q is running: stop it before publishing it: %w", name, api.ErrConflict))
 	if err != nil {

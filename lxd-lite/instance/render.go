@@ -118,7 +118,7 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	if put.Restore != "" {
 		return m.Restore(ctx, name, put.Restore)
 	}
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {
@@ -126,6 +126,13 @@ func (m *Manager) Update(ctx context.Context, name string, put api.InstancePut) 
 	}
 	if put.Config == nil {
 		put.Config = map[string]string{}
+	}
+	// What a concurrent start or stop changed is not the client's to undo (nor an error):
+	// its copy of these keys is dropped, and the stored values are kept below.
+	for k := range put.Config {
+		if profiles.IsRuntimeVolatile(k) {
+			delete(put.Config, k)
+		}
 	}
 	if err := profiles.ValidateInstanceConfig(put.Config, inst.Config); err != nil {
 		return err

@@ -28,7 +28,7 @@ func (m *Manager) Rootfs(ctx context.Context, name string, fn func(dir string, i
 	if st.Running && st.Pid > 0 {
 		return fn(fmt.Sprintf("/proc/%d/root", st.Pid), im)
 	}
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	if st, err := m.rt.State(ctx, name); err != nil {
 		return err

@@ -13,42 +13,8 @@ import (
 	"lite/profiles"
 )
 
-// Freezer pauses a running container's processes (the cgroup freezer), so its files can be
-// copied consistently while it runs. The lxc driver implements it.
-type Freezer interface {
-	Freeze(ctx context.Context, name string) error
-	Unfreeze(ctx context.Context, name string) error
-}
-
 // SnapshotURL returns a snapshot's API path.
 func SnapshotURL(name, snap string) string { return URL(name) + "/snapshots/" + snap }
-
-// frozen runs fn with the instance frozen when it runs (and not frozen already), so fn sees
-// its files in a consistent state; a stopped instance needs nothing.
-func (m *Manager) frozen(ctx context.Context, name string, fn func() error) error {
-	st, err := m.rt.State(ctx, name)
-	if err != nil {
-		return err
-	}
-	if !st.Running || st.Frozen {
-		return fn()
-	}
-	fz, ok := m.rt.(Freezer)
-	if !ok {
-		return fmt.Errorf("instance %q runs and this runtime cannot freeze it: stop it first: %w", name, api.ErrInvalid)
-	}
-	if err := fz.Freeze(ctx, name); err != nil {
-		return err
-	}
-	ferr := fn()
-	if err := fz.Unfreeze(context.Background(), name); err != nil {
-		m.log.Error("thaw after copy", "instance", name, "err", err)
-		if ferr == nil {
-			ferr = err
-		}
-	}
-	return ferr
-}
 
 // nextSnapshotName returns snapN, N one above the highest snapN in use (LXD's default pattern).
 func nextSnapshotName(list []db.Snapshot) string {
@@ -71,7 +37,7 @@ func (m *Manager) Snapshot(ctx context.Context, name string, req api.InstanceSna
 			return "", err
 		}
 	}
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
 	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {
@@ -179,7 +145,7 @@ func (m *Manager) RenameSnapshot(ctx context.Context, name, snap, newName string
 	if err := profiles.ValidateSnapshotName(newName); err != nil {
 		return err
 	}
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	if _, err := m.db.GetSnapshot(ctx, name, snap); err != nil {
 		return err
@@ -203,7 +169,7 @@ func (m *Manager) RenameSnapshot(ctx context.Context, name, snap, newName string
 
 // UpdateSnapshot changes a snapshot's expiry.
 func (m *Manager) UpdateSnapshot(ctx context.Context, name, snap string, put api.InstanceSnapshotPut) error {
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	at := put.ExpiresAt
 	if at.Unix() <= 0 {
@@ -219,7 +185,7 @@ func (m *Manager) UpdateSnapshot(ctx context.Context, name, snap string, put api
 // DeleteSnapshot removes a snapshot: the row first, then the files, so a crash in between
 // leaves only files that Recover sweeps away.
 func (m *Manager) DeleteSnapshot(ctx context.Context, name, snap string) error {
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	if err := m.db.DeleteSnapshot(ctx, name, snap); err != nil {
 		return err
@@ -263,7 +229,7 @@ func (m *Manager) Restore(ctx context.Context, name, snap string) error {
 }
 
 func (m *Manager) restoreStopped(ctx context.Context, name string, s db.Snapshot) error {
-	unlock := m.locks.lock(name)
+	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
 	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {

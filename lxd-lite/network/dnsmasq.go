@@ -28,6 +28,10 @@ func (f files) leases() string { return filepath.Join(f.dir, "dnsmasq.leases") }
 func (f files) hosts() string  { return filepath.Join(f.dir, "dnsmasq.hosts") }
 func (f files) log() string    { return filepath.Join(f.dir, "dnsmasq.log") }
 
+// ifindex records the bridge's interface index when dnsmasq started: a dnsmasq with
+// bind-interfaces stays bound to that interface, and serves nothing once it is gone.
+func (f files) ifindex() string { return filepath.Join(f.dir, "dnsmasq.ifindex") }
+
 // renderConf writes dnsmasq's config for a bridge: DHCP and DNS bound to the bridge only,
 // never port 53 elsewhere, names of the DHCP clients under the network's domain.
 // A value with a control character (a newline would add a directive, dhcp-script runs a

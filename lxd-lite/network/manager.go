@@ -129,6 +129,10 @@ func (m *Manager) up(n db.Network, restart bool) (createdBridge bool, err error)
 			return fail(err)
 		}
 	}
+	if created {
+		// A dnsmasq left from before is bound to the bridge that vanished.
+		restart = true
+	}
 	if m.procs[n.Name] != nil {
 		p.detach()
 	}

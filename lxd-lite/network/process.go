@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -68,10 +69,36 @@ func (d *dnsmasq) startOrAdopt() error {
 	defer d.mu.Unlock()
 	if pid := d.pidFromFile(); pid > 0 {
 		d.pid, d.exited = pid, nil
-		d.log.Info("adopted running dnsmasq", "network", d.name, "pid", pid)
-		return nil
+		if d.boundToLiveBridge() {
+			d.log.Info("adopted running dnsmasq", "network", d.name, "pid", pid)
+			return nil
+		}
+		d.log.Warn("dnsmasq serves a bridge that is gone (it was re-created); restarting it", "network", d.name, "pid", pid)
+		if err := d.killLocked(); err != nil {
+			return err
+		}
 	}
 	return d.spawnLocked()
+}
+
+// linkIndex returns the interface index of the link name (0 when there is none).
+func linkIndex(name string) int {
+	if i, err := net.InterfaceByName(name); err == nil {
+		return i.Index
+	}
+	return 0
+}
+
+// boundToLiveBridge reports whether the bridge dnsmasq started on is the one there now
+// (same interface index). Without a record (an older lited started it) it cannot tell,
+// and says no: a restart costs a fraction of a second, a dead DHCP server every container.
+func (d *dnsmasq) boundToLiveBridge() bool {
+	b, err := os.ReadFile(d.files.ifindex())
+	if err != nil {
+		return false
+	}
+	idx, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return err == nil && idx > 0 && idx == linkIndex(d.name)
 }
 
 func (d *dnsmasq) spawnLocked() error {
@@ -101,6 +128,9 @@ func (d *dnsmasq) spawnLocked() error {
 	case <-time.After(150 * time.Millisecond):
 	}
 	d.pid, d.exited = cmd.Process.Pid, exited
+	if err := writeFileAtomic(d.files.ifindex(), []byte(strconv.Itoa(linkIndex(d.name))+"\n"), 0o644); err != nil {
+		d.log.Warn("record the bridge dnsmasq serves", "network", d.name, "err", err)
+	}
 	return nil
 }
 

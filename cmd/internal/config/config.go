@@ -56,6 +56,9 @@ func NewCmdConfig(f *cli.Factory) *cobra.Command {
 				return err
 			}
 			for k, v := range kv {
+				if err := notVolatile(k); err != nil {
+					return err
+				}
 				t.inst.Config[k] = v
 			}
 			return t.save(cmd.Context())
@@ -63,6 +66,9 @@ func NewCmdConfig(f *cli.Factory) *cobra.Command {
 	unset := &cobra.Command{Use: "unset INSTANCE KEY...", Short: "Unset config keys", Args: cli.MinArgs(2),
 		RunE: withInstance(func(cmd *cobra.Command, t *target, args []string) error {
 			for _, k := range args {
+				if err := notVolatile(k); err != nil {
+					return err
+				}
 				if _, ok := t.inst.Config[k]; !ok {
 					return fmt.Errorf("config key %q is not set on %s", k, t.name)
 				}

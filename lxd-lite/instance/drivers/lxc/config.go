@@ -49,6 +49,10 @@ func SeccompPolicy(spec instance.RunSpec) string {
 	return seccompBase + seccompMountAPI
 }
 
+// ConsoleLogSize caps console.log (liblxc's lxc.console.size, a power of two); when it is
+// full liblxc moves it to console.log.1 and starts a new one.
+const ConsoleLogSize = "1MB"
+
 // Render returns the lxc configuration for spec. It is the only place lite's model turns into
 // lxc keys, so it is tested against golden files. liblxc reads one setting per line, so a
 // value with a newline would add settings of its own (a hook run as host root): Render
@@ -89,7 +93,11 @@ func Render(spec instance.RunSpec) (string, error) {
 	line("lxc.pty.max", "1024")
 	line("lxc.signal.halt", "SIGRTMIN+3")
 	if spec.ConsoleLog != "" {
+		// Capped and rotated like LXD's: a guest flooding /dev/console costs the host at
+		// most twice ConsoleLogSize (the file and its ".1"), never its disk.
 		line("lxc.console.logfile", spec.ConsoleLog)
+		line("lxc.console.size", ConsoleLogSize)
+		line("lxc.console.rotate", "1")
 	}
 	if len(spec.NICs) == 0 {
 		line("lxc.net.0.type", "empty")

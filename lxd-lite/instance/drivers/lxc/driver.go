@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,14 @@ import (
 // container holding its config file).
 type Driver struct {
 	LXCPath string
+	// Log receives what the driver cleans up on the side (nil: discarded).
+	Log *slog.Logger
+}
+
+func (d *Driver) warn(msg string, args ...any) {
+	if d.Log != nil {
+		d.Log.Warn(msg, args...)
+	}
 }
 
 // New returns a driver for the containers under lxcPath.
@@ -61,11 +70,18 @@ func (d *Driver) Start(ctx context.Context, spec instance.RunSpec) error {
 	if err := os.Remove(spec.LogFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("reset lxc log: %w", err)
 	}
+	// Cgroups an earlier run left make liblxc pick another name ("-1") or fail.
+	if err := d.RemoveCgroups(spec.Name); err != nil {
+		d.warn("remove cgroups left by an earlier run", "instance", spec.Name, "err", err)
+	}
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, "lxc-start", "-P", d.LXCPath, "-n", spec.Name, "-d")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Run(); err != nil {
+		if cerr := d.removeFailedStartCgroups(spec.Name); cerr != nil {
+			d.warn("remove cgroups of a failed start", "instance", spec.Name, "err", cerr)
+		}
 		return fmt.Errorf("start container %q: %s%s", spec.Name, strings.TrimSpace(out.String()), logTail(spec.LogFile))
 	}
 	c, err := d.open(spec.Name)
@@ -73,6 +89,9 @@ func (d *Driver) Start(ctx context.Context, spec instance.RunSpec) error {
 		return err
 	}
 	defer c.Release()
+	if err := d.recordCgroups(spec.Name, c.InitPid()); err != nil {
+		d.warn("record cgroups", "instance", spec.Name, "err", err)
+	}
 	waitSystemd(ctx, c.InitPid(), initWait)
 	return nil
 }
@@ -131,6 +150,13 @@ func (d *Driver) Stop(ctx context.Context, name string, opts instance.StopOption
 	if !c.Running() {
 		return fmt.Errorf("instance %q is not running: %w", name, api.ErrNotRunning)
 	}
+	// A frozen container neither shuts down nor dies until it is thawed (its processes
+	// cannot run their signal handlers, nor exit).
+	if c.State() == golxc.FROZEN || c.State() == golxc.FREEZING {
+		if err := d.thaw(c, name); err != nil {
+			return fmt.Errorf("thaw instance %q to stop it: %w", name, err)
+		}
+	}
 	if !opts.Force && opts.Timeout != 0 {
 		if err := shutdown(ctx, c, opts.Timeout); err != nil {
 			return fmt.Errorf("instance %q: %w", name, err)
@@ -139,6 +165,9 @@ func (d *Driver) Stop(ctx context.Context, name string, opts instance.StopOption
 		return fmt.Errorf("kill instance %q: %w", name, err)
 	}
 	d.waitMonitorGone(name, 10*time.Second)
+	if err := d.RemoveCgroups(name); err != nil {
+		d.warn("remove cgroups of a stopped container", "instance", name, "err", err)
+	}
 	return nil
 }
 
@@ -189,7 +218,7 @@ func shutdown(ctx context.Context, c *golxc.Container, timeout time.Duration) er
 			return nil
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {
 			return fmt.Errorf("did not shut down within %s (use --force to kill it): %w", timeout, api.ErrConflict)
@@ -199,6 +228,12 @@ func shutdown(ctx context.Context, c *golxc.Container, timeout time.Duration) er
 
 // State asks the container's monitor for its state and reads its cgroup counters.
 func (d *Driver) State(ctx context.Context, name string) (instance.RunState, error) {
+	// A container without a config file was never started (or was renamed): it is stopped.
+	// Asking liblxc anyway would load whatever config is there, and loading one creates the
+	// directory of its log file, so a state query must not reach liblxc without one.
+	if _, err := os.Lstat(filepath.Join(d.LXCPath, name, "config")); errors.Is(err, os.ErrNotExist) {
+		return instance.RunState{}, nil
+	}
 	c, err := d.open(name)
 	if err != nil {
 		return instance.RunState{}, err
@@ -208,7 +243,8 @@ func (d *Driver) State(ctx context.Context, name string) (instance.RunState, err
 	if st != golxc.RUNNING && st != golxc.FROZEN && st != golxc.FREEZING && st != golxc.THAWED {
 		return instance.RunState{}, nil
 	}
-	rs := instance.RunState{Running: true, Frozen: st == golxc.FROZEN, Pid: c.InitPid()}
+	// FREEZING counts as frozen: nothing in it runs, and it needs a thaw all the same.
+	rs := instance.RunState{Running: true, Frozen: st == golxc.FROZEN || st == golxc.FREEZING, Pid: c.InitPid()}
 	if m, err := c.MemoryUsage(); err == nil {
 		rs.MemUsage = int64(m)
 	}
