@@ -113,6 +113,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := store.CleanTemp(); err != nil {
 		return err
 	}
+	if err := store.Secure(); err != nil {
+		return err
+	}
 	hub := events.NewHub()
 	rt := lxcdriver.New(filepath.Join(dir, "containers"))
 	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: storage.Detect()}
