@@ -52,7 +52,9 @@ type Options struct {
 	UbuntuMirror, UbuntuKeyring string
 	// ImageMaxBytes bounds what one image may expand to when unpacked (0: 64 GiB).
 	ImageMaxBytes int64
-	Log           *slog.Logger
+	// Storage forces a storage driver (storage.Overlay or storage.Dir; "" = detect).
+	Storage string
+	Log     *slog.Logger
 }
 
 // Run starts lited and serves until ctx ends. Containers keep running after it returns.
@@ -118,7 +120,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 	hub := events.NewHub()
 	rt := lxcdriver.New(filepath.Join(dir, "containers"))
-	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: storage.Detect()}
+	driver, err := storage.Choose(o.Storage)
+	if err != nil {
+		return err
+	}
+	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: driver}
 	defaultMap := instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
 	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,
 		StreamsCache: filepath.Join(dir, "cache", "simplestreams"),

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-
 )
 
 // Driver names.
@@ -52,6 +51,22 @@ func Detect() string {
 		}
 	}
 	return Dir
+}
+
+// Choose returns the driver named by want ("" picks with Detect); overlay needs the kernel's.
+func Choose(want string) (string, error) {
+	switch want {
+	case "":
+		return Detect(), nil
+	case Dir:
+		return Dir, nil
+	case Overlay:
+		if Detect() != Overlay {
+			return "", fmt.Errorf("storage driver overlay: the kernel has no overlayfs (load the overlay module, or choose dir)")
+		}
+		return Overlay, nil
+	}
+	return "", fmt.Errorf("storage driver %q: unknown; choose overlay or dir", want)
 }
 
 // Volume returns the volume of a container made from the layer rootfs lower.
