@@ -13,6 +13,7 @@ pkgs=(
 )
 if [ "${1:-}" = --test ]; then
   pkgs+=(lxd lxd-client)                                          # LXD 5.0: interop tests, bench
+  pkgs+=(dpkg-dev util-linux)                                     # local apt repositories (apt tests), setpriv
 fi
 
 missing=()

@@ -129,6 +129,7 @@ type Daemon struct {
 	LogPath string // lited's stdout and stderr, kept outside LITE_DIR
 	Net     string // the daemon's own default network (bridge) name
 	NFT     string // the daemon's own nftables table
+	Env     []string // extra environment of lited (LITE_STORAGE=dir...)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -136,12 +137,13 @@ type Daemon struct {
 }
 
 // startDaemon starts a lited of the test's own; t.Cleanup tears it down and removes its state.
-func startDaemon(t *testing.T) *Daemon {
+func startDaemon(t *testing.T, env ...string) *Daemon {
 	t.Helper()
 	d, err := newDaemon()
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.Env = env
 	t.Cleanup(func() {
 		d.teardown(t.Errorf)
 		if t.Failed() {
@@ -181,6 +183,7 @@ func (d *Daemon) start() error {
 	cmd.Env = append(os.Environ(), "LITE_DIR="+d.Dir, "LITE_BUILD_CACHE="+buildCache)
 	// Its own bridge and table, and no NAT: test containers only reach the host and each other.
 	cmd.Env = append(cmd.Env, "LITE_DEFAULT_NETWORK="+d.Net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+d.NFT)
+	cmd.Env = append(cmd.Env, d.Env...)
 	// A file, not a pipe: liblxc's monitors may inherit it, and must not keep Wait blocked.
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
