@@ -126,9 +126,9 @@ func goTool() string {
 type Daemon struct {
 	Dir     string // LITE_DIR
 	Socket  string
-	LogPath string // lited's stdout and stderr, kept outside LITE_DIR
-	Net     string // the daemon's own default network (bridge) name
-	NFT     string // the daemon's own nftables table
+	LogPath string   // lited's stdout and stderr, kept outside LITE_DIR
+	Net     string   // the daemon's own default network (bridge) name
+	NFT     string   // the daemon's own nftables table
 	Env     []string // extra environment of lited (LITE_STORAGE=dir...)
 
 	mu     sync.Mutex
