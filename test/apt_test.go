@@ -106,8 +106,13 @@ func buildRepos(t *testing.T) string {
 		t.Fatal(err)
 	}
 	for _, d := range []string{base, next} {
-		pk := run(t, d, "dpkg-scanpackages", "-m", ".", "/dev/null")
-		if err := os.WriteFile(filepath.Join(d, "Packages"), []byte(pk), 0o644); err != nil {
+		cmd := exec.Command("dpkg-scanpackages", "-m", ".", "/dev/null")
+		cmd.Dir = d
+		pk, err := cmd.Output() // stdout only: it reports on stderr
+		if err != nil {
+			t.Fatalf("dpkg-scanpackages in %s: %v", d, err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "Packages"), pk, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -139,8 +144,8 @@ test "$(echo '{"a":[1,2]}' | jq -c .a)" = "[1,2]"`)
 	waitActive(t, d, name, "tinyproxy")
 	sh(t, d, name, `apt-get remove --purge -y -q tinyproxy
 test ! -e /etc/tinyproxy
-dpkg-query -W -f='${Status}' tinyproxy 2>/dev/null | grep -vq 'install ok installed'
-! systemctl is-active -q tinyproxy
+if dpkg-query -W -f='${Status}' tinyproxy 2>/dev/null | grep -q 'install ok installed'; then echo still installed; exit 1; fi
+if systemctl is-active -q tinyproxy; then echo still active; exit 1; fi
 apt-get install -y -q tinyproxy
 echo 'deb [trusted=yes] file:/srv/repo/next ./' >> /etc/apt/sources.list.d/lite-test.list
 apt-get update -q
@@ -177,7 +182,8 @@ rm -rf /etc/skel && echo f > /etc/skel
 sync`
 
 // verifyScript checks what aptInstall and fileOps left; it prints "ok".
-const verifyScript = `test "$(echo '{"a":[1,2]}' | jq -c .a)" = "[1,2]"
+const verifyScript = `set -x
+test "$(echo '{"a":[1,2]}' | jq -c .a)" = "[1,2]"
 test "$(dpkg-query -W -f='${Version}' libonig5)" = "` + bumpedOnig + `"
 dpkg-query -W -f='${Status}' tinyproxy | grep -q 'install ok installed'
 dpkg --audit
@@ -197,7 +203,7 @@ echo ok`
 // verify checks a container launched, restored or copied from the installed one.
 func verify(t *testing.T, d *Daemon, name string) {
 	t.Helper()
-	if out := sh(t, d, name, verifyScript); strings.TrimSpace(out) != "ok" {
+	if out := sh(t, d, name, verifyScript); !strings.HasSuffix(out, "ok\n") {
 		t.Fatalf("%s: %q", name, out)
 	}
 	waitActive(t, d, name, "tinyproxy")
@@ -214,8 +220,8 @@ func verify(t *testing.T, d *Daemon, name string) {
 func TestAptInContainer(t *testing.T) {
 	d := sharedDaemon(t)
 	repos := buildRepos(t)
+	deleteImageOnCleanup(t, d, "apt-img") // runs after the instances' cleanup
 	deleteOnCleanup(t, d, "apt1", "apt2", "apt3")
-	deleteImageOnCleanup(t, d, "apt-img")
 	mustLite(t, d, "launch", "debian/12", "apt1")
 	waitRunning(t, d, "apt1")
 	if out := sh(t, d, "apt1", "grep ' / ' /proc/self/mountinfo"); strings.Contains(out, "nofollow") || strings.Contains(out, "userxattr") {
