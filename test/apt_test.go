@@ -170,7 +170,7 @@ const fileOps = `mv /usr/share/doc/bash /usr/share/doc/bash-renamed
 mkdir -p /opt/w/sub && echo w > /opt/w/sub/f
 mv /opt/w /opt/w2 && mv /opt/w2 /usr/share/doc/w3
 mv /etc/default /etc/default-moved && mv /etc/default-moved /etc/default-back
-ln /etc/os-release /root/os-release-link
+ln /etc/debian_version /root/dv-link
 echo x > /opt/hl && mkdir -p /srv/hl && ln /opt/hl /srv/hl/b
 rm -rf /usr/share/man
 chown -R 1000:1000 /usr/share/zoneinfo/Europe
@@ -190,7 +190,7 @@ dpkg --audit
 test -f /usr/share/doc/bash-renamed/copyright && test ! -e /usr/share/doc/bash
 test "$(cat /usr/share/doc/w3/sub/f)" = w && test ! -e /opt/w && test ! -e /opt/w2
 test -d /etc/default-back && test ! -e /etc/default && test ! -e /etc/default-moved
-test "$(stat -c %i /etc/os-release)" = "$(stat -c %i /root/os-release-link)"
+test -f /etc/debian_version && test "$(stat -c %i /etc/debian_version)" = "$(stat -c %i /root/dv-link)"
 test "$(stat -c %i /opt/hl)" = "$(stat -c %i /srv/hl/b)" && test "$(stat -c %h /opt/hl)" = 2
 test ! -e /usr/share/man
 test -z "$(find /usr/share/zoneinfo/Europe ! -user 1000)"
