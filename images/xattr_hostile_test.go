@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -69,5 +71,29 @@ func TestSkipXattr(t *testing.T) {
 		if got := skipXattr(name); got != skip {
 			t.Errorf("skipXattr(%q) = %v, want %v", name, got, skip)
 		}
+	}
+}
+
+// Zeros in an image's file become holes: a sparse file published or exported from a container
+// does not grow to its full size when unpacked.
+func TestUnpackSparse(t *testing.T) {
+	requireRoot(t)
+	body := strings.Repeat("\x00", 4<<20) + "end" + strings.Repeat("\x00", 1<<20)
+	entries := append(prefixed("./", baseEntries()), ent{name: "./rootfs/sparse", body: body, mode: 0o644})
+	dest := filepath.Join(t.TempDir(), "layer")
+	if err := Unpack(context.Background(), writeImage(t, entries...), dest, Shift{}); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dest, "rootfs/sparse")
+	got, err := os.ReadFile(p)
+	if err != nil || string(got) != body {
+		t.Fatalf("content differs (%d bytes, %v)", len(got), err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks*512 > 256<<10 {
+		t.Errorf("%d bytes allocated for a file of 5 MiB of zeros and 3 bytes", st.Blocks*512)
 	}
 }
