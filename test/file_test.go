@@ -73,8 +73,16 @@ func TestFileTransfer(t *testing.T) {
 				if err != nil || fmt.Sprint(st.Sys()) == "" {
 					t.Fatal(err)
 				}
-				if got := statOwner(st); got != "101000:101001" || st.Mode().Perm() != 0o640 {
-					t.Errorf("host owner %s mode %v, want 101000:101001 0640", got, st.Mode().Perm())
+				// The host ids are the container's root ids (whatever range this host gives
+				// lited) plus 1000 and 1001.
+				up, err := os.Stat(filepath.Join(d.Dir, "containers", name, "upper"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sys := up.Sys().(*syscall.Stat_t)
+				want := fmt.Sprintf("%d:%d", sys.Uid+1000, sys.Gid+1001)
+				if got := statOwner(st); got != want || st.Mode().Perm() != 0o640 || sys.Uid == 0 {
+					t.Errorf("host owner %s mode %v, want %s 0640 (container root %d)", got, st.Mode().Perm(), want, sys.Uid)
 				}
 			}
 			mustLite(t, d, "file", "delete", name+"/etc/filetest/app.conf", name+"/etc/filetest")
