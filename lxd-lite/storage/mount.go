@@ -245,8 +245,8 @@ func getXattr(path, name string) ([]byte, error) {
 	return val[:size], nil
 }
 
-// legacyUpper reports whether dir is an upper in the old layout: it lacks the marker and
-// carries user.overlay.* xattrs (or is not an upper at all, which the caller rules out).
+// legacyUpper reports whether the upper dir lacks the host-layout marker, so its overlay
+// metadata, if any, is still in user.overlay.* xattrs (written by an older lite).
 func legacyUpper(dir string) bool {
 	_, err := unix.Lgetxattr(dir, upperMarker, nil)
 	return errors.Is(err, unix.ENODATA)
