@@ -40,9 +40,18 @@ func fetchDebs(t *testing.T) string {
 		}
 	}
 	if len(missing) > 0 {
-		cmd := exec.Command("apt-get", append([]string{"download", "-q"}, missing...)...)
-		cmd.Dir = debCache
-		if out, err := cmd.CombinedOutput(); err != nil {
+		download := func() ([]byte, error) {
+			cmd := exec.Command("apt-get", append([]string{"download", "-q"}, missing...)...)
+			cmd.Dir = debCache
+			return cmd.CombinedOutput()
+		}
+		out, err := download()
+		if err != nil {
+			// A fresh machine may have no (or old) package lists yet.
+			run(t, "", "apt-get", "update", "-qq")
+			out, err = download()
+		}
+		if err != nil {
 			t.Fatalf("apt-get download %v on the host: %v\n%s", missing, err, out)
 		}
 	}
