@@ -223,7 +223,7 @@ func (s *Store) Layer(ctx context.Context, fp string, shift Shift) (string, erro
 	if _, err := os.Lstat(final); err == nil {
 		return final, nil
 	}
-	if err := os.MkdirAll(layers, 0o711); err != nil {
+	if err := os.MkdirAll(layers, layersMode); err != nil {
 		return "", fmt.Errorf("image %s layer: %w", fp, err)
 	}
 	tmp, err := os.MkdirTemp(layers, tempPrefix+filepath.Base(final)+"-")
@@ -304,6 +304,24 @@ func (s *Store) CleanTemp() error {
 	for _, p := range patterns {
 		if err := removeMatching(p); err != nil {
 			return fmt.Errorf("image store: clean: %w", err)
+		}
+	}
+	return nil
+}
+
+// layersMode keeps host users out of unpacked layers: they hold the image's setuid files,
+// owned by container ids, and only root (which mounts the overlays) needs to read them.
+const layersMode = 0o700
+
+// Secure gives every image's layers directory layersMode (older versions made it 0711).
+func (s *Store) Secure() error {
+	dirs, err := filepath.Glob(filepath.Join(s.Dir, "*", "layers"))
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		if err := os.Chmod(d, layersMode); err != nil {
+			return fmt.Errorf("image store: secure %s: %w", d, err)
 		}
 	}
 	return nil

@@ -298,7 +298,7 @@ func (u *unpacker) file(pfd int, name string, hdr *tar.Header, o owner, r io.Rea
 	}
 	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
-	if _, err := io.CopyN(f, r, hdr.Size); err != nil {
+	if err := copySparse(f, r, hdr.Size); err != nil {
 		return fmt.Errorf("write: %v: %w", err, ErrInvalid)
 	}
 	if err := u.applyFD(fd, hdr, o); err != nil {

@@ -45,11 +45,21 @@ const (
 	xattrACLDefault = "system.posix_acl_default"
 )
 
-// skipXattr reports whether an xattr from an image must not be restored:
-// overlayfs's own attributes would steer the overlay mount built on top of
-// the layer (redirects, metacopy, opaque dirs), so images may not set them.
+// skipXattr reports whether an xattr from an image (or a backup) must not be
+// restored. overlayfs's own attributes would steer the overlay mount built on
+// top of the layer (redirects, metacopy, opaque dirs): lited mounts overlays
+// on the host, where they are trusted.overlay.*, and older versions in the
+// container's namespace, where they were user.overlay.*. No other trusted.*
+// attribute is the image's to set either (only host root can), nor any
+// security.* one but file capabilities (SELinux labels, IMA/EVM data).
 func skipXattr(name string) bool {
-	return strings.HasPrefix(name, "trusted.overlay.") || strings.HasPrefix(name, "user.overlay.")
+	switch {
+	case name == xattrCapability:
+		return false
+	case strings.HasPrefix(name, "trusted."), strings.HasPrefix(name, "security."):
+		return true
+	}
+	return strings.HasPrefix(name, "user.overlay.")
 }
 
 // File capability xattr layout (linux/capability.h).

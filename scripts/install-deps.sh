@@ -14,6 +14,7 @@ pkgs=(
 if [ "${1:-}" = --test ]; then
   pkgs+=(lxd lxd-client)                                          # LXD 5.0: interop tests, bench
   pkgs+=(python3-pylxd ansible)                                   # pylxd and Ansible drive lited in e2e tests
+  pkgs+=(dpkg-dev util-linux)                                     # local apt repositories (apt tests), setpriv
 fi
 
 missing=()

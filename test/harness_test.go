@@ -135,7 +135,7 @@ type Daemon struct {
 	LogPath string   // lited's stdout and stderr, kept outside LITE_DIR
 	Net     string   // the daemon's own default network (bridge) name
 	NFT     string   // the daemon's own nftables table
-	Env     []string // extra environment of lited (opt-ins such as LITE_ALLOW_RAW_LXC_HOOKS)
+	Env     []string // extra environment of lited (opt-ins, LITE_STORAGE=dir)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd

@@ -57,7 +57,9 @@ type Options struct {
 	AllowRawLXCHooks bool
 	// AllowShiftedHostPaths lets disk devices mount host paths with shift=true.
 	AllowShiftedHostPaths bool
-	Log                   *slog.Logger
+	// Storage forces a storage driver (storage.Overlay or storage.Dir; "" = detect).
+	Storage string
+	Log     *slog.Logger
 }
 
 // Run starts lited and serves until ctx ends. Containers keep running after it returns.
@@ -127,10 +129,17 @@ func Run(ctx context.Context, o Options) error {
 	if err := store.CleanTemp(); err != nil {
 		return err
 	}
+	if err := store.Secure(); err != nil {
+		return err
+	}
 	hub := events.NewHub()
 	rt := lxcdriver.New(filepath.Join(dir, "containers"))
 	rt.Log = log
-	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: storage.Detect()}
+	driver, err := storage.Choose(o.Storage)
+	if err != nil {
+		return err
+	}
+	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: driver}
 	defaultMap := instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
 	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,
 		StreamsCache: filepath.Join(dir, "cache", "simplestreams"),

@@ -160,6 +160,19 @@ func randomName() string {
 	return "lite-" + hex.EncodeToString(b[:])
 }
 
+// recoverVolume removes a host mount of the volume's root overlay that a crash between mount and
+// detach left (a running container keeps its own copy), and gives its directory the modes that
+// keep host users out (directories made by older versions were 0711).
+func (m *Manager) recoverVolume(vol storage.Volume) error {
+	if err := m.pool.Unmount(vol); err != nil {
+		return fmt.Errorf("recover %s: %w", vol.Path, err)
+	}
+	if err := m.pool.Secure(vol); err != nil {
+		m.log.Warn("cannot secure container directory", "dir", vol.Path, "err", err)
+	}
+	return nil
+}
+
 // Recover reconciles the host with the database after a start, which may follow a crash:
 // container directories without a row (a create or delete cut short) are removed. Running
 // containers need nothing: their state is always read live from liblxc.
@@ -180,6 +193,9 @@ func (m *Manager) Recover(ctx context.Context) error {
 		}
 		name := e.Name()
 		if _, err := m.db.GetInstance(ctx, name); err == nil {
+			if err := m.recoverVolume(m.pool.Volume(name, "")); err != nil {
+				return err
+			}
 			// A container lited cannot thaw must not keep lited (and every other one) down.
 			if err := m.thawMarked(ctx, name); err != nil {
 				m.log.Error("thaw an instance a previous lited froze", "instance", name, "err", err)

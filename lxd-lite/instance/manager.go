@@ -149,39 +149,30 @@ func (m *Manager) start(ctx context.Context, name string) error {
 	}
 	// As in LXD: a pending trigger recorded by copy or rename (volatile.apply_template) is
 	// rendered first and cleared, then the start templates, on every start, before init runs.
+	// The container starts while its root overlay is mounted on the host (liblxc's child copies
+	// the mount into the container's namespace); Mount detaches the host's view afterwards.
 	layer := filepath.Dir(vol.Lower)
 	pending := inst.Config["volatile.apply_template"]
 	inst.Config, inst.Devices = cfg, devs
-	if err := m.pool.Mount(vol, func(rootfs string) error {
+	rev := &reverter{}
+	defer rev.fail()
+	err = m.pool.Mount(vol, func(rootfs string) error {
 		if pending != "" {
 			if err := m.images.Render(layer, rootfs, pending, inst, im); err != nil {
+				return fmt.Errorf("instance %q: render templates: %w", name, err)
+			}
+		}
+		if err := m.images.Render(layer, rootfs, "start", inst, im); err != nil {
+			return fmt.Errorf("instance %q: render templates: %w", name, err)
+		}
+		if pending != "" {
+			if err := m.db.SetInstanceConfig(ctx, name, map[string]string{"volatile.apply_template": ""}); err != nil {
 				return err
 			}
 		}
-		return m.images.Render(layer, rootfs, "start", inst, im)
-	}); err != nil {
-		return fmt.Errorf("instance %q: render templates: %w", name, err)
-	}
-	if pending != "" {
-		if err := m.db.SetInstanceConfig(ctx, name, map[string]string{"volatile.apply_template": ""}); err != nil {
-			return err
-		}
-	}
-	limits, _, err := cgroupLimits(cfg, m.cgroups)
+		return m.startRuntime(ctx, startPlan{name: name, cfg: cfg, devs: devs, im: im, spec: &spec, rev: rev})
+	})
 	if err != nil {
-		return fmt.Errorf("instance %q: %w", name, err)
-	}
-	for k, v := range limits {
-		spec.Cgroups[k] = v
-	}
-	spec.Mounts = append(spec.Mounts, lxcfsMounts(m.lxcfs)...)
-	rev := &reverter{}
-	defer rev.fail()
-	dc := m.deviceContext(name, cfg, im)
-	if err := m.startDevices(ctx, dc, devs, &spec, rev); err != nil {
-		return err
-	}
-	if err := m.rt.Start(ctx, spec); err != nil {
 		return err
 	}
 	rev.success()
@@ -194,6 +185,34 @@ func (m *Manager) start(ctx context.Context, name string) error {
 	}
 	m.hub.Lifecycle("instance-started", URL(name), nil)
 	return nil
+}
+
+// startPlan is what startRuntime needs of an instance being started.
+type startPlan struct {
+	name string
+	cfg  map[string]string
+	devs map[string]map[string]string
+	im   *IDMap
+	spec *RunSpec
+	rev  *reverter
+}
+
+// startRuntime sets up the instance's limits and devices and starts it.
+func (m *Manager) startRuntime(ctx context.Context, p startPlan) error {
+	name, cfg, spec := p.name, p.cfg, p.spec
+	limits, _, err := cgroupLimits(cfg, m.cgroups)
+	if err != nil {
+		return fmt.Errorf("instance %q: %w", name, err)
+	}
+	for k, v := range limits {
+		spec.Cgroups[k] = v
+	}
+	spec.Mounts = append(spec.Mounts, lxcfsMounts(m.lxcfs)...)
+	dc := m.deviceContext(name, cfg, p.im)
+	if err := m.startDevices(ctx, dc, p.devs, spec, p.rev); err != nil {
+		return err
+	}
+	return m.rt.Start(ctx, *spec)
 }
 
 // Stop stops a running instance. A forced stop (or one without a timeout) wins over

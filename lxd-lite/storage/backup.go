@@ -23,7 +23,12 @@ func MountMerged(layers []string, target string, fn func() error) error {
 			return fmt.Errorf("layer path %q has a character overlay cannot take", l)
 		}
 	}
-	opts := "lowerdir=" + strings.Join(layers, ":")
+	// A writable layer keeps its overlay metadata in trusted.overlay.* (host layout), or in
+	// user.overlay.* when an older lite wrote it and no start has converted it yet.
+	opts := "lowerdir=" + strings.Join(layers, ":") + ",redirect_dir=follow"
+	if legacyUpper(layers[0]) {
+		opts = "lowerdir=" + strings.Join(layers, ":") + ",userxattr"
+	}
 	if err := unix.Mount("overlay", target, "overlay", unix.MS_RDONLY, opts); err != nil {
 		return fmt.Errorf("mount merged view at %s: %w", target, err)
 	}
@@ -55,7 +60,7 @@ func (p *Pool) AdoptImport(tmp, name string, owner Owner) error {
 	if err := ensureDir(filepath.Join(tmp, "work"), owner); err != nil {
 		return fmt.Errorf("create work dir: %w", err)
 	}
-	if err := os.Chmod(tmp, 0o711); err != nil {
+	if err := MarkUpper(filepath.Join(tmp, "upper")); err != nil {
 		return err
 	}
 	dst := filepath.Join(p.Dir, name)
@@ -65,5 +70,5 @@ func (p *Pool) AdoptImport(tmp, name string, owner Owner) error {
 	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("move imported instance into place: %w", err)
 	}
-	return nil
+	return p.Secure(Volume{Path: dst})
 }

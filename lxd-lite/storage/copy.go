@@ -25,7 +25,7 @@ type CopyOptions struct {
 // behind; a crash leaves a directory without a database row, which the daemon's recovery
 // removes at the next start. The caller freezes a running source.
 func (p *Pool) CopyVolume(ctx context.Context, src, dst Volume, opts CopyOptions) (err error) {
-	if err := os.Mkdir(dst.Path, 0o711); err != nil {
+	if err := os.Mkdir(dst.Path, 0o700); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("container directory %s already exists", dst.Path)
 		}
@@ -66,7 +66,7 @@ func (p *Pool) CopyVolume(ctx context.Context, src, dst Volume, opts CopyOptions
 			}
 		}
 	}
-	return nil
+	return p.Secure(dst)
 }
 
 // Rename moves a volume's directory to another container name.

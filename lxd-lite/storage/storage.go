@@ -14,8 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Driver names.
@@ -55,24 +53,36 @@ func Detect() string {
 	return Dir
 }
 
+// Choose returns the driver named by want ("" picks with Detect); overlay needs the kernel's.
+func Choose(want string) (string, error) {
+	switch want {
+	case "":
+		return Detect(), nil
+	case Dir:
+		return Dir, nil
+	case Overlay:
+		if Detect() != Overlay {
+			return "", fmt.Errorf("storage driver overlay: the kernel has no overlayfs (load the overlay module, or choose dir)")
+		}
+		return Overlay, nil
+	}
+	return "", fmt.Errorf("storage driver %q: unknown; choose overlay or dir", want)
+}
+
 // Volume returns the volume of a container made from the layer rootfs lower.
 func (p *Pool) Volume(name, lower string) Volume {
 	return Volume{Path: filepath.Join(p.Dir, name), Lower: lower}
 }
 
-// Rootfs returns liblxc's rootfs spec for the volume. With overlay, liblxc mounts it inside
-// the container's own mount namespace, so no mount is ever left on the host.
-func (p *Pool) Rootfs(v Volume) string {
-	if p.Driver == Overlay {
-		return fmt.Sprintf("overlay:%s:%s", v.Lower, filepath.Join(v.Path, "upper"))
-	}
-	return "dir:" + filepath.Join(v.Path, "rootfs")
-}
+// Rootfs returns liblxc's rootfs spec for the volume: always a plain directory. With overlay it
+// is the mount point that Mount fills (see mount.go), so the container must be started inside
+// Mount's callback.
+func (p *Pool) Rootfs(v Volume) string { return "dir:" + p.RootfsPath(v) }
 
 // Create makes the container's directory and writable layer, owned by the container's root.
 // On error it leaves nothing behind.
 func (p *Pool) Create(ctx context.Context, v Volume, owner Owner) (err error) {
-	if err := os.Mkdir(v.Path, 0o711); err != nil {
+	if err := os.Mkdir(v.Path, 0o700); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("container directory %s already exists", v.Path)
 		}
@@ -94,48 +104,45 @@ func (p *Pool) Create(ctx context.Context, v Volume, owner Owner) (err error) {
 				return fmt.Errorf("chown %s: %w", dir, err)
 			}
 		}
-		return nil
+		if err := MarkUpper(filepath.Join(v.Path, "upper")); err != nil {
+			return err
+		}
+		return p.Secure(v)
 	}
 	// cp -a keeps owners, modes, xattrs, hard links and sparse files.
 	out, err := exec.CommandContext(ctx, "cp", "-a", v.Lower, filepath.Join(v.Path, "rootfs")).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("copy image layer: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	return nil
+	return p.Secure(v)
 }
 
-// Mount makes the volume's merged view visible at a temporary host path for fn (used to
-// render templates before the first start), then unmounts it.
+// Mount makes the volume's merged root filesystem visible on the host at RootfsPath for fn
+// (template rendering, file access and publishing of a stopped container, and the container's
+// start: liblxc's child copies the mount into the container's namespace), then detaches the
+// host's view.
 func (p *Pool) Mount(v Volume, fn func(rootfs string) error) error {
 	if p.Driver != Overlay {
-		return fn(filepath.Join(v.Path, "rootfs"))
+		return fn(p.RootfsPath(v))
 	}
-	target := filepath.Join(v.Path, "mnt")
-	if err := os.Mkdir(target, 0o700); errors.Is(err, fs.ErrExist) {
-		// Left by a crash mid-mount (templates render on every start): detach what may
-		// still be mounted there and reuse it.
-		if err := unix.Unmount(target, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
-			return fmt.Errorf("clear stale mount point %s: %w", target, err)
-		}
-	} else if err != nil {
-		return fmt.Errorf("create mount point: %w", err)
-	}
-	defer os.Remove(target)
-	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", v.Lower, filepath.Join(v.Path, "upper"), filepath.Join(v.Path, "work"))
-	if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("mount overlay at %s: %w", target, err)
+	target, err := p.mountRootfs(v)
+	if err != nil {
+		return err
 	}
 	ferr := fn(target)
-	if err := unix.Unmount(target, 0); err != nil {
-		if uerr := unix.Unmount(target, unix.MNT_DETACH); uerr != nil {
-			return fmt.Errorf("unmount %s: %w", target, err)
-		}
+	if err := p.Unmount(v); err != nil && ferr == nil {
+		return err
 	}
 	return ferr
 }
 
-// Delete removes the container's directory. It refuses while anything is mounted below it.
+// Delete removes the container's directory, after unmounting its root overlay if a crash left
+// it mounted. It refuses while anything else is mounted below it.
 func (p *Pool) Delete(v Volume) error {
+	// A mount a crash left would let RemoveAll delete through the overlay.
+	if err := p.Unmount(v); err != nil {
+		return err
+	}
 	if err := os.RemoveAll(v.Path); err != nil {
 		if errors.Is(err, syscall.EBUSY) {
 			return fmt.Errorf("remove %s: still mounted: %w", v.Path, err)

@@ -7,10 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
-// floor is the raw liblxc floor: lxc-start of lite's shifted image layer under an overlay,
-// unprivileged (the same id map), with a hand-written config and one veth on a bridge of its
+// floor is the raw liblxc floor: lxc-start of lite's shifted image layer under an overlay
+// (mounted on the host, as lite does), unprivileged (the same id map), with a hand-written config and one veth on a bridge of its
 // own served by a dnsmasq of its own. No daemon, no list: lxc-info stands in for list.
 type floor struct {
 	dir, bridge string
@@ -72,13 +74,12 @@ func startFloor(ctx context.Context, cl *cleanups, img image) (*floor, error) {
 func (f *floor) Name() string { return "floor" }
 
 func (f *floor) config(name string) string {
-	upper := filepath.Join(f.dir, name, "upper")
 	lines := []string{
 		"lxc.include = /usr/share/lxc/config/common.conf",
 		"lxc.include = /usr/share/lxc/config/userns.conf",
 		"lxc.arch = linux64",
 		"lxc.uts.name = " + name,
-		fmt.Sprintf("lxc.rootfs.path = overlay:%s:%s", f.img.layer, upper),
+		"lxc.rootfs.path = dir:" + filepath.Join(f.dir, name, "rootfs"),
 		fmt.Sprintf("lxc.idmap = u 0 %d 65536", f.img.uid),
 		fmt.Sprintf("lxc.idmap = g 0 %d 65536", f.img.gid),
 		"lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed",
@@ -113,7 +114,24 @@ func (f *floor) Launch(ctx context.Context, name string) error {
 	if err := os.WriteFile(filepath.Join(base, "config"), []byte(f.config(name)), 0o600); err != nil {
 		return err
 	}
+	// As lite does: the overlay is mounted on the host (redirect_dir=on), copied into the
+	// container's mount namespace by lxc-start, and detached from the host once it runs.
+	rootfs := filepath.Join(base, "rootfs")
+	if err := os.Mkdir(rootfs, 0o755); err != nil {
+		return err
+	}
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=on,index=off,metacopy=off", f.img.layer, filepath.Join(base, "upper"), filepath.Join(base, "work"))
+	if err := unix.Mount("overlay", rootfs, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mount overlay: %w", err)
+	}
+	if err := unix.Mount("", rootfs, "", unix.MS_PRIVATE, ""); err != nil {
+		_ = unix.Unmount(rootfs, unix.MNT_DETACH)
+		return err
+	}
 	_, err := runCmd(ctx, nil, "lxc-start", "-P", f.dir, "-n", name, "-d")
+	if uerr := unix.Unmount(rootfs, unix.MNT_DETACH); uerr != nil && err == nil {
+		err = uerr
+	}
 	return err
 }
 
@@ -154,6 +172,7 @@ func (f *floor) Delete(ctx context.Context, name string) error {
 			return err
 		}
 	}
+	_ = unix.Unmount(filepath.Join(base, "rootfs"), unix.MNT_DETACH) // left by a failed launch
 	return os.RemoveAll(base)
 }
 
