@@ -410,7 +410,7 @@ func forceClean(dir string) []string {
 		}
 	}
 	// Deepest first, so nested mounts go before their parents.
-	mounts := mountsUnder(dir)
+	mounts := allMountsUnder(dir)
 	for i := len(mounts) - 1; i >= 0; i-- {
 		msgs = append(msgs, "mount left behind: "+mounts[i])
 		if err := syscall.Unmount(mounts[i], 0); err != nil {

@@ -244,8 +244,21 @@ func monitorsOf(lxcPath, name string) []string {
 	return found
 }
 
-// mountsUnder returns the mount points at or below dir, in mountinfo order.
+// mountsUnder returns the mount points at or below dir, in mountinfo order, less the private
+// bind mount of a running lited's containers/ directory (storage.Pool.Open), which lited
+// keeps while it runs and removes when it stops.
 func mountsUnder(dir string) []string {
+	var found []string
+	for _, mp := range allMountsUnder(dir) {
+		if !(filepath.Base(mp) == "containers" && strings.HasPrefix(filepath.Base(filepath.Dir(mp)), dirPrefix)) {
+			found = append(found, mp)
+		}
+	}
+	return found
+}
+
+// allMountsUnder returns every mount point at or below dir, in mountinfo order.
+func allMountsUnder(dir string) []string {
 	var found []string
 	for _, line := range mountinfo() {
 		fields := strings.Fields(line)

@@ -140,6 +140,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	pool := &storage.Pool{Dir: filepath.Join(dir, "containers"), Driver: driver}
+	if err := pool.Open(); err != nil {
+		return err
+	}
+	defer func() {
+		if err := pool.Close(); err != nil {
+			log.Warn("unmount the container directory", "err", err)
+		}
+	}()
 	defaultMap := instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
 	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,
 		StreamsCache: filepath.Join(dir, "cache", "simplestreams"),

@@ -251,3 +251,73 @@ func legacyUpper(dir string) bool {
 	_, err := unix.Lgetxattr(dir, upperMarker, nil)
 	return errors.Is(err, unix.ENODATA)
 }
+
+// Open makes the pool's directory a private mount point: a bind mount onto itself, or the one
+// a previous lited left (adopted, never stacked), with the host mounts a crash left below it
+// removed. On a host whose / is shared (any systemd host) a new mount propagates to every peer
+// and slave mount namespace at once (services with their own namespaces), and making it
+// private afterwards would leave those copies there for good; below a private parent the
+// overlays lited mounts never leave its own namespace. Docker's overlay2 does the same.
+func (p *Pool) Open() error {
+	if p.Driver != Overlay {
+		return nil
+	}
+	if err := os.MkdirAll(p.Dir, 0o711); err != nil {
+		return fmt.Errorf("create %s: %w", p.Dir, err)
+	}
+	mounted, err := IsMountPoint(p.Dir)
+	if err != nil {
+		return err
+	}
+	if err := unmountBelow(p.Dir); err != nil {
+		return err
+	}
+	if !mounted {
+		if err := unix.Mount(p.Dir, p.Dir, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s onto itself: %w", p.Dir, err)
+		}
+	}
+	if err := unix.Mount("", p.Dir, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make %s private: %w", p.Dir, err)
+	}
+	return nil
+}
+
+// Close removes the bind mount Open made. Running containers keep their own copies of their
+// root filesystems, in their own mount namespaces.
+func (p *Pool) Close() error {
+	if p.Driver != Overlay {
+		return nil
+	}
+	return unmountAll(p.Dir)
+}
+
+// unmountBelow detaches every host mount strictly below dir, deepest first. While lited is
+// down nothing of its own is mounted there (a container's root overlay lives in the
+// container's namespace), so whatever is there is a crash's leftover.
+func unmountBelow(dir string) error {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var below []string
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 64<<10), 1<<20)
+	for s.Scan() {
+		if fields := strings.Fields(s.Text()); len(fields) > 4 {
+			if mp := unescapeMountinfo(fields[4]); strings.HasPrefix(mp, dir+"/") {
+				below = append(below, mp)
+			}
+		}
+	}
+	if err := s.Err(); err != nil {
+		return err
+	}
+	for i := len(below) - 1; i >= 0; i-- {
+		if err := unix.Unmount(below[i], unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("unmount %s: %w", below[i], err)
+		}
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -206,4 +207,56 @@ func TestConvertLegacyUpper(t *testing.T) {
 	if err := p.Mount(v, check); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The pool's directory is a private mount while lited runs: one bind, adopted by the next
+// Open (never stacked), with a crash's stale overlay below it cleared; Close removes it.
+func TestPoolOpenPrivateAdoptsAndCloses(t *testing.T) {
+	p, v := testVolume(t, Owner{})
+	count := func() int {
+		n := 0
+		for _, mp := range mountPointsUnder(t, p.Dir) {
+			if mp == p.Dir {
+				n++
+			}
+		}
+		return n
+	}
+	if err := p.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	if _, err := p.mountRootfs(v); err != nil { // a crash between mount and detach
+		t.Fatal(err)
+	}
+	if err := p.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("%d mounts at %s after two Opens, want 1", n, p.Dir)
+	}
+	if m, _ := IsMountPoint(p.RootfsPath(v)); m {
+		t.Error("Open left the stale rootfs mount below the pool")
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("%d mounts at %s after Close, want 0", n, p.Dir)
+	}
+}
+
+func mountPointsUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			out = append(out, f[4])
+		}
+	}
+	return out
 }
