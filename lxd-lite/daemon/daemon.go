@@ -27,6 +27,7 @@ import (
 	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	lxcdriver "lite/lxd-lite/instance/drivers/lxc"
+	"lite/lxd-lite/lab"
 	"lite/lxd-lite/lxcfs"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/server"
@@ -155,6 +156,7 @@ func Run(ctx context.Context, o Options) error {
 	srv := &server.Server{
 		Instances: mgr, Networks: nets, Images: imgs, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
+		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Log: log},
 	}
 	sock := filepath.Join(dir, "unix.socket")
 	ln, err := listen(sock)
