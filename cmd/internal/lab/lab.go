@@ -164,7 +164,7 @@ func RunDiff(_ context.Context, opts *Options, prune bool) error {
 	changes := 0
 	for _, ch := range plan.Changes {
 		mark := map[string]string{"create": "+", "delete": "-", "update": "~", "keep": "=", "skip": "!"}[ch.Action]
-		if ch.Action != "keep" {
+		if ch.Action != "keep" && ch.Action != "skip" {
 			changes++
 		}
 		line := fmt.Sprintf("%s %s %s", mark, ch.Kind, ch.Name)

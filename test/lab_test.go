@@ -1,0 +1,276 @@
+package test
+
+import (
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// labSubnets picks n free 10.x.y.0/24 subnets: none on a host route, none the same.
+func labSubnets(t *testing.T, n int) []string {
+	t.Helper()
+	routes, err := exec.Command("ip", "-4", "route", "show", "table", "all").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip route: %v: %s", err, routes)
+	}
+	var out []string
+	for tries := 0; len(out) < n && tries < 200; tries++ {
+		b := make([]byte, 2)
+		_, _ = rand.Read(b)
+		s := fmt.Sprintf("10.%d.%d.", 100+int(b[0])%100, b[1])
+		if strings.Contains(string(routes), s) || strings.Contains(strings.Join(out, " "), s) {
+			continue
+		}
+		out = append(out, s)
+	}
+	if len(out) < n {
+		t.Fatal("no free subnets")
+	}
+	return out
+}
+
+// labFixture writes a scaled LABS.md example into a temp dir and returns the file's path.
+type labFixture struct {
+	dir, file, name, key string
+	front, back         string // "10.a.b." prefixes
+}
+
+func newLabFixture(t *testing.T) *labFixture {
+	t.Helper()
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	f := &labFixture{dir: t.TempDir(), name: "s" + hex.EncodeToString(b)}
+	nets := labSubnets(t, 2)
+	f.front, f.back = nets[0], nets[1]
+	trackNetwork(f.name + "-front")
+	trackNetwork(f.name + "-back")
+	f.key = filepath.Join(f.dir, "id")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f.key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	if err := os.MkdirAll(filepath.Join(f.dir, "db"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.dir, "db", "app.conf"), []byte("port=5432\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.file = f.write(t, "lab.yaml", "")
+	return f
+}
+
+// write writes the lab file with extra nodes appended under nodes:.
+func (f *labFixture) write(t *testing.T, name, extraNodes string) string {
+	t.Helper()
+	src := fmt.Sprintf(`name: %[1]s
+defaults:
+  image: debian/12
+  config: {limits.memory: 512MiB}
+  ssh_keys: [%[2]s.pub]
+networks:
+  front: {ipv4: %[3]s1/24, nat: false}
+  back:  {ipv4: %[4]s1/24, nat: false}
+nodes:
+  lb:
+    nics: {eth0: {network: front, ipv4: %[3]s10}}
+  web[1-3]:
+    groups: [web]
+    nics:
+      eth0: {network: front}
+      eth1: {network: back, ipv4: %[4]s11}
+  db:
+    config: {limits.memory: 1GiB}
+    nics: {eth0: {network: back, ipv4: %[4]s20}}
+    files:
+      - {source: ./db/app.conf, path: /etc/app/app.conf, mode: "0640"}
+    run:
+      - systemctl enable --now cron
+      - echo run >> /root/runs
+    depends_on: [lb]
+  r1: {nics: {eth0: {network: back}}}
+%[5]slinks:
+  - endpoints: [r1:eth1, lb:eth1]
+    ipv4: [10.0.12.1/30, 10.0.12.2/30]
+checks:
+  - {from: web1, ping: db}
+`, f.name, f.key, f.front, f.back, extraNodes)
+	p := filepath.Join(f.dir, name)
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// labStatus returns `lite lab status --format csv` rows by node name.
+func labStatus(t *testing.T, d *Daemon, name string) map[string][]string {
+	t.Helper()
+	out := mustLite(t, d, "lab", "status", name, "--format", "csv")
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatalf("lab status csv: %v\n%s", err, out)
+	}
+	m := map[string][]string{}
+	for _, r := range rows {
+		m[r[0]] = r
+	}
+	return m
+}
+
+func labObjects(t *testing.T, d *Daemon, name string) (insts, nets []string) {
+	t.Helper()
+	for _, row := range listCSV(t, d, "n") {
+		if len(row) > 0 {
+			if v := strings.TrimSpace(mustLite(t, d, "config", "get", row[0], "user.lite.lab")); v == name {
+				insts = append(insts, row[0])
+			}
+		}
+	}
+	for _, l := range strings.Split(mustLite(t, d, "network", "list", "--format", "csv"), "\n") {
+		if strings.HasPrefix(l, name+"-") {
+			nets = append(nets, strings.Split(l, ",")[0])
+		}
+	}
+	return insts, nets
+}
+
+func TestLab(t *testing.T) {
+	d := startDaemon(t)
+	f := newLabFixture(t)
+	t.Cleanup(func() { d.Lite("lab", "down", f.name) })
+
+	t.Run("bad file changes nothing", func(t *testing.T) {
+		bad := strings.Replace(f.write(t, "bad.yaml", "  r2: {nics: {eth0: {network: back, ipv4: 10.255.0.1}}, colour: red}\n"), "", "", 1)
+		_, stderr, code := d.Lite("lab", "up", "-f", bad)
+		if code == 0 || !strings.Contains(stderr, bad+":") || !strings.Contains(stderr, "nodes.r2.colour: unknown key") ||
+			!strings.Contains(stderr, "nodes.r2.nics.eth0.ipv4: node r2: 10.255.0.1 is outside the network's subnet") {
+			t.Fatalf("bad file: exit %d, stderr:\n%s", code, stderr)
+		}
+		if insts, nets := labObjects(t, d, f.name); len(insts)+len(nets) != 0 {
+			t.Fatalf("a bad file made %v %v", insts, nets)
+		}
+	})
+
+	t.Run("name clash changes nothing", func(t *testing.T) {
+		mustLite(t, d, "init", "debian/12", "r1")
+		defer mustLite(t, d, "delete", "r1")
+		_, stderr, code := d.Lite("lab", "up", "-f", f.file)
+		if code == 0 || !strings.Contains(stderr, "instance r1 already exists and is not part of lab "+f.name) {
+			t.Fatalf("clash: exit %d: %s", code, stderr)
+		}
+		if insts, nets := labObjects(t, d, f.name); len(insts)+len(nets) != 0 {
+			t.Fatalf("a refused up made %v %v", insts, nets)
+		}
+	})
+
+	t.Run("up killed part-way, next up finishes", func(t *testing.T) {
+		cmd := exec.Command(liteBin, "lab", "up", "-f", f.file)
+		cmd.Env = append(os.Environ(), "LITE_DIR="+d.Dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 2*time.Minute, "the first lab node exists", func() (bool, string) {
+			insts, _ := labObjects(t, d, f.name)
+			return len(insts) > 0, fmt.Sprint(insts)
+		})
+		d.Kill(t)
+		if err := cmd.Wait(); err == nil {
+			t.Errorf("lite lab up succeeded although lited was killed under it")
+		}
+		d.Restart(t)
+		stdout, stderr, code := d.Lite("lab", "up", "-f", f.file)
+		if code != 0 {
+			t.Fatalf("up after the kill: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		if !strings.Contains(stdout, "ssh root@"+f.front+"10") {
+			t.Errorf("up's table has no ssh command for lb:\n%s", stdout)
+		}
+	})
+
+	st := labStatus(t, d, f.name)
+	for _, n := range []string{"lb", "web1", "web2", "web3", "db", "r1"} {
+		if r := st[n]; len(r) < 3 || r[1] != "RUNNING" || r[2] != "yes" {
+			t.Errorf("node %s: %v, want RUNNING and provisioned", n, r)
+		}
+	}
+	if !strings.Contains(st["web3"][3], f.back+"13 (eth1)") || !strings.Contains(st["web1"][3], f.front) {
+		t.Errorf("web3 addresses %q: want %s13 on eth1 and a DHCP one on front", st["web3"][3], f.back)
+	}
+
+	t.Run("ssh with the lab's key", func(t *testing.T) {
+		out, err := exec.Command("ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+			"-o", "ConnectTimeout=20", "-i", f.key, "root@"+f.front+"10", "hostname").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "lb" {
+			t.Fatalf("ssh root@lb: %v: %s", err, out)
+		}
+	})
+
+	t.Run("files and run steps", func(t *testing.T) {
+		out := mustLite(t, d, "exec", "db", "--", "sh", "-c", "cat /etc/app/app.conf; stat -c %a /etc/app/app.conf; systemctl is-active cron; cat /root/runs")
+		if out != "port=5432\n640\nactive\nrun\n" {
+			t.Fatalf("db after provisioning:\n%s", out)
+		}
+	})
+
+	t.Run("second up changes nothing", func(t *testing.T) {
+		pid := initPid(t, d, "db")
+		out := mustLite(t, d, "lab", "diff", "-f", f.file)
+		if !strings.Contains(out, "is up to date") || !strings.Contains(out, "! link r1:eth1-lb:eth1 (point-to-point links are not implemented yet)") {
+			t.Fatalf("diff of an applied lab:\n%s", out)
+		}
+		mustLite(t, d, "lab", "up", "-f", f.file)
+		if got := initPid(t, d, "db"); got != pid {
+			t.Errorf("db restarted by a second up: init pid %d -> %d", pid, got)
+		}
+		if out := mustLite(t, d, "exec", "db", "--", "cat", "/root/runs"); out != "run\n" {
+			t.Errorf("run steps ran again: %q", out)
+		}
+	})
+
+	t.Run("failed run step", func(t *testing.T) {
+		edited := f.write(t, "edited.yaml", "  bad: {nics: {eth0: {network: back}}, run: [\"echo oops-from-bad; exit 3\"]}\n  after: {depends_on: [bad]}\n")
+		out := mustLite(t, d, "lab", "diff", "-f", edited)
+		if !strings.Contains(out, "+ node bad") || !strings.Contains(out, "+ node after") || strings.Contains(out, "+ node db") {
+			t.Fatalf("diff after adding two nodes:\n%s", out)
+		}
+		_, stderr, code := d.Lite("lab", "up", "-f", edited)
+		if code == 0 || !strings.Contains(stderr, `node bad: run "echo oops-from-bad; exit 3" exited with 3`) ||
+			!strings.Contains(stderr, "oops-from-bad") || !strings.Contains(stderr, "node after: not provisioned: it depends on bad") {
+			t.Fatalf("up with a failing run step: exit %d:\n%s", code, stderr)
+		}
+		if s := status(t, d, "after"); s != "" {
+			t.Errorf("after was created although its dependency failed: %s", s)
+		}
+		mustLite(t, d, "lab", "up", "--prune", "-f", f.file)
+		if s := status(t, d, "bad"); s != "" {
+			t.Errorf("up --prune left bad: %s", s)
+		}
+	})
+
+	t.Run("down removes the lab and nothing else", func(t *testing.T) {
+		mustLite(t, d, "init", "debian/12", "bystander")
+		defer mustLite(t, d, "delete", "bystander")
+		if out := mustLite(t, d, "lab", "list", "--format", "csv"); !strings.HasPrefix(out, f.name+",READY,6,") {
+			t.Errorf("lab list: %q", out)
+		}
+		mustLite(t, d, "lab", "down", f.name)
+		if insts, nets := labObjects(t, d, f.name); len(insts)+len(nets) != 0 {
+			t.Fatalf("down left %v %v", insts, nets)
+		}
+		if s := status(t, d, "bystander"); s != "STOPPED" {
+			t.Errorf("down touched an instance outside the lab: %q", s)
+		}
+		if out := mustLite(t, d, "lab", "list", "--format", "csv"); out != "" {
+			t.Errorf("lab list after down: %q", out)
+		}
+		_, stderr, code := d.Lite("lab", "down", f.name)
+		if code == 0 || !strings.Contains(stderr, "no lab") {
+			t.Errorf("second down: exit %d: %s", code, stderr)
+		}
+	})
+}
