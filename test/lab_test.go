@@ -39,7 +39,7 @@ func labSubnets(t *testing.T, n int) []string {
 // labFixture writes a scaled LABS.md example into a temp dir and returns the file's path.
 type labFixture struct {
 	dir, file, name, key string
-	front, back         string // "10.a.b." prefixes
+	front, back          string // "10.a.b." prefixes
 }
 
 func newLabFixture(t *testing.T) *labFixture {
@@ -204,7 +204,7 @@ func TestLab(t *testing.T) {
 
 	t.Run("ssh with the lab's key", func(t *testing.T) {
 		out, err := exec.Command("ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-			"-o", "ConnectTimeout=20", "-i", f.key, "root@"+f.front+"10", "hostname").CombinedOutput()
+			"-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR", "-i", f.key, "root@"+f.front+"10", "hostname").Output()
 		if err != nil || strings.TrimSpace(string(out)) != "lb" {
 			t.Fatalf("ssh root@lb: %v: %s", err, out)
 		}
@@ -214,6 +214,26 @@ func TestLab(t *testing.T) {
 		out := mustLite(t, d, "exec", "db", "--", "sh", "-c", "cat /etc/app/app.conf; stat -c %a /etc/app/app.conf; systemctl is-active cron; cat /root/runs")
 		if out != "port=5432\n640\nactive\nrun\n" {
 			t.Fatalf("db after provisioning:\n%s", out)
+		}
+	})
+
+	t.Run("exec on a group and on the lab", func(t *testing.T) {
+		out := mustLite(t, d, "lab", "exec", "web", "--", "sh", "-c", "hostname; systemctl is-system-running")
+		for _, n := range []string{"web1", "web2", "web3"} {
+			if !strings.Contains(out, n+" | "+n+"\n") {
+				t.Errorf("lab exec web: no prefixed line of %s:\n%s", n, out)
+			}
+		}
+		if strings.Contains(out, "lb |") || strings.Count(out, "\n") != 6 {
+			t.Errorf("lab exec web ran elsewhere or lost lines:\n%s", out)
+		}
+		out, _, code := d.Lite("lab", "exec", f.name, "--", "sh", "-c", "test $(hostname) != db || exit 7")
+		if code != 7 || out != "" {
+			t.Errorf("lab exec on the lab: exit %d (want the worst, 7): %q", code, out)
+		}
+		_, stderr, code := d.Lite("lab", "exec", "nosuch", "--", "true")
+		if code == 0 || !strings.Contains(stderr, `"nosuch" is neither a lab, a group nor a node`) {
+			t.Errorf("lab exec nosuch: exit %d: %s", code, stderr)
 		}
 	})
 

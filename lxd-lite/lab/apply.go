@@ -170,12 +170,17 @@ func (s *Service) provision(ctx context.Context, l *labfile.Lab, n labfile.Node,
 			return fmt.Errorf("node %s: start: %w", n.Name, err)
 		}
 	}
-	progress(n.Name, "booting")
-	if err := s.waitReady(ctx, n); err != nil {
-		return err
-	}
 	state, err := s.DB.LabNodes(ctx, l.Name)
 	if err != nil {
+		return err
+	}
+	if script := nicScript(l, n); script != "" && !state[n.Name].Provisioned {
+		if err := s.step(ctx, n.Name, "configure interfaces", script, nil, &strings.Builder{}); err != nil {
+			return err
+		}
+	}
+	progress(n.Name, "booting")
+	if err := s.waitReady(ctx, n); err != nil {
 		return err
 	}
 	if state[n.Name].Provisioned {

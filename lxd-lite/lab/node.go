@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"syscall"
@@ -49,7 +50,7 @@ func (s *Service) waitReady(ctx context.Context, n labfile.Node) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	script := ReadyScript(dhcpIfaces(n))
+	script := ReadyScript(dhcpIfaces(n)) + staticChecks(n)
 	why := ""
 	for {
 		code, out, err := s.exec(ctx, n.Name, []string{"sh", "-c", script}, nil)
@@ -188,3 +189,39 @@ func (t *tail) Write(p []byte) (int, error) {
 }
 
 func (t *tail) String() string { return string(t.b) }
+
+// nicScript writes a systemd-networkd file for each interface after eth0 (the image
+// configures eth0 only): a static address with the network's prefix, or DHCP. It runs before
+// the node's first readiness check; the files stay in the node across restarts.
+func nicScript(l *labfile.Lab, n labfile.Node) string {
+	var b strings.Builder
+	for _, nic := range n.NICs {
+		if nic.Name == "eth0" {
+			continue
+		}
+		body := "DHCP=ipv4\n"
+		if nic.IPv4 != "" {
+			if p, err := netip.ParsePrefix(l.Network(nic.Network).IPv4); err == nil {
+				body = fmt.Sprintf("Address=%s/%d\n", nic.IPv4, p.Bits())
+			}
+		}
+		fmt.Fprintf(&b, "printf '[Match]\\nName=%s\\n\\n[Network]\\n%s' > /etc/systemd/network/%s.network\n",
+			nic.Name, strings.ReplaceAll(body, "\n", "\\n"), nic.Name)
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "set -e\n" + b.String() + "networkctl reload >/dev/null 2>&1 || true\n"
+}
+
+// staticChecks adds to the readiness script a check per static address after eth0; a miss
+// asks networkd to reload, in case it started before the files were written.
+func staticChecks(n labfile.Node) string {
+	var b strings.Builder
+	for _, nic := range n.NICs {
+		if nic.Name != "eth0" && nic.IPv4 != "" {
+			fmt.Fprintf(&b, "ip -4 -o addr show dev %[1]s 2>/dev/null | grep -q 'inet %[2]s/' || { networkctl reload >/dev/null 2>&1; echo \"%[1]s does not have %[2]s yet\"; exit 1; }\n", nic.Name, nic.IPv4)
+		}
+	}
+	return b.String()
+}

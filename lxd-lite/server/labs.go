@@ -84,6 +84,9 @@ func labProgress(op *operations.Op) lab.Progress {
 
 func downLab(s *Server, r *http.Request) Response {
 	name := r.PathValue("name")
+	if _, err := s.DB.GetLab(r.Context(), name); err != nil {
+		return Error(err)
+	}
 	unlock, err := s.Labs.Lock(name)
 	if err != nil {
 		return Error(err)

@@ -75,7 +75,9 @@ func NewCmdLab(opts *Options) *cobra.Command {
 	diff.Flags().BoolVar(&prune, "prune", false, "plan as up --prune would")
 	down := &cobra.Command{Use: "down [NAME]", Short: "Remove every object of the lab, and nothing else", Args: cli.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error { return RunDown(cmd.Context(), opts, args) }}
-	cmd.AddCommand(up, diff, status, list, down)
+	exec := &cobra.Command{Use: "exec NAME|GROUP|NODE,... -- COMMAND...", Short: "Run a command on nodes in parallel, output prefixed", Args: cli.MinArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error { return RunExec(cmd.Context(), opts, args[0], args[1:]) }}
+	cmd.AddCommand(up, diff, status, list, down, exec)
 	return cmd
 }
 
