@@ -19,19 +19,6 @@ import (
 // maxOutput bounds what is kept of one command's output (its tail is what matters).
 const maxOutput = 64 << 10
 
-// ReadyScript prints why a node is not ready yet and fails, or succeeds when systemd is
-// running or degraded, sshd listens and every DHCP interface named has an IPv4 address.
-func ReadyScript(dhcpIfaces []string) string {
-	var b strings.Builder
-	b.WriteString(`st=$(systemctl is-system-running 2>/dev/null); case "$st" in running|degraded) ;; *) echo "systemd is ${st:-not up}"; exit 1;; esac
-ss -Hltn 'sport = :22' | grep -q . || { echo "sshd is not listening"; exit 1; }
-`)
-	for _, i := range dhcpIfaces {
-		fmt.Fprintf(&b, "ip -4 -o addr show dev %s 2>/dev/null | grep -q inet || { echo \"%s has no IPv4 address\"; exit 1; }\n", i, i)
-	}
-	return b.String()
-}
-
 func dhcpIfaces(n labfile.Node) []string {
 	var out []string
 	for _, nic := range n.NICs {
@@ -50,7 +37,7 @@ func (s *Service) waitReady(ctx context.Context, n labfile.Node) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	script := ReadyScript(dhcpIfaces(n)) + staticChecks(n)
+	script := labfile.ReadyScript(dhcpIfaces(n)) + staticChecks(n)
 	why := ""
 	for {
 		code, out, err := s.exec(ctx, n.Name, []string{"sh", "-c", script}, nil)
