@@ -77,7 +77,17 @@ func NewCmdLab(opts *Options) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error { return RunDown(cmd.Context(), opts, args) }}
 	exec := &cobra.Command{Use: "exec NAME|GROUP|NODE,... -- COMMAND...", Short: "Run a command on nodes in parallel, output prefixed", Args: cli.MinArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error { return RunExec(cmd.Context(), opts, args[0], args[1:]) }}
-	cmd.AddCommand(up, diff, status, list, down, exec)
+	var invFormat string
+	inventory := &cobra.Command{Use: "inventory [NAME]", Short: "Print an Ansible inventory of the lab", Args: cli.RangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return RunInventory(cmd.Context(), opts, args, invFormat)
+		}}
+	inventory.Flags().StringVar(&invFormat, "format", "ini", "ini or yaml")
+	sshConfig := &cobra.Command{Use: "ssh-config [NAME]", Short: "Print an OpenSSH config block per node", Args: cli.RangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error { return RunSSHConfig(cmd.Context(), opts, args) }}
+	ssh := &cobra.Command{Use: "ssh NODE [COMMAND...]", Short: "ssh into a node of the lab in the lab file", Args: cli.MinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return RunSSH(cmd.Context(), opts, args[0], args[1:]) }}
+	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh)
 	return cmd
 }
 
@@ -249,13 +259,13 @@ func RunDown(ctx context.Context, opts *Options, args []string) error {
 		return err
 	}
 	op, err := c.DownLab(name)
-	if err != nil {
-		return err
+	if err == nil {
+		_, err = cli.WrapOperation(op).Wait(ctx, nil)
 	}
-	if _, err := cli.WrapOperation(op).Wait(ctx, nil); err != nil {
-		if errors.Is(err, api.ErrNotFound) {
-			return fmt.Errorf("no lab %q: %w", name, err)
-		}
+	if errors.Is(err, api.ErrNotFound) {
+		return fmt.Errorf("no lab %q here (lite lab list shows the labs): %w", name, err)
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.Out, "Lab %s removed\n", name)
