@@ -12,7 +12,7 @@ pkgs=(
   ca-certificates
 )
 if [ "${1:-}" = --test ]; then
-  pkgs+=(lxd lxd-client)                                          # LXD 5.0: interop tests, bench
+  pkgs+=(lxd lxd-client ansible-core)   # LXD 5.0: interop tests, bench; ansible: the lab test
 fi
 
 missing=()

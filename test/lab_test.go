@@ -237,6 +237,38 @@ func TestLab(t *testing.T) {
 		}
 	})
 
+	t.Run("inventory drives ansible, ssh-config drives ssh", func(t *testing.T) {
+		inv := filepath.Join(f.dir, "inv.ini")
+		if err := os.WriteFile(inv, []byte(mustLite(t, d, "lab", "inventory", "-f", f.file)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// raw: the base image has no python3, and packages: is not implemented yet.
+		cmd := exec.Command("ansible", "-i", inv, "web", "-m", "raw", "-a", "hostname")
+		cmd.Env = append(os.Environ(), "ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_NOCOLOR=1", "HOME="+f.dir)
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.Count(string(out), "CHANGED") != 3 || !strings.Contains(string(out), "web2") {
+			t.Fatalf("ansible -m raw over the inventory: %v\n%s", err, out)
+		}
+		cfg := filepath.Join(f.dir, "ssh_config")
+		if err := os.WriteFile(cfg, []byte(mustLite(t, d, "lab", "ssh-config", "-f", f.file)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err = exec.Command("ssh", "-F", cfg, "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "web2", "hostname").Output()
+		if err != nil || strings.TrimSpace(string(out)) != "web2" {
+			t.Fatalf("ssh -F ssh-config web2: %v: %s", err, out)
+		}
+	})
+
+	t.Run("launch --wait returns a ready instance", func(t *testing.T) {
+		mustLite(t, d, "launch", "debian/12", "waiter", "--wait")
+		defer mustLite(t, d, "delete", "--force", "waiter")
+		out := mustLite(t, d, "exec", "waiter", "--", "sh", "-c", "systemctl is-system-running; ss -Hltn 'sport = :22' | wc -l; ip -4 -o addr show dev eth0 | wc -l")
+		lines := strings.Fields(out)
+		if len(lines) != 3 || (lines[0] != "running" && lines[0] != "degraded") || lines[1] == "0" || lines[2] == "0" {
+			t.Fatalf("right after launch --wait: %q", out)
+		}
+	})
+
 	t.Run("second up changes nothing", func(t *testing.T) {
 		pid := initPid(t, d, "db")
 		out := mustLite(t, d, "lab", "diff", "-f", f.file)
