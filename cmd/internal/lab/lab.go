@@ -87,7 +87,11 @@ func NewCmdLab(opts *Options) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error { return RunSSHConfig(cmd.Context(), opts, args) }}
 	ssh := &cobra.Command{Use: "ssh NODE [COMMAND...]", Short: "ssh into a node of the lab in the lab file", Args: cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return RunSSH(cmd.Context(), opts, args[0], args[1:]) }}
-	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh)
+	var graphFormat string
+	graph := &cobra.Command{Use: "graph", Short: "Draw the lab file's nodes, networks and links", Args: cli.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return RunGraph(opts, graphFormat) }}
+	graph.Flags().StringVar(&graphFormat, "format", "dot", "dot, mermaid or svg")
+	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph)
 	return cmd
 }
 
@@ -270,4 +274,18 @@ func RunDown(ctx context.Context, opts *Options, args []string) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "Lab %s removed\n", name)
 	return nil
+}
+
+// RunGraph prints a picture of the lab file; it needs no daemon.
+func RunGraph(opts *Options, format string) error {
+	l, err := labfile.Load(opts.File)
+	if err != nil {
+		return fileErrors(opts, err)
+	}
+	out, err := Graph(l, format)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(opts.IO.Out, out)
+	return err
 }
