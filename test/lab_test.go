@@ -99,6 +99,7 @@ nodes:
     ipv4: [10.0.12.1/30, 10.0.12.2/30]
 checks:
   - {from: web1, ping: db}
+  - {from: lb, tcp: web2:22}
 `, f.name, f.key, f.front, f.back, extraNodes)
 	p := filepath.Join(f.dir, name)
 	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
@@ -256,6 +257,25 @@ func TestLab(t *testing.T) {
 		out, err = exec.Command("ssh", "-F", cfg, "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "web2", "hostname").Output()
 		if err != nil || strings.TrimSpace(string(out)) != "web2" {
 			t.Fatalf("ssh -F ssh-config web2: %v: %s", err, out)
+		}
+	})
+
+	t.Run("check", func(t *testing.T) {
+		out := mustLite(t, d, "lab", "check", "-f", f.file)
+		if !strings.Contains(out, "ok    web1 ping db ("+f.back+"20)") || !strings.Contains(out, "ok    lb tcp web2:22 (") {
+			t.Fatalf("lab check:\n%s", out)
+		}
+		src, err := os.ReadFile(f.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failing := filepath.Join(f.dir, "failing.yaml")
+		if err := os.WriteFile(failing, []byte(strings.Replace(string(src), "checks:\n", "checks:\n  - {from: lb, tcp: web2:23}\n", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := d.Lite("lab", "check", "-f", failing)
+		if code == 0 || !strings.Contains(out, "FAIL  lb tcp web2:23") || !strings.Contains(stderr, "1 of 3 checks failed") {
+			t.Fatalf("failing check: exit %d\n%s\n%s", code, out, stderr)
 		}
 	})
 

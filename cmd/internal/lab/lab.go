@@ -91,7 +91,9 @@ func NewCmdLab(opts *Options) *cobra.Command {
 	graph := &cobra.Command{Use: "graph", Short: "Draw the lab file's nodes, networks and links", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return RunGraph(opts, graphFormat) }}
 	graph.Flags().StringVar(&graphFormat, "format", "dot", "dot, mermaid or svg")
-	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph)
+	check := &cobra.Command{Use: "check", Short: "Run the lab file's ping and tcp checks, one line each", Args: cli.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return RunCheck(cmd.Context(), opts) }}
+	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph, check)
 	return cmd
 }
 
