@@ -279,6 +279,39 @@ func TestLab(t *testing.T) {
 		}
 	})
 
+	t.Run("point-to-point link, impaired, re-made after a restart", func(t *testing.T) {
+		out := mustLite(t, d, "exec", "r1", "--", "sh", "-c", "ip -4 -o addr show dev eth1; ping -c1 -W5 10.0.12.2 >/dev/null && echo reached")
+		if !strings.Contains(out, "inet 10.0.12.1/30") || !strings.HasSuffix(out, "reached\n") {
+			t.Fatalf("r1 eth1:\n%s", out)
+		}
+		if out := mustLite(t, d, "exec", "lb", "--", "ip", "-4", "-o", "addr", "show", "dev", "eth1"); !strings.Contains(out, "inet 10.0.12.2/30") {
+			t.Fatalf("lb eth1: %s", out)
+		}
+		mustLite(t, d, "lab", "impair", "-f", f.file, "r1:eth1", "delay=50ms")
+		out = mustLite(t, d, "exec", "r1", "--", "ping", "-c", "3", "-q", "10.0.12.2")
+		var min, avg float64
+		i := strings.Index(out, "rtt min/avg/max/mdev = ")
+		if i < 0 {
+			t.Fatalf("ping output: %s", out)
+		}
+		if _, err := fmt.Sscanf(out[i:], "rtt min/avg/max/mdev = %f/%f", &min, &avg); err != nil || min < 99 {
+			t.Fatalf("RTT with delay=50ms on both ends: min %.1f ms (want >= 100): %v\n%s", min, err, out)
+		}
+		t.Logf("RTT over the impaired link: min %.1f ms, avg %.1f ms", min, avg)
+		mustLite(t, d, "lab", "impair", "-f", f.file, "r1:eth1")
+		if out := mustLite(t, d, "exec", "lb", "--", "tc", "qdisc", "show", "dev", "eth1"); strings.Contains(out, "netem") {
+			t.Errorf("impair without values left netem: %s", out)
+		}
+		mustLite(t, d, "restart", "r1")
+		if out := mustLite(t, d, "lab", "diff", "-f", f.file); !strings.Contains(out, "+ link r1:eth1-lb:eth1") {
+			t.Errorf("diff after r1's restart:\n%s", out)
+		}
+		mustLite(t, d, "lab", "up", "-f", f.file)
+		if out := mustLite(t, d, "exec", "r1", "--", "sh", "-c", "ping -c1 -W5 10.0.12.2 >/dev/null && echo reached"); out != "reached\n" {
+			t.Errorf("link not re-made by up after a restart: %q", out)
+		}
+	})
+
 	t.Run("launch --wait returns a ready instance", func(t *testing.T) {
 		mustLite(t, d, "launch", "debian/12", "waiter", "--wait")
 		defer mustLite(t, d, "delete", "--force", "waiter")
@@ -292,7 +325,7 @@ func TestLab(t *testing.T) {
 	t.Run("second up changes nothing", func(t *testing.T) {
 		pid := initPid(t, d, "db")
 		out := mustLite(t, d, "lab", "diff", "-f", f.file)
-		if !strings.Contains(out, "is up to date") || !strings.Contains(out, "! link r1:eth1-lb:eth1 (point-to-point links are not implemented yet)") {
+		if !strings.Contains(out, "is up to date") || !strings.Contains(out, "= link r1:eth1-lb:eth1") {
 			t.Fatalf("diff of an applied lab:\n%s", out)
 		}
 		mustLite(t, d, "lab", "up", "-f", f.file)

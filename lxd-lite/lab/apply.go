@@ -114,10 +114,20 @@ func (s *Service) provisionAll(ctx context.Context, l *labfile.Lab, nodes []labf
 	}
 	wg.Wait()
 	var all []error
+	failed := map[string]bool{}
+	for _, n := range l.Nodes {
+		if _, ok := done[n.Name]; !ok && len(req.Only) > 0 {
+			failed[n.Name] = s.pidOf(ctx, n.Name) == 0 // not part of this up: linked only if running
+		}
+	}
 	for _, n := range nodes {
 		if errs[n.Name] != nil {
 			all = append(all, errs[n.Name])
+			failed[n.Name] = true
 		}
+	}
+	if err := s.ensureLinks(ctx, l, failed, progress); err != nil {
+		all = append(all, err)
 	}
 	return errors.Join(all...)
 }

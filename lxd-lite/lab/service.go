@@ -136,9 +136,8 @@ func (s *Service) Plan(ctx context.Context, l *labfile.Lab, req api.LabsPost) (a
 			}
 		}
 	}
-	for _, lk := range l.Links {
-		add("skip", "link", lk.Ends[0].Node+":"+lk.Ends[0].Iface+"-"+lk.Ends[1].Node+":"+lk.Ends[1].Iface,
-			"point-to-point links are not implemented yet")
+	if err := s.planLinks(ctx, l, add); err != nil {
+		return plan, err
 	}
 	if pk := packagesOf(l); len(pk) > 0 {
 		add("skip", "image", "packages", "packages: is not implemented yet (would bake "+strings.Join(pk, ",")+" into the image)")

@@ -4,6 +4,13 @@
 // The package is pure: it reads the lab file and the files it names, nothing else.
 package lab
 
+import (
+	"fmt"
+	"strings"
+
+	"lite/client/api"
+)
+
 // Lab is a validated lab file with every node range expanded.
 type Lab struct {
 	// Name names the lab; every object lite makes for it carries user.lite.lab=<Name>.
@@ -132,4 +139,53 @@ func (l *Lab) Network(name string) *Network {
 		}
 	}
 	return nil
+}
+
+// NetemArgs are the tc netem arguments of an impairment (delay D [JITTER] loss L rate R).
+func (i Impair) NetemArgs() []string {
+	var out []string
+	if i.Delay != "" || i.Jitter != "" {
+		d := i.Delay
+		if d == "" {
+			d = "0ms"
+		}
+		out = append(out, "delay", d)
+		if i.Jitter != "" {
+			out = append(out, i.Jitter)
+		}
+	}
+	if i.Loss != "" {
+		out = append(out, "loss", i.Loss)
+	}
+	if i.Rate != "" {
+		out = append(out, "rate", i.Rate)
+	}
+	return out
+}
+
+// ParseImpair reads key=value arguments (delay=50ms loss=1%) into an impairment.
+func ParseImpair(args []string) (Impair, error) {
+	var im Impair
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			return im, fmt.Errorf("%q is not key=value (delay=, jitter=, loss=, rate=): %w", a, api.ErrInvalid)
+		}
+		if err := checkImpair(k, v); err != nil {
+			return im, fmt.Errorf("%s: %v: %w", k, err, api.ErrInvalid)
+		}
+		switch k {
+		case "delay":
+			im.Delay = v
+		case "jitter":
+			im.Jitter = v
+		case "loss":
+			im.Loss = v
+		case "rate":
+			im.Rate = v
+		default:
+			return im, fmt.Errorf("unknown impairment %q (use delay, jitter, loss, rate): %w", k, api.ErrInvalid)
+		}
+	}
+	return im, nil
 }

@@ -93,7 +93,11 @@ func NewCmdLab(opts *Options) *cobra.Command {
 	graph.Flags().StringVar(&graphFormat, "format", "dot", "dot, mermaid or svg")
 	check := &cobra.Command{Use: "check", Short: "Run the lab file's ping and tcp checks, one line each", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return RunCheck(cmd.Context(), opts) }}
-	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph, check)
+	impair := &cobra.Command{Use: "impair NODE:IFACE [delay=..] [jitter=..] [loss=..] [rate=..]", Short: "Change or clear a link's impairment live (no values: clear)",
+		Args: cli.MinArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+			return RunImpair(cmd.Context(), opts, args[0], args[1:])
+		}}
+	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph, check, impair)
 	return cmd
 }
 
