@@ -43,13 +43,9 @@ func RunCheck(_ context.Context, opts *Options) error {
 	if err != nil {
 		return fileErrors(opts, err)
 	}
-	c, err := opts.Client()
+	c, ex, err := opts.execClient()
 	if err != nil {
 		return err
-	}
-	ex, ok := c.(Execer)
-	if !ok {
-		return fmt.Errorf("this client cannot run commands")
 	}
 	live, err := c.GetLab(l.Name)
 	if err != nil {

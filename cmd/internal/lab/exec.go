@@ -56,13 +56,9 @@ func contains(list []string, s string) bool {
 // RunExec runs cmd on every target node in parallel, each output line prefixed with the
 // node's name; the exit status is the worst of them.
 func RunExec(_ context.Context, opts *Options, spec string, cmd []string) error {
-	c, err := opts.Client()
+	c, ex, err := opts.execClient()
 	if err != nil {
 		return err
-	}
-	ex, ok := c.(Execer)
-	if !ok {
-		return fmt.Errorf("this client cannot run commands")
 	}
 	labs, err := c.GetLabs()
 	if err != nil {
@@ -136,4 +132,17 @@ func (p *prefixWriter) flush() {
 	if len(p.buf) > 0 {
 		_, _ = p.Write([]byte("\n"))
 	}
+}
+
+// execClient returns the client and its exec side, which lab exec, check and impair use.
+func (o *Options) execClient() (Client, Execer, error) {
+	c, err := o.Client()
+	if err != nil {
+		return nil, nil, err
+	}
+	ex, ok := c.(Execer)
+	if !ok {
+		return nil, nil, fmt.Errorf("this client cannot run commands")
+	}
+	return c, ex, nil
 }

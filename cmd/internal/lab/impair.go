@@ -33,13 +33,9 @@ func RunImpair(_ context.Context, opts *Options, end string, args []string) erro
 	if link == nil {
 		return fmt.Errorf("%q is not an end of a link of lab %s (NODE:IFACE, as in links:): %w", end, l.Name, api.ErrNotFound)
 	}
-	c, err := opts.Client()
+	_, ex, err := opts.execClient()
 	if err != nil {
 		return err
-	}
-	ex, ok := c.(Execer)
-	if !ok {
-		return fmt.Errorf("this client cannot run commands")
 	}
 	for _, e := range link.Ends {
 		cmd := []string{"tc", "qdisc", "replace", "dev", e.Iface, "root", "netem"}
