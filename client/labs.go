@@ -51,3 +51,13 @@ func (c *Client) UpLab(req api.LabsPost) (*Operation, error) {
 func (c *Client) DownLab(name string) (*Operation, error) {
 	return c.operation(request{method: http.MethodDelete, path: apiPath("/1.0/labs", name)})
 }
+
+// SnapshotLab snapshots every node of a lab at one consistent point.
+func (c *Client) SnapshotLab(name, snap string) (*Operation, error) {
+	return c.operation(request{method: http.MethodPost, path: apiPath("/1.0/labs", name) + "/snapshots", body: api.LabSnapshotsPost{Name: snap}})
+}
+
+// RestoreLab restores every node of a lab to a lab snapshot (api.LabProvisioned: reset).
+func (c *Client) RestoreLab(name, snap string) (*Operation, error) {
+	return c.operation(request{method: http.MethodPost, path: apiPath("/1.0/labs", name) + "/restore", body: api.LabRestorePost{Snapshot: snap}})
+}

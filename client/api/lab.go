@@ -58,3 +58,17 @@ type LabPlan struct {
 	Name    string      `json:"name" yaml:"name"`
 	Changes []LabChange `json:"changes" yaml:"changes"`
 }
+
+// LabSnapshotsPost takes a snapshot of every node of a lab at one consistent point.
+type LabSnapshotsPost struct {
+	Name string `json:"name" yaml:"name"`
+}
+
+// LabRestorePost brings every node of a lab back to one of its lab snapshots.
+type LabRestorePost struct {
+	Snapshot string `json:"snapshot" yaml:"snapshot"`
+}
+
+// LabProvisioned is the lab snapshot up takes of each node right after its provisioning;
+// `lite lab reset` restores it.
+const LabProvisioned = "provisioned"

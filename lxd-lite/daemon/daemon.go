@@ -156,7 +156,7 @@ func Run(ctx context.Context, o Options) error {
 	srv := &server.Server{
 		Instances: mgr, Networks: nets, Images: imgs, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
-		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Log: log},
+		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: mgr, Log: log},
 	}
 	sock := filepath.Join(dir, "unix.socket")
 	ln, err := listen(sock)

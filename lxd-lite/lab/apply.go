@@ -204,6 +204,10 @@ func (s *Service) provision(ctx context.Context, l *labfile.Lab, n labfile.Node,
 		}
 		return err
 	}
+	// The snapshot comes first: a node marked provisioned always has the one reset goes to.
+	if _, err := s.Snap.Snapshot(ctx, n.Name, api.InstanceSnapshotsPost{Name: api.LabProvisioned}); err != nil {
+		return fmt.Errorf("node %s: snapshot %s: %w", n.Name, api.LabProvisioned, err)
+	}
 	return s.DB.SetLabNode(ctx, l.Name, db.LabNode{Name: n.Name, Provisioned: true, Log: log})
 }
 

@@ -119,7 +119,11 @@ func (s *Service) impairLink(ctx context.Context, lk labfile.Link, im labfile.Im
 		if !im.IsZero() {
 			script = fmt.Sprintf("tc qdisc replace dev %s root netem %s", e.Iface, strings.Join(im.NetemArgs(), " "))
 		}
-		if err := s.step(ctx, e.Node, "impair "+e.Iface, script, nil, &strings.Builder{}); err != nil {
+		var log strings.Builder
+		if err := s.step(ctx, e.Node, "impair "+e.Iface, script, nil, &log); err != nil {
+			if labfile.NetemMissing(log.String()) {
+				return fmt.Errorf("link %s: %s: %w", LinkName(lk), labfile.NoNetem, api.ErrUnavailable)
+			}
 			return fmt.Errorf("link %s: %w", LinkName(lk), err)
 		}
 	}

@@ -44,6 +44,7 @@ type Service struct {
 	Instances Instances
 	Networks  Networks
 	Runtime   instance.Runtime
+	Snap      Snapshotter
 	Log       *slog.Logger
 	// Parallel bounds how many nodes are provisioned at once (default 4).
 	Parallel int

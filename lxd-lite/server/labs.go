@@ -7,6 +7,7 @@ import (
 	"lite/client/api"
 	"lite/lxd-lite/lab"
 	"lite/lxd-lite/operations"
+	"lite/profiles"
 )
 
 var labEndpoints = []endpoint{
@@ -14,6 +15,8 @@ var labEndpoints = []endpoint{
 	{"POST /1.0/labs", upLab},
 	{"GET /1.0/labs/{name}", getLab},
 	{"DELETE /1.0/labs/{name}", downLab},
+	{"POST /1.0/labs/{name}/snapshots", snapshotLab},
+	{"POST /1.0/labs/{name}/restore", restoreLab},
 }
 
 // LabURL is a lab's API path.
@@ -83,6 +86,13 @@ func labProgress(op *operations.Op) lab.Progress {
 }
 
 func downLab(s *Server, r *http.Request) Response {
+	return labOp(s, r, "Bringing lab down", func(ctx context.Context, op *operations.Op, name string) error {
+		return s.Labs.Down(ctx, name, labProgress(op))
+	})
+}
+
+// labOp runs fn as an operation on an existing lab, holding its lock.
+func labOp(s *Server, r *http.Request, desc string, fn func(ctx context.Context, op *operations.Op, name string) error) Response {
 	name := r.PathValue("name")
 	if _, err := s.DB.GetLab(r.Context(), name); err != nil {
 		return Error(err)
@@ -92,12 +102,38 @@ func downLab(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	op := s.Ops.Start(operations.Spec{
-		Description: "Bringing lab down",
+		Description: desc,
 		Resources:   map[string][]string{"labs": {LabURL(name)}},
 		Run: func(ctx context.Context, op *operations.Op) error {
 			defer unlock()
-			return s.Labs.Down(ctx, name, labProgress(op))
+			return fn(ctx, op, name)
 		},
 	})
 	return Async(op)
+}
+
+func snapshotLab(s *Server, r *http.Request) Response {
+	var req api.LabSnapshotsPost
+	if err := decode(r, &req); err != nil {
+		return Error(err)
+	}
+	if err := profiles.ValidateSnapshotName(req.Name); err != nil {
+		return Error(err)
+	}
+	return labOp(s, r, "Snapshotting lab", func(ctx context.Context, _ *operations.Op, name string) error {
+		return s.Labs.SnapshotLab(ctx, name, req.Name)
+	})
+}
+
+func restoreLab(s *Server, r *http.Request) Response {
+	var req api.LabRestorePost
+	if err := decode(r, &req); err != nil {
+		return Error(err)
+	}
+	if err := profiles.ValidateSnapshotName(req.Snapshot); err != nil {
+		return Error(err)
+	}
+	return labOp(s, r, "Restoring lab", func(ctx context.Context, op *operations.Op, name string) error {
+		return s.Labs.RestoreLab(ctx, name, req.Snapshot, labProgress(op))
+	})
 }

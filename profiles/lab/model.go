@@ -189,3 +189,11 @@ func ParseImpair(args []string) (Impair, error) {
 	}
 	return im, nil
 }
+
+// NoNetem is the hint given when tc reports that the kernel lacks netem.
+const NoNetem = "the host kernel has no netem qdisc (CONFIG_NET_SCH_NETEM), so links cannot be impaired on this host"
+
+// NetemMissing reports whether tc's output says the netem qdisc does not exist.
+func NetemMissing(tcOutput string) bool {
+	return strings.Contains(tcOutput, "Specified qdisc kind is unknown")
+}

@@ -49,6 +49,9 @@ func RunImpair(_ context.Context, opts *Options, end string, args []string) erro
 		if err != nil {
 			return fmt.Errorf("node %s: %w", e.Node, err)
 		}
+		if code != 0 && labfile.NetemMissing(out.String()) {
+			return fmt.Errorf("node %s: %s: %w", e.Node, labfile.NoNetem, api.ErrUnavailable)
+		}
 		if code != 0 {
 			return fmt.Errorf("node %s: %s exited with %d: %s", e.Node, strings.Join(cmd, " "), code, strings.TrimSpace(out.String()))
 		}

@@ -97,7 +97,19 @@ func NewCmdLab(opts *Options) *cobra.Command {
 		Args: cli.MinArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
 			return RunImpair(cmd.Context(), opts, args[0], args[1:])
 		}}
-	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph, check, impair)
+	snapshot := &cobra.Command{Use: "snapshot NAME [SNAPSHOT]", Short: "Snapshot every node of a lab at one point (freeze all, snapshot, thaw)", Args: cli.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return RunSnapshot(cmd.Context(), opts, args[0], append(args, "")[1])
+		}}
+	restore := &cobra.Command{Use: "restore NAME SNAPSHOT", Short: "Bring every node of a lab back to a lab snapshot", Args: cli.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return RunRestore(cmd.Context(), opts, args[0], args[1])
+		}}
+	reset := &cobra.Command{Use: "reset NAME", Short: "Bring every node back to the state right after provisioning", Args: cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return RunRestore(cmd.Context(), opts, args[0], api.LabProvisioned)
+		}}
+	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph, check, impair, snapshot, restore, reset)
 	return cmd
 }
 
