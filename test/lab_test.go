@@ -75,7 +75,7 @@ defaults:
   config: {limits.memory: 512MiB}
   ssh_keys: [%[2]s.pub]
 networks:
-  front: {ipv4: %[3]s1/24, nat: false}
+  front: {ipv4: %[3]s1/24, nat: false, dns.domain: %[1]s.test}
   back:  {ipv4: %[4]s1/24, nat: false}
 nodes:
   lb:
@@ -144,7 +144,10 @@ func labObjects(t *testing.T, d *Daemon, name string) (insts, nets []string) {
 func TestLab(t *testing.T) {
 	d := startDaemon(t)
 	f := newLabFixture(t)
-	t.Cleanup(func() { d.Lite("lab", "down", f.name) })
+	t.Cleanup(func() {
+		d.Lite("lab", "down", f.name)
+		dropHostsBlock(t, d.Dir)
+	})
 
 	t.Run("bad file changes nothing", func(t *testing.T) {
 		bad := strings.Replace(f.write(t, "bad.yaml", "  r2: {nics: {eth0: {network: back, ipv4: 10.255.0.1}}, colour: red}\n"), "", "", 1)
@@ -203,6 +206,18 @@ func TestLab(t *testing.T) {
 	if !strings.Contains(st["web3"][3], f.back+"13 (eth1)") || !strings.Contains(st["web1"][3], f.front) {
 		t.Errorf("web3 addresses %q: want %s13 on eth1 and a DHCP one on front", st["web3"][3], f.back)
 	}
+
+	t.Run("the host resolves node names", func(t *testing.T) {
+		out, err := exec.Command("getent", "hosts", "lb."+f.name+".test").Output()
+		if err != nil || !strings.HasPrefix(string(out), f.front+"10 ") {
+			t.Fatalf("getent hosts lb.%s.test: %v: %q", f.name, err, out)
+		}
+		out, err = exec.Command("ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+			"-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20", "-i", f.key, "root@web2."+f.name+".test", "hostname").Output()
+		if err != nil || strings.TrimSpace(string(out)) != "web2" {
+			t.Fatalf("ssh root@web2.%s.test: %v: %s", f.name, err, out)
+		}
+	})
 
 	t.Run("ssh with the lab's key", func(t *testing.T) {
 		out, err := exec.Command("ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
@@ -400,6 +415,12 @@ func TestLab(t *testing.T) {
 		if out := mustLite(t, d, "lab", "list", "--format", "csv"); out != "" {
 			t.Errorf("lab list after down: %q", out)
 		}
+		if out, err := exec.Command("getent", "hosts", "lb."+f.name+".test").Output(); err == nil {
+			t.Errorf("the host still resolves lb after down: %s", out)
+		}
+		if hosts, _ := os.ReadFile("/etc/hosts"); strings.Contains(string(hosts), d.Dir) {
+			t.Errorf("down left the daemon's block in /etc/hosts:\n%s", hosts)
+		}
 		_, stderr, code := d.Lite("lab", "down", f.name)
 		if code == 0 || !strings.Contains(stderr, "no lab") {
 			t.Errorf("second down: exit %d: %s", code, stderr)
@@ -436,5 +457,28 @@ func labImpairRTT(t *testing.T, d *Daemon, f *labFixture) {
 	mustLite(t, d, "lab", "impair", "-f", f.file, "r1:eth1")
 	if out := mustLite(t, d, "exec", "lb", "--", "tc", "qdisc", "show", "dev", "eth1"); strings.Contains(out, "netem") {
 		t.Errorf("impair without values left netem: %s", out)
+	}
+}
+
+// dropHostsBlock removes what a daemon left in /etc/hosts if the test failed before down.
+func dropHostsBlock(t *testing.T, dir string) {
+	data, err := os.ReadFile("/etc/hosts")
+	if err != nil || !strings.Contains(string(data), "lite "+dir) {
+		return
+	}
+	var kept []string
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "# BEGIN lite "+dir+" "):
+			in = true
+		case line == "# END lite "+dir:
+			in = false
+		case !in:
+			kept = append(kept, line)
+		}
+	}
+	if err := os.WriteFile("/etc/hosts", []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+		t.Errorf("clean /etc/hosts: %v", err)
 	}
 }

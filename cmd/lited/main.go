@@ -54,7 +54,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, Log: log,
+	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, Log: log, HostsFile: os.Getenv("LITE_HOSTS_FILE"),
 		DefaultNetwork: *defNet, DefaultNAT: *nat, NFTTable: *table,
 		ImageMaxBytes: *maxImage, UbuntuMirror: *ubuntuMirror, UbuntuKeyring: *ubuntuKeyring}); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)

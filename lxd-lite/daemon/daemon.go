@@ -53,7 +53,9 @@ type Options struct {
 	UbuntuMirror, UbuntuKeyring string
 	// ImageMaxBytes bounds what one image may expand to when unpacked (0: 64 GiB).
 	ImageMaxBytes int64
-	Log           *slog.Logger
+	// HostsFile is where lab node names go for the host to resolve ("" = /etc/hosts).
+	HostsFile string
+	Log       *slog.Logger
 }
 
 // Run starts lited and serves until ctx ends. Containers keep running after it returns.
@@ -156,7 +158,8 @@ func Run(ctx context.Context, o Options) error {
 	srv := &server.Server{
 		Instances: mgr, Networks: nets, Images: imgs, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
-		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: mgr, Log: log},
+		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: mgr, Log: log,
+			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},
 	}
 	sock := filepath.Join(dir, "unix.socket")
 	ln, err := listen(sock)
@@ -256,4 +259,12 @@ func osRelease() (string, string) {
 		}
 	}
 	return name, version
+}
+
+// hostsFile is where lab node names go: the option, or /etc/hosts.
+func hostsFile(p string) string {
+	if p == "" {
+		return "/etc/hosts"
+	}
+	return p
 }

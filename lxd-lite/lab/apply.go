@@ -129,6 +129,9 @@ func (s *Service) provisionAll(ctx context.Context, l *labfile.Lab, nodes []labf
 	if err := s.ensureLinks(ctx, l, failed, progress); err != nil {
 		all = append(all, err)
 	}
+	if err := s.syncHosts(ctx); err != nil {
+		all = append(all, err)
+	}
 	return errors.Join(all...)
 }
 

@@ -45,7 +45,9 @@ type Service struct {
 	Networks  Networks
 	Runtime   instance.Runtime
 	Snap      Snapshotter
-	Log       *slog.Logger
+	// Hosts, when set, gets the nodes' names (nil: the host does not resolve them).
+	Hosts *HostsFile
+	Log   *slog.Logger
 	// Parallel bounds how many nodes are provisioned at once (default 4).
 	Parallel int
 	// ReadyTimeout bounds the wait for one node's readiness (default 3 minutes).

@@ -94,5 +94,8 @@ func (s *Service) RestoreLab(ctx context.Context, name, snap string, progress Pr
 	if err := s.ensureLinks(ctx, l, failed, progress); err != nil {
 		errs = append(errs, err)
 	}
+	if err := s.syncHosts(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }

@@ -135,7 +135,9 @@ func (s *Service) Down(ctx context.Context, name string, progress Progress) erro
 		return fmt.Errorf("lab %q: %w", name, api.ErrNotFound)
 	}
 	if recErr == nil {
-		return s.DB.DeleteLab(ctx, name)
+		if err := s.DB.DeleteLab(ctx, name); err != nil {
+			return err
+		}
 	}
-	return nil
+	return s.syncHosts(ctx)
 }
