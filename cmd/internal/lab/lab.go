@@ -56,9 +56,15 @@ func NewCmdLab(opts *Options) *cobra.Command {
 		Args: cli.ExactArgs(0), RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	cmd.PersistentFlags().StringVarP(&opts.File, "file", "f", "lab.yaml", "the lab file")
 	var only []string
-	var prune bool
+	var prune, check bool
 	up := &cobra.Command{Use: "up", Short: "Create or converge the lab; returns when every node is ready", Args: cli.ExactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error { return RunUp(cmd.Context(), opts, only, prune) }}
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := RunUp(cmd.Context(), opts, only, prune); err != nil || !check {
+				return err
+			}
+			return RunCheck(cmd.Context(), opts)
+		}}
+	up.Flags().BoolVar(&check, "check", false, "run the file's checks once the lab is up")
 	up.Flags().StringSliceVar(&only, "only", nil, "only these nodes (and what they depend on)")
 	up.Flags().BoolVar(&prune, "prune", false, "delete nodes the file no longer has")
 	var statusFormat, listFormat output.Format
@@ -91,7 +97,7 @@ func NewCmdLab(opts *Options) *cobra.Command {
 	graph := &cobra.Command{Use: "graph", Short: "Draw the lab file's nodes, networks and links", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return RunGraph(opts, graphFormat) }}
 	graph.Flags().StringVar(&graphFormat, "format", "dot", "dot, mermaid or svg")
-	check := &cobra.Command{Use: "check", Short: "Run the lab file's ping and tcp checks, one line each", Args: cli.ExactArgs(0),
+	checkCmd := &cobra.Command{Use: "check", Short: "Run the lab file's ping and tcp checks, one line each", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return RunCheck(cmd.Context(), opts) }}
 	impair := &cobra.Command{Use: "impair NODE:IFACE [delay=..] [jitter=..] [loss=..] [rate=..]", Short: "Change or clear a link's impairment live (no values: clear)",
 		Args: cli.MinArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
@@ -109,7 +115,7 @@ func NewCmdLab(opts *Options) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return RunRestore(cmd.Context(), opts, args[0], api.LabProvisioned)
 		}}
-	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph, check, impair, snapshot, restore, reset)
+	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph, checkCmd, impair, snapshot, restore, reset)
 	return cmd
 }
 
