@@ -158,7 +158,7 @@ func Run(ctx context.Context, o Options) error {
 	srv := &server.Server{
 		Instances: mgr, Networks: nets, Images: imgs, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
-		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: mgr, Log: log,
+		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: mgr, Images: imgs, Log: log,
 			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},
 	}
 	sock := filepath.Join(dir, "unix.socket")

@@ -10,6 +10,7 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	labfile "lite/profiles/lab"
 )
@@ -168,8 +169,19 @@ func (s *Service) provision(ctx context.Context, l *labfile.Lab, n labfile.Node,
 				return err
 			}
 		}
+		req := instanceRequest(l, n)
+		if len(n.Packages) > 0 {
+			// Baked into a derived image on the host, cached by recipe and packages: the
+			// node itself never downloads anything.
+			progress(n.Name, "building "+n.Image+" with "+strings.Join(n.Packages, ","))
+			img, err := s.Images.Build(ctx, imagesvc.BuildOptions{Recipe: n.Image, Include: n.Packages}, nil)
+			if err != nil {
+				return fmt.Errorf("node %s: image %s with packages %s: %w", n.Name, n.Image, strings.Join(n.Packages, ","), err)
+			}
+			req.Source = api.InstanceSource{Type: "image", Fingerprint: img.Fingerprint}
+		}
 		progress(n.Name, "creating")
-		if _, err := s.Instances.Create(ctx, instanceRequest(l, n), nil); err != nil {
+		if _, err := s.Instances.Create(ctx, req, nil); err != nil {
 			return fmt.Errorf("node %s: create: %w", n.Name, err)
 		}
 	}

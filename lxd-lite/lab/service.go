@@ -13,6 +13,7 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	labfile "lite/profiles/lab"
 )
@@ -45,6 +46,8 @@ type Service struct {
 	Networks  Networks
 	Runtime   instance.Runtime
 	Snap      Snapshotter
+	// Images builds the derived images of nodes with packages: (nil: packages: is refused).
+	Images ImageBuilder
 	// Hosts, when set, gets the nodes' names (nil: the host does not resolve them).
 	Hosts *HostsFile
 	Log   *slog.Logger
@@ -54,6 +57,12 @@ type Service struct {
 	ReadyTimeout time.Duration
 
 	busy map[string]bool
+}
+
+// ImageBuilder builds an image from a recipe with extra packages, reusing a cached build of
+// the same recipe and packages.
+type ImageBuilder interface {
+	Build(ctx context.Context, o imagesvc.BuildOptions, progress func(string)) (db.Image, error)
 }
 
 // Progress reports one node's step (key: the node name).
@@ -142,8 +151,8 @@ func (s *Service) Plan(ctx context.Context, l *labfile.Lab, req api.LabsPost) (a
 	if err := s.planLinks(ctx, l, add); err != nil {
 		return plan, err
 	}
-	if pk := packagesOf(l); len(pk) > 0 {
-		add("skip", "image", "packages", "packages: is not implemented yet (would bake "+strings.Join(pk, ",")+" into the image)")
+	if pk := packagesOf(l); len(pk) > 0 && s.Images == nil {
+		return plan, fmt.Errorf("packages: this lited cannot build images: %w", api.ErrInvalid)
 	}
 	return plan, nil
 }
