@@ -86,6 +86,7 @@ nodes:
       eth0: {network: front}
       eth1: {network: back, ipv4: %[4]s11}
   db:
+    packages: [python3]
     config: {limits.memory: 1GiB}
     nics: {eth0: {network: back, ipv4: %[4]s20}}
     files:
@@ -265,6 +266,13 @@ func TestLab(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		if err != nil || strings.Count(string(out), "CHANGED") != 3 || !strings.Contains(string(out), "web2") {
 			t.Fatalf("ansible -m raw over the inventory: %v\n%s", err, out)
+		}
+		// db's image has python3 baked in (packages:), so Ansible's modules run there.
+		cmd = exec.Command("ansible", "-i", inv, "db", "-m", "ping")
+		cmd.Env = append(os.Environ(), "ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_NOCOLOR=1", "HOME="+f.dir)
+		out, err = cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), `"ping": "pong"`) {
+			t.Fatalf("ansible -m ping on db (python3 from packages:): %v\n%s", err, out)
 		}
 		cfg := filepath.Join(f.dir, "ssh_config")
 		if err := os.WriteFile(cfg, []byte(mustLite(t, d, "lab", "ssh-config", "-f", f.file)), 0o644); err != nil {
