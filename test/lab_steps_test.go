@@ -230,6 +230,29 @@ func labSecondUp(t *testing.T, d *Daemon, f *labFixture) {
 	if out := mustLite(t, d, "exec", "db", "--", "cat", "/root/runs"); out != "run\n" {
 		t.Errorf("run steps ran again: %q", out)
 	}
+	// An edit of a node's limits is applied live: same init, new limit.
+	src, err := os.ReadFile(f.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := filepath.Join(f.dir, "limits.yaml")
+	if err := os.WriteFile(edited, []byte(strings.Replace(string(src), "limits.memory: 1GiB", "limits.memory: 768MiB", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustLite(t, d, "lab", "diff", "-f", edited); !strings.Contains(out, "~ node db (config limits.memory=768MiB)") || strings.Contains(out, "+ ") {
+		t.Errorf("diff after editing db's memory:\n%s", out)
+	}
+	mustLite(t, d, "lab", "up", "-f", edited)
+	if got := strings.TrimSpace(mustLite(t, d, "config", "get", "db", "limits.memory")); got != "768MiB" {
+		t.Errorf("db limits.memory after up: %q", got)
+	}
+	if got := initPid(t, d, "db"); got != pid {
+		t.Errorf("a limits change restarted db: init pid %d -> %d", pid, got)
+	}
+	if out := mustLite(t, d, "lab", "diff", "-f", edited); !strings.Contains(out, "is up to date") {
+		t.Errorf("diff after applying the edit:\n%s", out)
+	}
+	mustLite(t, d, "lab", "up", "-f", f.file)
 }
 
 // labSnapshots: snapshot, restore, reset.

@@ -23,6 +23,15 @@ func (s *Service) Up(ctx context.Context, l *labfile.Lab, req api.LabsPost, prog
 	if err != nil {
 		return err
 	}
+	prev := s.previous(ctx, l.Name)
+	for _, c := range plan.Changes {
+		if c.Action == "update" && c.Kind == "node" {
+			progress(c.Name, "updating "+c.Detail)
+			if err := s.updateNode(ctx, prev, *l.Node(c.Name)); err != nil {
+				return err
+			}
+		}
+	}
 	// The definition is stored first, so a crash part-way leaves a lab that down can find and
 	// the next up finishes.
 	if err := s.DB.PutLab(ctx, db.Lab{Name: l.Name, Source: req.Source, Filename: req.Filename,

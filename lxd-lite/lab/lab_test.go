@@ -17,7 +17,7 @@ networks:
 nodes:
   a:
     nics: {eth0: {network: front}, eth1: {network: back, ipv4: 10.20.2.5}, eth2: {network: front}}
-    config: {limits.memory: 1GiB, user.lite.lab: other}
+    config: {limits.memory: 1GiB}
     files: [{source: ./x.conf, path: /etc/x.conf}]
   b: {depends_on: [a]}
   c: {depends_on: [b]}
@@ -36,8 +36,8 @@ func parse(t *testing.T) *labfile.Lab {
 func TestInstanceRequest(t *testing.T) {
 	l := parse(t)
 	req := instanceRequest(l, *l.Node("a"))
-	if req.Config[LabKey] != "t" {
-		t.Errorf("the lab label must win over the file's config: %v", req.Config)
+	if req.Config[LabKey] != "t" || req.Config["limits.memory"] != "1GiB" {
+		t.Errorf("config = %v", req.Config)
 	}
 	want := map[string]string{"type": "nic", "network": "t-back", "name": "eth1", "ipv4.address": "10.20.2.5"}
 	if !reflect.DeepEqual(req.Devices["eth1"], want) || req.Devices["eth0"]["ipv4.address"] != "" {
@@ -111,5 +111,21 @@ func TestLastLinesAndTail(t *testing.T) {
 	_, _ = tl.Write([]byte(big))
 	if len(tl.String()) != maxOutput || strings.Contains(tl.String(), "head") {
 		t.Errorf("tail kept %d bytes", len(tl.String()))
+	}
+}
+
+func TestConfigChange(t *testing.T) {
+	prev := labfile.Node{NodeSpec: labfile.NodeSpec{Config: map[string]string{"limits.memory": "1GiB", "limits.cpu": "1"}}}
+	next := labfile.Node{NodeSpec: labfile.NodeSpec{Config: map[string]string{"limits.memory": "768MiB"}}}
+	have := map[string]string{"limits.memory": "1GiB", "limits.cpu": "1", LabKey: "t", "user.mine": "x"}
+	want, diff := configChange(have, &prev, next)
+	if diff != "-limits.cpu limits.memory=768MiB" {
+		t.Errorf("diff = %q", diff)
+	}
+	if !reflect.DeepEqual(want, map[string]string{"limits.memory": "768MiB", LabKey: "t", "user.mine": "x"}) {
+		t.Errorf("want = %v", want)
+	}
+	if _, diff := configChange(want, &next, next); diff != "" {
+		t.Errorf("an applied config still differs: %q", diff)
 	}
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // LabKey is the config key that marks every object a lab made.
-const LabKey = "user.lite.lab"
+const LabKey = labfile.LabKey
 
 // Networks is what the lab service needs of the network manager.
 type Networks interface {
@@ -126,6 +126,7 @@ func (s *Service) Plan(ctx context.Context, l *labfile.Lab, req api.LabsPost) (a
 	if err != nil {
 		return plan, err
 	}
+	prev := s.previous(ctx, l.Name)
 	for _, n := range l.Nodes {
 		i, exists := byName[n.Name]
 		switch {
@@ -136,7 +137,15 @@ func (s *Service) Plan(ctx context.Context, l *labfile.Lab, req api.LabsPost) (a
 		case !state[n.Name].Provisioned:
 			add("create", "node", n.Name, "re-made: its provisioning did not finish")
 		default:
-			add("keep", "node", n.Name, "")
+			var pn *labfile.Node
+			if prev != nil {
+				pn = prev.Node(n.Name)
+			}
+			if _, diff := configChange(i.Config, pn, n); diff != "" {
+				add("update", "node", n.Name, "config "+diff)
+			} else {
+				add("keep", "node", n.Name, "")
+			}
 		}
 	}
 	for _, i := range insts {

@@ -129,6 +129,10 @@ func (r *reader) checkSpec(s NodeSpec, at map[string]Pos, path string) {
 		}
 	}
 	for k, v := range s.Config {
+		if k == LabKey {
+			r.add(at["config"], join(path, "config."+k), "%s is set by lite to the lab's name", LabKey)
+			continue
+		}
 		if err := profiles.ValidateInstanceKey(k, v, true); err != nil {
 			r.add(at["config"], join(path, "config."+k), "%v", err)
 		}

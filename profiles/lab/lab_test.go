@@ -122,6 +122,7 @@ func TestErrors(t *testing.T) {
 		{"depends on self", "  r1: {}\n", "  r1: {depends_on: [r1]}\n", "depends_on makes a cycle: r1 -> r1"},
 		{"bad config key", "  r1: {}\n", "  r1: {config: {limits.memroy: 1GiB}}\n", "nodes.r1.config.limits.memroy: unknown config key \"limits.memroy\""},
 		{"bad config value", "  r1: {}\n", "  r1: {config: {limits.memory: lots}}\n", "nodes.r1.config.limits.memory: config key \"limits.memory\""},
+		{"lab label in config", "  r1: {}\n", "  r1: {config: {user.lite.lab: other}}\n", "nodes.r1.config.user.lite.lab: user.lite.lab is set by lite"},
 		{"volatile config", "  r1: {}\n", "  r1: {config: {volatile.eth0.hwaddr: x}}\n", "volatile.* keys are set by lited"},
 		{"bad package", "name: t\n", "name: t\ndefaults: {packages: [\"curl; rm -rf /\"]}\n", "defaults.packages: \"curl; rm -rf /\" is not a Debian package name"},
 		{"bad user", "  r1: {}\n", "  r1: {user: root}\n", "nodes.r1.user: \"root\" is not a user name to create"},

@@ -11,6 +11,9 @@ import (
 	"lite/client/api"
 )
 
+// LabKey is the config key that marks every object a lab made; a lab file may not set it.
+const LabKey = "user.lite.lab"
+
 // Lab is a validated lab file with every node range expanded.
 type Lab struct {
 	// Name names the lab; every object lite makes for it carries user.lite.lab=<Name>.
