@@ -155,6 +155,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	go mgr.RunScheduler(ctx)
 
+	// Subscribed before anything starts, so the labs see every instance start (autostart too).
+	labEvents := hub.Subscribe(api.EventTypeLifecycle)
 	srv := &server.Server{
 		Instances: mgr, Networks: nets, Images: imgs, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
@@ -170,6 +172,7 @@ func Run(ctx context.Context, o Options) error {
 	log.Info("lited ready", "dir", dir, "socket", sock, "storage", pool.Driver, "idmap", fmt.Sprintf("%d:%d", uids.Start, gids.Start))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	go srv.Labs.Watch(ctx, labEvents)
 	go mgr.Autostart(ctx)
 	select {
 	case <-ctx.Done():
