@@ -195,6 +195,11 @@ func labLink(t *testing.T, d *Daemon, f *labFixture) {
 	} else {
 		labImpairRTT(t, d, f)
 	}
+	// The link lives in the nodes' namespaces: a restart of lited leaves it alone.
+	d.Restart(t)
+	if out := mustLite(t, d, "exec", "r1", "--", "sh", "-c", "ping -c1 -W5 10.0.12.2 >/dev/null && echo reached"); out != "reached\n" {
+		t.Errorf("link gone after lited restarted: %q", out)
+	}
 	// A restart destroys r1's namespace and the link with it; lited makes it again at start.
 	mustLite(t, d, "restart", "r1")
 	eventually(t, 60*time.Second, "the link is back after r1 restarted", func() (bool, string) {
