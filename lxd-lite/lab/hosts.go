@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -96,7 +97,7 @@ func hostEntries(l *labfile.Lab, live api.Lab) []string {
 			continue
 		}
 		for _, nic := range node.NICs {
-			a := n.Addresses[nic.Name]
+			a := trustedAddr(l.Network(nic.Network), nic, n.Addresses[nic.Name])
 			if a == "" {
 				continue
 			}
@@ -119,11 +120,25 @@ func (s *Service) syncHosts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	nets, err := s.Networks.List(ctx)
+	if err != nil {
+		return err
+	}
+	subnet := map[string]string{}
+	for _, n := range nets {
+		subnet[n.Name] = n.Config["ipv4.address"]
+	}
 	var entries []string
 	for _, rec := range recs {
 		l, err := labfile.Parse(rec.Filename, []byte(rec.Source), "")
 		if err != nil {
 			return err
+		}
+		// ipv4: auto networks got their subnet when they were made.
+		for i := range l.Networks {
+			if got := subnet[NetworkName(l.Name, l.Networks[i].Name)]; got != "" {
+				l.Networks[i].IPv4 = got
+			}
 		}
 		live, err := s.Get(ctx, rec.Name)
 		if err != nil {
@@ -136,4 +151,25 @@ func (s *Service) syncHosts(ctx context.Context) error {
 		return fmt.Errorf("host names: %w", err)
 	}
 	return nil
+}
+
+// trustedAddr is the address a host name may point at. Root in a node can put any address on
+// its interfaces, so a static nic's name uses the file's address (and only once the node
+// has it), and a DHCP nic's only an address inside its network's subnet.
+func trustedAddr(net *labfile.Network, nic labfile.NIC, live string) string {
+	a, err := netip.ParseAddr(live)
+	if err != nil {
+		return ""
+	}
+	if nic.IPv4 != "" {
+		if a.String() != nic.IPv4 {
+			return ""
+		}
+		return nic.IPv4
+	}
+	p, err := netip.ParsePrefix(net.IPv4)
+	if err != nil || !p.Masked().Contains(a) || a == p.Addr() {
+		return ""
+	}
+	return a.String()
 }

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	labfile "lite/profiles/lab"
 )
 
 func TestHostsFileBlock(t *testing.T) {
@@ -46,5 +48,29 @@ func TestHostsFileBlock(t *testing.T) {
 	}
 	if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o644 {
 		t.Fatalf("mode: %v %v", st, err)
+	}
+}
+
+func TestTrustedAddr(t *testing.T) {
+	net := &labfile.Network{Name: "front", IPv4: "10.9.1.1/24"}
+	auto := &labfile.Network{Name: "x", IPv4: "auto"}
+	cases := []struct {
+		net        *labfile.Network
+		static     string
+		live, want string
+	}{
+		{net, "", "10.9.1.50", "10.9.1.50"},
+		{net, "", "127.0.0.1", ""}, // a node pointing its name at the host's loopback
+		{net, "", "10.9.1.1", ""},  // or at the bridge
+		{net, "", "10.9.2.7", ""},  // or outside its network
+		{net, "10.9.1.10", "10.9.1.10", "10.9.1.10"},
+		{net, "10.9.1.10", "10.9.1.11", ""},
+		{auto, "", "10.1.2.3", ""}, // no subnet known: no name
+		{net, "", "", ""},
+	}
+	for _, c := range cases {
+		if got := trustedAddr(c.net, labfile.NIC{Name: "eth0", IPv4: c.static}, c.live); got != c.want {
+			t.Errorf("%s static %q live %q = %q, want %q", c.net.IPv4, c.static, c.live, got, c.want)
+		}
 	}
 }
