@@ -50,6 +50,27 @@ func labNameClash(t *testing.T, d *Daemon, f *labFixture) {
 	}
 }
 
+// labSubnetClash: a second lab may not claim the first one's subnet; nothing of it is made.
+func labSubnetClash(t *testing.T, d *Daemon, f *labFixture) {
+	other := f.name + "x"
+	trackNetwork(other + "-net")
+	p := filepath.Join(f.dir, "other.yaml")
+	src := fmt.Sprintf("name: %s\nnetworks:\n  net: {ipv4: %s1/24}\nnodes:\n  other1: {nics: {eth0: {network: net}}}\n", other, f.front)
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := d.Lite("lab", "up", "-f", p)
+	if code == 0 || !strings.Contains(stderr, "overlaps network "+f.name+"-front") {
+		t.Fatalf("second lab on the first one's subnet: exit %d: %s", code, stderr)
+	}
+	if insts, nets := labObjects(t, d, other); len(insts)+len(nets) != 0 {
+		t.Fatalf("a refused lab made %v %v", insts, nets)
+	}
+	if out := mustLite(t, d, "lab", "list", "--format", "csv"); strings.Contains(out, other+",") {
+		t.Errorf("a refused lab is listed: %s", out)
+	}
+}
+
 // labUpKilled: up killed part-way, next up finishes.
 func labUpKilled(t *testing.T, d *Daemon, f *labFixture) {
 	cmd := exec.Command(liteBin, "lab", "up", "-f", f.file)

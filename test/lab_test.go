@@ -156,6 +156,7 @@ func TestLab(t *testing.T) {
 		{"name clash changes nothing", labNameClash},
 		{"up killed part-way, next up finishes", labUpKilled},
 		{"every node ready, with its addresses", labNodesReady},
+		{"a second lab may not claim the first one's subnet", labSubnetClash},
 		{"the host resolves node names", labHostNames},
 		{"ssh with the lab's key", labSSHKey},
 		{"files and run steps", labFilesAndRun},
