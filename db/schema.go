@@ -15,6 +15,7 @@ var updates = []func(ctx context.Context, tx *sql.Tx) error{
 	updateSnapshots,
 	updateInstanceNamesNocase,
 	updateDefaultProcessLimit,
+	updateLabs,
 }
 
 func update0(ctx context.Context, tx *sql.Tx) error {

@@ -55,7 +55,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, Log: log,
+	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, Log: log, HostsFile: os.Getenv("LITE_HOSTS_FILE"),
 		DefaultNetwork: *defNet, DefaultNAT: *nat, NFTTable: *table,
 		ImageMaxBytes: *maxImage, Storage: *storageDriver, UbuntuMirror: *ubuntuMirror, UbuntuKeyring: *ubuntuKeyring,
 		AllowRawLXCHooks: *rawHooks, AllowShiftedHostPaths: *shifted}); err != nil {

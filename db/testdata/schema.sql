@@ -74,6 +74,22 @@ CREATE TABLE instances_snapshots (
 	expires_at   DATETIME,
 	UNIQUE (instance_id, name)
 );
+CREATE TABLE labs (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	name        TEXT NOT NULL UNIQUE,
+	source      TEXT NOT NULL,
+	filename    TEXT NOT NULL DEFAULT '',
+	files       TEXT NOT NULL DEFAULT '{}',
+	ssh_keys    TEXT NOT NULL DEFAULT '[]',
+	created_at  DATETIME NOT NULL
+);
+CREATE TABLE labs_nodes (
+	lab_id       INTEGER NOT NULL REFERENCES labs(id) ON DELETE CASCADE,
+	name         TEXT NOT NULL,
+	provisioned  INTEGER NOT NULL DEFAULT 0,
+	log          TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (lab_id, name)
+);
 CREATE TABLE networks (
 	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	name         TEXT NOT NULL UNIQUE,

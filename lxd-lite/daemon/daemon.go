@@ -27,6 +27,7 @@ import (
 	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	lxcdriver "lite/lxd-lite/instance/drivers/lxc"
+	"lite/lxd-lite/lab"
 	"lite/lxd-lite/lxcfs"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/server"
@@ -59,7 +60,9 @@ type Options struct {
 	AllowShiftedHostPaths bool
 	// Storage forces a storage driver (storage.Overlay or storage.Dir; "" = detect).
 	Storage string
-	Log     *slog.Logger
+	// HostsFile is where lab node names go for the host to resolve ("" = /etc/hosts).
+	HostsFile string
+	Log       *slog.Logger
 }
 
 // Run starts lited and serves until ctx ends. Containers keep running after it returns.
@@ -185,9 +188,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	go mgr.RunScheduler(ctx)
 
+	// Subscribed before anything starts, so the labs see every instance start (autostart too).
+	labEvents := hub.Subscribe(api.EventTypeLifecycle)
 	srv := &server.Server{
 		Instances: mgr, Networks: nets, Images: imgs, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
+		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: mgr, Images: imgs, Log: log,
+			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},
 	}
 	sock := filepath.Join(dir, "unix.socket")
 	ln, err := listen(sock)
@@ -198,6 +205,7 @@ func Run(ctx context.Context, o Options) error {
 	log.Info("lited ready", "dir", dir, "socket", sock, "storage", pool.Driver, "idmap", fmt.Sprintf("%d:%d", uids.Start, gids.Start))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	go srv.Labs.Watch(ctx, labEvents)
 	go mgr.Autostart(ctx)
 	select {
 	case <-ctx.Done():
@@ -281,4 +289,12 @@ func osRelease() (string, string) {
 		}
 	}
 	return name, version
+}
+
+// hostsFile is where lab node names go: the option, or /etc/hosts.
+func hostsFile(p string) string {
+	if p == "" {
+		return "/etc/hosts"
+	}
+	return p
 }

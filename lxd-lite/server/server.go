@@ -15,6 +15,7 @@ import (
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
+	"lite/lxd-lite/lab"
 	"lite/lxd-lite/operations"
 )
 
@@ -26,6 +27,7 @@ type Server struct {
 	Instances *instance.Manager
 	Networks  Networks
 	Images    *imagesvc.Service
+	Labs      *lab.Service
 	Runtime   instance.Runtime
 	DB        *db.DB
 	Ops       *operations.Manager
@@ -46,7 +48,7 @@ type endpoint struct {
 // PathValue unescapes it.
 func endpointGroups() [][]endpoint {
 	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, networkEndpoints,
-		snapshotEndpoints, fileEndpoints, consoleEndpoints, backupEndpoints}
+		snapshotEndpoints, fileEndpoints, consoleEndpoints, backupEndpoints, labEndpoints}
 }
 
 var coreEndpoints = []endpoint{

@@ -26,6 +26,7 @@ type CreateOptions struct {
 	Ephemeral  bool
 	Network    string // eth0 on this network instead of the profiles' nic
 	Start      bool   // launch: start it once created
+	Wait       bool   // launch --wait: return once it is ready (systemd, sshd, eth0's IPv4)
 }
 
 // NewCmdLaunch returns `lite launch`; runF replaces RunCreate in tests.
@@ -62,6 +63,7 @@ func newCreateCmd(f *cli.Factory, runF func(context.Context, *CreateOptions) err
 		cmd.Use = "launch IMAGE [NAME]"
 		cmd.Short = "Create and start an instance from an image"
 		cmd.Example = "  lite launch debian/12 web1\n  lite launch debian/12 -p default -p big -c user.role=db"
+		cmd.Flags().BoolVar(&opts.Wait, "wait", false, "return once systemd is running (or degraded), sshd listens and eth0 has an IPv4 address")
 	}
 	cmd.Flags().StringArrayVarP(&opts.Config, "config", "c", nil, "config key=value for the new instance (repeatable)")
 	cmd.Flags().StringArrayVarP(&opts.Profiles, "profile", "p", nil, "profile to apply (repeatable; default: the default profile)")
@@ -134,7 +136,10 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 		return nil
 	}
 	_, _ = fmt.Fprintf(out, "Starting %s\n", name)
-	return changeState(ctx, opts.IO, c, name, api.InstanceStatePut{Action: "start", Timeout: -1})
+	if err := changeState(ctx, opts.IO, c, name, api.InstanceStatePut{Action: "start", Timeout: -1}); err != nil || !opts.Wait {
+		return err
+	}
+	return waitReady(ctx, opts.IO, c, name)
 }
 
 // changeState sends a state change and waits for it.

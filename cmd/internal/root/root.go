@@ -18,6 +18,7 @@ import (
 	"lite/cmd/internal/file"
 	"lite/cmd/internal/image"
 	"lite/cmd/internal/instance"
+	"lite/cmd/internal/lab"
 	"lite/cmd/internal/network"
 	"lite/cmd/internal/remote"
 	"lite/cmd/internal/snapshot"
@@ -50,6 +51,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		instance.NewCmdExec(f, nil),
 		image.NewCmdImage(f),
 		network.NewCmdNetwork(network.FromFactory(f)),
+		lab.NewCmdLab(lab.FromFactory(f)),
 		image.NewCmdPublish(f),
 		remote.NewCmdRemote(f),
 		config.NewCmdConfig(f),

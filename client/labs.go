@@ -1,0 +1,63 @@
+package client
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"lite/client/api"
+)
+
+// GetLabs returns every lab with its nodes' state (GET /1.0/labs?recursion=1).
+func (c *Client) GetLabs() ([]api.Lab, error) {
+	var list []api.Lab
+	if err := c.get("/1.0/labs", url.Values{"recursion": {"1"}}, &list); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// GetLab returns one lab with its nodes' state.
+func (c *Client) GetLab(name string) (*api.Lab, error) {
+	var l api.Lab
+	if err := c.get(apiPath("/1.0/labs", name), nil, &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// PlanLab returns what an up of req would change, changing nothing (lite lab diff).
+func (c *Client) PlanLab(req api.LabsPost) (*api.LabPlan, error) {
+	req.DryRun = true
+	env, err := c.do(request{method: http.MethodPost, path: "/1.0/labs", body: req})
+	if err != nil {
+		return nil, err
+	}
+	var plan api.LabPlan
+	if err := json.Unmarshal(env.Metadata, &plan); err != nil {
+		return nil, fmt.Errorf("decode lab plan: %w", err)
+	}
+	return &plan, nil
+}
+
+// UpLab creates or converges a lab; the operation ends when every node is ready.
+func (c *Client) UpLab(req api.LabsPost) (*Operation, error) {
+	req.DryRun = false
+	return c.operation(request{method: http.MethodPost, path: "/1.0/labs", body: req})
+}
+
+// DownLab removes every object of a lab.
+func (c *Client) DownLab(name string) (*Operation, error) {
+	return c.operation(request{method: http.MethodDelete, path: apiPath("/1.0/labs", name)})
+}
+
+// SnapshotLab snapshots every node of a lab at one consistent point.
+func (c *Client) SnapshotLab(name, snap string) (*Operation, error) {
+	return c.operation(request{method: http.MethodPost, path: apiPath("/1.0/labs", name) + "/snapshots", body: api.LabSnapshotsPost{Name: snap}})
+}
+
+// RestoreLab restores every node of a lab to a lab snapshot (api.LabProvisioned: reset).
+func (c *Client) RestoreLab(name, snap string) (*Operation, error) {
+	return c.operation(request{method: http.MethodPost, path: apiPath("/1.0/labs", name) + "/restore", body: api.LabRestorePost{Snapshot: snap}})
+}
