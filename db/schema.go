@@ -13,6 +13,7 @@ var updates = []func(ctx context.Context, tx *sql.Tx) error{
 	update1,
 	updateNetworks,
 	updateSnapshots,
+	updateCertificates,
 }
 
 func update0(ctx context.Context, tx *sql.Tx) error {

@@ -36,6 +36,7 @@ func main() {
 	ubuntuMirror := fs.String("ubuntu-mirror", os.Getenv("LITE_UBUNTU_MIRROR"), "Ubuntu archive for ubuntu/* image builds (env LITE_UBUNTU_MIRROR)")
 	ubuntuKeyring := fs.String("ubuntu-keyring", os.Getenv("LITE_UBUNTU_KEYRING"), "Ubuntu archive keyring file for ubuntu/* builds (env LITE_UBUNTU_KEYRING)")
 	maxImage := fs.Int64("image-max-size", 0, "largest size in bytes an image may expand to when unpacked (default 64 GiB)")
+	https := fs.String("https", os.Getenv("LITE_HTTPS"), "also serve the API over HTTPS (TLS 1.3) on ADDR while core.https_address is unset (env LITE_HTTPS)")
 	debug := fs.Bool("debug", false, "log debug messages")
 	version := fs.Bool("version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
@@ -56,7 +57,7 @@ func main() {
 	defer stop()
 	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, Log: log,
 		DefaultNetwork: *defNet, DefaultNAT: *nat, NFTTable: *table,
-		ImageMaxBytes: *maxImage, UbuntuMirror: *ubuntuMirror, UbuntuKeyring: *ubuntuKeyring}); err != nil {
+		ImageMaxBytes: *maxImage, HTTPS: *https, UbuntuMirror: *ubuntuMirror, UbuntuKeyring: *ubuntuKeyring}); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}

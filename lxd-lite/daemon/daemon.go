@@ -52,7 +52,9 @@ type Options struct {
 	UbuntuMirror, UbuntuKeyring string
 	// ImageMaxBytes bounds what one image may expand to when unpacked (0: 64 GiB).
 	ImageMaxBytes int64
-	Log           *slog.Logger
+	// HTTPS is where to serve the API over TLS while core.https_address is unset ("": nowhere).
+	HTTPS string
+	Log   *slog.Logger
 }
 
 // Run starts lited and serves until ctx ends. Containers keep running after it returns.
@@ -156,6 +158,10 @@ func Run(ctx context.Context, o Options) error {
 		Instances: mgr, Networks: nets, Images: imgs, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
 	}
+	httpsLn, err := startHTTPS(ctx, dir, o.HTTPS, srv, log)
+	if err != nil {
+		return err
+	}
 	sock := filepath.Join(dir, "unix.socket")
 	ln, err := listen(sock)
 	if err != nil {
@@ -171,6 +177,7 @@ func Run(ctx context.Context, o Options) error {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(sctx)
+		httpsLn.Close(sctx)
 		_ = os.Remove(sock)
 		fs.Release(func() bool { return mgr.AnyRunning(sctx) })
 		log.Info("lited stopped; containers keep running")

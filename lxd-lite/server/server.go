@@ -32,6 +32,8 @@ type Server struct {
 	Hub       *events.Hub
 	Info      func() api.Server
 	Log       *slog.Logger
+	// Remote serves the HTTPS side (nil: unix socket only).
+	Remote *Remote
 }
 
 type handler func(s *Server, r *http.Request) Response
@@ -46,7 +48,7 @@ type endpoint struct {
 // PathValue unescapes it.
 func endpointGroups() [][]endpoint {
 	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, networkEndpoints,
-		snapshotEndpoints, fileEndpoints, consoleEndpoints, backupEndpoints}
+		snapshotEndpoints, fileEndpoints, consoleEndpoints, backupEndpoints, serverConfigEndpoints, certificateEndpoints}
 }
 
 var coreEndpoints = []endpoint{
@@ -98,5 +100,3 @@ func decode(r *http.Request, v any) error {
 	}
 	return nil
 }
-
-func getServer(s *Server, r *http.Request) Response { return Sync(s.Info()) }
