@@ -15,7 +15,7 @@ import (
 
 	"lite/client/api"
 	"lite/lxd-lite/server"
-	"lite/lxd-lite/trust"
+	"lite/trust"
 )
 
 // httpsListener serves the API over TLS 1.3 on core.https_address (or lited --https). The

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"lite/client/api"
-	"lite/lxd-lite/trust"
+	"lite/trust"
 )
 
 // untrustedDeadline bounds how long an untrusted request may take to send its body, so a

@@ -10,7 +10,7 @@ import (
 
 	"lite/client/api"
 	"lite/lxd-lite/operations"
-	"lite/lxd-lite/trust"
+	"lite/trust"
 	"lite/profiles"
 )
 

@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"lite/client/api"
-	"lite/lxd-lite/trust"
+	"lite/trust"
 	"lite/profiles"
 )
 
