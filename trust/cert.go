@@ -30,8 +30,8 @@ func Fingerprint(der []byte) string {
 
 // PEMFingerprint parses one PEM certificate and returns its fingerprint and DER bytes.
 func PEMFingerprint(certPEM string) (string, []byte, error) {
-	block, rest := pem.Decode([]byte(certPEM))
-	if block == nil || block.Type != "CERTIFICATE" || len(rest) > 0 && len(pem.EncodeToMemory(block)) == 0 {
+	block, _ := pem.Decode([]byte(certPEM))
+	if block == nil || block.Type != "CERTIFICATE" {
 		return "", nil, fmt.Errorf("certificate: want one PEM \"CERTIFICATE\" block: %w", api.ErrInvalid)
 	}
 	if _, err := x509.ParseCertificate(block.Bytes); err != nil {

@@ -34,6 +34,20 @@ type Operation interface {
 type Factory struct {
 	IO     *IOStreams
 	Client func() (Client, error)
+	// SplitRemote, when set, recognises "REMOTE:REST" naming a lite server remote: it
+	// returns a client for that server and REST.
+	SplitRemote func(ref string) (client func() (Client, error), rest string, ok bool)
+}
+
+// For returns the client a reference is meant for and the reference without its remote:
+// "host2:web1" goes to host2, "web1" to the default daemon.
+func (f *Factory) For(ref string) (func() (Client, error), string) {
+	if f.SplitRemote != nil {
+		if c, rest, ok := f.SplitRemote(ref); ok {
+			return c, rest
+		}
+	}
+	return f.Client, ref
 }
 
 // Connect returns a Client for the daemon at socket.

@@ -3,6 +3,7 @@ package instance
 import (
 	"context"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,6 +45,11 @@ Columns (-c), default ` + DefaultColumns + `:
 		Example: "  lite list\n  lite list status=running -c ns4\n  lite list web --format json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Filters = args
+			if len(args) > 0 && strings.HasSuffix(args[0], ":") {
+				if c, rest := f.For(args[0]); rest == "" {
+					opts.Client, opts.Filters = c, args[1:]
+				}
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

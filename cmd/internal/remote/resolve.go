@@ -30,6 +30,9 @@ func ResolveSource(ctx context.Context, ref string, local func(name string) (boo
 	}
 	for _, name := range c.Names() {
 		r := c.Remotes[name]
+		if r.Protocol != "simplestreams" {
+			continue // a lite server is not an image index
+		}
 		lctx, cancel := context.WithTimeout(ctx, remoteLookupTimeout)
 		_, err := (&simplestreams.Client{URL: r.Addr}).Resolve(lctx, ref)
 		cancel()

@@ -76,6 +76,7 @@ func Main(args []string, ios *cli.IOStreams, connect func(socket string) (cli.Cl
 		})
 		return c, cerr
 	}}
+	f.SplitRemote = splitRemote
 	cmd := NewCmdRoot(f, &socket)
 	cmd.SetArgs(args)
 	cmd.SetIn(ios.In)
@@ -83,4 +84,19 @@ func Main(args []string, ios *cli.IOStreams, connect func(socket string) (cli.Cl
 	cmd.SetErr(ios.ErrOut)
 	err := cmd.ExecuteContext(context.Background())
 	return cli.ExitCode(ios.ErrOut, err)
+}
+
+// splitRemote connects to the lite remote a reference names, if it names one.
+func splitRemote(ref string) (func() (cli.Client, error), string, bool) {
+	name, rest, ok := remote.IsLite(ref)
+	if !ok {
+		return nil, ref, false
+	}
+	return func() (cli.Client, error) {
+		c, err := remote.Connect(name)
+		if err != nil {
+			return nil, err
+		}
+		return cli.Remote(c), nil
+	}, rest, true
 }
