@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -204,4 +205,36 @@ func TestRemotesHTTPS(t *testing.T) {
 	mustLite(t, host2, "config", "trust", "remove", "laptop")
 	_, stderr, code = lap.run("list", "host2:")
 	oneLineError(t, "removed certificate", stderr, code, "not trusted|forbidden")
+}
+
+// TestRemotesLXDClient adds a lited to LXD's own lxc client with a token and lists it.
+func TestRemotesLXDClient(t *testing.T) {
+	host2 := startDaemon(t)
+	addr := "127.0.0.1:" + freePort(t)
+	mustLite(t, host2, "config", "set", "core.https_address", addr)
+	conf := t.TempDir()
+	if err := os.WriteFile(filepath.Join(conf, "config.yml"), []byte("default-remote: local\nremotes:\n  local:\n    addr: unix://\n    public: false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lxc := func(args ...string) (string, error) {
+		cmd := exec.Command("lxc", args...)
+		cmd.Env = append(os.Environ(), "LXD_CONF="+conf, "HOME="+conf)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	tok := newToken(t, host2, "lxc")
+	if out, err := lxc("remote", "add", "lite2", tok); err != nil {
+		t.Fatalf("lxc remote add: %v\n%s", err, out)
+	}
+	out, err := lxc("list", "lite2:", "--format", "csv")
+	if err != nil {
+		t.Fatalf("lxc list lite2: %v\n%s", err, out)
+	}
+	if list := mustLite(t, host2, "config", "trust", "list", "--format", "csv"); !strings.HasPrefix(list, "lxc,") {
+		t.Fatalf("trust list after lxc joined:\n%s", list)
+	}
+	mustLite(t, host2, "config", "trust", "remove", "lxc")
+	if out, err := lxc("list", "lite2:"); err == nil {
+		t.Fatalf("lxc list after trust remove succeeded:\n%s", out)
+	}
 }
