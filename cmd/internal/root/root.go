@@ -53,7 +53,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		file.NewCmdFile(f),
 		console.NewCmdConsole(f),
 		backup.NewCmdExport(f), backup.NewCmdImport(f),
-		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f),
+		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f), snapshot.NewCmdMove(f),
 		version.NewCmdVersion(f, nil),
 	)
 	return cmd
