@@ -5,6 +5,8 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"lite/client"
 	"lite/client/api"
@@ -48,6 +50,24 @@ func (f *Factory) For(ref string) (func() (Client, error), string) {
 		}
 	}
 	return f.Client, ref
+}
+
+// ForAll is For for commands that take several names: they must all be on one server.
+func (f *Factory) ForAll(refs []string) (func() (Client, error), []string, error) {
+	if len(refs) == 0 {
+		return f.Client, refs, nil
+	}
+	get, first := f.For(refs[0])
+	names := []string{first}
+	prefix := strings.TrimSuffix(refs[0], first)
+	for _, ref := range refs[1:] {
+		_, name := f.For(ref)
+		if strings.TrimSuffix(ref, name) != prefix {
+			return nil, nil, fmt.Errorf("%q and %q are on different servers: name instances of one server per command: %w", refs[0], ref, api.ErrInvalid)
+		}
+		names = append(names, name)
+	}
+	return get, names, nil
 }
 
 // Connect returns a Client for the daemon at socket.
