@@ -36,6 +36,22 @@ func TestRemotesCopyMove(t *testing.T) {
 	lap.must(t, "launch", "debian/12", "xfer1")
 	lap.must(t, "exec", "xfer1", "--", "sh", "-c", "echo copied-$(hostname) > /root/marker")
 	lap.must(t, "stop", "xfer1")
+
+	// The image goes over once; a second copy only adds the alias.
+	lap.must(t, "image", "copy", "debian/12", "host2:", "--alias", "deb-a")
+	lap.must(t, "image", "copy", "debian/12", "host2:", "--alias", "deb-b")
+	want, err := local.Client(t).GetImageAlias("debian/12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"deb-a", "deb-b"} {
+		got, err := host2.Client(t).GetImageAlias(a)
+		if err != nil || got.Target != want.Target {
+			t.Fatalf("alias %s on host2: %+v, %v; want target %s", a, got, err, want.Target)
+		}
+	}
+	_, stderr, code := lap.run("image", "copy", "no-such-image", "host2:")
+	oneLineError(t, "image copy of a missing image", stderr, code, "not found")
 	lap.must(t, "snapshot", "xfer1", "snap0")
 
 	// Copy with snapshots; the copy boots on host2 with the same files.
@@ -53,7 +69,7 @@ func TestRemotesCopyMove(t *testing.T) {
 		t.Fatalf("cp2 (--instance-only) has %q snapshots, want 0", got)
 	}
 	// A taken name on the target is refused and the target keeps what it had.
-	_, stderr, code := lap.run("copy", "xfer1", "host2:cp1")
+	_, stderr, code = lap.run("copy", "xfer1", "host2:cp1")
 	oneLineError(t, "copy onto an existing name", stderr, code, "already exists")
 
 	// A running instance is not moved without --stateless; nothing changes on either side.
