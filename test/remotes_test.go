@@ -3,6 +3,7 @@ package test
 import (
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -182,6 +183,14 @@ func TestRemotesHTTPS(t *testing.T) {
 	}
 	if strings.Contains(lap.must(t, "list", "--format", "csv", "-c", "n"), "web9") {
 		t.Fatal("web9 shows up on the local daemon")
+	}
+
+	// The half-open connections were closed by the server (the handshake has a deadline).
+	for i, c := range idle {
+		_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+		if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("half-open connection %d still open after a minute (read: %v)", i, err)
+		}
 	}
 
 	// A changed server certificate is refused.

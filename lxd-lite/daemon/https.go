@@ -81,7 +81,14 @@ func (h *httpsListener) Set(addr string) error {
 	old := h.srv
 	h.srv, h.addr = srv, addr
 	if old != nil {
-		_ = old.Close()
+		// Gracefully: the request that changed the address may be running on it.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := old.Shutdown(ctx); err != nil {
+				_ = old.Close()
+			}
+		}()
 	}
 	return nil
 }

@@ -10,8 +10,8 @@ import (
 
 	"lite/client/api"
 	"lite/lxd-lite/operations"
-	"lite/trust"
 	"lite/profiles"
+	"lite/trust"
 )
 
 var certificateEndpoints = []endpoint{
