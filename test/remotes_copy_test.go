@@ -68,6 +68,19 @@ func TestRemotesCopyMove(t *testing.T) {
 	if got := snapshotsOf(t, lap, "host2:", "cp2"); got != "0" {
 		t.Fatalf("cp2 (--instance-only) has %q snapshots, want 0", got)
 	}
+	// Snapshots, instance config and image lists take the remote too.
+	lap.must(t, "snapshot", "host2:cp2", "extra")
+	if got := snapshotsOf(t, lap, "host2:", "cp2"); got != "1" {
+		t.Fatalf("cp2 after snapshot host2:cp2 has %q snapshots, want 1", got)
+	}
+	lap.must(t, "config", "set", "host2:cp2", "user.where=host2")
+	if got := strings.TrimSpace(lap.must(t, "config", "get", "host2:cp2", "user.where")); got != "host2" {
+		t.Fatalf("config get host2:cp2 user.where = %q", got)
+	}
+	if !strings.Contains(lap.must(t, "image", "list", "host2:"), "deb-a") {
+		t.Fatal("image list host2: lacks deb-a")
+	}
+
 	// A taken name on the target is refused and the target keeps what it had.
 	_, stderr, code = lap.run("copy", "xfer1", "host2:cp1")
 	oneLineError(t, "copy onto an existing name", stderr, code, "already exists")

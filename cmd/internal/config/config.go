@@ -26,11 +26,12 @@ func NewCmdConfig(f *cli.Factory) *cobra.Command {
 			if min := instanceArgs[cmd.Name()]; len(args) < min {
 				return fmt.Errorf("lite config %s INSTANCE needs %d arguments (see --help): %w", cmd.Name(), min, api.ErrInvalid)
 			}
-			c, err := connect(f)
+			get, name := f.For(args[0])
+			c, err := connectWith(get)
 			if err != nil {
 				return err
 			}
-			t, err := loadInstance(c, args[0])
+			t, err := loadInstance(c, name)
 			if err != nil {
 				return err
 			}
