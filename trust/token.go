@@ -101,7 +101,7 @@ func (t *Tokens) Take(token string) (*Pending, error) {
 		}
 	}
 	if found == nil {
-		return nil, fmt.Errorf("join token unknown, already used or revoked: ask for a new one with \"lite config trust add NAME\": %w", api.ErrForbidden)
+		return nil, fmt.Errorf("join token unknown, expired, already used or revoked: ask for a new one with \"lite config trust add NAME\": %w", api.ErrForbidden)
 	}
 	delete(t.pending, found.Secret)
 	if t.now().After(found.Expires) {
