@@ -70,6 +70,9 @@ func (h *httpsListener) Set(addr string) error {
 			// are closed; headers are bounded.
 			ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 			ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
+			// HTTP/1.1 only: websockets (exec, events, console) need it, and HTTP/2's
+			// extra machinery is attack surface the API does not use.
+			TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		}
 		go func() {
 			if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
