@@ -174,6 +174,13 @@ func TestRemotesHTTPS(t *testing.T) {
 		}
 	})
 	lap.must(t, "list", "host2:")
+	if !strings.Contains(lap.must(t, "network", "list", "host2:", "--format", "csv"), host2.Net) {
+		t.Fatalf("network list host2: lacks host2's network %s", host2.Net)
+	}
+	if strings.Contains(lap.must(t, "network", "list", "--format", "csv"), host2.Net) {
+		t.Fatalf("the local network list shows host2's network %s", host2.Net)
+	}
+	lap.must(t, "network", "show", "host2:"+host2.Net)
 	lap.must(t, "launch", "host2:debian/12", "web9")
 	if out := strings.TrimSpace(lap.must(t, "exec", "host2:web9", "--", "hostname")); out != "web9" {
 		t.Fatalf("exec host2:web9 hostname = %q", out)
