@@ -60,7 +60,7 @@ func newToken(t *testing.T, host *Daemon, name string) string {
 	return tok
 }
 
-// untrustedGet does one request with a fresh, untrusted client certificate.
+// untrustedDo does one request with a fresh, untrusted client certificate.
 func untrustedDo(t *testing.T, method, url string) (int, api.Response) {
 	t.Helper()
 	dir := t.TempDir()
@@ -85,8 +85,19 @@ func TestRemotesHTTPS(t *testing.T) {
 	local := sharedDaemon(t)
 	host2 := startDaemon(t)
 	addr := "127.0.0.1:" + freePort(t)
-	base := "https://" + addr
+	checkServerConfig(t, host2, addr)
+	checkUntrusted(t, host2, addr)
+	lap, pinned := checkJoin(t, local, host2)
+	checkRemoteUse(t, lap, host2, addr)
+	checkPinning(t, lap, pinned)
+	// Removing the certificate refuses the laptop at once.
+	mustLite(t, host2, "config", "trust", "remove", "laptop")
+	_, stderr, code := lap.run("list", "host2:")
+	oneLineError(t, "removed certificate", stderr, code, "not trusted|forbidden")
+}
 
+// checkServerConfig sets core.https_address on host: validated from the table, stored, shown.
+func checkServerConfig(t *testing.T, host2 *Daemon, addr string) {
 	// Server config: validated from the table, stored, shown.
 	for _, bad := range [][]string{{"core.https_address", "nonsense"}, {"core.https_address", "127.0.0.1:99999"}, {"core.bogus", "1"}} {
 		_, stderr, code := host2.Lite(append([]string{"config", "set"}, bad...)...)
@@ -107,6 +118,12 @@ func TestRemotesHTTPS(t *testing.T) {
 		t.Fatalf("server.key: %v, mode %v; want 0600", err, st)
 	}
 
+}
+
+// checkUntrusted: GET /1.0 says untrusted, everything else is 403 and changes nothing;
+// TLS 1.2 is refused.
+func checkUntrusted(t *testing.T, host2 *Daemon, addr string) {
+	base := "https://" + addr
 	// Untrusted clients: GET /1.0 says untrusted, everything else is 403 and changes nothing.
 	code, env := untrustedDo(t, "GET", base+"/1.0")
 	var srv api.Server
@@ -129,6 +146,11 @@ func TestRemotesHTTPS(t *testing.T) {
 		t.Fatal("a TLS 1.2 handshake succeeded")
 	}
 
+}
+
+// checkJoin joins a laptop with a token and checks reused, forged, garbage and expired
+// tokens fail and add nothing. It returns the laptop and host2's pinned fingerprint.
+func checkJoin(t *testing.T, local, host2 *Daemon) (laptop, string) {
 	// Join with a token; the token works once.
 	lap := laptop{d: local, conf: t.TempDir()}
 	tok := newToken(t, host2, "laptop")
@@ -159,6 +181,12 @@ func TestRemotesHTTPS(t *testing.T) {
 		t.Fatalf("trust list after refused joins:\n%s", trusted)
 	}
 
+	return lap, forged.Fingerprint
+}
+
+// checkRemoteUse drives host2 from the laptop while 100 half-open connections are open,
+// then checks the server closed them.
+func checkRemoteUse(t *testing.T, lap laptop, host2 *Daemon, addr string) {
 	// The trusted laptop uses host2; many half-open untrusted connections do not stop it.
 	var idle []net.Conn
 	for i := 0; i < 100; i++ {
@@ -200,27 +228,25 @@ func TestRemotesHTTPS(t *testing.T) {
 		}
 	}
 
+}
+
+// checkPinning: a changed server certificate is refused.
+func checkPinning(t *testing.T, lap laptop, pinned string) {
 	// A changed server certificate is refused.
 	cfgPath := filepath.Join(lap.conf, "config.yml")
 	b, err := os.ReadFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pinned := forged.Fingerprint
 	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(b), pinned, strings.Repeat("a", 64), 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code = lap.run("list", "host2:")
+	_, stderr, code := lap.run("list", "host2:")
 	oneLineError(t, "changed certificate", stderr, code, "changed")
 	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	lap.must(t, "list", "host2:")
-
-	// Removing the certificate refuses the laptop at once.
-	mustLite(t, host2, "config", "trust", "remove", "laptop")
-	_, stderr, code = lap.run("list", "host2:")
-	oneLineError(t, "removed certificate", stderr, code, "not trusted|forbidden")
 }
 
 // TestRemotesLXDClient adds a lited to LXD's own lxc client with a token and lists it.
