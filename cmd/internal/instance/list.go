@@ -2,6 +2,8 @@ package instance
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -24,6 +26,9 @@ type ListOptions struct {
 	Location *time.Location // for the time columns; time.Local when nil
 }
 
+// remoteArg is a bare "REMOTE:" argument (a filter such as ipv6=fd00:: is not one).
+var remoteArg = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*:$`)
+
 // NewCmdList returns `lite list`; runF replaces RunList in tests.
 func NewCmdList(f *cli.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
 	opts := &ListOptions{IO: f.IO, Client: f.Client}
@@ -45,9 +50,15 @@ Columns (-c), default ` + DefaultColumns + `:
 		Example: "  lite list\n  lite list status=running -c ns4\n  lite list web --format json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Filters = args
-			if len(args) > 0 && strings.HasSuffix(args[0], ":") {
-				if c, rest := f.For(args[0]); rest == "" {
+			if len(args) > 0 && remoteArg.MatchString(args[0]) {
+				c, rest := f.For(args[0])
+				switch {
+				case rest == "":
 					opts.Client, opts.Filters = c, args[1:]
+				case args[0] == "local:":
+					opts.Filters = args[1:]
+				default:
+					return fmt.Errorf("no lite server remote called %q (lite remote list shows them): %w", strings.TrimSuffix(args[0], ":"), api.ErrNotFound)
 				}
 			}
 			if runF != nil {
