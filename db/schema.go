@@ -16,6 +16,7 @@ var updates = []func(ctx context.Context, tx *sql.Tx) error{
 	updateInstanceNamesNocase,
 	updateDefaultProcessLimit,
 	updateLabs,
+	updateCertificates,
 }
 
 func update0(ctx context.Context, tx *sql.Tx) error {

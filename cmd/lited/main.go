@@ -37,6 +37,7 @@ func main() {
 	ubuntuKeyring := fs.String("ubuntu-keyring", os.Getenv("LITE_UBUNTU_KEYRING"), "Ubuntu archive keyring file for ubuntu/* builds (env LITE_UBUNTU_KEYRING)")
 	maxImage := fs.Int64("image-max-size", 0, "largest size in bytes an image may expand to when unpacked (default 64 GiB)")
 	storageDriver := fs.String("storage", os.Getenv("LITE_STORAGE"), "storage driver: overlay or dir (env LITE_STORAGE; default overlay where the kernel has it); choose it before creating containers, lited does not convert between them")
+	https := fs.String("https", os.Getenv("LITE_HTTPS"), "also serve the API over HTTPS (TLS 1.3) on ADDR while core.https_address is unset (env LITE_HTTPS)")
 	debug := fs.Bool("debug", false, "log debug messages")
 	version := fs.Bool("version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
@@ -57,7 +58,7 @@ func main() {
 	defer stop()
 	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, Log: log, HostsFile: os.Getenv("LITE_HOSTS_FILE"),
 		DefaultNetwork: *defNet, DefaultNAT: *nat, NFTTable: *table,
-		ImageMaxBytes: *maxImage, Storage: *storageDriver, UbuntuMirror: *ubuntuMirror, UbuntuKeyring: *ubuntuKeyring,
+		ImageMaxBytes: *maxImage, Storage: *storageDriver, HTTPS: *https, UbuntuMirror: *ubuntuMirror, UbuntuKeyring: *ubuntuKeyring,
 		AllowRawLXCHooks: *rawHooks, AllowShiftedHostPaths: *shifted}); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)

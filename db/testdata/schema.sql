@@ -1,3 +1,11 @@
+CREATE TABLE certificates (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	fingerprint  TEXT NOT NULL UNIQUE,
+	type         TEXT NOT NULL DEFAULT 'client',
+	name         TEXT NOT NULL UNIQUE,
+	certificate  TEXT NOT NULL,
+	restricted   INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE config (
 	key    TEXT PRIMARY KEY,
 	value  TEXT NOT NULL

@@ -62,7 +62,9 @@ type Options struct {
 	Storage string
 	// HostsFile is where lab node names go for the host to resolve ("" = /etc/hosts).
 	HostsFile string
-	Log       *slog.Logger
+	// HTTPS is where to serve the API over TLS while core.https_address is unset ("": nowhere).
+	HTTPS string
+	Log   *slog.Logger
 }
 
 // Run starts lited and serves until ctx ends. Containers keep running after it returns.
@@ -196,6 +198,10 @@ func Run(ctx context.Context, o Options) error {
 		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: mgr, Images: imgs, Log: log,
 			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},
 	}
+	httpsLn, err := startHTTPS(ctx, dir, o.HTTPS, srv, log)
+	if err != nil {
+		return err
+	}
 	sock := filepath.Join(dir, "unix.socket")
 	ln, err := listen(sock)
 	if err != nil {
@@ -212,6 +218,7 @@ func Run(ctx context.Context, o Options) error {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(sctx)
+		httpsLn.Close(sctx)
 		_ = os.Remove(sock)
 		fs.Release(func() bool { return mgr.AnyRunning(sctx) })
 		log.Info("lited stopped; containers keep running")

@@ -34,6 +34,8 @@ type Server struct {
 	Hub       *events.Hub
 	Info      func() api.Server
 	Log       *slog.Logger
+	// Remote serves the HTTPS side (nil: unix socket only).
+	Remote *Remote
 }
 
 type handler func(s *Server, r *http.Request) Response
@@ -48,7 +50,7 @@ type endpoint struct {
 // PathValue unescapes it.
 func endpointGroups() [][]endpoint {
 	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, networkEndpoints,
-		snapshotEndpoints, fileEndpoints, consoleEndpoints, backupEndpoints, labEndpoints}
+		snapshotEndpoints, fileEndpoints, consoleEndpoints, backupEndpoints, labEndpoints, serverConfigEndpoints, certificateEndpoints}
 }
 
 var coreEndpoints = []endpoint{
@@ -115,5 +117,3 @@ func decode(r *http.Request, v any) error {
 	}
 	return nil
 }
-
-func getServer(s *Server, r *http.Request) Response { return Sync(s.Info()) }

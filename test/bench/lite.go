@@ -50,38 +50,12 @@ func startLite(ctx context.Context, cl *cleanups) (*lite, error) {
 			return nil, fmt.Errorf("build %s: %v: %s", c, err, out)
 		}
 	}
-	if l.dir, err = os.MkdirTemp("", "lite-bench-"); err != nil {
-		return nil, err
-	}
-	cl.add("remove "+l.dir, func(context.Context) { _ = os.RemoveAll(l.dir) })
-	if err := os.Chmod(l.dir, 0o711); err != nil {
-		return nil, err
-	}
 	before := map[string]string{}
 	for _, k := range watchedSysctls {
 		before[k] = readSysctl(k)
 	}
-	log, err := os.Create(filepath.Join(l.dir, "lited.log"))
-	if err != nil {
+	if err := l.spawn(ctx, cl, ""); err != nil {
 		return nil, err
-	}
-	defer log.Close()
-	l.daemon = exec.Command(filepath.Join(l.bin, "lited"))
-	l.net, l.table = "ltb"+suffix(), "lite_bench_"+suffix()
-	l.daemon.Env = append(os.Environ(), "LITE_DIR="+l.dir, "LITE_DEFAULT_NETWORK="+l.net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+l.table)
-	l.daemon.Stdout, l.daemon.Stderr = log, log
-	l.daemon.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := l.daemon.Start(); err != nil {
-		return nil, err
-	}
-	cl.add("stop lited and its network", l.stop)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := l.lite(ctx, "list"); err == nil {
-			break
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, fmt.Errorf("lited did not come up; see %s", log.Name())
-		}
 	}
 	for _, k := range watchedSysctls {
 		if now := readSysctl(k); now != before[k] {
@@ -92,6 +66,42 @@ func startLite(ctx context.Context, cl *cleanups) (*lite, error) {
 		fmt.Printf("lited raised host sysctls at start: %s\n", strings.Join(l.sysctlChanges, ", "))
 	}
 	return l, nil
+}
+
+// spawn starts a lited of l.bin on a new LITE_DIR with its own network and table (tag tells
+// a second daemon's names apart) and waits until it answers.
+func (l *lite) spawn(ctx context.Context, cl *cleanups, tag string) error {
+	var err error
+	if l.dir, err = os.MkdirTemp("", "lite-bench-"); err != nil {
+		return err
+	}
+	cl.add("remove "+l.dir, func(context.Context) { _ = os.RemoveAll(l.dir) })
+	if err := os.Chmod(l.dir, 0o711); err != nil {
+		return err
+	}
+	log, err := os.Create(filepath.Join(l.dir, "lited.log"))
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	l.daemon = exec.Command(filepath.Join(l.bin, "lited"))
+	l.net, l.table = "ltb"+suffix()+tag, "lite_bench_"+suffix()+tag
+	l.daemon.Env = append(os.Environ(), "LITE_DIR="+l.dir, "LITE_DEFAULT_NETWORK="+l.net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+l.table)
+	l.daemon.Stdout, l.daemon.Stderr = log, log
+	l.daemon.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := l.daemon.Start(); err != nil {
+		return err
+	}
+	cl.add("stop lited and its network", l.stop)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := l.lite(ctx, "list"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("lited did not come up; see %s", log.Name())
+		}
+	}
+	return nil
 }
 
 // stop deletes lite's containers, stops lited and removes its default network's dnsmasq,

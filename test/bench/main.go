@@ -90,7 +90,7 @@ type options struct {
 	lxdDense bool
 }
 
-var allRows = []string{"launch", "ipv4", "exec", "list", "stop", "copy", "disk", "rss", "monitor", "density"}
+var allRows = []string{"launch", "ipv4", "exec", "list", "stop", "copy", "copy-remote", "disk", "rss", "monitor", "density"}
 
 func parseSet(s string, valid []string, what string) (map[string]bool, error) {
 	m := map[string]bool{}
@@ -206,6 +206,11 @@ func (r *run) all(ctx context.Context) error {
 		if err := r.measure(ctx, l, true); err != nil {
 			return fmt.Errorf("lite: %w", err)
 		}
+		if r.opts.rows["copy-remote"] && ctx.Err() == nil {
+			if err := r.measureRemoteCopyLite(ctx, l); err != nil {
+				r.report.note("lite", fmt.Errorf("copy between two daemons: %w", err))
+			}
+		}
 	}
 	if r.opts.only["floor"] && ctx.Err() == nil {
 		f, err := startFloor(ctx, &r.clean, img)
@@ -220,6 +225,11 @@ func (r *run) all(ctx context.Context) error {
 		if err != nil {
 			r.report.note("lxd", err)
 			return nil
+		}
+		if r.opts.rows["copy-remote"] && ctx.Err() == nil {
+			if err := r.measureRemoteCopyLXD(ctx, env); err != nil {
+				r.report.note("lxd-dir", fmt.Errorf("copy between two daemons: %w", err))
+			}
 		}
 		for _, pool := range env.pools {
 			if ctx.Err() != nil {

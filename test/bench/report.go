@@ -27,6 +27,7 @@ var rowDefs = []rowDef{
 	{"list", "list, 25 running", "ms", 30, false},
 	{"stop", "stop (clean systemd shutdown)", "s", 1.0, false},
 	{"copy", "copy (stopped)", "ms", 100, false},
+	{"copy-remote", "copy (stopped, 100 MB written) to a 2nd daemon", "s", 0, false},
 	{"snapshot", "snapshot (running)", "ms", 100, false},
 	{"disk", "disk per container after boot", "MiB", 20, false},
 	{"rss-idle", "daemon RSS idle", "MiB", 30, false},

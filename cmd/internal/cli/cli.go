@@ -5,6 +5,8 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"lite/client"
 	"lite/client/api"
@@ -34,6 +36,38 @@ type Operation interface {
 type Factory struct {
 	IO     *IOStreams
 	Client func() (Client, error)
+	// SplitRemote, when set, recognises "REMOTE:REST" naming a lite server remote: it
+	// returns a client for that server and REST.
+	SplitRemote func(ref string) (client func() (Client, error), rest string, ok bool)
+}
+
+// For returns the client a reference is meant for and the reference without its remote:
+// "host2:web1" goes to host2, "web1" to the default daemon.
+func (f *Factory) For(ref string) (func() (Client, error), string) {
+	if f.SplitRemote != nil {
+		if c, rest, ok := f.SplitRemote(ref); ok {
+			return c, rest
+		}
+	}
+	return f.Client, ref
+}
+
+// ForAll is For for commands that take several names: they must all be on one server.
+func (f *Factory) ForAll(refs []string) (func() (Client, error), []string, error) {
+	if len(refs) == 0 {
+		return f.Client, refs, nil
+	}
+	get, first := f.For(refs[0])
+	names := []string{first}
+	prefix := strings.TrimSuffix(refs[0], first)
+	for _, ref := range refs[1:] {
+		_, name := f.For(ref)
+		if strings.TrimSuffix(ref, name) != prefix {
+			return nil, nil, fmt.Errorf("%q and %q are on different servers: name instances of one server per command: %w", refs[0], ref, api.ErrInvalid)
+		}
+		names = append(names, name)
+	}
+	return get, names, nil
 }
 
 // Connect returns a Client for the daemon at socket.

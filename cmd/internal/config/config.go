@@ -10,25 +10,35 @@ import (
 	"lite/cmd/internal/output"
 )
 
+// instanceArgs is how many arguments each verb needs when it names an instance.
+var instanceArgs = map[string]int{"get": 2, "show": 1, "set": 2, "unset": 2, "edit": 1}
+
 // NewCmdConfig returns `lite config`: an instance's config keys and devices.
 func NewCmdConfig(f *cli.Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "config", Short: "Manage instance config and devices", Args: cli.ExactArgs(0),
+	cmd := &cobra.Command{Use: "config", Short: "Manage server and instance config, devices and trusted clients", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var expanded bool
 	withInstance := func(fn func(cmd *cobra.Command, t *target, args []string) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
-			c, err := connect(f)
+			if isServerCall(args) {
+				return runServerConfig(cmd.Context(), f, cmd.Name(), args)
+			}
+			if min := instanceArgs[cmd.Name()]; len(args) < min {
+				return fmt.Errorf("lite config %s INSTANCE needs %d arguments (see --help): %w", cmd.Name(), min, api.ErrInvalid)
+			}
+			get, name := f.For(args[0])
+			c, err := connectWith(get)
 			if err != nil {
 				return err
 			}
-			t, err := loadInstance(c, args[0])
+			t, err := loadInstance(c, name)
 			if err != nil {
 				return err
 			}
 			return fn(cmd, t, args[1:])
 		}
 	}
-	get := &cobra.Command{Use: "get INSTANCE KEY", Short: "Get a config key", Args: cli.ExactArgs(2),
+	get := &cobra.Command{Use: "get [INSTANCE|REMOTE:] KEY", Short: "Get a config key (of the server when no instance is named)", Args: cli.RangeArgs(1, 2),
 		RunE: withInstance(func(_ *cobra.Command, t *target, args []string) error {
 			cfg := t.inst.Config
 			if expanded {
@@ -38,7 +48,7 @@ func NewCmdConfig(f *cli.Factory) *cobra.Command {
 			return err
 		})}
 	get.Flags().BoolVarP(&expanded, "expanded", "e", false, "include the keys from profiles")
-	show := &cobra.Command{Use: "show INSTANCE", Short: "Show an instance's config and devices as YAML", Args: cli.ExactArgs(1),
+	show := &cobra.Command{Use: "show [INSTANCE|REMOTE:]", Short: "Show an instance's (or the server's) config as YAML", Args: cli.RangeArgs(0, 1),
 		RunE: withInstance(func(_ *cobra.Command, t *target, _ []string) error {
 			put := t.inst.InstancePut
 			if expanded {
@@ -47,9 +57,9 @@ func NewCmdConfig(f *cli.Factory) *cobra.Command {
 			return output.PrintYAML(f.IO.Out, put)
 		})}
 	show.Flags().BoolVarP(&expanded, "expanded", "e", false, "show the config and devices after profiles")
-	set := &cobra.Command{Use: "set INSTANCE KEY=VALUE...", Short: "Set config keys (applied at once to a running instance where possible)",
-		Example: "  lite config set web1 limits.memory=512MiB limits.cpu=1\n  lite config set web1 limits.memory 256MiB",
-		Args:    cli.MinArgs(2),
+	set := &cobra.Command{Use: "set [INSTANCE|REMOTE:] KEY=VALUE...", Short: "Set config keys of an instance (applied at once where possible) or of the server",
+		Example: "  lite config set web1 limits.memory=512MiB limits.cpu=1\n  lite config set web1 limits.memory 256MiB\n  lite config set core.https_address 127.0.0.1:8443",
+		Args:    cli.MinArgs(1),
 		RunE: withInstance(func(cmd *cobra.Command, t *target, args []string) error {
 			kv, err := keyValues(args)
 			if err != nil {
@@ -63,7 +73,7 @@ func NewCmdConfig(f *cli.Factory) *cobra.Command {
 			}
 			return t.save(cmd.Context())
 		})}
-	unset := &cobra.Command{Use: "unset INSTANCE KEY...", Short: "Unset config keys", Args: cli.MinArgs(2),
+	unset := &cobra.Command{Use: "unset [INSTANCE|REMOTE:] KEY...", Short: "Unset config keys of an instance or of the server", Args: cli.MinArgs(1),
 		RunE: withInstance(func(cmd *cobra.Command, t *target, args []string) error {
 			for _, k := range args {
 				if err := notVolatile(k); err != nil {
@@ -85,6 +95,6 @@ func NewCmdConfig(f *cli.Factory) *cobra.Command {
 			t.inst.InstancePut = put
 			return t.save(cmd.Context())
 		})}
-	cmd.AddCommand(get, show, set, unset, editCmd, newCmdDevice(f, "instance", loadInstance))
+	cmd.AddCommand(get, show, set, unset, editCmd, newCmdDevice(f, "instance", loadInstance), newCmdTrust(f))
 	return cmd
 }

@@ -35,8 +35,11 @@ type Client interface {
 }
 
 // connect returns the factory's client as a Client.
-func connect(f *cli.Factory) (Client, error) {
-	c, err := f.Client()
+func connect(f *cli.Factory) (Client, error) { return connectWith(f.Client) }
+
+// connectWith returns the client get makes as a Client.
+func connectWith(get func() (cli.Client, error)) (Client, error) {
+	c, err := get()
 	if err != nil {
 		return nil, err
 	}

@@ -45,11 +45,18 @@ type ListOptions struct {
 func NewCmdList(f *cli.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
 	opts := &ListOptions{IO: f.IO, Client: f.Client}
 	cmd := &cobra.Command{
-		Use:     "list",
+		Use:     "list [SERVER:]",
 		Aliases: []string{"ls"},
-		Short:   "List local images",
-		Args:    cli.ExactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Short:   "List the images of the local daemon (or of a lite server remote)",
+		Args:    cli.RangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				get, rest := f.For(args[0])
+				if rest != "" && args[0] != "local:" {
+					return fmt.Errorf("lite image list takes a server (REMOTE:), not %q: %w", args[0], api.ErrInvalid)
+				}
+				opts.Client = get
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -297,10 +297,15 @@ func short(fp string) string {
 func NewCmdCopy(f *cli.Factory) *cobra.Command {
 	var aliases []string
 	cmd := &cobra.Command{
-		Use:   "copy REMOTE:IMAGE local:",
-		Short: "Copy an image from a remote into the local store",
+		Use:   "copy [REMOTE:]IMAGE local:|SERVER:",
+		Short: "Copy an image from a remote into the local store, or to a lite server remote",
 		Args:  cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 2 {
+				if _, rest := f.For(args[1]); rest != args[1] {
+					return copyToServer(cmd, f, args[0], args[1], aliases)
+				}
+			}
 			if len(args) == 2 && strings.TrimSuffix(args[1], ":") != "local" {
 				return fmt.Errorf("lite can only copy images into local:, not %q: %w", args[1], api.ErrInvalid)
 			}

@@ -49,7 +49,7 @@ func newCreateCmd(f *cli.Factory, runF func(context.Context, *CreateOptions) err
 		Example: "  lite init debian/12 web1 -c limits.memory=512MiB",
 		Args:    cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Image = args[0]
+			opts.Client, opts.Image = f.For(args[0])
 			if len(args) > 1 {
 				opts.Name = args[1]
 			}

@@ -33,7 +33,11 @@ func NewCmdDelete(f *cli.Factory, runF func(context.Context, *DeleteOptions) err
 		Long:    "Delete instances. A running instance is refused unless --force, which stops it first.",
 		Args:    cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Names = args
+			get, names, err := f.ForAll(args)
+			if err != nil {
+				return err
+			}
+			opts.Client, opts.Names = get, names
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

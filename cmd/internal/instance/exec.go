@@ -42,7 +42,8 @@ func NewCmdExec(f *cli.Factory, runF func(context.Context, *ExecOptions) error) 
 		Example: "  lite exec web1 -- bash\n  lite exec web1 --env A=1 --cwd /tmp -- sh -c 'echo $A'",
 		Args:    cli.MinArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Name, opts.Command = args[0], args[1:]
+			opts.Client, opts.Name = f.For(args[0])
+			opts.Command = args[1:]
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

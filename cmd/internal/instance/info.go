@@ -33,7 +33,7 @@ func NewCmdInfo(f *cli.Factory, runF func(context.Context, *InfoOptions) error) 
 		Args:  cli.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
-				opts.Name = args[0]
+				opts.Client, opts.Name = f.For(args[0])
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -2,7 +2,10 @@ package instance
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +25,9 @@ type ListOptions struct {
 	Format   output.Format
 	Location *time.Location // for the time columns; time.Local when nil
 }
+
+// remoteArg is a bare "REMOTE:" argument (a filter such as ipv6=fd00:: is not one).
+var remoteArg = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*:$`)
 
 // NewCmdList returns `lite list`; runF replaces RunList in tests.
 func NewCmdList(f *cli.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
@@ -44,6 +50,17 @@ Columns (-c), default ` + DefaultColumns + `:
 		Example: "  lite list\n  lite list status=running -c ns4\n  lite list web --format json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Filters = args
+			if len(args) > 0 && remoteArg.MatchString(args[0]) {
+				c, rest := f.For(args[0])
+				switch {
+				case rest == "":
+					opts.Client, opts.Filters = c, args[1:]
+				case args[0] == "local:":
+					opts.Filters = args[1:]
+				default:
+					return fmt.Errorf("no lite server remote called %q (lite remote list shows them): %w", strings.TrimSuffix(args[0], ":"), api.ErrNotFound)
+				}
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

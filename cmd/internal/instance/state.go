@@ -42,7 +42,11 @@ func newStateCmd(f *cli.Factory, runF func(context.Context, *StateOptions) error
 		Short: short,
 		Args:  cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Names = args
+			get, names, err := f.ForAll(args)
+			if err != nil {
+				return err
+			}
+			opts.Client, opts.Names = get, names
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

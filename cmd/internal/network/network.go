@@ -33,21 +33,38 @@ type Client interface {
 type Options struct {
 	IO     *cli.IOStreams
 	Client func() (Client, error)
+	// On, when set, returns the options for the server a "REMOTE:NAME" reference names and
+	// the name without its remote.
+	On func(ref string) (*Options, string)
 }
 
 // FromFactory adapts the CLI's factory: its client is the full one, which has these methods.
 func FromFactory(f *cli.Factory) *Options {
-	return &Options{IO: f.IO, Client: func() (Client, error) {
-		c, err := f.Client()
-		if err != nil {
-			return nil, err
+	with := func(get func() (cli.Client, error)) func() (Client, error) {
+		return func() (Client, error) {
+			c, err := get()
+			if err != nil {
+				return nil, err
+			}
+			nc, ok := c.(Client)
+			if !ok {
+				return nil, fmt.Errorf("this client cannot manage networks")
+			}
+			return nc, nil
 		}
-		nc, ok := c.(Client)
-		if !ok {
-			return nil, fmt.Errorf("this client cannot manage networks")
-		}
-		return nc, nil
+	}
+	return &Options{IO: f.IO, Client: with(f.Client), On: func(ref string) (*Options, string) {
+		get, name := f.For(ref)
+		return &Options{IO: f.IO, Client: with(get)}, name
 	}}
+}
+
+// on returns the options and name for ref ("host2:net0" or "net0").
+func (o *Options) on(ref string) (*Options, string) {
+	if o.On == nil {
+		return o, ref
+	}
+	return o.On(ref)
 }
 
 // NewCmdNetwork returns the `lite network` command group.
@@ -64,36 +81,60 @@ func NewCmdNetwork(opts *Options) *cobra.Command {
 		},
 	}
 	var format output.Format
-	list := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List networks", Args: cli.ExactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error { return RunList(cmd.Context(), opts, format) }}
+	list := &cobra.Command{Use: "list [SERVER:]", Aliases: []string{"ls"}, Short: "List networks", Args: cli.RangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o := opts
+			if len(args) == 1 {
+				var rest string
+				if o, rest = opts.on(args[0]); rest != "" && args[0] != "local:" {
+					return fmt.Errorf("lite network list takes a server (REMOTE:), not %q: %w", args[0], api.ErrInvalid)
+				}
+			}
+			return RunList(cmd.Context(), o, format)
+		}}
 	output.AddFormatFlag(list, &format)
 	var leaseFormat output.Format
 	leases := &cobra.Command{Use: "list-leases NAME", Short: "List a network's DHCP leases and reservations", Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return RunLeases(cmd.Context(), opts, args[0], leaseFormat)
+			o, name := opts.on(args[0])
+			return RunLeases(cmd.Context(), o, name, leaseFormat)
 		}}
 	output.AddFormatFlag(leases, &leaseFormat)
 	var desc string
 	create := &cobra.Command{Use: "create NAME [key=value...]", Short: "Create a managed bridge network", Args: cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return RunCreate(cmd.Context(), opts, args[0], desc, args[1:])
+			o, name := opts.on(args[0])
+			return RunCreate(cmd.Context(), o, name, desc, args[1:])
 		}}
 	create.Flags().StringVar(&desc, "description", "", "network description")
 	cmd.AddCommand(list, create, leases,
 		&cobra.Command{Use: "show NAME", Short: "Show a network's configuration", Args: cli.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error { return RunShow(cmd.Context(), opts, args[0]) }},
+			RunE: func(cmd *cobra.Command, args []string) error {
+				o, n := opts.on(args[0])
+				return RunShow(cmd.Context(), o, n)
+			}},
 		&cobra.Command{Use: "info NAME", Short: "Show a network's bridge state", Args: cli.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error { return RunInfo(cmd.Context(), opts, args[0]) }},
+			RunE: func(cmd *cobra.Command, args []string) error {
+				o, n := opts.on(args[0])
+				return RunInfo(cmd.Context(), o, n)
+			}},
 		&cobra.Command{Use: "set NAME KEY VALUE | NAME KEY=VALUE...", Short: "Set network config keys", Args: cli.MinArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error { return RunSet(cmd.Context(), opts, args[0], args[1:]) }},
+			RunE: func(cmd *cobra.Command, args []string) error {
+				o, n := opts.on(args[0])
+				return RunSet(cmd.Context(), o, n, args[1:])
+			}},
 		&cobra.Command{Use: "unset NAME KEY", Short: "Unset a network config key", Args: cli.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return RunSet(cmd.Context(), opts, args[0], []string{args[1] + "="})
+				o, n := opts.on(args[0])
+				return RunSet(cmd.Context(), o, n, []string{args[1] + "="})
 			}},
 		&cobra.Command{Use: "rename NAME NEW", Short: "Rename a network", Args: cli.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, args []string) error { return RunRename(cmd.Context(), opts, args[0], args[1]) }},
 		&cobra.Command{Use: "delete NAME", Aliases: []string{"rm"}, Short: "Delete a network", Args: cli.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error { return RunDelete(cmd.Context(), opts, args[0]) }},
+			RunE: func(cmd *cobra.Command, args []string) error {
+				o, n := opts.on(args[0])
+				return RunDelete(cmd.Context(), o, n)
+			}},
 	)
 	return cmd
 }

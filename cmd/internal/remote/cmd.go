@@ -2,6 +2,7 @@ package remote
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,8 +15,13 @@ func NewCmdRemote(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "remote", Short: "Manage image remotes (simplestreams servers)", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var protocol string
-	add := &cobra.Command{Use: "add NAME URL", Short: "Add a remote", Args: cli.ExactArgs(2),
-		RunE: edit(func(c *Config, args []string) error { return c.Add(args[0], args[1], protocol) })}
+	add := &cobra.Command{Use: "add NAME URL|TOKEN", Short: "Add a remote: an image server by URL, or a lite server by a token from \"lite config trust add\"", Args: cli.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !strings.Contains(args[1], "://") {
+				return Join(args[0], args[1])
+			}
+			return edit(func(c *Config, args []string) error { return c.Add(args[0], args[1], protocol) })(cmd, args)
+		}}
 	add.Flags().StringVar(&protocol, "protocol", "simplestreams", "server protocol (simplestreams)")
 	remove := &cobra.Command{Use: "remove NAME", Aliases: []string{"rm"}, Short: "Remove a remote", Args: cli.ExactArgs(1),
 		RunE: edit(func(c *Config, args []string) error { return c.Remove(args[0]) })}

@@ -23,6 +23,8 @@ import (
 type Remote struct {
 	Addr     string `yaml:"addr"`
 	Protocol string `yaml:"protocol"`
+	// Fingerprint pins a lite remote's server certificate (SHA-256 of its DER).
+	Fingerprint string `yaml:"fingerprint,omitempty"`
 }
 
 // Config is the CLI's config file.
@@ -100,7 +102,7 @@ func (c *Config) Save() error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+	if err := mkdirPrivate(filepath.Dir(p)); err != nil {
 		return err
 	}
 	b, err := yaml.Marshal(c)
@@ -247,3 +249,6 @@ func (c *Config) Switch(name string) error {
 	c.DefaultRemote = name
 	return nil
 }
+
+// mkdirPrivate makes the config dir, readable by its owner only.
+func mkdirPrivate(dir string) error { return os.MkdirAll(dir, 0o700) }

@@ -97,7 +97,8 @@ func ResolveSource(ctx context.Context, ref string, local func(name string) (boo
 	res := Resolution{Source: source(nil, ref)}
 	var added []string
 	for _, name := range c.Names() {
-		if _, builtin := Builtins[name]; !builtin {
+		// A lite server (protocol lite) is not an image index.
+		if _, builtin := Builtins[name]; !builtin && c.Remotes[name].Protocol == "simplestreams" {
 			added = append(added, name)
 		}
 	}

@@ -59,7 +59,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		file.NewCmdFile(f),
 		console.NewCmdConsole(f),
 		backup.NewCmdExport(f), backup.NewCmdImport(f),
-		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f),
+		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f), snapshot.NewCmdMove(f),
 		version.NewCmdVersion(f, nil),
 	)
 	// The completion scripts are written to the writer set before they are added.
@@ -102,8 +102,24 @@ func Main(args []string, ios *cli.IOStreams, connect func(socket string) (cli.Cl
 		})
 		return c, cerr
 	}}
+	f.SplitRemote = splitRemote
 	cmd := NewCmdRoot(f, &socket)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(context.Background())
 	return cli.ExitCode(ios.ErrOut, err)
+}
+
+// splitRemote connects to the lite remote a reference names, if it names one.
+func splitRemote(ref string) (func() (cli.Client, error), string, bool) {
+	name, rest, ok := remote.IsLite(ref)
+	if !ok {
+		return nil, ref, false
+	}
+	return func() (cli.Client, error) {
+		c, err := remote.Connect(name)
+		if err != nil {
+			return nil, err
+		}
+		return cli.Remote(c), nil
+	}, rest, true
 }

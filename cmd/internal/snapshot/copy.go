@@ -14,13 +14,18 @@ import (
 func NewCmdCopy(f *cli.Factory) *cobra.Command {
 	var instanceOnly bool
 	cmd := &cobra.Command{
-		Use:     "copy SOURCE[/SNAPSHOT] DESTINATION",
+		Use:     "copy [REMOTE:]SOURCE[/SNAPSHOT] [REMOTE:]DESTINATION",
 		Aliases: []string{"cp"},
 		Short:   "Copy an instance, or make an instance from a snapshot",
 		Long: "Copy an instance (running ones are frozen while their files are copied) with its\n" +
 			"snapshots, or make a new instance from a snapshot. The copy is stopped, with a new MAC and uuid.",
 		Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isRemoteTransfer(f, args[0], args[1]) {
+				t := newTransfer(f, args[0], args[1])
+				t.instanceOnly = instanceOnly
+				return t.run(cmd.Context(), f.IO)
+			}
 			c, err := connect(f)
 			if err != nil {
 				return err

@@ -39,6 +39,21 @@ func connect(f *cli.Factory) (Client, error) {
 	return sc, nil
 }
 
+// connectFor is connect for the server ref names ("host2:web1" or "web1"); it returns the
+// name without its remote.
+func connectFor(f *cli.Factory, ref string) (Client, string, error) {
+	get, name := f.For(ref)
+	c, err := get()
+	if err != nil {
+		return nil, "", err
+	}
+	sc, ok := c.(Client)
+	if !ok {
+		return nil, "", fmt.Errorf("this client cannot manage snapshots")
+	}
+	return sc, name, nil
+}
+
 // wait waits for an operation the way every lite command does.
 func wait(ctx context.Context, f *cli.Factory, op *client.Operation, err error) (api.Operation, error) {
 	if err != nil {
@@ -73,7 +88,7 @@ func NewCmdSnapshot(f *cli.Factory) *cobra.Command {
 			"Without a name it is called snapN. A running instance is frozen while its files are copied.",
 		Args: cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := connect(f)
+			c, name, err := connectFor(f, args[0])
 			if err != nil {
 				return err
 			}
@@ -84,7 +99,7 @@ func NewCmdSnapshot(f *cli.Factory) *cobra.Command {
 				}
 				req.Name = args[1]
 			}
-			op, err := c.CreateInstanceSnapshot(args[0], req)
+			op, err := c.CreateInstanceSnapshot(name, req)
 			_, err = wait(cmd.Context(), f, op, err)
 			return err
 		},
@@ -101,14 +116,14 @@ func NewCmdRestore(f *cli.Factory) *cobra.Command {
 		Long:  "Restore an instance's root filesystem, config, devices and profiles from a snapshot.\nA running instance is stopped, restored and started again.",
 		Args:  cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := connect(f)
+			c, name, err := connectFor(f, args[0])
 			if err != nil {
 				return err
 			}
 			if err := checkSnapName(args[1], args[1]); err != nil {
 				return err
 			}
-			op, err := c.RestoreInstance(args[0], args[1])
+			op, err := c.RestoreInstance(name, args[1])
 			_, err = wait(cmd.Context(), f, op, err)
 			return err
 		},

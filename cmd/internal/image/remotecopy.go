@@ -1,0 +1,80 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"lite/client"
+	"lite/client/api"
+	"lite/cmd/internal/cli"
+	"lite/cmd/internal/progress"
+)
+
+// copyToServer copies an image from the source server (local, or a lite remote) to a lite
+// server remote: exported once into a private temp dir and uploaded, where the receiver
+// checks it as any upload. An image the target already has (same fingerprint) is not sent
+// again; only the aliases are added.
+func copyToServer(cmd *cobra.Command, f *cli.Factory, srcRef, dstRef string, aliases []string) error {
+	srcGet, name := f.For(srcRef)
+	dstGet, rest := f.For(dstRef)
+	if rest != "" {
+		return fmt.Errorf("the target %q must be a server (REMOTE:), images keep their fingerprint: %w", dstRef, api.ErrInvalid)
+	}
+	src, err := imageClient(srcGet)
+	if err != nil {
+		return err
+	}
+	dst, err := imageClient(dstGet)
+	if err != nil {
+		return err
+	}
+	img, err := resolve(src, name)
+	if err != nil {
+		return err
+	}
+	if _, err := dst.GetImage(img.Fingerprint); errors.Is(err, api.ErrNotFound) {
+		if err := sendImage(cmd, f, src, dst, img); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	for _, a := range aliases {
+		if err := dst.CreateImageAlias(api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: a, Target: img.Fingerprint}}); err != nil {
+			return fmt.Errorf("alias %q on the target: %w", a, err)
+		}
+	}
+	fmt.Fprintf(f.IO.Out, "Image copied with fingerprint: %s\n", img.Fingerprint)
+	return nil
+}
+
+func sendImage(cmd *cobra.Command, f *cli.Factory, src, dst Client, img *api.Image) error {
+	tmp, err := os.MkdirTemp("", "lite-image-copy-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	files, err := src.ExportImage(img.Fingerprint, tmp)
+	if err != nil {
+		return err
+	}
+	up := client.ImageUpload{Meta: files[0], Properties: img.Properties, Public: img.Public}
+	if len(files) > 1 {
+		up.Rootfs = files[1]
+	}
+	o, err := dst.CreateImage(up)
+	if err != nil {
+		return err
+	}
+	final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+	if err != nil {
+		return err
+	}
+	if fp, _ := final.Metadata["fingerprint"].(string); fp != img.Fingerprint {
+		return fmt.Errorf("the target stored the image as %s, not %s: %w", fp, img.Fingerprint, api.ErrInternal)
+	}
+	return nil
+}

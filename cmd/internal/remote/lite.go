@@ -1,0 +1,120 @@
+package remote
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"lite/client"
+	"lite/client/api"
+	"lite/trust"
+)
+
+// ProtocolLite marks a remote that is another lited (or LXD) reached over HTTPS.
+const ProtocolLite = "lite"
+
+// ClientCert returns the CLI's client certificate, made on first use beside the config
+// file (client.crt, client.key 0600).
+func ClientCert() (tls.Certificate, error) {
+	p, err := Path()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	dir := filepath.Dir(p)
+	if err := mkdirPrivate(dir); err != nil {
+		return tls.Certificate{}, err
+	}
+	return trust.KeyPair(filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key"), "lite-client")
+}
+
+// AddLite records a lite server remote with its pinned certificate fingerprint.
+func (c *Config) AddLite(name, addr, fingerprint string) error {
+	if !nameRe.MatchString(name) || name == "local" {
+		return fmt.Errorf("bad remote name %q: %w", name, api.ErrInvalid)
+	}
+	if _, ok := c.Remotes[name]; ok {
+		return fmt.Errorf("remote %q already exists: %w", name, api.ErrAlreadyExists)
+	}
+	c.Remotes[name] = Remote{Addr: addr, Protocol: ProtocolLite, Fingerprint: fingerprint}
+	return nil
+}
+
+// Join adds a lite server from a join token: it tries the token's addresses, pins the
+// fingerprint the token names (a server with another certificate is refused), presents the
+// token and records the remote.
+func Join(name, token string) error {
+	tok, err := trust.DecodeToken(token)
+	if err != nil {
+		return err
+	}
+	c, err := Load()
+	if err != nil {
+		return err
+	}
+	if _, ok := c.Remotes[name]; ok || name == "local" {
+		return fmt.Errorf("remote %q already exists: %w", name, api.ErrAlreadyExists)
+	}
+	cert, err := ClientCert()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, a := range tok.Addresses {
+		addr := "https://" + a
+		cl, err := client.ConnectHTTPS(addr, cert, tok.Fingerprint)
+		if err == nil {
+			err = cl.JoinWithToken(token)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a, err))
+			continue
+		}
+		if err := c.AddLite(name, addr, tok.Fingerprint); err != nil {
+			return err
+		}
+		return c.Save()
+	}
+	if len(errs) == 0 {
+		return fmt.Errorf("token names no server address (is core.https_address set on the server?): %w", api.ErrInvalid)
+	}
+	return errors.Join(errs...)
+}
+
+// Connect returns a client for a lite remote.
+func Connect(name string) (*client.Client, error) {
+	c, err := Load()
+	if err != nil {
+		return nil, err
+	}
+	r, ok := c.Remotes[name]
+	if !ok {
+		return nil, fmt.Errorf("remote %q not found (lite remote list shows them): %w", name, api.ErrNotFound)
+	}
+	if r.Protocol != ProtocolLite {
+		return nil, fmt.Errorf("remote %q is an image server (%s), not a lite server: %w", name, r.Protocol, api.ErrInvalid)
+	}
+	cert, err := ClientCert()
+	if err != nil {
+		return nil, err
+	}
+	return client.ConnectHTTPS(r.Addr, cert, r.Fingerprint)
+}
+
+// IsLite reports whether ref starts with the name of a lite remote ("host2:web1"), and
+// returns the remote and the rest.
+func IsLite(ref string) (remoteName, rest string, ok bool) {
+	rname, rest, found := strings.Cut(ref, ":")
+	if !found || rname == "" || rname == "local" {
+		return "", ref, false
+	}
+	c, err := Load()
+	if err != nil {
+		return "", ref, false
+	}
+	if r, found := c.Remotes[rname]; found && r.Protocol == ProtocolLite {
+		return rname, rest, true
+	}
+	return "", ref, false
+}

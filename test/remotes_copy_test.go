@@ -1,0 +1,106 @@
+package test
+
+import (
+	"strings"
+	"testing"
+)
+
+// joinedLaptop serves host on HTTPS on a free loopback port and returns a lite CLI (its
+// default daemon local) that trusts it as remote "host2".
+func joinedLaptop(t *testing.T, local, host *Daemon) laptop {
+	t.Helper()
+	mustLite(t, host, "config", "set", "core.https_address", "127.0.0.1:"+freePort(t))
+	lap := laptop{d: local, conf: t.TempDir()}
+	lap.must(t, "remote", "add", "host2", newToken(t, host, "laptop"))
+	return lap
+}
+
+// snapshotsOf returns the SNAPSHOTS column of `lite list` for name on ref's server.
+func snapshotsOf(t *testing.T, lap laptop, server, name string) string {
+	t.Helper()
+	for _, line := range strings.Split(lap.must(t, "list", server, "--format", "csv", "-c", "nS"), "\n") {
+		if n, count, ok := strings.Cut(line, ","); ok && n == name {
+			return count
+		}
+	}
+	t.Fatalf("%s is not listed on %q", name, server)
+	return ""
+}
+
+func TestRemotesCopyMove(t *testing.T) {
+	local := sharedDaemon(t)
+	host2 := startDaemon(t)
+	lap := joinedLaptop(t, local, host2)
+	deleteOnCleanup(t, local, "xfer1")
+
+	lap.must(t, "launch", "debian/12", "xfer1")
+	lap.must(t, "exec", "xfer1", "--", "sh", "-c", "echo copied-$(hostname) > /root/marker")
+	lap.must(t, "stop", "xfer1")
+
+	// The image goes over once; a second copy only adds the alias.
+	lap.must(t, "image", "copy", "debian/12", "host2:", "--alias", "deb-a")
+	lap.must(t, "image", "copy", "debian/12", "host2:", "--alias", "deb-b")
+	want, err := local.Client(t).GetImageAlias("debian/12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"deb-a", "deb-b"} {
+		got, err := host2.Client(t).GetImageAlias(a)
+		if err != nil || got.Target != want.Target {
+			t.Fatalf("alias %s on host2: %+v, %v; want target %s", a, got, err, want.Target)
+		}
+	}
+	_, stderr, code := lap.run("image", "copy", "no-such-image", "host2:")
+	oneLineError(t, "image copy of a missing image", stderr, code, "not found")
+	lap.must(t, "snapshot", "xfer1", "snap0")
+
+	// Copy with snapshots; the copy boots on host2 with the same files.
+	lap.must(t, "copy", "xfer1", "host2:cp1")
+	if got := snapshotsOf(t, lap, "host2:", "cp1"); got != "1" {
+		t.Fatalf("cp1 on host2 has %q snapshots, want 1", got)
+	}
+	lap.must(t, "start", "host2:cp1")
+	waitRunning(t, host2, "cp1")
+	if got := strings.TrimSpace(lap.must(t, "exec", "host2:cp1", "--", "cat", "/root/marker")); got != "copied-xfer1" {
+		t.Fatalf("/root/marker in host2:cp1 = %q", got)
+	}
+	lap.must(t, "copy", "xfer1", "host2:cp2", "--instance-only")
+	if got := snapshotsOf(t, lap, "host2:", "cp2"); got != "0" {
+		t.Fatalf("cp2 (--instance-only) has %q snapshots, want 0", got)
+	}
+	// Snapshots, instance config and image lists take the remote too.
+	lap.must(t, "snapshot", "host2:cp2", "extra")
+	if got := snapshotsOf(t, lap, "host2:", "cp2"); got != "1" {
+		t.Fatalf("cp2 after snapshot host2:cp2 has %q snapshots, want 1", got)
+	}
+	lap.must(t, "config", "set", "host2:cp2", "user.where=host2")
+	if got := strings.TrimSpace(lap.must(t, "config", "get", "host2:cp2", "user.where")); got != "host2" {
+		t.Fatalf("config get host2:cp2 user.where = %q", got)
+	}
+	if !strings.Contains(lap.must(t, "image", "list", "host2:"), "deb-a") {
+		t.Fatal("image list host2: lacks deb-a")
+	}
+
+	// A taken name on the target is refused and the target keeps what it had.
+	_, stderr, code = lap.run("copy", "xfer1", "host2:cp1")
+	oneLineError(t, "copy onto an existing name", stderr, code, "already exists")
+
+	// A running instance is not moved without --stateless; nothing changes on either side.
+	lap.must(t, "start", "xfer1")
+	_, stderr, code = lap.run("move", "xfer1", "host2:mv1")
+	oneLineError(t, "move of a running instance", stderr, code, "running.*--stateless")
+	if status(t, local, "xfer1") != "RUNNING" || strings.Contains(lap.must(t, "list", "host2:", "--format", "csv", "-c", "n"), "mv1") {
+		t.Fatal("a refused move changed something")
+	}
+	lap.must(t, "move", "xfer1", "host2:mv1", "--stateless")
+	if status(t, local, "xfer1") != "" {
+		t.Fatal("xfer1 is still on the source after the move")
+	}
+	waitRunning(t, host2, "mv1")
+	if got := strings.TrimSpace(lap.must(t, "exec", "host2:mv1", "--", "cat", "/root/marker")); got != "copied-xfer1" {
+		t.Fatalf("/root/marker in host2:mv1 = %q", got)
+	}
+	if got := snapshotsOf(t, lap, "host2:", "mv1"); got != "1" {
+		t.Fatalf("mv1 has %q snapshots, want 1", got)
+	}
+}
