@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -89,7 +90,16 @@ func RawLXCHostAccess(v string) error {
 	return nil
 }
 
+// rawLXCCgroupLimit is the shape of a cgroup key raw.lxc may set: a limit file of a resource
+// controller. liblxc writes the key's suffix as a file of the container's cgroup, as host root:
+// cgroup.procs (or tasks) would move a host process, PID 1 included, into a cgroup the
+// container's root can freeze or kill; freezer, release_agent and notify_on_release are out too.
+var rawLXCCgroupLimit = regexp.MustCompile(`^lxc\.cgroup2?\.(cpu|cpuset|memory|pids|io|blkio|hugetlb|misc)\.[a-z0-9_.]+$`)
+
 func rawLXCKeySafe(key string) bool {
+	if strings.HasPrefix(key, "lxc.cgroup.") || strings.HasPrefix(key, "lxc.cgroup2.") {
+		return rawLXCCgroupLimit.MatchString(key)
+	}
 	for _, p := range rawLXCConfining {
 		if strings.HasPrefix(key, p) {
 			return false

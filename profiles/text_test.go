@@ -125,6 +125,10 @@ func TestRawLXCHostAccess(t *testing.T) {
 		"lxc.console.path = /dev/tty1", "lxc.sysctl.kernel.core_pattern = |/tmp/x", "lxc.selinux.context = x",
 		"lxc.seccomp.allow_nesting = 1", "lxc.monitor.unshare = 1", "lxc.net.0.script.up = /x", "lxc.unknown = 1",
 		"lxc.prlimit.nofile = 1\nlxc.hook.start-host = /x", "lxc.tty.dir = ../../x",
+		// cgroup files that are not limits: liblxc writes them as host root.
+		"lxc.cgroup2.cgroup.procs = 1", "lxc.cgroup.tasks = 1", "lxc.cgroup2.cgroup.kill = 1",
+		"lxc.cgroup2.cgroup.subtree_control = +cpu", "lxc.cgroup.freezer.state = FROZEN",
+		"lxc.cgroup.release_agent = /tmp/x", "lxc.cgroup.notify_on_release = 1", "lxc.cgroup2.cgroup.freeze = 1",
 	}
 	for _, v := range refused {
 		if err := RawLXCHostAccess(v); err == nil {
@@ -136,6 +140,7 @@ func TestRawLXCHostAccess(t *testing.T) {
 		"lxc.cgroup2.memory.max = 1G", "lxc.environment = FOO=1", "lxc.init.cmd = /sbin/init",
 		"lxc.signal.halt = SIGPWR", "lxc.tty.max = 4", "lxc.pty.max = 10", "lxc.proc.oom_score_adj = 10",
 		"lxc.autodev = 1", "lxc.start.auto = 1", "lxc.no_new_privs = 1",
+		"lxc.cgroup2.pids.max = 100", "lxc.cgroup.cpuset.cpus = 0", "lxc.cgroup2.io.weight = 50",
 	}
 	for _, v := range allowed {
 		if err := RawLXCHostAccess(v); err != nil {
