@@ -219,7 +219,10 @@ func (m *Manager) startRuntime(ctx context.Context, p startPlan) error {
 // whatever holds the instance: a clean stop that may never end, a restart, a snapshot. It
 // cancels that operation and kills the container within moments.
 func (m *Manager) Stop(ctx context.Context, name string, opts StopOptions) error {
-	if opts.Force || opts.Timeout == 0 {
+	// Only a running container is worth preempting for: on a stopped one the holder is a
+	// publish, an export or a copy, which a forced stop must not cancel. It waits (a start
+	// that holds the lock ends within seconds) and then answers "already stopped".
+	if st, err := m.rt.State(ctx, name); err == nil && st.Running && (opts.Force || opts.Timeout == 0) {
 		ctx, unlock, preempted := m.locks.lockPreempting(ctx, name)
 		defer unlock()
 		err := m.stop(ctx, name, opts)
