@@ -111,15 +111,25 @@ func (m *Manager) Export(ctx context.Context, name string, instanceOnly bool, w 
 	if im != nil {
 		unshift = images.Shift{UID: im.UID, GID: im.GID}
 	}
-	part := func(entry, upper string) error {
-		return m.packPart(ctx, tw, stage, entry, []string{upper, vol.Lower}, unshift)
+	// The running instance is frozen only while its files are packed into the stage, never
+	// while the client reads: a slow reader must not keep it frozen.
+	var tarball string
+	err = m.frozen(ctx, name, func() (err error) {
+		tarball, err = m.packPart(ctx, stage, []string{filepath.Join(vol.Path, "upper"), vol.Lower}, unshift)
+		return err
+	})
+	if err == nil {
+		err = addTarPath(tw, "instance.tar.gz", tarball)
 	}
-	err = m.frozen(ctx, name, func() error { return part("instance.tar.gz", filepath.Join(vol.Path, "upper")) })
 	if err != nil {
 		return err
 	}
 	for _, s := range snaps {
-		if err := part("snapshots/"+s.Name+".tar.gz", filepath.Join(m.pool.SnapshotPath(vol, s.Name), "upper")); err != nil {
+		tarball, err := m.packPart(ctx, stage, []string{filepath.Join(m.pool.SnapshotPath(vol, s.Name), "upper"), vol.Lower}, unshift)
+		if err == nil {
+			err = addTarPath(tw, "snapshots/"+s.Name+".tar.gz", tarball)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -127,41 +137,48 @@ func (m *Manager) Export(ctx context.Context, name string, instanceOnly bool, w 
 }
 
 // packPart packs the merged view of layers, with the layer dir's metadata.yaml and templates,
-// into a unified image tarball and adds it to tw as entry.
-func (m *Manager) packPart(ctx context.Context, tw *tar.Writer, stage, entry string, layers []string, unshift images.Shift) error {
+// into a unified image tarball in stage and returns its path.
+func (m *Manager) packPart(ctx context.Context, stage string, layers []string, unshift images.Shift) (string, error) {
 	dir, err := os.MkdirTemp(stage, "part-")
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer os.RemoveAll(dir)
 	layerDir := filepath.Dir(layers[len(layers)-1])
 	for _, f := range []string{"metadata.yaml", "templates"} {
 		if _, err := os.Lstat(filepath.Join(layerDir, f)); err == nil {
 			if err := copyPath(ctx, filepath.Join(layerDir, f), filepath.Join(dir, f)); err != nil {
-				return err
+				return "", err
 			}
 		}
 	}
 	if err := os.Mkdir(filepath.Join(dir, "rootfs"), 0o755); err != nil {
-		return err
+		return "", err
 	}
 	tarball := filepath.Join(stage, filepath.Base(dir)+".tar.gz")
 	f, err := os.Create(tarball)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer f.Close()
 	err = storage.MountMerged(layers, filepath.Join(dir, "rootfs"), func() error {
 		return images.Pack(ctx, f, dir, unshift)
 	})
 	if err != nil {
-		return fmt.Errorf("pack %s: %w", entry, err)
+		return "", fmt.Errorf("pack %s: %w", layers[0], err)
 	}
-	st, err := f.Stat()
+	return tarball, f.Close()
+}
+
+// addTarPath adds the file at path to tw as entry.
+func addTarPath(tw *tar.Writer, entry, path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
 		return err
 	}
 	if err := tw.WriteHeader(&tar.Header{Name: entry, Mode: 0o600, Size: st.Size(), ModTime: time.Now(), Typeflag: tar.TypeReg}); err != nil {

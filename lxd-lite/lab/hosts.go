@@ -74,14 +74,19 @@ func (h *HostsFile) Set(entries []string) error {
 	}
 	// Written beside and renamed over, so a resolver never reads half a file; a hosts file
 	// that is a mount point (containers) cannot be renamed over and is rewritten in place.
-	tmp := filepath.Join(filepath.Dir(h.Path), ".lite-hosts.tmp")
+	// A symlinked hosts file keeps its link: the file it points at is the one replaced.
+	target, err := filepath.EvalSymlinks(h.Path)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", h.Path, err)
+	}
+	tmp := filepath.Join(filepath.Dir(target), ".lite-hosts.tmp")
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
-	if err := os.Rename(tmp, h.Path); err != nil {
+	if err := os.Rename(tmp, target); err != nil {
 		_ = os.Remove(tmp)
-		if err := os.WriteFile(h.Path, data, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", h.Path, err)
+		if err := os.WriteFile(target, data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", target, err)
 		}
 	}
 	return nil
@@ -130,9 +135,11 @@ func (s *Service) syncHosts(ctx context.Context) error {
 	}
 	var entries []string
 	for _, rec := range recs {
+		// One lab that no longer parses (or answers) must not break every other lab's names.
 		l, err := labfile.Parse(rec.Filename, []byte(rec.Source), "")
 		if err != nil {
-			return err
+			s.Log.Warn("host names: skip a lab whose file does not parse", "lab", rec.Name, "err", err)
+			continue
 		}
 		// ipv4: auto networks got their subnet when they were made.
 		for i := range l.Networks {
@@ -142,7 +149,8 @@ func (s *Service) syncHosts(ctx context.Context) error {
 		}
 		live, err := s.Get(ctx, rec.Name)
 		if err != nil {
-			return err
+			s.Log.Warn("host names: skip a lab whose state cannot be read", "lab", rec.Name, "err", err)
+			continue
 		}
 		entries = append(entries, hostEntries(l, live)...)
 	}

@@ -80,8 +80,13 @@ func MakePair(a, b PairEnd) (err error) {
 		if err == nil {
 			return
 		}
+		// Whichever end is still on the host goes (deleting one end deletes the pair).
+		for _, n := range []string{tmpA, tmpB} {
+			if l, lerr := netlink.LinkByName(n); lerr == nil {
+				_ = netlink.LinkDel(l)
+			}
+		}
 		if !moved {
-			_ = netlink.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: tmpA}})
 			return
 		}
 		for _, e := range []struct {
@@ -106,10 +111,10 @@ func MakePair(a, b PairEnd) (err error) {
 		if err != nil {
 			return fmt.Errorf("find %s: %w", m.tmp, err)
 		}
-		moved = true
 		if err := netlink.LinkSetNsPid(l, m.pid); err != nil {
 			return fmt.Errorf("move %s into pid %d: %w", m.tmp, m.pid, err)
 		}
+		moved = true
 	}
 	if err := setUpEnd(a, tmpA); err != nil {
 		return err
