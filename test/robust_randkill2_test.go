@@ -165,11 +165,15 @@ func TestKillAtRandomPointsMore(t *testing.T) {
 	launch := killOp{what: "launch", args: []string{"launch", "debian/12", "rk2-l"},
 		undo: func() { deleteIf("rk2-l") }, dur: timed(t, d, "launch", "debian/12", src)}
 	mustLite(t, d, "export", src, backup)
+	// The measured import makes the (stopped) instance publish needs.
+	const pubSrc = "rk2-pubsrc"
 	imp := killOp{what: "import", args: []string{"import", backup, "rk2-imp"},
-		undo: func() { deleteIf("rk2-imp") }, dur: timed(t, d, "import", backup, "rk2-imp")}
-	imp.undo()
-	pub := killOp{what: "publish", args: []string{"publish", src, "--alias", "rk2-pub"},
-		undo: imageGone, dur: timed(t, d, "publish", src, "--alias", "rk2-pub")}
+		undo: func() { deleteIf("rk2-imp") }, dur: timed(t, d, "import", backup, pubSrc)}
+	if status(t, d, pubSrc) != "STOPPED" {
+		mustLite(t, d, "stop", "--force", pubSrc)
+	}
+	pub := killOp{what: "publish", args: []string{"publish", pubSrc, "--alias", "rk2-pub"},
+		undo: imageGone, dur: timed(t, d, "publish", pubSrc, "--alias", "rk2-pub")}
 	imageGone()
 	start := time.Now()
 	gw := createLabNetwork(t, d, net)
@@ -187,7 +191,7 @@ func TestKillAtRandomPointsMore(t *testing.T) {
 	if out := mustLite(t, d, "exec", src, "--", "echo", "ok"); out != "ok\n" {
 		t.Errorf("exec in %s after the kills: %q", src, out)
 	}
-	mustLite(t, d, "delete", "--force", src)
+	mustLite(t, d, "delete", "--force", src, pubSrc)
 	if _, err := os.Stat(filepath.Join(d.Dir, "containers", src)); err == nil {
 		t.Errorf("%s still on disk after its delete", src)
 	}
