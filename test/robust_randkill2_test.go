@@ -118,14 +118,14 @@ func killDuring(t *testing.T, d *Daemon, op killOp, round int) {
 	}
 	delay := time.Duration(rand.Int64N(int64(op.dur)))
 	when := fmt.Sprintf("round %d, kill %s after %s of %s", round, op.what, delay.Round(time.Millisecond), op.dur.Round(time.Millisecond))
-	done := make(chan struct{})
+	done := make(chan int)
 	go func() {
-		d.Lite(op.args...)
-		close(done)
+		_, _, code := d.Lite(op.args...)
+		done <- code
 	}()
 	time.Sleep(delay) // where the kill lands is the random input, not an assertion
 	d.Kill(t)
-	<-done
+	t.Logf("%s: lite exited %d", when, <-done)
 	if err := d.start(); err != nil {
 		t.Fatalf("%s: %v", when, err)
 	}
