@@ -104,6 +104,7 @@ func TestLXDClient(t *testing.T) {
 	t.Run("config and profiles", func(t *testing.T) { lxcConfig(t, c) })
 	t.Run("snapshots", func(t *testing.T) { lxcSnapshots(t, c) })
 	t.Run("copy move publish images", func(t *testing.T) { lxcCopyPublish(t, c) })
+	t.Run("metadata and templates", func(t *testing.T) { lxcMetadata(t, c) })
 	t.Run("networks", func(t *testing.T) { lxcNetworks(t, c) })
 	t.Run("info query and refusals", func(t *testing.T) { lxcInfo(t, c) })
 	c.must(t, "delete", "--force", "lx1")
