@@ -88,7 +88,7 @@ func (c *lxcClient) fails(t *testing.T, want string, args ...string) {
 // TestLXDClient drives lited with LXD's lxc client through the commands that have a lite
 // counterpart, and checks each result with lite or inside the container.
 func TestLXDClient(t *testing.T) {
-	d := sharedDaemon(t)
+	d := sharedWeb1(t) // lxc launch needs the debian/12 image that lite launch builds
 	c := newLXCClient(t, d)
 	deleteOnCleanup(t, d, "lx1", "lx2", "lx3")
 	c.must(t, "launch", "debian/12", "lx1")
