@@ -1,6 +1,8 @@
 package test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -39,4 +41,29 @@ func lxcMetadata(t *testing.T, c *lxcClient) {
 	}
 	// Without the template file the start template cannot render: drop the entry again.
 	c.mustIn(t, "architecture: x86_64\ncreation_date: 1700000000\n", "config", "metadata", "edit", "lx1")
+}
+
+// lxcExportImport drives LXD's backup API with lxc: export lx1 (a stored backup, downloaded,
+// then deleted by the client) and import it under a new name.
+func lxcExportImport(t *testing.T, c *lxcClient) {
+	d := c.d
+	file := filepath.Join(t.TempDir(), "lx1.tar.gz")
+	c.must(t, "export", "lx1", file, "--instance-only")
+	if st, err := os.Stat(file); err != nil || st.Size() == 0 {
+		t.Fatalf("lxc export wrote %v %v", st, err)
+	}
+	if out := c.must(t, "query", "/1.0/instances/lx1/backups"); strings.Contains(out, "backups/") {
+		t.Errorf("lxc export left its backup on the server: %s", out)
+	}
+	c.fails(t, "optimized_storage", "export", "lx1", filepath.Join(t.TempDir(), "x.tar.gz"), "--optimized-storage")
+	c.must(t, "import", file, "lx4")
+	if out := mustLite(t, d, "list", "--format", "csv", "-c", "ns"); !strings.Contains(out, "lx4,STOPPED") {
+		t.Fatalf("after lxc import: lite list says %q", out)
+	}
+	c.must(t, "start", "lx4")
+	waitRunning(t, d, "lx4")
+	if out := c.must(t, "exec", "lx4", "--", "cat", "/etc/hostname"); out != "lx4\n" {
+		t.Errorf("imported lx4's hostname: %q", out)
+	}
+	c.must(t, "delete", "--force", "lx4")
 }
