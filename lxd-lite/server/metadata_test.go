@@ -85,6 +85,13 @@ func TestInstanceMetadataAPI(t *testing.T) {
 	if st, err := os.Stat(own); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("instance metadata.yaml: %v %v, want mode 0600", st, err)
 	}
+	// A copy takes the instance's metadata along (as LXD's does).
+	e.succeed("POST", "/1.0/instances", map[string]any{"name": "m2", "source": map[string]any{"type": "copy", "source": "m1"}})
+	var copied api.ImageMetadata
+	e.ok("GET", "/1.0/instances/m2/metadata", nil, &copied)
+	if copied.Properties["os"] != "mine" {
+		t.Errorf("copy's metadata: %+v", copied)
+	}
 	// Start renders from the instance's copy.
 	e.start("m1")
 	renders := e.imgs.Renders()
