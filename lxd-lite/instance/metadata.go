@@ -220,7 +220,8 @@ func listTemplates(dir string) ([]string, error) {
 	}
 	names := []string{}
 	for _, e := range ents {
-		if e.Type().IsRegular() && ValidTemplateName(e.Name()) == nil {
+		// .tmp-* are writeFileAtomic's, left by a crash.
+		if e.Type().IsRegular() && ValidTemplateName(e.Name()) == nil && !strings.HasPrefix(e.Name(), ".tmp-") {
 			names = append(names, e.Name())
 		}
 	}
