@@ -42,8 +42,10 @@ func listBackups(s *Server, r *http.Request) Response {
 func backupOp(s *Server, name, backup, desc string, fn func(ctx context.Context) (string, error)) Response {
 	res := func(b string) map[string][]string {
 		m := map[string][]string{"instances": {instance.URL(name)}, "containers": {instance.URL(name)}}
+		// The plain name, as LXD 5.0 answers it: its lxc export takes this entry as the
+		// backup's name (trimming only a "/1.0/backups/" prefix).
 		if b != "" {
-			m["backups"] = []string{instance.BackupURL(name, b)}
+			m["backups"] = []string{b}
 		}
 		return m
 	}

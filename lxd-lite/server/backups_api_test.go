@@ -30,7 +30,7 @@ func TestBackupsAPI(t *testing.T) {
 	e := backupEnv(t)
 	op := e.succeed("POST", "/1.0/instances/b1/backups", map[string]any{"name": "", "instance_only": true})
 	urls := op.Resources["backups"]
-	if len(urls) != 1 || urls[0] != "/1.0/instances/b1/backups/backup0" {
+	if len(urls) != 1 || urls[0] != "backup0" {
 		t.Fatalf("create backup: resources %v", op.Resources)
 	}
 	var list []string
