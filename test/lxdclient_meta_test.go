@@ -56,6 +56,12 @@ func lxcExportImport(t *testing.T, c *lxcClient) {
 		t.Errorf("lxc export left its backup on the server: %s", out)
 	}
 	c.fails(t, "optimized_storage", "export", "lx1", filepath.Join(t.TempDir(), "x.tar.gz"), "--optimized-storage")
+	// lite import reads what lxc export wrote.
+	mustLite(t, d, "import", file, "lx5")
+	if out := mustLite(t, d, "list", "--format", "csv", "-c", "ns"); !strings.Contains(out, "lx5,STOPPED") {
+		t.Errorf("after lite import: lite list says %q", out)
+	}
+	mustLite(t, d, "delete", "lx5")
 	c.must(t, "import", file, "lx4")
 	if out := mustLite(t, d, "list", "--format", "csv", "-c", "ns"); !strings.Contains(out, "lx4,STOPPED") {
 		t.Fatalf("after lxc import: lite list says %q", out)

@@ -90,7 +90,7 @@ func (c *lxcClient) fails(t *testing.T, want string, args ...string) {
 func TestLXDClient(t *testing.T) {
 	d := sharedWeb1(t) // lxc launch needs the debian/12 image that lite launch builds
 	c := newLXCClient(t, d)
-	deleteOnCleanup(t, d, "lx1", "lx2", "lx3", "lx4")
+	deleteOnCleanup(t, d, "lx1", "lx2", "lx3", "lx4", "lx5")
 	c.must(t, "launch", "debian/12", "lx1")
 	waitRunning(t, d, "lx1")
 	if out := c.must(t, "list", "--format", "csv", "-c", "ns"); !strings.Contains(out, "lx1,RUNNING") {
