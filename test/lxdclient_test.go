@@ -88,9 +88,9 @@ func (c *lxcClient) fails(t *testing.T, want string, args ...string) {
 // TestLXDClient drives lited with LXD's lxc client through the commands that have a lite
 // counterpart, and checks each result with lite or inside the container.
 func TestLXDClient(t *testing.T) {
-	d := sharedDaemon(t)
+	d := sharedWeb1(t) // lxc launch needs the debian/12 image that lite launch builds
 	c := newLXCClient(t, d)
-	deleteOnCleanup(t, d, "lx1", "lx2", "lx3")
+	deleteOnCleanup(t, d, "lx1", "lx2", "lx3", "lx4", "lx5")
 	c.must(t, "launch", "debian/12", "lx1")
 	waitRunning(t, d, "lx1")
 	if out := c.must(t, "list", "--format", "csv", "-c", "ns"); !strings.Contains(out, "lx1,RUNNING") {
@@ -104,6 +104,8 @@ func TestLXDClient(t *testing.T) {
 	t.Run("config and profiles", func(t *testing.T) { lxcConfig(t, c) })
 	t.Run("snapshots", func(t *testing.T) { lxcSnapshots(t, c) })
 	t.Run("copy move publish images", func(t *testing.T) { lxcCopyPublish(t, c) })
+	t.Run("metadata and templates", func(t *testing.T) { lxcMetadata(t, c) })
+	t.Run("export import", func(t *testing.T) { lxcExportImport(t, c) })
 	t.Run("networks", func(t *testing.T) { lxcNetworks(t, c) })
 	t.Run("info query and refusals", func(t *testing.T) { lxcInfo(t, c) })
 	c.must(t, "delete", "--force", "lx1")

@@ -178,9 +178,10 @@ func (m *Manager) copyRow(ctx context.Context, src db.Instance, snap, name strin
 	return inst, nil
 }
 
-// renderTemplates mounts a volume and runs its image's templates for trigger.
+// renderTemplates mounts a volume and runs its templates (the instance's own copy once
+// edited, else its image's) for trigger.
 func (m *Manager) renderTemplates(ctx context.Context, vol storage.Volume, inst db.Instance, im *IDMap, trigger string) error {
-	layer := filepath.Dir(vol.Lower)
+	layer := m.templateLayer(inst.Name, filepath.Dir(vol.Lower))
 	err := m.pool.Mount(vol, func(rootfs string) error {
 		return m.images.Render(layer, rootfs, trigger, inst, im)
 	})

@@ -151,7 +151,7 @@ func (m *Manager) start(ctx context.Context, name string) error {
 	// rendered first and cleared, then the start templates, on every start, before init runs.
 	// The container starts while its root overlay is mounted on the host (liblxc's child copies
 	// the mount into the container's namespace); Mount detaches the host's view afterwards.
-	layer := filepath.Dir(vol.Lower)
+	layer := m.templateLayer(name, filepath.Dir(vol.Lower))
 	pending := inst.Config["volatile.apply_template"]
 	inst.Config, inst.Devices = cfg, devs
 	rev := &reverter{}

@@ -36,15 +36,24 @@ var extensions = []extension{
 	{"snapshot_expiry", []string{"PUT /1.0/instances/{name}/snapshots/{snap}"}, "lxd-lite/server/legacy_test.go:TestLegacyContainersEndpoints"},
 	{"snapshot_expiry_creation", []string{"POST /1.0/instances/{name}/snapshots"}, "test/lxdclient_test.go:TestLXDClient"},
 	{"snapshot_scheduling", []string{"POST /1.0/instances/{name}/snapshots"}, "lxd-lite/server/snapshots_test.go:TestSnapshotSchedule"},
+	{"container_edit_metadata", []string{"GET /1.0/instances/{name}/metadata", "PUT /1.0/instances/{name}/metadata",
+		"GET /1.0/instances/{name}/metadata/templates", "POST /1.0/instances/{name}/metadata/templates",
+		"PUT /1.0/instances/{name}/metadata/templates", "DELETE /1.0/instances/{name}/metadata/templates"},
+		"lxd-lite/server/metadata_test.go:TestInstanceTemplatesAPI"},
+	{"container_backup", []string{"GET /1.0/instances/{name}/backups", "POST /1.0/instances/{name}/backups",
+		"GET /1.0/instances/{name}/backups/{backup}", "POST /1.0/instances/{name}/backups/{backup}",
+		"DELETE /1.0/instances/{name}/backups/{backup}", "GET /1.0/instances/{name}/backups/{backup}/export", "POST /1.0/instances"},
+		"test/lxdclient_test.go:TestLXDClient"},
+	{"backup_override_name", []string{"POST /1.0/instances"}, "test/lxdclient_test.go:TestLXDClient"},
 	{"image_create_aliases", []string{"POST /1.0/images"}, "test/lxdclient_test.go:TestLXDClient"},
 }
 
 // notAdvertised are extensions lited must not list: their clients then call endpoints lited
 // does not serve (projects, storage pools, LXD's backups API, bulk state, resources) or treat
 // answers differently (storage_and_network_operations makes pylxd expect async PUTs).
-var notAdvertised = []string{"projects", "storage", "container_backup", "instance_bulk_state_change",
+var notAdvertised = []string{"projects", "storage", "instance_bulk_state_change",
 	"resources", "resources_v2", "storage_and_network_operations", "virtual-machines", "clustering",
-	"container_edit_metadata", "container_exec_recording", "instance_all_projects"}
+	"container_exec_recording", "instance_all_projects"}
 
 // Extensions returns the names lited advertises in GET /1.0.
 func Extensions() []string {

@@ -58,6 +58,8 @@ type envOptions struct {
 	networks server.Networks
 	// allowRawLXCHooks is lited's --allow-raw-lxc-hooks.
 	allowRawLXCHooks bool
+	// overlay uses the overlay storage driver (backups need it; the default is dir).
+	overlay bool
 }
 
 // newEnvWith is newEnv with the fakes of o wired in.
@@ -102,8 +104,12 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	for k, v := range o.devices {
 		devs[k] = v
 	}
+	driver := storage.Dir
+	if o.overlay {
+		driver = storage.Overlay
+	}
 	mgr := instance.NewManager(instance.Config{
-		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: storage.Dir},
+		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: driver},
 		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
 		Devices: devs, AllowRawLXCHooks: o.allowRawLXCHooks,
 		Cgroups: instance.CgroupHost{

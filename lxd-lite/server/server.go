@@ -50,7 +50,7 @@ type endpoint struct {
 // PathValue unescapes it.
 func endpointGroups() [][]endpoint {
 	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, networkEndpoints,
-		snapshotEndpoints, fileEndpoints, consoleEndpoints, backupEndpoints, labEndpoints, serverConfigEndpoints, certificateEndpoints}
+		snapshotEndpoints, fileEndpoints, consoleEndpoints, metadataEndpoints, backupEndpoints, backupAPIEndpoints, labEndpoints, serverConfigEndpoints, certificateEndpoints}
 }
 
 var coreEndpoints = []endpoint{

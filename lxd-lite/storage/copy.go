@@ -58,6 +58,12 @@ func (p *Pool) CopyVolume(ctx context.Context, src, dst Volume, opts CopyOptions
 			return err
 		}
 	}
+	// The instance's own metadata.yaml and templates (LXD copies them with the instance).
+	if meta := filepath.Join(src.Path, "meta"); isDirPath(meta) {
+		if err := copyTree(ctx, meta, filepath.Join(dst.Path, "meta")); err != nil {
+			return err
+		}
+	}
 	if opts.Snapshots && opts.Snapshot == "" {
 		snaps := filepath.Join(src.Path, "snapshots")
 		if _, err := os.Stat(snaps); err == nil {
