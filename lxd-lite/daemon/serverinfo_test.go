@@ -22,7 +22,7 @@ func TestServerInfo(t *testing.T) {
 		}
 	}
 	// These make clients call endpoints lite does not serve.
-	for _, e := range []string{"projects", "storage", "container_backup", "instance_bulk_state_change", "resources", "virtual-machines"} {
+	for _, e := range []string{"projects", "storage", "instance_bulk_state_change", "resources", "virtual-machines"} {
 		if has[e] {
 			t.Errorf("api_extensions advertises %q without its endpoints", e)
 		}
