@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make demo: start lited (unless one already answers), launch web1 from debian/12 and show it.
 # "make demo-stop" deletes web1 (and db1), stops the demo daemon and takes down what its
-# networks left running (dnsmasq, bridges, lite's nftables table); a later "make demo" rebuilds them.
+# networks left running (dnsmasq, bridges, lite's nftables tables); a later "make demo" rebuilds them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LITE_DIR=${LITE_DIR:-/var/lib/lite}
@@ -22,7 +22,7 @@ if [ "${1:-}" = stop ]; then
     [ -f "$d/dnsmasq.pid" ] && kill "$(cat "$d/dnsmasq.pid")" 2>/dev/null || true
     ip link del "$(basename "$d")" 2>/dev/null || true
   done
-  if [ "$LITE_DIR" = /var/lib/lite ]; then nft delete table inet lite 2>/dev/null || true; fi
+  if [ "$LITE_DIR" = /var/lib/lite ]; then for family in inet bridge; do nft delete table "$family" lite 2>/dev/null || true; done; fi
   echo "demo stopped"
   exit 0
 fi

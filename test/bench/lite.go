@@ -121,7 +121,10 @@ func (l *lite) stop(ctx context.Context) {
 		}
 	}
 	_ = exec.Command("ip", "link", "del", l.net).Run()
-	_ = exec.Command("nft", "delete", "table", "inet", l.table).Run()
+	// Its nat/forward rules (inet) and its nic filters (bridge) share the table's name.
+	for _, family := range []string{"inet", "bridge"} {
+		_ = exec.Command("nft", "delete", "table", family, l.table).Run()
+	}
 }
 
 // prepareImage launches (and deletes) a first container, which builds debian/12 or takes it
