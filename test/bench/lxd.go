@@ -71,27 +71,9 @@ func startLXD(ctx context.Context, cl *cleanups, img image) (*lxdEnv, error) {
 			}
 		}
 	})
-	var err error
-	if e.dir, err = os.MkdirTemp("", "lite-bench-lxd-"); err != nil {
+	if err := e.spawn(cl, "lite-bench-lxd-", "lxd"); err != nil {
 		return nil, err
 	}
-	cl.add("remove "+e.dir, e.removeDir)
-	if err := os.Chmod(e.dir, 0o711); err != nil {
-		return nil, err
-	}
-	e.state, e.conf = filepath.Join(e.dir, "state"), filepath.Join(e.dir, "conf")
-	for _, d := range []string{e.state, e.conf} {
-		if err := os.Mkdir(d, 0o711); err != nil {
-			return nil, err
-		}
-	}
-	e.daemon = exec.Command("lxd", "--logfile", filepath.Join(e.dir, "lxd.log"))
-	e.daemon.Env = append(os.Environ(), "LXD_DIR="+e.state)
-	e.daemon.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := e.daemon.Start(); err != nil {
-		return nil, fmt.Errorf("start lxd: %w", err)
-	}
-	cl.add("stop lxd and remove its containers, image, pools and bridge", e.stop)
 	fmt.Printf("lxd started by hand: LXD_DIR=%s\n", e.state)
 	if _, err := e.lxd(ctx, "waitready", "--timeout", "60"); err != nil {
 		return nil, err
@@ -304,4 +286,31 @@ func (s *lxdSys) Copy(ctx context.Context, src, dst string) error {
 func (s *lxdSys) Snapshot(ctx context.Context, name, snap string) error {
 	_, err := s.e.lxc(ctx, "snapshot", name, snap)
 	return err
+}
+
+// spawn starts lxd by hand on a temp dir of its own (state and client config in it), with the
+// cleanups that stop it and remove the dir; name says which lxd in errors and cleanup lines.
+func (e *lxdEnv) spawn(cl *cleanups, prefix, name string) error {
+	var err error
+	if e.dir, err = os.MkdirTemp("", prefix); err != nil {
+		return err
+	}
+	cl.add("remove "+e.dir, e.removeDir)
+	if err := os.Chmod(e.dir, 0o711); err != nil {
+		return err
+	}
+	e.state, e.conf = filepath.Join(e.dir, "state"), filepath.Join(e.dir, "conf")
+	for _, d := range []string{e.state, e.conf} {
+		if err := os.Mkdir(d, 0o711); err != nil {
+			return err
+		}
+	}
+	e.daemon = exec.Command("lxd", "--logfile", filepath.Join(e.dir, "lxd.log"))
+	e.daemon.Env = append(os.Environ(), "LXD_DIR="+e.state)
+	e.daemon.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := e.daemon.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	cl.add("stop "+name+" and remove its containers, image, pools and bridge", e.stop)
+	return nil
 }

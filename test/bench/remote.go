@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -92,27 +89,9 @@ func (r *run) measureRemoteCopyLite(ctx context.Context, l *lite) error {
 // containers need none) and serves it on HTTPS.
 func startLXD2(ctx context.Context, cl *cleanups) (*lxdEnv, error) {
 	e := &lxdEnv{}
-	var err error
-	if e.dir, err = os.MkdirTemp("", "lite-bench-lxd2-"); err != nil {
+	if err := e.spawn(cl, "lite-bench-lxd2-", "the second lxd"); err != nil {
 		return nil, err
 	}
-	cl.add("remove "+e.dir, e.removeDir)
-	e.state, e.conf = filepath.Join(e.dir, "state"), filepath.Join(e.dir, "conf")
-	for _, d := range []string{e.state, e.conf} {
-		if err := os.MkdirAll(d, 0o711); err != nil {
-			return nil, err
-		}
-	}
-	if err := os.Chmod(e.dir, 0o711); err != nil {
-		return nil, err
-	}
-	e.daemon = exec.Command("lxd", "--logfile", filepath.Join(e.dir, "lxd.log"))
-	e.daemon.Env = append(os.Environ(), "LXD_DIR="+e.state)
-	e.daemon.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := e.daemon.Start(); err != nil {
-		return nil, fmt.Errorf("start second lxd: %w", err)
-	}
-	cl.add("stop the second lxd", e.stop)
 	if _, err := e.lxd(ctx, "waitready", "--timeout", "60"); err != nil {
 		return nil, err
 	}
