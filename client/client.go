@@ -189,7 +189,7 @@ func parseResponse(resp *http.Response) (*api.Response, error) {
 		if jsonErr != nil || msg == "" {
 			msg = fmt.Sprintf("failed to fetch %s: %s", resp.Request.URL.Path, resp.Status)
 		}
-		return nil, &api.StatusError{Status: status, Msg: msg}
+		return nil, api.NewStatusError(status, env.ErrorKind, msg)
 	}
 	if jsonErr != nil {
 		return nil, fmt.Errorf("decode reply to %s: %w", resp.Request.URL.Path, jsonErr)

@@ -112,7 +112,7 @@ func (c *Client) fileRequest(req *http.Request) error {
 		return err
 	}
 	if env.Type == api.ErrorResponse {
-		return &api.StatusError{Status: env.ErrorCode, Msg: env.Error}
+		return api.NewStatusError(env.ErrorCode, env.ErrorKind, env.Error)
 	}
 	return nil
 }

@@ -173,11 +173,22 @@ func (op *Operation) result() error {
 	case o.StatusCode == api.Success:
 		return nil
 	case o.Err != "":
-		return errors.New(o.Err)
+		return operationError(o)
 	case o.StatusCode == api.Cancelled:
 		return errors.New("operation cancelled")
 	}
 	return fmt.Errorf("operation %s ended with status %s", o.ID, strings.ToLower(o.StatusCode.String()))
+}
+
+// operationError is the error of a failed operation. When the server named its kind, it is an
+// *api.StatusError of that kind (with the status the kind has in a direct reply), so errors.Is
+// works as for a refused request; otherwise (an LXD server) only the message is known.
+func operationError(o api.Operation) error {
+	kind := api.KindNamed(o.ErrKind)
+	if kind == nil {
+		return errors.New(o.Err)
+	}
+	return &api.StatusError{Status: api.StatusFor(kind), Kind: kind, Msg: o.Err}
 }
 
 // errQuiet stands for the events listener a Wait without a progress hook does not open.

@@ -22,7 +22,9 @@ type Operation struct {
 	Metadata    map[string]any      `json:"metadata"`
 	MayCancel   bool                `json:"may_cancel"`
 	Err         string              `json:"err"`
-	Location    string              `json:"location"`
+	// ErrKind names the kind of Err (api.KindName), as error_kind does in the error envelope.
+	ErrKind  string `json:"err_kind,omitempty"`
+	Location string `json:"location"`
 }
 
 // Event is one frame of GET /1.0/events.

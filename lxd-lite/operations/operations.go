@@ -175,7 +175,7 @@ func (op *Op) Finish(err error) {
 	default:
 	}
 	if err != nil {
-		op.op.Status, op.op.StatusCode, op.op.Err = api.Failure.String(), api.Failure, api.Message(err)
+		op.op.Status, op.op.StatusCode, op.op.Err, op.op.ErrKind = api.Failure.String(), api.Failure, api.Message(err), api.KindName(err)
 	} else {
 		op.op.Status, op.op.StatusCode = api.Success.String(), api.Success
 	}

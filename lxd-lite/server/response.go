@@ -61,7 +61,8 @@ func (a asyncResponse) Render(w http.ResponseWriter) error {
 
 type errorResponse struct{ err error }
 
-// Error answers with the HTTP status of the error's kind.
+// Error answers with the HTTP status of the error's kind, and names the kind (error_kind) so
+// clients can tell apart kinds that share a status.
 func Error(err error) Response { return errorResponse{err} }
 
 // Errorf is Error with a formatted message wrapping kind.
@@ -71,7 +72,10 @@ func Errorf(kind error, format string, args ...any) Response {
 
 func (e errorResponse) Render(w http.ResponseWriter) error {
 	code := api.StatusFor(e.err)
-	return writeJSON(w, code, api.Response{Type: api.ErrorResponse, Error: api.Message(e.err), ErrorCode: code, Metadata: json.RawMessage("null")})
+	return writeJSON(w, code, api.Response{
+		Type: api.ErrorResponse, Error: api.Message(e.err), ErrorCode: code, ErrorKind: api.KindName(e.err),
+		Metadata: json.RawMessage("null"),
+	})
 }
 
 // Manual lets a handler write the reply itself (websocket upgrades, raw files).
