@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"lite/client/api"
 	"lite/db"
 	"lite/lxd-lite/device"
 	"lite/lxd-lite/instance"
@@ -51,7 +52,7 @@ func deviceHandlers(nets *network.Manager, rt instance.Runtime, log *slog.Logger
 			return 0, err
 		}
 		if !st.Running {
-			return 0, fmt.Errorf("instance %q is not running", name)
+			return 0, fmt.Errorf("instance %q is not running: %w", name, api.ErrNotRunning)
 		}
 		return st.Pid, nil
 	}

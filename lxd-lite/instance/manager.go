@@ -249,7 +249,7 @@ func (m *Manager) stop(ctx context.Context, name string, opts StopOptions) error
 		return err
 	}
 	if !st.Running {
-		return fmt.Errorf("instance %q is %w: %w", name, errAlreadyStopped, api.ErrInvalid)
+		return fmt.Errorf("instance %q is %w: %w", name, errAlreadyStopped, api.ErrNotRunning)
 	}
 	// A frozen container cannot run its shutdown: thaw it first, as LXD does.
 	if fz, ok := m.rt.(Freezer); ok && st.Frozen {

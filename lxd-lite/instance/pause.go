@@ -30,7 +30,7 @@ func (m *Manager) setFrozen(ctx context.Context, name string, freeze bool) error
 	}
 	switch {
 	case !st.Running:
-		return fmt.Errorf("instance %q is not running: %w", name, api.ErrInvalid)
+		return fmt.Errorf("instance %q is not running: %w", name, api.ErrNotRunning)
 	case freeze && st.Frozen:
 		// Ansible's lxd_container freezes whatever the state: reaching it again is no error.
 		return nil

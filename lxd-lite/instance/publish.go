@@ -14,7 +14,7 @@ import (
 func (m *Manager) WithStoppedRootfs(ctx context.Context, name string, fn func(layer, rootfs string, im *IDMap) error) error {
 	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
-	inst, cfg, _, err := m.stopped(ctx, name, fmt.Errorf("instance %q is running: stop it before publishing it: %w", name, api.ErrConflict))
+	inst, cfg, _, err := m.stopped(ctx, name, fmt.Errorf("instance %q is running: stop it before publishing it: %w", name, api.ErrInvalid))
 	if err != nil {
 		return err
 	}

@@ -214,7 +214,7 @@ func (m *Manager) Restore(ctx context.Context, name, snap string) error {
 	}
 	wasRunning := st.Running
 	if wasRunning {
-		if err := m.Stop(ctx, name, StopOptions{Force: true}); err != nil && !errors.Is(err, api.ErrInvalid) {
+		if err := m.Stop(ctx, name, StopOptions{Force: true}); err != nil && !errors.Is(err, api.ErrNotRunning) {
 			return err
 		}
 	}

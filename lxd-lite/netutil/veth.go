@@ -64,7 +64,7 @@ func MakePair(a, b PairEnd) (err error) {
 			return err
 		}
 		if exists {
-			return fmt.Errorf("interface %s already exists in the node (pid %d): %w", e.Name, e.Pid, api.ErrConflict)
+			return fmt.Errorf("interface %s already exists in the node (pid %d): %w", e.Name, e.Pid, api.ErrAlreadyExists)
 		}
 	}
 	tmp := make([]byte, 5)

@@ -47,7 +47,7 @@ func consoleInstance(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	if full.StatusCode != api.Running {
-		return Errorf(api.ErrInvalid, "instance %q is not running", name)
+		return Errorf(api.ErrNotRunning, "instance %q is not running", name)
 	}
 	cons, ok := s.Runtime.(Consoler)
 	if !ok {

@@ -44,7 +44,7 @@ func execInstance(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	if !running {
-		return Errorf(api.ErrInvalid, "instance %q is not running", name)
+		return Errorf(api.ErrNotRunning, "instance %q is not running", name)
 	}
 	env, home, err := s.Instances.ExecEnv(r.Context(), name, req.Environment, req.User)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"lite/client/api"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -65,7 +67,7 @@ func (p *Pool) AdoptImport(tmp, name string, owner Owner) error {
 	}
 	dst := filepath.Join(p.Dir, name)
 	if _, err := os.Lstat(dst); err == nil {
-		return fmt.Errorf("container directory %s already exists", dst)
+		return fmt.Errorf("container directory %s already exists: %w", dst, api.ErrAlreadyExists)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("move imported instance into place: %w", err)

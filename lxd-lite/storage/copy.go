@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"lite/client/api"
 )
 
 // CopyOptions says what CopyVolume copies.
@@ -27,7 +29,7 @@ type CopyOptions struct {
 func (p *Pool) CopyVolume(ctx context.Context, src, dst Volume, opts CopyOptions) (err error) {
 	if err := os.Mkdir(dst.Path, 0o700); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("container directory %s already exists", dst.Path)
+			return fmt.Errorf("container directory %s already exists: %w", dst.Path, api.ErrAlreadyExists)
 		}
 		return fmt.Errorf("create container directory: %w", err)
 	}
@@ -79,7 +81,7 @@ func (p *Pool) CopyVolume(ctx context.Context, src, dst Volume, opts CopyOptions
 func (p *Pool) Rename(v Volume, newName string) error {
 	dst := filepath.Join(p.Dir, newName)
 	if _, err := os.Lstat(dst); err == nil {
-		return fmt.Errorf("container directory %s already exists", dst)
+		return fmt.Errorf("container directory %s already exists: %w", dst, api.ErrAlreadyExists)
 	}
 	if err := os.Rename(v.Path, dst); err != nil {
 		return fmt.Errorf("rename container directory: %w", err)

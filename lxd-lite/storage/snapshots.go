@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 
+	"lite/client/api"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -119,7 +121,7 @@ func (p *Pool) RestoreSnapshot(ctx context.Context, v Volume, snap string) error
 func (p *Pool) RenameSnapshot(v Volume, snap, newName string) error {
 	dst := p.SnapshotPath(v, newName)
 	if _, err := os.Lstat(dst); err == nil {
-		return fmt.Errorf("snapshot directory %s already exists", dst)
+		return fmt.Errorf("snapshot directory %s already exists: %w", dst, api.ErrAlreadyExists)
 	}
 	if err := os.Rename(p.SnapshotPath(v, snap), dst); err != nil {
 		return fmt.Errorf("rename snapshot %q: %w", snap, err)

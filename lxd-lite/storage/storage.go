@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"lite/client/api"
 )
 
 // Driver names.
@@ -84,7 +86,7 @@ func (p *Pool) Rootfs(v Volume) string { return "dir:" + p.RootfsPath(v) }
 func (p *Pool) Create(ctx context.Context, v Volume, owner Owner) (err error) {
 	if err := os.Mkdir(v.Path, 0o700); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("container directory %s already exists", v.Path)
+			return fmt.Errorf("container directory %s already exists: %w", v.Path, api.ErrAlreadyExists)
 		}
 		return fmt.Errorf("create container directory: %w", err)
 	}

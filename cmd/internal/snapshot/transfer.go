@@ -89,7 +89,7 @@ func (t transfer) run(ctx context.Context, ios *cli.IOStreams) error {
 	running := inst.StatusCode != api.Stopped
 	if t.move && running {
 		if !t.stateless {
-			return fmt.Errorf("instance %q is running: stop it first, or move it with --stateless (stop, move, start there): %w", t.srcName, api.ErrConflict)
+			return fmt.Errorf("instance %q is running: stop it first, or move it with --stateless (stop, move, start there): %w", t.srcName, api.ErrInvalid)
 		}
 		if err := waitOp(ctx, ios)(srcC.UpdateInstanceState(t.srcName, api.InstanceStatePut{Action: "stop", Timeout: -1})); err != nil {
 			return fmt.Errorf("stop %s before the move: %w", t.srcName, err)
