@@ -198,7 +198,7 @@ func Run(ctx context.Context, o Options) error {
 	labEvents := hub.Subscribe(api.EventTypeLifecycle)
 	ops := operations.NewManager(ctx, hub)
 	srv := &server.Server{
-		Instances: mgr, Networks: nets, Images: imgs, Runtime: rt, DB: database, Ops: ops, Hub: hub, Log: log,
+		Instances: mgr, Networks: nets, Images: imgs, DB: database, Ops: ops, Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
 		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: mgr, Images: imgs, Log: log,
 			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},

@@ -128,7 +128,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	e.store = &images.Store{Dir: filepath.Join(dir, "store")}
 	imgsvc := &imagesvc.Service{DB: database, Store: e.store, TmpDir: filepath.Join(dir, "tmp"), Log: log}
 	srv := &server.Server{
-		Instances: mgr, Networks: o.networks, Images: imgsvc, Runtime: e.rt, DB: database, Ops: operations.NewManager(context.Background(), e.hub), Hub: e.hub, Log: log,
+		Instances: mgr, Networks: o.networks, Images: imgsvc, DB: database, Ops: operations.NewManager(context.Background(), e.hub), Hub: e.hub, Log: log,
 		Info: func() api.Server { return e.info },
 	}
 	ln, err := net.Listen("unix", e.socket)
