@@ -37,6 +37,10 @@ import (
 // Version is lited's version.
 const Version = "0.1.0"
 
+// opsShutdownTimeout bounds how long shutdown waits for cancelled operations to clean up
+// (a create reverting, an exec's process being killed).
+const opsShutdownTimeout = 10 * time.Second
+
 // Options configure the daemon.
 type Options struct {
 	Dir        string // LITE_DIR
@@ -192,8 +196,9 @@ func Run(ctx context.Context, o Options) error {
 
 	// Subscribed before anything starts, so the labs see every instance start (autostart too).
 	labEvents := hub.Subscribe(api.EventTypeLifecycle)
+	ops := operations.NewManager(ctx, hub)
 	srv := &server.Server{
-		Instances: mgr, Networks: nets, Images: imgs, Runtime: rt, DB: database, Ops: operations.NewManager(hub), Hub: hub, Log: log,
+		Instances: mgr, Networks: nets, Images: imgs, DB: database, Ops: ops, Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
 		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: mgr, Images: imgs, Log: log,
 			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},
@@ -219,6 +224,12 @@ func Run(ctx context.Context, o Options) error {
 		defer cancel()
 		_ = hs.Shutdown(sctx)
 		httpsLn.Close(sctx)
+		// The operations' contexts ended with ctx; their goroutines get a bound to clean up.
+		octx, ocancel := context.WithTimeout(context.Background(), opsShutdownTimeout)
+		defer ocancel()
+		if err := ops.Shutdown(octx); err != nil {
+			log.Warn("stop operations", "err", err)
+		}
 		_ = os.Remove(sock)
 		fs.Release(func() bool { return mgr.AnyRunning(sctx) })
 		log.Info("lited stopped; containers keep running")

@@ -11,12 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
 	"lite/lxd-lite/instance"
 	"lite/profiles"
+
+	"gopkg.in/yaml.v3"
 )
 
 // ImportOptions are the record-keeping parts of an import.
@@ -177,12 +178,8 @@ func ValidateAliasName(name string) error {
 // lower directory of some container's overlay is refused (ErrConflict): deleting it would
 // pull the files out from under those containers. Delete them first.
 func (s *Service) Delete(ctx context.Context, fp string) error {
-	users, err := s.DB.ImageUsers(ctx, fp)
-	if err != nil {
+	if _, err := s.CheckDeletable(ctx, fp); err != nil {
 		return err
-	}
-	if len(users) > 0 {
-		return fmt.Errorf("image %s is used by instance(s) %s: delete them first: %w", fp[:12], strings.Join(users, ", "), api.ErrConflict)
 	}
 	if err := s.DB.DeleteImage(ctx, fp); err != nil {
 		return err

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,15 +21,27 @@ import (
 // its clients GET an operation right after it may have ended.
 const keepFinished = 5 * time.Second
 
-// Manager owns the running and recently finished operations.
+// Manager owns the running and recently finished operations, and the goroutines that run
+// them: every operation's context derives from the manager's, and Shutdown cancels them all
+// and waits for their goroutines.
 type Manager struct {
-	hub *events.Hub
-	mu  sync.Mutex
-	ops map[string]*Op
+	hub    *events.Hub
+	ctx    context.Context
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	ops    map[string]*Op
+	// running counts the goroutines Start began; Add happens under mu while !closed, so it
+	// never races with Shutdown's Wait.
+	running sync.WaitGroup
+	closed  bool
 }
 
-// NewManager returns a manager publishing on hub.
-func NewManager(hub *events.Hub) *Manager { return &Manager{hub: hub, ops: map[string]*Op{}} }
+// NewManager returns a manager publishing on hub whose operations run under ctx (the
+// daemon's): when it ends, so does every operation's context.
+func NewManager(ctx context.Context, hub *events.Hub) *Manager {
+	ctx, cancel := context.WithCancel(ctx)
+	return &Manager{hub: hub, ctx: ctx, cancel: cancel, ops: map[string]*Op{}}
+}
 
 // Op is one operation.
 type Op struct {
@@ -81,7 +95,7 @@ func (m *Manager) Create(spec Spec) *Op {
 	if v, ok := res["instances"]; ok {
 		res["containers"] = v
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(m.ctx)
 	op := &Op{m: m, done: make(chan struct{}), ctx: ctx, cancel: cancel, connect: spec.Connect, op: api.Operation{
 		ID: NewID(), Class: spec.Class, Description: spec.Description, CreatedAt: now, UpdatedAt: now,
 		Status: api.Running.String(), StatusCode: api.Running, Resources: res,
@@ -94,13 +108,50 @@ func (m *Manager) Create(spec Spec) *Op {
 	return op
 }
 
-// Start registers an operation and runs spec.Run in the background.
+// Start registers an operation and runs spec.Run in a goroutine the manager waits for on
+// Shutdown. Once Shutdown has begun, the operation fails at once without running.
 func (m *Manager) Start(spec Spec) *Op {
 	op := m.Create(spec)
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		op.Finish(fmt.Errorf("lited is shutting down: %w", api.ErrUnavailable))
+		return op
+	}
+	m.running.Add(1)
+	m.mu.Unlock()
 	go func() {
+		defer m.running.Done()
 		op.Finish(spec.Run(op.ctx, op))
 	}()
 	return op
+}
+
+// Shutdown cancels every operation, refuses new ones, and waits for the goroutines Start
+// began until they end or ctx does; then it fails with the operations still running.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+	m.cancel()
+	done := make(chan struct{})
+	go func() {
+		m.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	var left []string
+	for _, op := range m.List() {
+		if o := op.Render(); !o.StatusCode.IsFinal() {
+			left = append(left, o.ID+" ("+o.Description+")")
+		}
+	}
+	sort.Strings(left)
+	return fmt.Errorf("operations still running after shutdown began: %s: %w", strings.Join(left, ", "), context.Cause(ctx))
 }
 
 // Get returns a running or recently finished operation.

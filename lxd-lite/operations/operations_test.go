@@ -17,7 +17,7 @@ func newManager(t *testing.T) (*Manager, *events.Subscription) {
 	hub := events.NewHub()
 	sub := hub.Subscribe(api.EventTypeOperation)
 	t.Cleanup(sub.Close)
-	return NewManager(hub), sub
+	return NewManager(context.Background(), hub), sub
 }
 
 // nextOp returns the operation carried by the next operation event.

@@ -2,19 +2,15 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/gorilla/websocket"
 
 	"lite/client/api"
@@ -22,9 +18,6 @@ import (
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/operations"
 )
-
-// connectTimeout is how long an exec waits for its websockets, as in LXD.
-const connectTimeout = 5 * time.Second
 
 // drainTimeout bounds the wait for output after the command exited: a background child that
 // keeps stdout open must not hang the session forever.
@@ -39,12 +32,8 @@ func execInstance(s *Server, r *http.Request) Response {
 	if len(req.Command) == 0 {
 		return Errorf(api.ErrInvalid, "no command given")
 	}
-	running, err := s.Instances.Running(r.Context(), name)
-	if err != nil {
+	if err := s.Instances.CheckRunning(r.Context(), name); err != nil {
 		return Error(err)
-	}
-	if !running {
-		return Errorf(api.ErrNotRunning, "instance %q is not running", name)
 	}
 	env, home, err := s.Instances.ExecEnv(r.Context(), name, req.Environment, req.User)
 	if err != nil {
@@ -55,26 +44,24 @@ func execInstance(s *Server, r *http.Request) Response {
 	} else if err := checkCwd(s, r, req.Cwd); err != nil {
 		return Error(err)
 	}
-	fds := []string{"0", "1", "2", "control"}
+	// Without a tty, the process waits for 0, 1 and 2; control is optional.
+	fds, required := []string{"0", "1", "2", "control"}, []string{"0", "1", "2"}
 	if req.Interactive {
-		fds = []string{"0", "control"}
+		fds, required = []string{"0", "control"}, []string{"0", "control"}
 	}
-	sess := &execSession{s: s, name: name, req: req, env: env, secrets: map[string]string{},
-		conns: map[string]*websocket.Conn{}, ready: make(chan struct{})}
-	secrets := map[string]any{}
-	for _, fd := range fds {
-		sec := randomSecret()
-		sess.secrets[sec] = fd
-		secrets[fd] = sec
+	ws, secrets := newWSSession(fds, required)
+	sess := &execSession{inst: s.Instances, ws: ws, name: name, req: req, env: env}
+	ws.onControl, ws.onControlEnd = sess.control, func() {
+		// Harmless once the process is reaped: os.Process refuses to signal it then.
+		sess.signal(syscall.SIGKILL)
 	}
-	op := s.Ops.Create(operations.Spec{
+	op := s.Ops.Start(operations.Spec{
 		Class: api.OperationClassWebsocket, Description: "Executing command",
 		Resources: map[string][]string{"instances": {instance.URL(name)}},
 		Metadata:  map[string]any{"fds": secrets, "command": req.Command, "interactive": req.Interactive},
-		Connect:   sess.connect,
+		Connect:   ws.connect,
+		Run:       sess.run,
 	})
-	sess.op = op
-	go sess.run()
 	return Async(op)
 }
 
@@ -91,106 +78,38 @@ func checkCwd(s *Server, r *http.Request, cwd string) error {
 	return fmt.Errorf("cannot run the command in %q: %s: %w", cwd, api.Message(err), api.ErrInvalid)
 }
 
-func randomSecret() string {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err))
-	}
-	return hex.EncodeToString(b[:])
-}
-
 // execSession is one exec: its websockets, its process and the mirroring between them.
 type execSession struct {
-	s       *Server
+	inst    *instance.Manager
+	ws      *wsSession
 	name    string
 	req     api.InstanceExecPost
 	env     []string
-	op      *operations.Op
 	mu      sync.Mutex
-	secrets map[string]string // secret -> fd name
-	conns   map[string]*websocket.Conn
-	ready   chan struct{}
 	proc    instance.Process
 	pending []syscall.Signal // signals that arrived before the process existed
 	ptmx    *os.File
 }
 
-// required is the set of sockets the process waits for; control is optional without a tty.
-func (e *execSession) required() []string {
-	if e.req.Interactive {
-		return []string{"0", "control"}
+// run is the operation: it waits for the websockets, runs the command and finishes the
+// operation itself, so that on success the client sees the final state (and the return
+// code) before the sockets close. Cancelling ctx (lited shutting down) kills the command.
+func (e *execSession) run(ctx context.Context, op *operations.Op) error {
+	if err := e.ws.waitReady(ctx); err != nil {
+		return err
 	}
-	return []string{"0", "1", "2"}
-}
-
-func (e *execSession) connect(secret string, w http.ResponseWriter, r *http.Request) error {
-	e.mu.Lock()
-	fd, ok := e.secrets[secret]
-	if !ok {
-		e.mu.Unlock()
-		return fmt.Errorf("bad websocket secret: %w", api.ErrForbidden)
-	}
-	if e.conns[fd] != nil {
-		e.mu.Unlock()
-		return fmt.Errorf("websocket %s is already connected: %w", fd, api.ErrForbidden)
-	}
-	e.mu.Unlock()
-	conn, err := upgrader.Upgrade(w, r, nil)
+	stop := context.AfterFunc(ctx, func() { e.signal(syscall.SIGKILL) })
+	code, err := e.execute(ctx)
+	stop()
 	if err != nil {
-		return nil // the upgrader already answered
+		op.UpdateMetadata(map[string]any{"return": -1})
+		e.ws.closeAll()
+		return err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.conns[fd] = conn
-	if fd == "control" {
-		go e.control(conn)
-	}
-	for _, need := range e.required() {
-		if e.conns[need] == nil {
-			return nil
-		}
-	}
-	select {
-	case <-e.ready:
-	default:
-		close(e.ready)
-	}
+	op.UpdateMetadata(map[string]any{"return": code})
+	op.Finish(execStatusError(code))
+	e.ws.closeAll()
 	return nil
-}
-
-func (e *execSession) conn(fd string) *websocket.Conn {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.conns[fd]
-}
-
-func (e *execSession) closeAll() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, c := range e.conns {
-		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-		_ = c.Close()
-	}
-}
-
-func (e *execSession) run() {
-	select {
-	case <-e.ready:
-	case <-time.After(connectTimeout):
-		e.closeAll()
-		e.op.Finish(errors.New("timed out waiting for websockets to connect"))
-		return
-	}
-	code, err := e.execute()
-	if err != nil {
-		e.op.UpdateMetadata(map[string]any{"return": -1})
-		e.closeAll()
-		e.op.Finish(err)
-		return
-	}
-	e.op.UpdateMetadata(map[string]any{"return": code})
-	e.op.Finish(execStatusError(code))
-	e.closeAll()
 }
 
 // execStatusError is LXD's reading of the shell's exit codes for a command that could not be
@@ -208,9 +127,9 @@ func execStatusError(code int) error {
 
 // execute starts the process, mirrors its streams and returns its exit code once its output
 // has been sent and every output stream ended with the empty-text-frame barrier.
-func (e *execSession) execute() (int, error) {
+func (e *execSession) execute(ctx context.Context) (int, error) {
 	if e.req.Interactive {
-		return e.executePty()
+		return e.executePty(ctx)
 	}
 	var files [6]*os.File // r0 w0 r1 w1 r2 w2
 	for i := 0; i < 3; i++ {
@@ -225,7 +144,7 @@ func (e *execSession) execute() (int, error) {
 			_ = f.Close()
 		}
 	}()
-	proc, err := e.start(files[0], files[3], files[5])
+	proc, err := e.start(ctx, files[0], files[3], files[5])
 	if err != nil {
 		return -1, err
 	}
@@ -233,11 +152,11 @@ func (e *execSession) execute() (int, error) {
 	for _, i := range []int{0, 3, 5} {
 		_ = files[i].Close()
 	}
-	go e.pumpIn(e.conn("0"), files[1])
+	go e.pumpIn(e.ws.conn("0"), files[1])
 	outDone := make(chan struct{}, 2)
-	go e.pumpOut(files[2], e.conn("1"), outDone)
-	go e.pumpOut(files[4], e.conn("2"), outDone)
-	go e.watchClient(e.conn("1"))
+	go e.pumpOut(files[2], e.ws.conn("1"), outDone)
+	go e.pumpOut(files[4], e.ws.conn("2"), outDone)
+	go e.watchClient(e.ws.conn("1"))
 	code, err := proc.Wait()
 	if err != nil {
 		return -1, fmt.Errorf("wait for command: %w", err)
@@ -255,25 +174,25 @@ func (e *execSession) execute() (int, error) {
 	return code, nil
 }
 
-func (e *execSession) executePty() (int, error) {
-	ptmx, tty, err := e.s.Runtime.OpenPty(context.Background(), e.name)
+func (e *execSession) executePty(ctx context.Context) (int, error) {
+	ptmx, tty, err := e.inst.OpenPty(ctx, e.name)
 	if err != nil {
 		return -1, err
 	}
 	defer ptmx.Close()
 	defer tty.Close()
 	if e.req.Width > 0 && e.req.Height > 0 {
-		_ = pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(e.req.Width), Rows: uint16(e.req.Height)})
+		setWinsize(ptmx, e.req.Width, e.req.Height)
 	}
 	e.mu.Lock()
 	e.ptmx = ptmx
 	e.mu.Unlock()
-	proc, err := e.start(tty, tty, tty)
+	proc, err := e.start(ctx, tty, tty, tty)
 	if err != nil {
 		return -1, err
 	}
 	_ = tty.Close()
-	conn := e.conn("0")
+	conn := e.ws.conn("0")
 	go e.pumpIn(conn, ptmx)
 	outDone := make(chan struct{}, 1)
 	go e.pumpOut(ptmx, conn, outDone)
@@ -288,8 +207,8 @@ func (e *execSession) executePty() (int, error) {
 	return code, nil
 }
 
-func (e *execSession) start(stdin, stdout, stderr *os.File) (instance.Process, error) {
-	proc, err := e.s.Runtime.Exec(context.Background(), e.name, instance.ExecSpec{
+func (e *execSession) start(ctx context.Context, stdin, stdout, stderr *os.File) (instance.Process, error) {
+	proc, err := e.inst.Exec(ctx, e.name, instance.ExecSpec{
 		Command: e.req.Command, Env: e.env, Cwd: e.req.Cwd, UID: e.req.User, GID: e.req.Group,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 	})
@@ -304,7 +223,6 @@ func (e *execSession) start(stdin, stdout, stderr *os.File) (instance.Process, e
 	for _, sig := range pending {
 		_ = proc.Signal(sig)
 	}
-	e.s.Hub.Lifecycle("instance-exec", instance.URL(e.name), map[string]any{"command": e.req.Command})
 	return proc, nil
 }
 
@@ -357,7 +275,7 @@ func (e *execSession) pumpOut(r io.Reader, conn *websocket.Conn, done chan<- str
 // convention is that anything read on stdout's socket means the client left.
 func (e *execSession) watchClient(conn *websocket.Conn) {
 	_, _, _ = conn.NextReader()
-	if e.conn("control") != nil {
+	if e.ws.conn("control") != nil {
 		return
 	}
 	e.signal(syscall.SIGKILL)
@@ -375,30 +293,19 @@ func (e *execSession) signal(sig syscall.Signal) {
 	}
 }
 
-// control serves the control socket: window resizes and signals. Its closing while the
-// command runs kills the command, as in LXD.
-func (e *execSession) control(conn *websocket.Conn) {
-	for {
-		var msg api.InstanceExecControl
-		if err := conn.ReadJSON(&msg); err != nil {
-			// Harmless once the process is reaped: os.Process refuses to signal it then.
-			e.signal(syscall.SIGKILL)
-			return
+// control applies one control message: a window resize (with a tty) or a signal. The
+// socket's end kills the command, as in LXD (wsSession.onControlEnd).
+func (e *execSession) control(msg api.InstanceExecControl) {
+	if w, h, ok := resizeMsg(msg); ok {
+		e.mu.Lock()
+		ptmx := e.ptmx
+		e.mu.Unlock()
+		if ptmx != nil {
+			setWinsize(ptmx, w, h)
 		}
-		switch msg.Command {
-		case "window-resize":
-			w, _ := strconv.Atoi(msg.Args["width"])
-			h, _ := strconv.Atoi(msg.Args["height"])
-			e.mu.Lock()
-			ptmx := e.ptmx
-			e.mu.Unlock()
-			if ptmx != nil && w > 0 && h > 0 {
-				_ = pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)})
-			}
-		case "signal":
-			if msg.Signal > 0 {
-				e.signal(syscall.Signal(msg.Signal))
-			}
-		}
+		return
+	}
+	if msg.Command == "signal" && msg.Signal > 0 {
+		e.signal(syscall.Signal(msg.Signal))
 	}
 }

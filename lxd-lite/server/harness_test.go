@@ -48,6 +48,8 @@ type env struct {
 	ws     *websocket.Dialer
 	info   api.Server
 	mgr    *instance.Manager
+	ops    *operations.Manager
+	cons   *fakeConsoles // with envOptions.console
 }
 
 func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, envOptions{}) }
@@ -60,6 +62,8 @@ type envOptions struct {
 	allowRawLXCHooks bool
 	// overlay uses the overlay storage driver (backups need it; the default is dir).
 	overlay bool
+	// console gives the fake runtime consoles (a host pty per instance).
+	console bool
 }
 
 // newEnvWith is newEnv with the fakes of o wired in.
@@ -108,8 +112,13 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	if o.overlay {
 		driver = storage.Overlay
 	}
+	var rt instance.Runtime = e.rt
+	if o.console {
+		e.cons = &fakeConsoles{Runtime: e.rt, t: t}
+		rt = e.cons
+	}
 	mgr := instance.NewManager(instance.Config{
-		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: driver},
+		DB: database, Runtime: rt, Pool: &storage.Pool{Dir: e.pool, Driver: driver},
 		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
 		Devices: devs, AllowRawLXCHooks: o.allowRawLXCHooks,
 		Cgroups: instance.CgroupHost{
@@ -127,8 +136,9 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	}
 	e.store = &images.Store{Dir: filepath.Join(dir, "store")}
 	imgsvc := &imagesvc.Service{DB: database, Store: e.store, TmpDir: filepath.Join(dir, "tmp"), Log: log}
+	e.ops = operations.NewManager(context.Background(), e.hub)
 	srv := &server.Server{
-		Instances: mgr, Networks: o.networks, Images: imgsvc, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
+		Instances: mgr, Networks: o.networks, Images: imgsvc, DB: database, Ops: e.ops, Hub: e.hub, Log: log,
 		Info: func() api.Server { return e.info },
 	}
 	ln, err := net.Listen("unix", e.socket)
@@ -145,8 +155,13 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	e.ws = &websocket.Dialer{NetDialContext: dial, HandshakeTimeout: 10 * time.Second}
 	t.Cleanup(func() {
 		e.rt.KillAll()
-		_ = hs.Close()
 		// Let operations that are still running (a failed test) finish before the files go.
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := e.ops.Shutdown(sctx); err != nil {
+			t.Errorf("operations left running: %v", err)
+		}
+		_ = hs.Close()
 		if err := database.Close(); err != nil {
 			t.Errorf("close db: %v", err)
 		}

@@ -65,7 +65,7 @@ func ImageToAPI(img db.Image) api.Image {
 }
 
 func listImages(s *Server, r *http.Request) Response {
-	list, err := s.DB.ListImages(r.Context())
+	list, err := s.Images.List(r.Context())
 	if err != nil {
 		return Error(err)
 	}
@@ -84,7 +84,7 @@ func listImages(s *Server, r *http.Request) Response {
 }
 
 func getImage(s *Server, r *http.Request) Response {
-	img, err := s.DB.GetImage(r.Context(), r.PathValue("fp"))
+	img, err := s.Images.Get(r.Context(), r.PathValue("fp"))
 	if err != nil {
 		return Error(err)
 	}
@@ -96,7 +96,7 @@ func aliasToAPI(a db.Alias) api.ImageAliasesEntry {
 }
 
 func listAliases(s *Server, r *http.Request) Response {
-	list, err := s.DB.ListAliases(r.Context())
+	list, err := s.Images.Aliases(r.Context())
 	if err != nil {
 		return Error(err)
 	}
@@ -115,7 +115,7 @@ func listAliases(s *Server, r *http.Request) Response {
 }
 
 func getAlias(s *Server, r *http.Request) Response {
-	a, err := s.DB.GetAlias(r.Context(), r.PathValue("name"))
+	a, err := s.Images.Alias(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return Error(err)
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,8 +15,6 @@ import (
 	"time"
 
 	"lite/client/api"
-	"lite/db"
-	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/operations"
 )
 
@@ -32,7 +29,7 @@ func patchImage(s *Server, r *http.Request) Response {
 }
 
 func editImage(s *Server, r *http.Request, patch bool) Response {
-	img, err := s.DB.GetImage(r.Context(), r.PathValue("fp"))
+	img, err := s.Images.Get(r.Context(), r.PathValue("fp"))
 	if err != nil {
 		return Error(err)
 	}
@@ -59,14 +56,7 @@ func editImage(s *Server, r *http.Request, patch bool) Response {
 			req.Properties[k] = v
 		}
 	}
-	if req.Properties == nil {
-		req.Properties = map[string]string{}
-	}
-	exp := sql.NullTime{}
-	if !req.ExpiresAt.IsZero() && req.ExpiresAt.Unix() > 0 {
-		exp = sql.NullTime{Time: req.ExpiresAt, Valid: true}
-	}
-	if err := s.DB.UpdateImage(r.Context(), img.Fingerprint, req.Properties, req.Public, req.AutoUpdate, exp); err != nil {
+	if err := s.Images.Update(r.Context(), img.Fingerprint, req); err != nil {
 		return Error(err)
 	}
 	return EmptySync()
@@ -75,16 +65,9 @@ func editImage(s *Server, r *http.Request, patch bool) Response {
 // deleteImage removes an image (async, as in LXD); see imagesvc.Service.Delete for why an
 // image in use is refused.
 func deleteImage(s *Server, r *http.Request) Response {
-	img, err := s.DB.GetImage(r.Context(), r.PathValue("fp"))
+	img, err := s.Images.CheckDeletable(r.Context(), r.PathValue("fp"))
 	if err != nil {
 		return Error(err)
-	}
-	users, err := s.DB.ImageUsers(r.Context(), img.Fingerprint)
-	if err != nil {
-		return Error(err)
-	}
-	if len(users) > 0 {
-		return Errorf(api.ErrConflict, "image %s is used by instance(s) %s: delete them first", img.Fingerprint[:12], strings.Join(users, ", "))
 	}
 	op := s.Ops.Start(operations.Spec{
 		Description: "Deleting image",
@@ -99,7 +82,7 @@ func deleteImage(s *Server, r *http.Request) Response {
 // exportImage sends the stored files byte for byte: a unified image as the body with a
 // Content-Disposition filename, a split one as multipart parts "metadata" and "rootfs".
 func exportImage(s *Server, r *http.Request) Response {
-	img, err := s.DB.GetImage(r.Context(), r.PathValue("fp"))
+	img, err := s.Images.Get(r.Context(), r.PathValue("fp"))
 	if err != nil {
 		return Error(err)
 	}
@@ -161,14 +144,7 @@ func createAlias(s *Server, r *http.Request) Response {
 	if err := decode(r, &req); err != nil {
 		return Error(err)
 	}
-	if err := imagesvc.ValidateAliasName(req.Name); err != nil {
-		return Error(err)
-	}
-	img, err := s.DB.GetImage(r.Context(), req.Target)
-	if err != nil {
-		return Error(err)
-	}
-	if err := s.DB.CreateAlias(r.Context(), db.Alias{Name: req.Name, Description: req.Description, Target: img.Fingerprint}); err != nil {
+	if err := s.Images.CreateAlias(r.Context(), req.Name, req.Description, req.Target); err != nil {
 		return Error(err)
 	}
 	return Created("/1.0/images/aliases/" + req.Name)
@@ -179,7 +155,7 @@ func patchAlias(s *Server, r *http.Request) Response { return editAlias(s, r, tr
 
 func editAlias(s *Server, r *http.Request, patch bool) Response {
 	name := r.PathValue("name")
-	a, err := s.DB.GetAlias(r.Context(), name)
+	a, err := s.Images.Alias(r.Context(), name)
 	if err != nil {
 		return Error(err)
 	}
@@ -190,14 +166,7 @@ func editAlias(s *Server, r *http.Request, patch bool) Response {
 	if err := decode(r, &req); err != nil {
 		return Error(err)
 	}
-	if req.Target == "" {
-		return Errorf(api.ErrInvalid, "alias %q: no target given", name)
-	}
-	img, err := s.DB.GetImage(r.Context(), req.Target)
-	if err != nil {
-		return Error(err)
-	}
-	if err := s.DB.UpdateAlias(r.Context(), db.Alias{Name: name, Description: req.Description, Target: img.Fingerprint}); err != nil {
+	if err := s.Images.UpdateAlias(r.Context(), name, req.Description, req.Target); err != nil {
 		return Error(err)
 	}
 	return EmptySync()
@@ -209,17 +178,14 @@ func renameAlias(s *Server, r *http.Request) Response {
 	if err := decode(r, &req); err != nil {
 		return Error(err)
 	}
-	if err := imagesvc.ValidateAliasName(req.Name); err != nil {
-		return Error(err)
-	}
-	if err := s.DB.RenameAlias(r.Context(), r.PathValue("name"), req.Name); err != nil {
+	if err := s.Images.RenameAlias(r.Context(), r.PathValue("name"), req.Name); err != nil {
 		return Error(err)
 	}
 	return Created("/1.0/images/aliases/" + req.Name)
 }
 
 func deleteAlias(s *Server, r *http.Request) Response {
-	if err := s.DB.DeleteAlias(r.Context(), r.PathValue("name")); err != nil {
+	if err := s.Images.DeleteAlias(r.Context(), r.PathValue("name")); err != nil {
 		return Error(err)
 	}
 	return EmptySync()

@@ -113,17 +113,17 @@ func createInstance(s *Server, r *http.Request) Response {
 		return Errorf(api.ErrAlreadyExists, "instance %q already exists", req.Name)
 	}
 	name := req.Name
-	op := s.Ops.Create(operations.Spec{
+	op := s.Ops.Start(operations.Spec{
 		Description: "Creating instance",
 		Resources:   map[string][]string{"instances": {instance.URL(name)}},
+		Run: func(ctx context.Context, op *operations.Op) error {
+			created, err := s.Instances.Create(ctx, req, func(key, msg string) { op.Progress(key, msg) })
+			if err == nil && name == "" {
+				op.SetResources(map[string][]string{"instances": {instance.URL(created)}})
+			}
+			return err
+		},
 	})
-	go func() {
-		created, err := s.Instances.Create(context.Background(), req, func(key, msg string) { op.Progress(key, msg) })
-		if err == nil && name == "" {
-			op.SetResources(map[string][]string{"instances": {instance.URL(created)}})
-		}
-		op.Finish(err)
-	}()
 	return Async(op)
 }
 

@@ -50,7 +50,7 @@ func newRemoteEnv(t *testing.T) *remoteEnv {
 		Info: func() api.Server {
 			return api.Server{ServerPut: api.ServerPut{Config: map[string]string{}}, Auth: "trusted"}
 		}}
-	srv.Ops = operations.NewManager(srv.Hub)
+	srv.Ops = operations.NewManager(context.Background(), srv.Hub)
 	srv.Remote = &server.Remote{Tokens: trust.NewTokens(), CertPEM: trust.EncodePEM(srvCert.Certificate[0]),
 		Fingerprint: trust.Fingerprint(srvCert.Certificate[0]), Addresses: func() []string { return []string{"127.0.0.1:1"} },
 		Apply: func(_ context.Context, cfg map[string]string) error {

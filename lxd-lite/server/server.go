@@ -28,7 +28,6 @@ type Server struct {
 	Networks  Networks
 	Images    *imagesvc.Service
 	Labs      *lab.Service
-	Runtime   instance.Runtime
 	DB        *db.DB
 	Ops       *operations.Manager
 	Hub       *events.Hub
