@@ -14,7 +14,7 @@ type Consoler interface {
 	Console(ctx context.Context, name string) (*os.File, func(), error)
 }
 
-// CheckRunning fails with ErrInvalid unless the instance exists and runs (not frozen): what
+// CheckRunning fails with ErrNotRunning unless the instance exists and runs (not frozen): what
 // exec and console need before they hand out websockets.
 func (m *Manager) CheckRunning(ctx context.Context, name string) error {
 	running, err := m.Running(ctx, name)
@@ -22,7 +22,7 @@ func (m *Manager) CheckRunning(ctx context.Context, name string) error {
 		return err
 	}
 	if !running {
-		return fmt.Errorf("instance %q is not running: %w", name, api.ErrInvalid)
+		return fmt.Errorf("instance %q is not running: %w", name, api.ErrNotRunning)
 	}
 	return nil
 }
