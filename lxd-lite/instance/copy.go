@@ -12,6 +12,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/lxd-lite/operations"
+	"lite/lxd-lite/revert"
 	"lite/lxd-lite/storage"
 	"lite/profiles"
 )
@@ -93,9 +94,9 @@ func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func
 	if err != nil {
 		return "", err
 	}
-	rev := &reverter{}
-	defer rev.fail()
-	rev.add(func() {
+	rev := revert.New()
+	defer rev.Fail()
+	rev.Add(func() {
 		if err := m.pool.Delete(vol); err != nil {
 			m.log.Error("revert: remove copied files", "instance", name, "err", err)
 		}
@@ -109,7 +110,7 @@ func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func
 	if err := m.createWithSnapshots(ctx, inst, snaps); err != nil {
 		return "", err
 	}
-	rev.success()
+	rev.Success()
 	m.hub.Lifecycle("instance-created", URL(name), map[string]any{"source": req.Source.Source})
 	return name, nil
 }
