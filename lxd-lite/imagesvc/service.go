@@ -167,7 +167,7 @@ func (s *Service) build(ctx context.Context, r images.Recipe, progress func(stri
 		if errors.Is(err, api.ErrAlreadyExists) {
 			return s.DB.GetImage(ctx, fp)
 		}
-		_ = s.Store.Delete(fp)
+		s.deleteStored(fp)
 		return db.Image{}, err
 	}
 	return s.DB.GetImage(ctx, fp)
