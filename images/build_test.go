@@ -2,6 +2,7 @@ package images
 
 import (
 	"context"
+	"lite/lxd-lite/idmap"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,7 +52,7 @@ func TestBuildDebian12(t *testing.T) {
 		t.Fatalf("metadata %+v", meta)
 	}
 	dest := filepath.Join(t.TempDir(), "image")
-	if err := Unpack(ctx, tarball, dest, Shift{}); err != nil {
+	if err := Unpack(ctx, tarball, dest, idmap.Map{}); err != nil {
 		t.Fatal(err)
 	}
 	checkBuiltRootfs(t, filepath.Join(dest, "rootfs"))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"lite/lxd-lite/idmap"
 	"os"
 	"path/filepath"
 	"time"
@@ -112,7 +113,7 @@ func (b *Builder) build(ctx context.Context, r Recipe, workDir, cached string) e
 	b.progress("packing the image")
 	return writeAtomic(cached, func(f *os.File) error {
 		w := bufio.NewWriterSize(f, 1<<20)
-		if err := Pack(ctx, w, workDir, Shift{}); err != nil {
+		if err := Pack(ctx, w, workDir, idmap.Map{}); err != nil {
 			return err
 		}
 		return w.Flush()

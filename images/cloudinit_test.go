@@ -1,6 +1,7 @@
 package images
 
 import (
+	"lite/lxd-lite/idmap"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,7 +47,7 @@ func TestCloudInitTemplates(t *testing.T) {
 		}},
 	} {
 		layer, rootfs := templateFixture(t, string(data), tpls)
-		if err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{Name: "c1", Config: c.cfg}, Shift{}); err != nil {
+		if err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{Name: "c1", Config: c.cfg}, idmap.Map{}); err != nil {
 			t.Fatal(err)
 		}
 		for name, want := range c.want {

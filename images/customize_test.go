@@ -1,6 +1,7 @@
 package images
 
 import (
+	"lite/lxd-lite/idmap"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,7 +160,7 @@ func TestWriteImageFiles(t *testing.T) {
 	}
 	// The templates render as LXD would.
 	os.MkdirAll(filepath.Join(dir, "rootfs/etc"), 0o755)
-	if err := RenderTemplates(dir, filepath.Join(dir, "rootfs"), TriggerCreate, TemplateContext{Name: "web1"}, Shift{}); err != nil {
+	if err := RenderTemplates(dir, filepath.Join(dir, "rootfs"), TriggerCreate, TemplateContext{Name: "web1"}, idmap.Map{}); err != nil {
 		t.Fatal(err)
 	}
 	hosts, _ := os.ReadFile(filepath.Join(dir, "rootfs/etc/hosts"))
