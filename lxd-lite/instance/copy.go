@@ -42,17 +42,11 @@ func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func
 	if name == "" {
 		name = randomName()
 	}
-	if err := profiles.ValidateInstanceName(name); err != nil {
-		return "", err
-	}
-	release, err := m.locks.reserve(name)
+	release, err := m.reserveName(ctx, name)
 	if err != nil {
 		return "", err
 	}
 	defer release()
-	if err := m.checkNameFree(ctx, name, ""); err != nil {
-		return "", err
-	}
 	ctx, unlock := m.locks.lockCancellable(ctx, srcName)
 	defer unlock()
 	src, err := m.db.GetInstance(ctx, srcName)

@@ -32,20 +32,14 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 	if name == "" {
 		name = randomName()
 	}
-	if err := profiles.ValidateInstanceName(name); err != nil {
-		return "", err
-	}
 	if req.Type != "" && req.Type != "container" {
 		return "", fmt.Errorf("instance type %q is not supported: lite runs containers only: %w", req.Type, api.ErrInvalid)
 	}
-	release, err := m.locks.reserve(name)
+	release, err := m.reserveName(ctx, name)
 	if err != nil {
 		return "", err
 	}
 	defer release()
-	if err := m.checkNameFree(ctx, name, ""); err != nil {
-		return "", err
-	}
 
 	inst := db.Instance{
 		Name: name, Type: "container", Architecture: images.HostArchitecture(), Description: req.Description,

@@ -143,17 +143,11 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, name string) (string,
 	if name == "" {
 		name = idx.Name
 	}
-	if err := profiles.ValidateInstanceName(name); err != nil {
-		return "", err
-	}
-	release, err := m.locks.reserve(name)
+	release, err := m.reserveName(ctx, name)
 	if err != nil {
 		return "", err
 	}
 	defer release()
-	if err := m.checkNameFree(ctx, name, ""); err != nil {
-		return "", err
-	}
 	inst := db.Instance{Name: name, Type: "container", Architecture: idx.Instance.Architecture, Description: idx.Instance.Description,
 		Ephemeral: idx.Instance.Ephemeral, Config: importConfig(idx.Instance.Config), Devices: orEmpty(idx.Instance.Devices),
 		Profiles: idx.Instance.Profiles}
