@@ -24,6 +24,7 @@ import (
 	"lite/client/api"
 	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/instance"
+	"lite/lxd-lite/thread"
 )
 
 // Types of entries, as in LXD's X-LXD-type header.
@@ -125,6 +126,12 @@ func pathErr(p string, err error) error {
 		return fmt.Errorf("%s: leads outside the container: %w", p, api.ErrForbidden)
 	}
 	return fmt.Errorf("%s: %w", p, err)
+}
+
+// asContainerRoot runs fn on a thread whose filesystem ids are the container root's (see
+// thread.Options.As); for a privileged container, here.
+func (r *Root) asContainerRoot(fn func() error) error {
+	return thread.Run(thread.Options{As: (*idmap.Map)(r.im)}, fn)
 }
 
 // ids returns the root's id map: the zero Map, which leaves ids as they are, when the
