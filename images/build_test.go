@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lite/lxd-lite/idmap"
 )
 
 // TestBuildDebian12 really builds debian/12 with debootstrap from Debian's
@@ -51,7 +53,7 @@ func TestBuildDebian12(t *testing.T) {
 		t.Fatalf("metadata %+v", meta)
 	}
 	dest := filepath.Join(t.TempDir(), "image")
-	if err := Unpack(ctx, tarball, dest, Shift{}); err != nil {
+	if err := Unpack(ctx, tarball, dest, idmap.Map{}); err != nil {
 		t.Fatal(err)
 	}
 	checkBuiltRootfs(t, filepath.Join(dest, "rootfs"))

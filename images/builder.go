@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"lite/lxd-lite/idmap"
+
 	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
 )
@@ -112,7 +114,7 @@ func (b *Builder) build(ctx context.Context, r Recipe, workDir, cached string) e
 	b.progress("packing the image")
 	return writeAtomic(cached, func(f *os.File) error {
 		w := bufio.NewWriterSize(f, 1<<20)
-		if err := Pack(ctx, w, workDir, Shift{}); err != nil {
+		if err := Pack(ctx, w, workDir, idmap.Map{}); err != nil {
 			return err
 		}
 		return w.Flush()

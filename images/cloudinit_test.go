@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"lite/lxd-lite/idmap"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -46,7 +48,7 @@ func TestCloudInitTemplates(t *testing.T) {
 		}},
 	} {
 		layer, rootfs := templateFixture(t, string(data), tpls)
-		if err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{Name: "c1", Config: c.cfg}, Shift{}); err != nil {
+		if err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{Name: "c1", Config: c.cfg}, idmap.Map{}); err != nil {
 			t.Fatal(err)
 		}
 		for name, want := range c.want {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lite/lxd-lite/idmap"
 )
 
 // fakeRootfs makes the few files of a debootstrap tree customize touches.
@@ -159,7 +161,7 @@ func TestWriteImageFiles(t *testing.T) {
 	}
 	// The templates render as LXD would.
 	os.MkdirAll(filepath.Join(dir, "rootfs/etc"), 0o755)
-	if err := RenderTemplates(dir, filepath.Join(dir, "rootfs"), TriggerCreate, TemplateContext{Name: "web1"}, Shift{}); err != nil {
+	if err := RenderTemplates(dir, filepath.Join(dir, "rootfs"), TriggerCreate, TemplateContext{Name: "web1"}, idmap.Map{}); err != nil {
 		t.Fatal(err)
 	}
 	hosts, _ := os.ReadFile(filepath.Join(dir, "rootfs/etc/hosts"))

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"lite/lxd-lite/idmap"
+
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sys/unix"
 )
@@ -22,7 +24,7 @@ import (
 // unshift, so a shifted layer or container packs back to container ids),
 // modes, mtimes, xattrs (file capabilities and ACLs unshifted too),
 // symlinks, hard links, device nodes and fifos. Sockets are left out.
-func Pack(ctx context.Context, w io.Writer, dir string, unshift Shift) error {
+func Pack(ctx context.Context, w io.Writer, dir string, unshift idmap.Map) error {
 	return PackParts(ctx, w, PackSources{
 		Metadata:  filepath.Join(dir, "metadata.yaml"),
 		Templates: filepath.Join(dir, "templates"),
@@ -40,7 +42,7 @@ type PackSources struct {
 }
 
 // PackParts is Pack with each part taken from its own path.
-func PackParts(ctx context.Context, w io.Writer, src PackSources, unshift Shift) error {
+func PackParts(ctx context.Context, w io.Writer, src PackSources, unshift idmap.Map) error {
 	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	if err != nil {
 		return fmt.Errorf("pack: %w", err)
@@ -75,7 +77,7 @@ type fileID struct{ dev, ino uint64 }
 type packer struct {
 	ctx     context.Context
 	tw      *tar.Writer
-	unshift Shift
+	unshift idmap.Map
 	links   map[fileID]string // first entry name of each multiply-linked file
 }
 
@@ -104,11 +106,11 @@ func (p *packer) entry(path, name string) error {
 	if err := unix.Lstat(path, &st); err != nil {
 		return fmt.Errorf("stat %s: %w", path, err)
 	}
-	uid, err := unshiftID(st.Uid, p.unshift.UID)
+	uid, err := unshiftID(p.unshift, idmap.User, st.Uid)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	gid, err := unshiftID(st.Gid, p.unshift.GID)
+	gid, err := unshiftID(p.unshift, idmap.Group, st.Gid)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -200,19 +202,17 @@ func (p *packer) addXattrs(hdr *tar.Header, path string) error {
 	return nil
 }
 
-// unshiftID moves a host id back to a container id.
-func unshiftID(id, base uint32) (uint32, error) {
-	if base == 0 {
-		return id, nil
+// unshiftID moves a host id back to a container id; a host id outside the map is refused.
+func unshiftID(m idmap.Map, k idmap.Kind, id uint32) (uint32, error) {
+	c, err := m.ToContainer(k, id)
+	if err != nil {
+		return 0, fmt.Errorf("owner %w: %w", err, ErrInvalid)
 	}
-	if id < base || id-base >= maxContainerID {
-		return 0, fmt.Errorf("owner %d outside the container range %d-%d: %w", id, base, base+maxContainerID-1, ErrInvalid)
-	}
-	return id - base, nil
+	return c, nil
 }
 
 // unshiftXattr undoes shiftXattr for packing.
-func unshiftXattr(name string, v []byte, s Shift) ([]byte, error) {
+func unshiftXattr(name string, v []byte, s idmap.Map) ([]byte, error) {
 	if s.IsZero() {
 		return v, nil
 	}
@@ -227,22 +227,22 @@ func unshiftXattr(name string, v []byte, s Shift) ([]byte, error) {
 }
 
 // unshiftACL moves named-user and named-group ACL ids back to container ids.
-func unshiftACL(v []byte, s Shift) ([]byte, error) {
+func unshiftACL(v []byte, s idmap.Map) ([]byte, error) {
 	// Validate the layout with a zero shift, then walk the entries.
-	out, err := shiftACL(v, Shift{})
+	out, err := shiftACL(v, idmap.Map{})
 	if err != nil {
 		return nil, err
 	}
 	for off := aclHeaderLen; off < len(out); off += aclEntryLen {
-		base := s.UID
+		kind := idmap.User
 		switch binary.LittleEndian.Uint16(out[off:]) {
 		case aclTagUser:
 		case aclTagGroup:
-			base = s.GID
+			kind = idmap.Group
 		default:
 			continue
 		}
-		id, err := unshiftID(binary.LittleEndian.Uint32(out[off+4:]), base)
+		id, err := unshiftID(s, kind, binary.LittleEndian.Uint32(out[off+4:]))
 		if err != nil {
 			return nil, fmt.Errorf("acl: %w", err)
 		}

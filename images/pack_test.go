@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 
+	"lite/lxd-lite/idmap"
+
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sys/unix"
 )
@@ -47,46 +49,49 @@ func TestShiftCapability(t *testing.T) {
 
 func TestShiftACL(t *testing.T) {
 	in := []byte(testACL(1000, 2000))
-	out, err := shiftACL(in, Shift{UID: 100000, GID: 300000})
+	out, err := shiftACL(in, idmap.Map{UID: 100000, GID: 300000, Size: idmap.Size})
 	if err != nil || string(out) != testACL(101000, 302000) {
 		t.Fatalf("shift = %x, %v", out, err)
 	}
 	if string(in) != testACL(1000, 2000) {
 		t.Fatal("input modified")
 	}
-	back, err := unshiftACL(out, Shift{UID: 100000, GID: 300000})
+	back, err := unshiftACL(out, idmap.Map{UID: 100000, GID: 300000, Size: idmap.Size})
 	if err != nil || !bytes.Equal(back, in) {
 		t.Fatalf("unshift = %x, %v", back, err)
 	}
 	for _, bad := range [][]byte{nil, in[:7], append([]byte{3, 0, 0, 0}, in[4:]...)} {
-		_, err := shiftACL(bad, Shift{UID: 1, GID: 1})
+		_, err := shiftACL(bad, idmap.Map{UID: 1, GID: 1, Size: idmap.Size})
 		assertKind(t, err, ErrInvalid)
 	}
-	_, err = shiftACL([]byte(testACL(70000, 1)), Shift{UID: 1, GID: 1})
+	_, err = shiftACL([]byte(testACL(70000, 1)), idmap.Map{UID: 1, GID: 1, Size: idmap.Size})
 	assertKind(t, err, ErrInvalid)
 }
 
 func TestShiftID(t *testing.T) {
-	if id, err := shiftID(65534, 100000); err != nil || id != 165534 {
+	m := idmap.Map{UID: 100000, GID: 200000, Size: idmap.Size}
+	if id, err := shiftID(m, idmap.User, 65534); err != nil || id != 165534 {
 		t.Fatalf("got %d, %v", id, err)
 	}
-	if id, err := shiftID(70000, 0); err != nil || id != 70000 {
+	if id, err := shiftID(m, idmap.Group, 1); err != nil || id != 200001 {
+		t.Fatalf("group: got %d, %v", id, err)
+	}
+	if id, err := shiftID(idmap.Map{}, idmap.User, 70000); err != nil || id != 70000 {
 		t.Fatalf("no shift: got %d, %v", id, err)
 	}
 	for _, bad := range []int{-1, 65536} {
-		_, err := shiftID(bad, 100000)
+		_, err := shiftID(m, idmap.User, bad)
 		assertKind(t, err, ErrInvalid)
 	}
-	if _, err := unshiftID(99999, 100000); err == nil {
-		t.Fatal("unshift below the range: no error")
-	}
+	_, err := unshiftID(m, idmap.User, 99999)
+	assertKind(t, err, ErrInvalid)
 }
 
 // TestPackRoundTrip packs a shifted tree back to container ids and checks
 // the tarball, then unpacks it again.
 func TestPackRoundTrip(t *testing.T) {
 	requireRoot(t)
-	shift := Shift{UID: 100000, GID: 100000}
+	shift := idmap.Map{UID: 100000, GID: 100000, Size: idmap.Size}
 	src := filepath.Join(t.TempDir(), "layer")
 	if err := Unpack(context.Background(), writeImage(t, richEntries()...), src, shift); err != nil {
 		t.Fatal(err)
@@ -142,7 +147,7 @@ func TestPackRoundTrip(t *testing.T) {
 
 	dest := filepath.Join(t.TempDir(), "again")
 	img := writeFile(t, "img.tar.gz", buf.Bytes())
-	if err := Unpack(context.Background(), img, dest, Shift{UID: 300000, GID: 300000}); err != nil {
+	if err := Unpack(context.Background(), img, dest, idmap.Map{UID: 300000, GID: 300000, Size: idmap.Size}); err != nil {
 		t.Fatal(err)
 	}
 	st := lstat(t, filepath.Join(dest, "rootfs/usr/bin/passwd"))
@@ -160,7 +165,7 @@ func TestPackRefusesForeignOwner(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "rootfs"), 0o755)
 	os.WriteFile(filepath.Join(dir, "metadata.yaml"), []byte(testMetadata), 0o644)
 	// Owned by host root, which is not in the container's range.
-	err := Pack(context.Background(), io.Discard, dir, Shift{UID: 100000, GID: 100000})
+	err := Pack(context.Background(), io.Discard, dir, idmap.Map{UID: 100000, GID: 100000, Size: idmap.Size})
 	assertKind(t, err, ErrInvalid)
 }
 

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"lite/lxd-lite/idmap"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -19,7 +21,7 @@ type part struct {
 }
 
 // unpackParts extracts the parts into dest with one set of limits.
-func unpackParts(ctx context.Context, dest string, shift Shift, lim limits, parts []part) (err error) {
+func unpackParts(ctx context.Context, dest string, shift idmap.Map, lim limits, parts []part) (err error) {
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return fmt.Errorf("unpack: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"lite/lxd-lite/idmap"
 )
 
 // splitMeta is the metadata part of a split image.
@@ -42,7 +44,7 @@ func TestStoreSplitTarball(t *testing.T) {
 	if err != nil || len(files) != 2 || !strings.HasSuffix(files[0], "meta.tar.xz") || !strings.HasSuffix(files[1], "rootfs.tar.gz") {
 		t.Fatalf("Files = %v %v", files, err)
 	}
-	layer, err := s.Layer(context.Background(), fp, Shift{UID: 100000, GID: 100000})
+	layer, err := s.Layer(context.Background(), fp, idmap.Map{UID: 100000, GID: 100000, Size: idmap.Size})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +80,7 @@ func TestStoreSplitHostileRootfs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = s.Layer(context.Background(), fp, Shift{})
+			_, err = s.Layer(context.Background(), fp, idmap.Map{})
 			assertKind(t, err, ErrInvalid)
 			if m, _ := filepath.Glob(filepath.Join(s.Dir, fp, "layers", "*")); len(m) != 0 {
 				t.Errorf("layer left: %v", m)
@@ -114,7 +116,7 @@ func TestStoreSquashfsRootfs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layer, err := s.Layer(context.Background(), fp, Shift{UID: 100000, GID: 100000})
+	layer, err := s.Layer(context.Background(), fp, idmap.Map{UID: 100000, GID: 100000, Size: idmap.Size})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +140,7 @@ func TestStoreSizeLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Layer(context.Background(), fp, Shift{})
+	_, err = s.Layer(context.Background(), fp, idmap.Map{})
 	assertKind(t, err, ErrInvalid)
 	if err == nil || !strings.Contains(err.Error(), "over 1000 bytes") {
 		t.Errorf("error %v does not name the limit", err)

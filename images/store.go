@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"lite/lxd-lite/idmap"
 )
 
 // Store keeps images on disk, one directory per fingerprint:
@@ -209,7 +211,7 @@ func (s *Store) BlobPath(fp string) (string, error) {
 // same image wait for one unpack; the result is never modified afterwards.
 // The unpacked content is bounded by MaxBytes, and every template the
 // metadata names must be a regular file inside templates/.
-func (s *Store) Layer(ctx context.Context, fp string, shift Shift) (string, error) {
+func (s *Store) Layer(ctx context.Context, fp string, shift idmap.Map) (string, error) {
 	files, err := s.Files(fp)
 	if err != nil {
 		return "", err
@@ -328,7 +330,7 @@ func (s *Store) Secure() error {
 }
 
 // layerName is the directory name of the layer for shift.
-func layerName(shift Shift) string {
+func layerName(shift idmap.Map) string {
 	return fmt.Sprintf("%d-%d", shift.UID, shift.GID)
 }
 

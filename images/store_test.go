@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"lite/lxd-lite/idmap"
 )
 
 func TestStoreAddLayerDelete(t *testing.T) {
@@ -40,7 +42,7 @@ func TestStoreAddLayerDelete(t *testing.T) {
 		t.Errorf("List = %v", list)
 	}
 
-	shift := Shift{UID: 100000, GID: 100000}
+	shift := idmap.Map{UID: 100000, GID: 100000, Size: idmap.Size}
 	dir, err := s.Layer(ctx, fp, shift)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +67,7 @@ func TestStoreAddLayerDelete(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "marker")); err != nil {
 		t.Fatal("layer unpacked twice")
 	}
-	if other, err := s.Layer(ctx, fp, Shift{}); err != nil || filepath.Base(other) != "0-0" {
+	if other, err := s.Layer(ctx, fp, idmap.Map{}); err != nil || filepath.Base(other) != "0-0" {
 		t.Fatalf("unshifted layer = %s, %v", other, err)
 	}
 
@@ -119,7 +121,7 @@ func TestStoreConcurrentLayer(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dirs[i], errs[i] = s.Layer(context.Background(), fp, Shift{UID: 100000, GID: 100000})
+			dirs[i], errs[i] = s.Layer(context.Background(), fp, idmap.Map{UID: 100000, GID: 100000, Size: idmap.Size})
 		}()
 	}
 	wg.Wait()
@@ -142,7 +144,7 @@ func TestStoreFailedLayerLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Layer(context.Background(), fp, Shift{UID: 100000, GID: 100000})
+	_, err = s.Layer(context.Background(), fp, idmap.Map{UID: 100000, GID: 100000, Size: idmap.Size})
 	assertKind(t, err, ErrInvalid)
 	entries, _ := os.ReadDir(filepath.Join(s.Dir, fp, "layers"))
 	if len(entries) != 0 {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"lite/lxd-lite/idmap"
+
 	"github.com/flosch/pongo2/v6"
 	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
@@ -42,7 +44,7 @@ const resolveInRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
 // container's root (shift); an existing one keeps its owner and mode, and
 // is left alone if the entry is create_only. Paths resolve inside rootfs:
 // no symlink in the container can make a write land outside it.
-func RenderTemplates(layerDir, rootfs, trigger string, tctx TemplateContext, shift Shift) error {
+func RenderTemplates(layerDir, rootfs, trigger string, tctx TemplateContext, shift idmap.Map) error {
 	data, err := readFileBeneath(layerDir, "metadata.yaml", maxMetadataSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // an image without metadata.yaml has no templates
@@ -77,7 +79,7 @@ func RenderTemplates(layerDir, rootfs, trigger string, tctx TemplateContext, shi
 }
 
 // renderOne renders and writes one template.
-func renderOne(layerDir string, rootfd int, target, trigger string, t Template, tctx TemplateContext, shift Shift) error {
+func renderOne(layerDir string, rootfd int, target, trigger string, t Template, tctx TemplateContext, shift idmap.Map) error {
 	if !validTemplateName(t.Template) {
 		return fmt.Errorf("bad template name: %w", ErrInvalid)
 	}
@@ -124,7 +126,7 @@ func renderOne(layerDir string, rootfd int, target, trigger string, t Template, 
 
 // createInRoot creates rel (and missing parents, 0755) inside the root,
 // owned by the container's root, mode 0644.
-func createInRoot(rootfd int, rel string, shift Shift) (*os.File, error) {
+func createInRoot(rootfd int, rel string, shift idmap.Map) (*os.File, error) {
 	parent, name := splitPath(rel)
 	pfd, err := mkdirInRoot(rootfd, parent, shift)
 	if err != nil {
@@ -150,7 +152,7 @@ func createInRoot(rootfd int, rel string, shift Shift) (*os.File, error) {
 
 // mkdirInRoot opens directory rel inside the root, creating missing
 // components 0755 owned by the container's root.
-func mkdirInRoot(rootfd int, rel string, shift Shift) (int, error) {
+func mkdirInRoot(rootfd int, rel string, shift idmap.Map) (int, error) {
 	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: resolveInRoot}
 	cur, err := unix.Dup(rootfd)
 	if err != nil {
@@ -186,14 +188,14 @@ func mkdirInRoot(rootfd int, rel string, shift Shift) (int, error) {
 
 // applyOverrides applies Incus's optional uid, gid and mode (container ids,
 // octal mode) to the written file.
-func applyOverrides(f *os.File, t Template, shift Shift) error {
+func applyOverrides(f *os.File, t Template, shift idmap.Map) error {
 	if t.UID != "" || t.GID != "" {
 		uid, gid := -1, -1
 		for _, o := range []struct {
 			s    string
-			base uint32
+			kind idmap.Kind
 			dst  *int
-		}{{t.UID, shift.UID, &uid}, {t.GID, shift.GID, &gid}} {
+		}{{t.UID, idmap.User, &uid}, {t.GID, idmap.Group, &gid}} {
 			if o.s == "" {
 				continue
 			}
@@ -201,7 +203,7 @@ func applyOverrides(f *os.File, t Template, shift Shift) error {
 			if err != nil {
 				return fmt.Errorf("owner %q: %w", o.s, ErrInvalid)
 			}
-			hid, err := shiftID(id, o.base)
+			hid, err := shiftID(shift, o.kind, id)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"lite/lxd-lite/idmap"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -67,7 +69,7 @@ func TestRenderTemplates(t *testing.T) {
 	os.WriteFile(filepath.Join(rootfs, "etc/hostname"), []byte("old\n"), 0o600)
 	os.Chown(filepath.Join(rootfs, "etc/hostname"), 100007, 100008)
 	os.WriteFile(filepath.Join(rootfs, "etc/keep"), []byte("mine\n"), 0o644)
-	shift := Shift{UID: 100000, GID: 100000}
+	shift := idmap.Map{UID: 100000, GID: 100000, Size: idmap.Size}
 	tctx := TemplateContext{
 		Name: "web1", Architecture: "x86_64",
 		Config:  map[string]string{"user.x": "hello\r\n"},
@@ -156,7 +158,7 @@ func TestRenderTemplatesSymlinkEscape(t *testing.T) {
 			if c.setup != nil {
 				c.setup(rootfs, outside)
 			}
-			err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{}, Shift{UID: 100000, GID: 100000})
+			err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{}, idmap.Map{UID: 100000, GID: 100000, Size: idmap.Size})
 			if b, _ := os.ReadFile(victim); string(b) != "safe" {
 				t.Fatalf("victim written through a symlink: %q", b)
 			}
@@ -185,7 +187,7 @@ func TestRenderTemplatesIncludeStaysInRootfs(t *testing.T) {
 	meta := "architecture: x86_64\ncreation_date: 1\ntemplates:\n  /etc/out:\n    when: [create]\n    template: t.tpl\n"
 	layer, rootfs := templateFixture(t, meta, map[string]string{"t.tpl": `{% include "../../../../etc/hostname" %}`})
 	os.WriteFile(filepath.Join(rootfs, "etc/hostname"), []byte("container-file"), 0o644)
-	if err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{}, Shift{}); err != nil {
+	if err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{}, idmap.Map{}); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(rootfs, "etc/out")); string(b) != "container-file" {
@@ -193,7 +195,7 @@ func TestRenderTemplatesIncludeStaysInRootfs(t *testing.T) {
 	}
 	// ssi reads host files directly: it is banned.
 	layer, rootfs = templateFixture(t, meta, map[string]string{"t.tpl": `{% ssi "/etc/hostname" %}`})
-	err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{}, Shift{})
+	err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{}, idmap.Map{})
 	assertKind(t, err, ErrInvalid)
 }
 
@@ -221,7 +223,7 @@ func TestRenderTemplatesBadInput(t *testing.T) {
 			if c.setup != nil {
 				c.setup(layer, rootfs)
 			}
-			err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{}, Shift{})
+			err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{}, idmap.Map{})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -231,7 +233,7 @@ func TestRenderTemplatesBadInput(t *testing.T) {
 		})
 	}
 	// No metadata.yaml: nothing to do.
-	if err := RenderTemplates(t.TempDir(), t.TempDir(), TriggerCreate, TemplateContext{}, Shift{}); err != nil {
+	if err := RenderTemplates(t.TempDir(), t.TempDir(), TriggerCreate, TemplateContext{}, idmap.Map{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -240,7 +242,7 @@ func TestRenderTemplatesOverrides(t *testing.T) {
 	requireRoot(t)
 	meta := "templates:\n  /etc/x:\n    when: [copy]\n    template: t.tpl\n    uid: \"5\"\n    gid: \"6\"\n    mode: \"600\"\n"
 	layer, rootfs := templateFixture(t, meta, map[string]string{"t.tpl": "{{ trigger }}"})
-	if err := RenderTemplates(layer, rootfs, TriggerCopy, TemplateContext{}, Shift{UID: 1000, GID: 2000}); err != nil {
+	if err := RenderTemplates(layer, rootfs, TriggerCopy, TemplateContext{}, idmap.Map{UID: 1000, GID: 2000, Size: idmap.Size}); err != nil {
 		t.Fatal(err)
 	}
 	fi := lstat(t, filepath.Join(rootfs, "etc/x"))
@@ -249,7 +251,7 @@ func TestRenderTemplatesOverrides(t *testing.T) {
 	}
 	meta = strings.Replace(meta, `"600"`, `"999"`, 1)
 	layer, rootfs = templateFixture(t, meta, map[string]string{"t.tpl": "x"})
-	err := RenderTemplates(layer, rootfs, TriggerCopy, TemplateContext{}, Shift{})
+	err := RenderTemplates(layer, rootfs, TriggerCopy, TemplateContext{}, idmap.Map{})
 	if !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad mode: %v", err)
 	}
@@ -276,7 +278,7 @@ func TestAuthorizedKeysTemplate(t *testing.T) {
 		if c.keys != "" {
 			cfg[SSHKeysKey] = c.keys
 		}
-		if err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{Name: "c1", Config: cfg}, Shift{}); err != nil {
+		if err := RenderTemplates(layer, rootfs, TriggerCreate, TemplateContext{Name: "c1", Config: cfg}, idmap.Map{}); err != nil {
 			t.Fatal(err)
 		}
 		p := filepath.Join(rootfs, "root/.ssh/authorized_keys")

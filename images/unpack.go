@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"lite/lxd-lite/idmap"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -33,7 +35,7 @@ var defaultLimits = limits{entries: 2_000_000, bytes: 64 << 30, pathLen: 4096}
 // symlink, a hard link to outside, or an image over the size limits fails
 // the whole unpack with an error wrapping ErrInvalid. On any failure dest is
 // removed.
-func Unpack(ctx context.Context, tarball, dest string, shift Shift) error {
+func Unpack(ctx context.Context, tarball, dest string, shift idmap.Map) error {
 	return unpack(ctx, tarball, dest, shift, defaultLimits)
 }
 
@@ -42,13 +44,13 @@ func Unpack(ctx context.Context, tarball, dest string, shift Shift) error {
 // the tree itself, or a squashfs image), extracted under dest/rootfs with
 // the same protections. maxBytes bounds the expanded content (0: the
 // default bound).
-func UnpackSplit(ctx context.Context, meta, rootfs, dest string, shift Shift, maxBytes int64) error {
+func UnpackSplit(ctx context.Context, meta, rootfs, dest string, shift idmap.Map, maxBytes int64) error {
 	return unpackParts(ctx, dest, shift, limitsFor(maxBytes), []part{{path: meta, metaOnly: true}, {path: rootfs, prefix: "rootfs"}})
 }
 
 // UnpackLimited is Unpack with a bound on the expanded content (0: the
 // default bound).
-func UnpackLimited(ctx context.Context, tarball, dest string, shift Shift, maxBytes int64) error {
+func UnpackLimited(ctx context.Context, tarball, dest string, shift idmap.Map, maxBytes int64) error {
 	return unpack(ctx, tarball, dest, shift, limitsFor(maxBytes))
 }
 
@@ -62,14 +64,14 @@ func limitsFor(maxBytes int64) limits {
 }
 
 // unpack is Unpack with explicit limits (tests use small ones).
-func unpack(ctx context.Context, tarball, dest string, shift Shift, lim limits) error {
+func unpack(ctx context.Context, tarball, dest string, shift idmap.Map, lim limits) error {
 	return unpackParts(ctx, dest, shift, lim, []part{{path: tarball}})
 }
 
 // unpacker holds the state of one extraction.
 type unpacker struct {
 	root  int // O_PATH fd of the destination
-	shift Shift
+	shift idmap.Map
 	lim   limits
 
 	prefix   string // see part
@@ -186,11 +188,11 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		// makes /dev itself); other types are not files.
 		return nil
 	}
-	uid, err := shiftID(hdr.Uid, u.shift.UID)
+	uid, err := shiftID(u.shift, idmap.User, hdr.Uid)
 	if err != nil {
 		return err
 	}
-	gid, err := shiftID(hdr.Gid, u.shift.GID)
+	gid, err := shiftID(u.shift, idmap.Group, hdr.Gid)
 	if err != nil {
 		return err
 	}

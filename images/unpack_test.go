@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"lite/lxd-lite/idmap"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -71,7 +73,7 @@ func TestUnpackShifted(t *testing.T) {
 	requireRoot(t)
 	img := writeImage(t, richEntries()...)
 	dest := filepath.Join(t.TempDir(), "layer")
-	shift := Shift{UID: 100000, GID: 200000}
+	shift := idmap.Map{UID: 100000, GID: 200000, Size: idmap.Size}
 	if err := Unpack(context.Background(), img, dest, shift); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +138,7 @@ func TestUnpackShifted(t *testing.T) {
 func TestUnpackUnshifted(t *testing.T) {
 	requireRoot(t)
 	dest := filepath.Join(t.TempDir(), "layer")
-	if err := Unpack(context.Background(), writeImage(t, richEntries()...), dest, Shift{}); err != nil {
+	if err := Unpack(context.Background(), writeImage(t, richEntries()...), dest, idmap.Map{}); err != nil {
 		t.Fatal(err)
 	}
 	st := lstat(t, filepath.Join(dest, "rootfs/home/user/notes")).Sys().(*syscall.Stat_t)
@@ -166,7 +168,7 @@ func TestUnpackAllCompressions(t *testing.T) {
 	data := tarBytes(t, baseEntries()...)
 	for _, c := range []Compression{CompressionNone, CompressionGzip, CompressionXz, CompressionZstd, CompressionBzip2} {
 		dest := filepath.Join(t.TempDir(), "d")
-		if err := Unpack(context.Background(), writeFile(t, "img", compress(t, c, data)), dest, Shift{}); err != nil {
+		if err := Unpack(context.Background(), writeFile(t, "img", compress(t, c, data)), dest, idmap.Map{}); err != nil {
 			t.Fatalf("%s: %v", c, err)
 		}
 		if b, _ := os.ReadFile(filepath.Join(dest, "rootfs/etc/hostname")); string(b) != "placeholder\n" {
@@ -209,7 +211,7 @@ func TestUnpackHostile(t *testing.T) {
 			}
 			dest := filepath.Join(t.TempDir(), "layer")
 			img := writeImage(t, append(es, baseEntries()...)...)
-			err := Unpack(context.Background(), img, dest, Shift{UID: 100000, GID: 100000})
+			err := Unpack(context.Background(), img, dest, idmap.Map{UID: 100000, GID: 100000, Size: idmap.Size})
 			assertKind(t, err, ErrInvalid)
 			if _, serr := os.Lstat(dest); serr == nil {
 				t.Error("dest left behind after a failed unpack")
@@ -241,7 +243,7 @@ func TestUnpackReplacesSymlink(t *testing.T) {
 		ent{name: "rootfs/link", body: "content"},
 		ent{name: "rootfs/etc", typ: tar.TypeDir}, // again: kept, not replaced
 	)...)
-	if err := Unpack(context.Background(), img, dest, Shift{}); err != nil {
+	if err := Unpack(context.Background(), img, dest, idmap.Map{}); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "safe" {
@@ -259,19 +261,19 @@ func TestUnpackLimits(t *testing.T) {
 	requireRoot(t)
 	img := writeImage(t, baseEntries()...)
 	dest := filepath.Join(t.TempDir(), "d")
-	err := unpack(context.Background(), img, dest, Shift{}, limits{entries: 3, bytes: 1 << 20, pathLen: 4096})
+	err := unpack(context.Background(), img, dest, idmap.Map{}, limits{entries: 3, bytes: 1 << 20, pathLen: 4096})
 	assertKind(t, err, ErrInvalid)
-	err = unpack(context.Background(), img, dest, Shift{}, limits{entries: 100, bytes: 10, pathLen: 4096})
+	err = unpack(context.Background(), img, dest, idmap.Map{}, limits{entries: 100, bytes: 10, pathLen: 4096})
 	assertKind(t, err, ErrInvalid)
 	long := ent{name: "rootfs/" + strings.Repeat("a", 200), body: "x"}
-	err = unpack(context.Background(), writeImage(t, long), dest, Shift{}, limits{entries: 100, bytes: 1 << 20, pathLen: 100})
+	err = unpack(context.Background(), writeImage(t, long), dest, idmap.Map{}, limits{entries: 100, bytes: 1 << 20, pathLen: 100})
 	assertKind(t, err, ErrInvalid)
 	if _, err := os.Lstat(dest); err == nil {
 		t.Fatal("dest left behind")
 	}
 	// A truncated tarball fails too.
 	data := compress(t, CompressionNone, tarBytes(t, baseEntries()...))
-	err = Unpack(context.Background(), writeFile(t, "cut.tar", data[:len(data)/2+100]), dest, Shift{})
+	err = Unpack(context.Background(), writeFile(t, "cut.tar", data[:len(data)/2+100]), dest, idmap.Map{})
 	assertKind(t, err, ErrInvalid)
 }
 
@@ -280,7 +282,7 @@ func TestUnpackCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	dest := filepath.Join(t.TempDir(), "d")
-	if err := Unpack(ctx, writeImage(t, baseEntries()...), dest, Shift{}); err == nil {
+	if err := Unpack(ctx, writeImage(t, baseEntries()...), dest, idmap.Map{}); err == nil {
 		t.Fatal("no error")
 	}
 	if _, err := os.Lstat(dest); err == nil {

@@ -3,39 +3,19 @@ package images
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 	"strings"
+
+	"lite/lxd-lite/idmap"
 )
 
-// Shift is the host id that container id 0 maps to: every owner in an image
-// is moved up by it when the image is unpacked for an unprivileged
-// container. The zero Shift leaves owners as they are.
-type Shift struct {
-	UID, GID uint32
-}
-
-// IsZero reports whether the shift leaves ids unchanged.
-func (s Shift) IsZero() bool {
-	return s.UID == 0 && s.GID == 0
-}
-
-// maxContainerID bounds image ids when shifting: the default idmap gives a
-// container 65536 ids, and an id above that would land in someone else's
-// range on the host.
-const maxContainerID = 65536
-
-// shiftID adds base to id, refusing ids that do not fit the container's range.
-func shiftID(id int, base uint32) (uint32, error) {
-	if id < 0 || id > math.MaxUint32 {
-		return 0, fmt.Errorf("id %d: %w", id, ErrInvalid)
+// shiftID maps an image's (container) id to the host's under m; an id the map does not
+// cover is refused.
+func shiftID(m idmap.Map, k idmap.Kind, id int) (uint32, error) {
+	h, err := m.ToHost(k, int64(id))
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", err, ErrInvalid)
 	}
-	if base == 0 {
-		return uint32(id), nil
-	}
-	if id >= maxContainerID {
-		return 0, fmt.Errorf("id %d outside the container's %d ids: %w", id, maxContainerID, ErrInvalid)
-	}
-	return base + uint32(id), nil
+	return h, nil
 }
 
 // Xattr names handled specially.
@@ -135,7 +115,7 @@ const (
 
 // shiftACL moves the named-user and named-group ids of a POSIX ACL xattr
 // value by the shift; the owner, group, mask and other entries carry no id.
-func shiftACL(v []byte, s Shift) ([]byte, error) {
+func shiftACL(v []byte, s idmap.Map) ([]byte, error) {
 	if len(v) < aclHeaderLen || (len(v)-aclHeaderLen)%aclEntryLen != 0 {
 		return nil, fmt.Errorf("acl: %d bytes: %w", len(v), ErrInvalid)
 	}
@@ -146,16 +126,16 @@ func shiftACL(v []byte, s Shift) ([]byte, error) {
 	for off := aclHeaderLen; off < len(out); off += aclEntryLen {
 		tag := binary.LittleEndian.Uint16(out[off:])
 		id := int(binary.LittleEndian.Uint32(out[off+4:]))
-		var base uint32
+		var kind idmap.Kind
 		switch tag {
 		case aclTagUser:
-			base = s.UID
+			kind = idmap.User
 		case aclTagGroup:
-			base = s.GID
+			kind = idmap.Group
 		default:
 			continue
 		}
-		nid, err := shiftID(id, base)
+		nid, err := shiftID(s, kind, id)
 		if err != nil {
 			return nil, fmt.Errorf("acl: %w", err)
 		}
@@ -165,7 +145,7 @@ func shiftACL(v []byte, s Shift) ([]byte, error) {
 }
 
 // shiftXattr returns the value to store for an image xattr under the shift.
-func shiftXattr(name string, v []byte, s Shift) ([]byte, error) {
+func shiftXattr(name string, v []byte, s idmap.Map) ([]byte, error) {
 	switch name {
 	case xattrCapability:
 		return shiftCapability(v, s.UID)

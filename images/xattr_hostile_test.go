@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"lite/lxd-lite/idmap"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -43,7 +45,7 @@ func TestUnpackDropsPrivilegedXattrs(t *testing.T) {
 		ent{name: "./rootfs/srv/file", body: "x", mode: 0o755, xattrs: all},
 	)
 	dest := filepath.Join(t.TempDir(), "layer")
-	if err := Unpack(context.Background(), writeImage(t, entries...), dest, Shift{}); err != nil {
+	if err := Unpack(context.Background(), writeImage(t, entries...), dest, idmap.Map{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, rel := range []string{"rootfs/srv", "rootfs/srv/file"} {
@@ -81,7 +83,7 @@ func TestUnpackSparse(t *testing.T) {
 	body := strings.Repeat("\x00", 4<<20) + "end" + strings.Repeat("\x00", 1<<20)
 	entries := append(prefixed("./", baseEntries()), ent{name: "./rootfs/sparse", body: body, mode: 0o644})
 	dest := filepath.Join(t.TempDir(), "layer")
-	if err := Unpack(context.Background(), writeImage(t, entries...), dest, Shift{}); err != nil {
+	if err := Unpack(context.Background(), writeImage(t, entries...), dest, idmap.Map{}); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dest, "rootfs/sparse")

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lite/client/api"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/instance"
 	"lite/profiles"
 )
@@ -135,12 +136,8 @@ func (d *Disk) Attach(_ context.Context, inst instance.DeviceContext, pid int, _
 	if err != nil || src == "" {
 		return err
 	}
-	owner := [2]int{0, 0}
-	if inst.IDMap != nil {
-		owner = [2]int{int(inst.IDMap.UID), int(inst.IDMap.GID)}
-	}
 	return hotMount(hotMountReq{
-		Pid: pid, Source: src, Target: dev["path"], Owner: owner,
+		Pid: pid, Source: src, Target: dev["path"], IDMap: (*idmap.Map)(inst.IDMap),
 		ReadOnly: profiles.IsTrue(dev["readonly"]), Shift: profiles.IsTrue(dev["shift"]) && inst.IDMap != nil,
 	})
 }

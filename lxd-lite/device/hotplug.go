@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
+
+	"lite/lxd-lite/idmap"
+	"lite/lxd-lite/thread"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,8 +20,8 @@ type hotMountReq struct {
 	Source   string // host path
 	Target   string // path inside
 	ReadOnly bool
-	Shift    bool   // idmapped through the container's user namespace
-	Owner    [2]int // host uid and gid of the container's root, for mount points made inside
+	Shift    bool       // idmapped through the container's user namespace
+	IDMap    *idmap.Map // the container's (nil: privileged): mount points are made as its root
 }
 
 // hotMount bind-mounts a host path into a running container. The tree is cloned on the host
@@ -55,8 +57,8 @@ func hotMount(r hotMountReq) error {
 	if err != nil {
 		return err
 	}
-	return inContainer(pid, func() error {
-		if err := makeTarget(target, st.Mode(), r.Owner); err != nil {
+	return thread.Run(thread.Options{Pid: pid, As: r.IDMap}, func() error {
+		if err := makeTarget(target, st.Mode()); err != nil {
 			return err
 		}
 		if err := unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
@@ -69,7 +71,7 @@ func hotMount(r hotMountReq) error {
 // hotUnmount detaches the mount at target inside the running container whose init is pid.
 // A target that is not mounted is no error.
 func hotUnmount(pid int, target string) error {
-	return inContainer(pid, func() error {
+	return thread.Run(thread.Options{Pid: pid}, func() error {
 		err := unix.Unmount(target, unix.MNT_DETACH)
 		if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("detach %s: %w", target, err)
@@ -78,56 +80,13 @@ func hotUnmount(pid int, target string) error {
 	})
 }
 
-// inContainer runs fn on an OS thread of its own that has joined the mount namespace of pid
-// and made the container's root its root, so absolute paths (and symlinks) resolve as they
-// do inside. The thread is never returned to the Go scheduler: it ends with the goroutine.
-func inContainer(pid int, fn func() error) error {
-	p := "/proc/" + strconv.Itoa(pid)
-	ns, err := os.Open(p + "/ns/mnt")
-	if err != nil {
-		return fmt.Errorf("mount namespace of the container: %w", err)
-	}
-	defer ns.Close()
-	root, err := os.Open(p + "/root")
-	if err != nil {
-		return fmt.Errorf("root of the container: %w", err)
-	}
-	defer root.Close()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread is discarded when this returns
-		// A thread sharing its fs_struct with others cannot change mount namespace.
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			errc <- fmt.Errorf("unshare fs: %w", err)
-			return
-		}
-		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNS); err != nil {
-			errc <- fmt.Errorf("join the container's mount namespace: %w", err)
-			return
-		}
-		if err := unix.Fchdir(int(root.Fd())); err != nil {
-			errc <- err
-			return
-		}
-		if err := unix.Chroot("."); err != nil {
-			errc <- fmt.Errorf("chroot into the container: %w", err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
-
 // makeTarget creates the mount point (a directory, or an empty file for a file source) and
-// its missing parents as the container's root: the container's filesystem refuses ids its
-// user namespace does not map (EOVERFLOW), so the thread's fsuid/fsgid become owner's first.
-func makeTarget(target string, srcMode os.FileMode, owner [2]int) error {
+// its missing parents. hotMount runs it as the container's root (thread.Options.As): the
+// container's filesystem refuses ids its user namespace does not map (EOVERFLOW).
+func makeTarget(target string, srcMode os.FileMode) error {
 	if !filepath.IsAbs(target) || strings.Contains(target, "/../") {
 		return fmt.Errorf("bad target %q", target)
 	}
-	// setfsuid reports the previous id, never an error; the thread is discarded afterwards.
-	_ = unix.Setfsgid(owner[1])
-	_ = unix.Setfsuid(owner[0])
 	if _, err := os.Lstat(target); err == nil {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lite/client/api"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/instance"
 )
 
@@ -114,6 +115,10 @@ func (u *Unix) Start(_ context.Context, inst instance.DeviceContext, name string
 	if err != nil {
 		return nil, err
 	}
+	uid, gid, err := hostOwner(inst.IDMap, n.uid, n.gid)
+	if err != nil {
+		return nil, err
+	}
 	_, ifmt := u.kind()
 	host := u.hostPath(inst.Name, name)
 	if err := os.MkdirAll(filepath.Dir(host), 0o711); err != nil {
@@ -124,10 +129,6 @@ func (u *Unix) Start(_ context.Context, inst instance.DeviceContext, name string
 	}
 	if err := unix.Mknod(host, ifmt|n.mode, int(unix.Mkdev(n.major, n.minor))); err != nil {
 		return nil, fmt.Errorf("make device node %s: %w", host, err)
-	}
-	uid, gid := n.uid, n.gid
-	if inst.IDMap != nil {
-		uid, gid = uid+inst.IDMap.UID, gid+inst.IDMap.GID
 	}
 	if err := os.Chown(host, int(uid), int(gid)); err != nil {
 		_ = os.Remove(host)
@@ -153,4 +154,20 @@ func (u *Unix) Stop(_ context.Context, inst instance.DeviceContext, name string,
 	}
 	_ = os.Remove(filepath.Dir(host)) // fails while other nodes remain, which is fine
 	return nil
+}
+
+// hostOwner maps the node's owner (container ids) to the host's through the instance's id
+// map (nil: privileged). An id outside the map is refused: added to the map's base it would
+// belong to another container's range, or wrap around.
+func hostOwner(im *instance.IDMap, uid, gid uint32) (uint32, uint32, error) {
+	m := idmap.Of((*idmap.Map)(im))
+	hu, err := m.ToHost(idmap.User, int64(uid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("uid: %w: %w", err, api.ErrInvalid)
+	}
+	hg, err := m.ToHost(idmap.Group, int64(gid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("gid: %w: %w", err, api.ErrInvalid)
+	}
+	return hu, hg, nil
 }

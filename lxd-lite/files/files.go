@@ -22,7 +22,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lite/client/api"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/instance"
+	"lite/lxd-lite/thread"
 )
 
 // Types of entries, as in LXD's X-LXD-type header.
@@ -126,42 +128,45 @@ func pathErr(p string, err error) error {
 	return fmt.Errorf("%s: %w", p, err)
 }
 
-// toContainer maps a host id to the container's (65534, "nobody", when unmapped).
-func (r *Root) toContainer(id, base uint32) int64 {
+// asContainerRoot runs fn on a thread whose filesystem ids are the container root's (see
+// thread.Options.As); for a privileged container, here.
+func (r *Root) asContainerRoot(fn func() error) error {
+	return thread.Run(thread.Options{As: (*idmap.Map)(r.im)}, fn)
+}
+
+// ids returns the root's id map: the zero Map, which leaves ids as they are, when the
+// container is privileged.
+func (r *Root) ids() idmap.Map {
 	if r.im == nil {
-		return int64(id)
+		return idmap.Map{}
 	}
-	if id < base || id-base >= r.im.Size {
+	return idmap.Map(*r.im)
+}
+
+// toContainer maps a host id to the container's (65534, "nobody", when unmapped).
+func (r *Root) toContainer(k idmap.Kind, id uint32) int64 {
+	c, err := r.ids().ToContainer(k, id)
+	if err != nil {
 		return 65534
 	}
-	return int64(id - base)
+	return int64(c)
 }
 
 // toHost maps a container id to the host's.
-func (r *Root) toHost(id int64, base uint32) (int, error) {
+func (r *Root) toHost(k idmap.Kind, id int64) (int, error) {
 	if id < 0 {
 		return -1, fmt.Errorf("invalid id %d: %w", id, api.ErrInvalid)
 	}
-	if r.im == nil {
-		return int(id), nil
+	h, err := r.ids().ToHost(k, id)
+	if err != nil {
+		return -1, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 	}
-	if id >= int64(r.im.Size) {
-		return -1, fmt.Errorf("id %d is outside the container's id map (0-%d): %w", id, r.im.Size-1, api.ErrInvalid)
-	}
-	return int(uint32(id) + base), nil
-}
-
-func (r *Root) base() (uid, gid uint32) {
-	if r.im == nil {
-		return 0, 0
-	}
-	return r.im.UID, r.im.GID
+	return int(h), nil
 }
 
 func (r *Root) info(st *unix.Stat_t) Info {
-	bu, bg := r.base()
 	in := Info{
-		UID: r.toContainer(st.Uid, bu), GID: r.toContainer(st.Gid, bg),
+		UID: r.toContainer(idmap.User, st.Uid), GID: r.toContainer(idmap.Group, st.Gid),
 		Mode: st.Mode & 0o7777, Size: st.Size, Modified: time.Unix(st.Mtim.Unix()),
 	}
 	switch st.Mode & unix.S_IFMT {
@@ -280,15 +285,14 @@ func (r *Root) Put(p string, opts PutOptions, body io.Reader) error {
 		return err
 	}
 	defer unix.Close(dfd)
-	bu, bg := r.base()
 	uid, gid := -1, -1
 	if opts.UID >= 0 {
-		if uid, err = r.toHost(opts.UID, bu); err != nil {
+		if uid, err = r.toHost(idmap.User, opts.UID); err != nil {
 			return err
 		}
 	}
 	if opts.GID >= 0 {
-		if gid, err = r.toHost(opts.GID, bg); err != nil {
+		if gid, err = r.toHost(idmap.Group, opts.GID); err != nil {
 			return err
 		}
 	}
@@ -308,12 +312,11 @@ func (r *Root) created(uid, gid int) (int, int) {
 	if r.im == nil {
 		return uid, gid // privileged: lited's own ids (root) are the container root's
 	}
-	bu, bg := r.base()
 	if uid < 0 {
-		uid = int(bu)
+		uid = int(r.im.UID)
 	}
 	if gid < 0 {
-		gid = int(bg)
+		gid = int(r.im.GID)
 	}
 	return uid, gid
 }

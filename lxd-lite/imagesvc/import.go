@@ -15,6 +15,7 @@ import (
 	"lite/db"
 	"lite/images"
 	"lite/lxd-lite/instance"
+	"lite/lxd-lite/revert"
 	"lite/profiles"
 
 	"gopkg.in/yaml.v3"
@@ -82,24 +83,23 @@ func (s *Service) Import(ctx context.Context, files []string, o ImportOptions, p
 	if err != nil {
 		return db.Image{}, apiKind(err)
 	}
+	rev := revert.New()
+	defer rev.Fail()
+	rev.Add(func() { s.deleteStored(fp) })
 	if err := images.CheckHostArchitecture(meta.Architecture); err != nil {
-		_ = s.Store.Delete(fp)
 		return db.Image{}, apiKind(err)
 	}
 	if o.Fingerprint != "" && o.Fingerprint != fp {
-		_ = s.Store.Delete(fp)
 		return db.Image{}, fmt.Errorf("fingerprint mismatch: expected %s, got %s: %w", o.Fingerprint, fp, api.ErrInvalid)
 	}
 	progress("unpacking the image")
 	if _, err := s.Store.Layer(ctx, fp, shiftFor(s.IDMap)); err != nil {
-		_ = s.Store.Delete(fp)
 		return db.Image{}, apiKind(err)
 	}
 	var size int64
 	for _, f := range files {
 		st, err := os.Stat(f)
 		if err != nil {
-			_ = s.Store.Delete(fp)
 			return db.Image{}, err
 		}
 		size += st.Size()
@@ -123,10 +123,18 @@ func (s *Service) Import(ctx context.Context, files []string, o ImportOptions, p
 		img.Aliases = append(img.Aliases, db.Alias{Name: a.Name, Description: a.Description})
 	}
 	if err := s.DB.CreateImage(ctx, img); err != nil {
-		_ = s.Store.Delete(fp)
 		return db.Image{}, err
 	}
+	rev.Success()
 	return s.DB.GetImage(ctx, fp)
+}
+
+// deleteStored removes an image's store files when its import or build failed; a failure is
+// logged, and Sweep retries at the next start.
+func (s *Service) deleteStored(fp string) {
+	if err := s.Store.Delete(fp); err != nil && s.Log != nil {
+		s.Log.Error("revert image import: remove store files", "fingerprint", fp, "err", err)
+	}
 }
 
 // checkAliasFree fails with ErrAlreadyExists when the alias name is taken.

@@ -17,6 +17,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/instance"
 )
 
@@ -167,17 +168,17 @@ func (s *Service) build(ctx context.Context, r images.Recipe, progress func(stri
 		if errors.Is(err, api.ErrAlreadyExists) {
 			return s.DB.GetImage(ctx, fp)
 		}
-		_ = s.Store.Delete(fp)
+		s.deleteStored(fp)
 		return db.Image{}, err
 	}
 	return s.DB.GetImage(ctx, fp)
 }
 
-func shiftFor(m *instance.IDMap) images.Shift {
+func shiftFor(m *instance.IDMap) idmap.Map {
 	if m == nil {
-		return images.Shift{}
+		return idmap.Map{}
 	}
-	return images.Shift{UID: m.UID, GID: m.GID}
+	return idmap.Map{UID: m.UID, GID: m.GID, Size: m.Size}
 }
 
 // Layer returns the image's layer shifted for the map, unpacking it on first use.

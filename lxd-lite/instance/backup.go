@@ -14,6 +14,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/storage"
 )
 
@@ -107,9 +108,9 @@ func (m *Manager) Export(ctx context.Context, name string, instanceOnly bool, w 
 	if err := addTarFile(tw, "index.yaml", b); err != nil {
 		return err
 	}
-	unshift := images.Shift{}
+	unshift := idmap.Map{}
 	if im != nil {
-		unshift = images.Shift{UID: im.UID, GID: im.GID}
+		unshift = idmap.Map{UID: im.UID, GID: im.GID, Size: im.Size}
 	}
 	// The running instance is frozen only while its files are packed into the stage, never
 	// while the client reads: a slow reader must not keep it frozen.
@@ -138,7 +139,7 @@ func (m *Manager) Export(ctx context.Context, name string, instanceOnly bool, w 
 
 // packPart packs the merged view of layers, with the layer dir's metadata.yaml and templates,
 // into a unified image tarball in stage and returns its path.
-func (m *Manager) packPart(ctx context.Context, stage string, layers []string, unshift images.Shift) (string, error) {
+func (m *Manager) packPart(ctx context.Context, stage string, layers []string, unshift idmap.Map) (string, error) {
 	dir, err := os.MkdirTemp(stage, "part-")
 	if err != nil {
 		return "", err

@@ -12,6 +12,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/lxd-lite/operations"
+	"lite/lxd-lite/revert"
 	"lite/lxd-lite/storage"
 	"lite/profiles"
 )
@@ -41,17 +42,11 @@ func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func
 	if name == "" {
 		name = randomName()
 	}
-	if err := profiles.ValidateInstanceName(name); err != nil {
-		return "", err
-	}
-	release, err := m.locks.reserve(name)
+	release, err := m.reserveName(ctx, name)
 	if err != nil {
 		return "", err
 	}
 	defer release()
-	if err := m.checkNameFree(ctx, name, ""); err != nil {
-		return "", err
-	}
 	ctx, unlock := m.locks.lockCancellable(ctx, srcName)
 	defer unlock()
 	src, err := m.db.GetInstance(ctx, srcName)
@@ -93,9 +88,9 @@ func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func
 	if err != nil {
 		return "", err
 	}
-	rev := &reverter{}
-	defer rev.fail()
-	rev.add(func() {
+	rev := revert.New()
+	defer rev.Fail()
+	rev.Add(func() {
 		if err := m.pool.Delete(vol); err != nil {
 			m.log.Error("revert: remove copied files", "instance", name, "err", err)
 		}
@@ -109,7 +104,7 @@ func (m *Manager) Copy(ctx context.Context, req api.InstancesPost, progress func
 	if err := m.createWithSnapshots(ctx, inst, snaps); err != nil {
 		return "", err
 	}
-	rev.success()
+	rev.Success()
 	m.hub.Lifecycle("instance-created", URL(name), map[string]any{"source": req.Source.Source})
 	return name, nil
 }

@@ -14,6 +14,7 @@ import (
 	"lite/db"
 	"lite/images"
 	"lite/lxd-lite/operations"
+	"lite/lxd-lite/revert"
 	"lite/lxd-lite/storage"
 	"lite/profiles"
 )
@@ -31,20 +32,14 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 	if name == "" {
 		name = randomName()
 	}
-	if err := profiles.ValidateInstanceName(name); err != nil {
-		return "", err
-	}
 	if req.Type != "" && req.Type != "container" {
 		return "", fmt.Errorf("instance type %q is not supported: lite runs containers only: %w", req.Type, api.ErrInvalid)
 	}
-	release, err := m.locks.reserve(name)
+	release, err := m.reserveName(ctx, name)
 	if err != nil {
 		return "", err
 	}
 	defer release()
-	if err := m.checkNameFree(ctx, name, ""); err != nil {
-		return "", err
-	}
 
 	inst := db.Instance{
 		Name: name, Type: "container", Architecture: images.HostArchitecture(), Description: req.Description,
@@ -125,12 +120,12 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 	if im != nil {
 		owner = storage.Owner{UID: int(im.UID), GID: int(im.GID)}
 	}
-	rev := &reverter{}
-	defer rev.fail()
+	rev := revert.New()
+	defer rev.Fail()
 	if err := m.pool.Create(ctx, vol, owner); err != nil {
 		return "", err
 	}
-	rev.add(func() {
+	rev.Add(func() {
 		if err := m.pool.Delete(vol); err != nil {
 			m.log.Error("revert: remove container files", "instance", name, "err", err)
 		}
@@ -146,7 +141,7 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 	if _, err := m.db.CreateInstance(ctx, inst); err != nil {
 		return "", err
 	}
-	rev.success()
+	rev.Success()
 	if err := m.db.TouchImage(ctx, img.Fingerprint, now); err != nil {
 		m.log.Warn("record image use", "image", img.Fingerprint, "err", err)
 	}

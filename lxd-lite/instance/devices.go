@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"lite/client/api"
+	"lite/lxd-lite/revert"
 )
 
 // NIC is a network interface lxc creates: a veth pair whose host end joins a bridge.
@@ -64,7 +65,7 @@ type DeviceHandler interface {
 }
 
 // startDevices runs each device's handler in name order; a failure undoes the ones done.
-func (m *Manager) startDevices(ctx context.Context, dc DeviceContext, devs map[string]map[string]string, spec *RunSpec, rev *reverter) error {
+func (m *Manager) startDevices(ctx context.Context, dc DeviceContext, devs map[string]map[string]string, spec *RunSpec, rev *revert.Reverter) error {
 	names := make([]string, 0, len(devs))
 	for n := range devs {
 		names = append(names, n)
@@ -84,7 +85,7 @@ func (m *Manager) startDevices(ctx context.Context, dc DeviceContext, devs map[s
 			return fmt.Errorf("device %q: %w", n, err)
 		}
 		if undo != nil {
-			rev.add(undo)
+			rev.Add(undo)
 		}
 	}
 	return nil

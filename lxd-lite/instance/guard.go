@@ -40,6 +40,35 @@ func (m *Manager) checkRunnable(ctx context.Context, inst db.Instance, cfg map[s
 	return nil
 }
 
+// reserveName claims name for a new instance (create, copy, import): it must be a valid
+// instance name, no other create of it may be under way, and no instance may be called it
+// (checkNameFree). release gives the name back once the row is written or the change failed.
+func (m *Manager) reserveName(ctx context.Context, name string) (release func(), err error) {
+	if err := profiles.ValidateInstanceName(name); err != nil {
+		return nil, err
+	}
+	release, err = m.locks.reserve(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.checkNameFree(ctx, name, ""); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// CheckNewName is what the API checks before it answers a create, copy, import or rename
+// with an operation, so a taken or bad name fails the request itself: a valid instance name
+// that no instance has (except, the instance being renamed, may change its name's case).
+// The operation checks again under the reservation.
+func (m *Manager) CheckNewName(ctx context.Context, name, except string) error {
+	if err := profiles.ValidateInstanceName(name); err != nil {
+		return err
+	}
+	return m.checkNameFree(ctx, name, except)
+}
+
 // checkNameFree fails with ErrAlreadyExists when an instance is called name, or a name that
 // differs from it only in case (names are DNS names: web.lite must not find WEB). except is
 // the instance being renamed, which may change the case of its own name.

@@ -8,6 +8,7 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/lxd-lite/revert"
 	"lite/profiles"
 )
 
@@ -100,8 +101,8 @@ func (m *Manager) applyLive(ctx context.Context, name string, l live) (func(), e
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	rev := &reverter{}
-	defer rev.fail()
+	rev := revert.New()
+	defer rev.Fail()
 	for _, k := range keys {
 		have, want := resets[k], resets[k]
 		if v, ok := oldSet[k]; ok {
@@ -117,7 +118,7 @@ func (m *Manager) applyLive(ctx context.Context, name string, l live) (func(), e
 			return nil, fmt.Errorf("instance %q: apply %s=%s: %v: %w", name, k, want, err, api.ErrInvalid)
 		}
 		key, back := k, have
-		rev.add(func() {
+		rev.Add(func() {
 			if err := m.rt.SetCgroup(context.Background(), name, key, back); err != nil {
 				m.log.Warn("restore cgroup setting", "instance", name, "key", key, "err", err)
 			}
@@ -126,12 +127,9 @@ func (m *Manager) applyLive(ctx context.Context, name string, l live) (func(), e
 	if err := m.hotplug(ctx, name, st.Pid, l, rev); err != nil {
 		return nil, err
 	}
-	rev.success()
-	return func() {
-		for i := len(rev.steps) - 1; i >= 0; i-- {
-			rev.steps[i]()
-		}
-	}, nil
+	undo := rev.Clone().Fail
+	rev.Success()
+	return undo, nil
 }
 
 // expandWith expands an instance with one profile replaced by p (for a profile change that
@@ -156,7 +154,7 @@ func (m *Manager) expandWith(ctx context.Context, inst db.Instance, p db.Profile
 
 // hotplug detaches the devices that went or changed and attaches the ones that came or
 // changed, for handlers that can; each step adds its inverse to rev.
-func (m *Manager) hotplug(ctx context.Context, name string, pid int, l live, rev *reverter) error {
+func (m *Manager) hotplug(ctx context.Context, name string, pid int, l live, rev *revert.Reverter) error {
 	oldDC := m.deviceContext(name, l.oldCfg, m.idmapFor(l.oldCfg))
 	newDC := m.deviceContext(name, l.newCfg, m.idmapFor(l.newCfg))
 	same := func(a, b map[string]string) bool { return reflect.DeepEqual(a, b) }
@@ -169,7 +167,7 @@ func (m *Manager) hotplug(ctx context.Context, name string, pid int, l live, rev
 		if err := hp.Detach(ctx, oldDC, pid, n, dev); err != nil {
 			return fmt.Errorf("instance %q: detach device %q: %w", name, n, err)
 		}
-		rev.add(func() {
+		rev.Add(func() {
 			if err := hp.Attach(context.Background(), oldDC, pid, n, dev); err != nil {
 				m.log.Warn("re-attach device", "instance", name, "device", n, "err", err)
 			}
@@ -184,7 +182,7 @@ func (m *Manager) hotplug(ctx context.Context, name string, pid int, l live, rev
 		if err := hp.Attach(ctx, newDC, pid, n, dev); err != nil {
 			return fmt.Errorf("instance %q: attach device %q: %w", name, n, err)
 		}
-		rev.add(func() {
+		rev.Add(func() {
 			if err := hp.Detach(context.Background(), newDC, pid, n, dev); err != nil {
 				m.log.Warn("detach device", "instance", name, "device", n, "err", err)
 			}

@@ -13,6 +13,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/lxd-lite/events"
+	"lite/lxd-lite/revert"
 	"lite/lxd-lite/storage"
 	"lite/profiles"
 )
@@ -154,8 +155,8 @@ func (m *Manager) start(ctx context.Context, name string) error {
 	layer := m.templateLayer(name, filepath.Dir(vol.Lower))
 	pending := inst.Config["volatile.apply_template"]
 	inst.Config, inst.Devices = cfg, devs
-	rev := &reverter{}
-	defer rev.fail()
+	rev := revert.New()
+	defer rev.Fail()
 	err = m.pool.Mount(vol, func(rootfs string) error {
 		if pending != "" {
 			if err := m.images.Render(layer, rootfs, pending, inst, im); err != nil {
@@ -175,7 +176,7 @@ func (m *Manager) start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	rev.success()
+	rev.Success()
 	now := time.Now()
 	if err := m.db.SetInstanceConfig(ctx, name, map[string]string{"volatile.last_state.power": "RUNNING"}); err != nil {
 		m.log.Warn("record power state", "instance", name, "err", err)
@@ -194,7 +195,7 @@ type startPlan struct {
 	devs map[string]map[string]string
 	im   *IDMap
 	spec *RunSpec
-	rev  *reverter
+	rev  *revert.Reverter
 }
 
 // startRuntime sets up the instance's limits and devices and starts it.

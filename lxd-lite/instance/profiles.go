@@ -7,6 +7,7 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/lxd-lite/revert"
 	"lite/profiles"
 )
 
@@ -97,19 +98,19 @@ func (m *Manager) UpdateProfile(ctx context.Context, p db.Profile) error {
 		}
 		changes = append(changes, change{u, live{oldCfg, cfg, oldDevs, devs}})
 	}
-	rev := &reverter{}
-	defer rev.fail()
+	rev := revert.New()
+	defer rev.Fail()
 	for _, c := range changes {
 		undo, err := m.applyLive(ctx, c.name, c.l)
 		if err != nil {
 			return err
 		}
-		rev.add(undo)
+		rev.Add(undo)
 	}
 	if err := m.db.UpdateProfile(ctx, p); err != nil {
 		return err
 	}
-	rev.success()
+	rev.Success()
 	m.hub.Lifecycle("profile-updated", "/1.0/profiles/"+p.Name, nil)
 	for _, u := range users {
 		m.hub.Lifecycle("instance-updated", URL(u), nil)

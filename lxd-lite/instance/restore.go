@@ -16,6 +16,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/storage"
 	"lite/profiles"
@@ -142,17 +143,11 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, name string) (string,
 	if name == "" {
 		name = idx.Name
 	}
-	if err := profiles.ValidateInstanceName(name); err != nil {
-		return "", err
-	}
-	release, err := m.locks.reserve(name)
+	release, err := m.reserveName(ctx, name)
 	if err != nil {
 		return "", err
 	}
 	defer release()
-	if err := m.checkNameFree(ctx, name, ""); err != nil {
-		return "", err
-	}
 	inst := db.Instance{Name: name, Type: "container", Architecture: idx.Instance.Architecture, Description: idx.Instance.Description,
 		Ephemeral: idx.Instance.Ephemeral, Config: importConfig(idx.Instance.Config), Devices: orEmpty(idx.Instance.Devices),
 		Profiles: idx.Instance.Profiles}
@@ -164,10 +159,10 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, name string) (string,
 		return "", err
 	}
 	im := m.idmapFor(cfg)
-	shift, owner := images.Shift{}, storage.Owner{}
+	shift, owner := idmap.Map{}, storage.Owner{}
 	inst.Config["volatile.idmap.base"] = "0"
 	if im != nil {
-		shift, owner = images.Shift{UID: im.UID, GID: im.GID}, storage.Owner{UID: int(im.UID), GID: int(im.GID)}
+		shift, owner = idmap.Map{UID: im.UID, GID: im.GID, Size: im.Size}, storage.Owner{UID: int(im.UID), GID: int(im.GID)}
 		inst.Config["volatile.idmap.base"] = fmt.Sprint(im.UID)
 	}
 	c := filepath.Join(stage, "c")
@@ -270,7 +265,7 @@ func (m *Manager) checkImported(ctx context.Context, inst db.Instance, idx Backu
 
 // unpackPart unpacks one unified tarball (hostile entries are refused by images.Unpack) and
 // moves its rootfs to rootfs and, when layer is set, its metadata.yaml and templates there.
-func unpackPart(ctx context.Context, tarball, tmp, rootfs, layer string, shift images.Shift) error {
+func unpackPart(ctx context.Context, tarball, tmp, rootfs, layer string, shift idmap.Map) error {
 	if err := images.Unpack(ctx, tarball, tmp, shift); err != nil {
 		return fmt.Errorf("backup: %w", wrapInvalid(err))
 	}

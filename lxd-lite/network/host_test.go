@@ -210,8 +210,22 @@ func managerScenario(t *testing.T) {
 		}
 	}
 
+	// Rename moves the bridge with the row; the old name is gone from the host.
+	if err := m.Rename(ctx, "ltt2", "ltt3"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := netutil.IsBridge("ltt3"); !ok {
+		t.Error("no bridge ltt3 after rename")
+	}
+	if ok, _ := netutil.LinkExists("ltt2"); ok {
+		t.Error("bridge ltt2 left after rename")
+	}
+	if err := m.Rename(ctx, "ltt3", "ltt0"); !errors.Is(err, api.ErrAlreadyExists) {
+		t.Errorf("rename onto ltt0: %v, want ErrAlreadyExists", err)
+	}
+
 	// Delete removes everything; with no network left the table goes too.
-	for _, n := range []string{"ltt0", "ltt2"} {
+	for _, n := range []string{"ltt0", "ltt3"} {
 		if err := m.Delete(ctx, n); err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/lxd-lite/netutil"
+	"lite/lxd-lite/revert"
 	"lite/profiles"
 )
 
@@ -53,28 +54,40 @@ func (m *Manager) Create(ctx context.Context, req api.NetworksPost) error {
 		}
 	}
 	n := db.Network{Name: req.Name, Description: req.Description, Type: req.Type, Config: cfg}
+	rev := revert.New()
+	defer rev.Fail()
+	// Runs last: once the firewall was touched, put back the rules of the networks left.
+	firewallTouched := false
+	rev.Add(func() {
+		if !firewallTouched {
+			return
+		}
+		if err := m.applyFirewall(context.Background()); err != nil {
+			m.o.Log.Error("revert firewall", "err", err)
+		}
+	})
 	if err := m.o.DB.CreateNetwork(ctx, n); err != nil {
 		return err
 	}
-	undo := func() {
-		if err := m.down(n.Name); err != nil {
-			m.o.Log.Error("revert network create", "network", n.Name, "err", err)
-		}
+	rev.Add(func() {
 		if err := m.o.DB.DeleteNetwork(context.Background(), n.Name); err != nil {
 			m.o.Log.Error("revert network row", "network", n.Name, "err", err)
 		}
-	}
-	if _, err := m.up(n, true); err != nil {
-		undo()
-		return err
-	}
-	if err := m.applyFirewall(ctx); err != nil {
-		undo()
-		if ferr := m.applyFirewall(context.Background()); ferr != nil {
-			m.o.Log.Error("revert firewall", "err", ferr)
+	})
+	// down removes whatever part of the bridge and dnsmasq up got as far as making.
+	rev.Add(func() {
+		if err := m.down(n.Name); err != nil {
+			m.o.Log.Error("revert network create", "network", n.Name, "err", err)
 		}
+	})
+	if _, err := m.up(n, true); err != nil {
 		return err
 	}
+	firewallTouched = true
+	if err := m.applyFirewall(ctx); err != nil {
+		return err
+	}
+	rev.Success()
 	return nil
 }
 
@@ -107,17 +120,19 @@ func (m *Manager) Update(ctx context.Context, name string, put api.NetworkPut) e
 	}
 	next := old
 	next.Config, next.Description = cfg, put.Description
+	rev := revert.New()
+	defer rev.Fail()
 	if err := m.o.DB.UpdateNetwork(ctx, next); err != nil {
 		return err
 	}
-	_, err = m.up(next, false)
-	if err == nil {
-		err = m.applyFirewall(ctx)
-	}
-	if err != nil {
-		m.revertUpdate(old)
+	rev.Add(func() { m.revertUpdate(old) })
+	if _, err := m.up(next, false); err != nil {
 		return err
 	}
+	if err := m.applyFirewall(ctx); err != nil {
+		return err
+	}
+	rev.Success()
 	return nil
 }
 
@@ -185,18 +200,40 @@ func (m *Manager) Rename(ctx context.Context, old, name string) error {
 	if len(users) > 0 {
 		return fmt.Errorf("network %q is in use by %s: rename it when nothing uses it: %w", old, strings.Join(users, ", "), api.ErrConflict)
 	}
+	rev := revert.New()
+	defer rev.Fail()
 	if err := m.down(old); err != nil {
 		return err
 	}
+	prev := n
+	rev.Add(func() {
+		if _, err := m.up(prev, true); err != nil {
+			m.o.Log.Error("revert network rename: bring the old bridge back", "network", old, "err", err)
+		}
+		if err := m.applyFirewall(context.Background()); err != nil {
+			m.o.Log.Error("revert firewall", "err", err)
+		}
+	})
 	if err := m.o.DB.RenameNetwork(ctx, old, name); err != nil {
-		_, _ = m.up(n, true)
 		return err
 	}
+	rev.Add(func() {
+		if err := m.down(name); err != nil {
+			m.o.Log.Error("revert network rename: remove the new bridge", "network", name, "err", err)
+		}
+		if err := m.o.DB.RenameNetwork(context.Background(), name, old); err != nil {
+			m.o.Log.Error("revert network rename: row", "network", name, "err", err)
+		}
+	})
 	n.Name = name
 	if _, err := m.up(n, true); err != nil {
 		return err
 	}
-	return m.applyFirewall(ctx)
+	if err := m.applyFirewall(ctx); err != nil {
+		return err
+	}
+	rev.Success()
+	return nil
 }
 
 // Get returns a network in its wire form.

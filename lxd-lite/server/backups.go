@@ -8,10 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"lite/client/api"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/operations"
-	"lite/profiles"
 )
 
 // backupEndpoints: GET .../export streams a backup tarball (a lite shortcut for LXD's
@@ -39,11 +37,8 @@ func exportInstance(s *Server, r *http.Request) Response {
 func importInstance(s *Server, r *http.Request) Response {
 	name := r.Header.Get("X-LXD-name")
 	if name != "" {
-		if err := profiles.ValidateInstanceName(name); err != nil {
+		if err := s.Instances.CheckNewName(r.Context(), name, ""); err != nil {
 			return Error(err)
-		}
-		if _, err := s.Instances.Get(r.Context(), name); err == nil {
-			return Errorf(api.ErrAlreadyExists, "instance %q already exists", name)
 		}
 	}
 	// Under the containers dir with a dot name: a crash leaves a directory without a row,

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -101,23 +102,41 @@ func TestControlCharsRefusedByTheAPI(t *testing.T) {
 	e.fail("POST", "/1.0/profiles", map[string]any{"name": "p\n"}, 400)
 }
 
-// Names are unique without regard to case, in create, copy, rename and at the database.
+// Names are unique without regard to case, in create, copy, import, rename and at the
+// database: one check (instance.CheckNewName) refuses the request itself with 409 and the
+// same message on every path, before any operation starts.
 func TestInstanceNamesUniqueWithoutCase(t *testing.T) {
 	e := newEnv(t)
 	e.create("web", nil)
 	for _, n := range []string{"WEB", "Web"} {
-		msg := e.failOp("POST", "/1.0/instances", map[string]any{"name": n, "source": map[string]any{"type": "image", "fingerprint": testFP}})
+		msg := e.fail("POST", "/1.0/instances", map[string]any{"name": n, "source": map[string]any{"type": "image", "fingerprint": testFP}}, 409)
 		if !strings.Contains(msg, `already exists as "web"`) {
 			t.Errorf("create %s: %s", n, msg)
 		}
 	}
 	e.create("db1", nil)
-	if msg := e.refused("POST", "/1.0/instances/db1", map[string]any{"name": "WeB"}); !strings.Contains(msg, "already exists") {
+	if msg := e.fail("POST", "/1.0/instances/db1", map[string]any{"name": "WeB"}, 409); !strings.Contains(msg, `already exists as "web"`) {
 		t.Errorf("rename to WeB: %s", msg)
 	}
-	msg := e.failOp("POST", "/1.0/instances", map[string]any{"name": "WEB", "source": map[string]any{"type": "copy", "source": "db1"}})
-	if !strings.Contains(msg, "already exists") {
+	msg := e.fail("POST", "/1.0/instances", map[string]any{"name": "WEB", "source": map[string]any{"type": "copy", "source": "db1"}}, 409)
+	if !strings.Contains(msg, `already exists as "web"`) {
 		t.Errorf("copy to WEB: %s", msg)
+	}
+	req, err := http.NewRequest("POST", "http://unix.socket/1.0/instances", strings.NewReader("not read"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("X-LXD-name", "wEb")
+	resp, err := e.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env api.Response
+	err = json.NewDecoder(resp.Body).Decode(&env)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 409 || !strings.Contains(env.Error, `already exists as "web"`) {
+		t.Errorf("import as wEb: HTTP %d %q (%v)", resp.StatusCode, env.Error, err)
 	}
 	// An instance may change the case of its own name.
 	e.succeed("POST", "/1.0/instances/db1", map[string]any{"name": "DB1"})

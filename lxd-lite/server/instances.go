@@ -12,7 +12,6 @@ import (
 	"lite/client/api"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/operations"
-	"lite/profiles"
 )
 
 var instanceEndpoints = []endpoint{
@@ -105,12 +104,9 @@ func createInstance(s *Server, r *http.Request) Response {
 	}
 	// Check what can be checked before answering, so a bad name fails the request itself.
 	if req.Name != "" {
-		if err := profiles.ValidateInstanceName(req.Name); err != nil {
+		if err := s.Instances.CheckNewName(r.Context(), req.Name, ""); err != nil {
 			return Error(err)
 		}
-	}
-	if _, err := s.Instances.Get(r.Context(), req.Name); err == nil {
-		return Errorf(api.ErrAlreadyExists, "instance %q already exists", req.Name)
 	}
 	name := req.Name
 	op := s.Ops.Start(operations.Spec{

@@ -26,8 +26,8 @@ func renameInstance(s *Server, r *http.Request) Response {
 	if full.StatusCode != api.Stopped {
 		return Errorf(api.ErrInvalid, "instance %q is running: stop it before renaming it", name)
 	}
-	if _, err := s.Instances.Get(r.Context(), req.Name); err == nil {
-		return Errorf(api.ErrAlreadyExists, "instance %q already exists", req.Name)
+	if err := s.Instances.CheckNewName(r.Context(), req.Name, name); err != nil {
+		return Error(err)
 	}
 	return instanceOp(s, name, "Renaming instance", func(ctx context.Context, _ *operations.Op) error {
 		return s.Instances.Rename(ctx, name, req.Name)

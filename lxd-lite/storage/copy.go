@@ -2,13 +2,12 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
 	"lite/client/api"
+	"lite/lxd-lite/revert"
 )
 
 // CopyOptions says what CopyVolume copies.
@@ -26,18 +25,12 @@ type CopyOptions struct {
 // snapshots when asked; the image layer is shared, never copied. On error it leaves nothing
 // behind; a crash leaves a directory without a database row, which the daemon's recovery
 // removes at the next start. The caller freezes a running source.
-func (p *Pool) CopyVolume(ctx context.Context, src, dst Volume, opts CopyOptions) (err error) {
-	if err := os.Mkdir(dst.Path, 0o700); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("container directory %s already exists: %w", dst.Path, api.ErrAlreadyExists)
-		}
-		return fmt.Errorf("create container directory: %w", err)
+func (p *Pool) CopyVolume(ctx context.Context, src, dst Volume, opts CopyOptions) error {
+	rev := revert.New()
+	defer rev.Fail()
+	if err := makeVolumeDir(dst.Path, rev); err != nil {
+		return err
 	}
-	defer func() {
-		if err != nil {
-			_ = os.RemoveAll(dst.Path)
-		}
-	}()
 	from := filepath.Join(src.Path, p.Layer())
 	if opts.Snapshot != "" {
 		from = filepath.Join(p.SnapshotPath(src, opts.Snapshot), p.Layer())
@@ -74,7 +67,11 @@ func (p *Pool) CopyVolume(ctx context.Context, src, dst Volume, opts CopyOptions
 			}
 		}
 	}
-	return p.Secure(dst)
+	if err := p.Secure(dst); err != nil {
+		return err
+	}
+	rev.Success()
+	return nil
 }
 
 // Rename moves a volume's directory to another container name.

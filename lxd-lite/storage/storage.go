@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"lite/client/api"
+	"lite/lxd-lite/revert"
 )
 
 // Driver names.
@@ -83,18 +84,12 @@ func (p *Pool) Rootfs(v Volume) string { return "dir:" + p.RootfsPath(v) }
 
 // Create makes the container's directory and writable layer, owned by the container's root.
 // On error it leaves nothing behind.
-func (p *Pool) Create(ctx context.Context, v Volume, owner Owner) (err error) {
-	if err := os.Mkdir(v.Path, 0o700); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("container directory %s already exists: %w", v.Path, api.ErrAlreadyExists)
-		}
-		return fmt.Errorf("create container directory: %w", err)
+func (p *Pool) Create(ctx context.Context, v Volume, owner Owner) error {
+	rev := revert.New()
+	defer rev.Fail()
+	if err := makeVolumeDir(v.Path, rev); err != nil {
+		return err
 	}
-	defer func() {
-		if err != nil {
-			_ = os.RemoveAll(v.Path)
-		}
-	}()
 	if p.Driver == Overlay {
 		// liblxc puts overlay's work dir next to the upper dir, named "work".
 		for _, d := range []string{"upper", "work"} {
@@ -109,14 +104,31 @@ func (p *Pool) Create(ctx context.Context, v Volume, owner Owner) (err error) {
 		if err := MarkUpper(filepath.Join(v.Path, "upper")); err != nil {
 			return err
 		}
-		return p.Secure(v)
+	} else {
+		// cp -a keeps owners, modes, xattrs, hard links and sparse files.
+		out, err := exec.CommandContext(ctx, "cp", "-a", v.Lower, filepath.Join(v.Path, "rootfs")).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("copy image layer: %v: %s", err, strings.TrimSpace(string(out)))
+		}
 	}
-	// cp -a keeps owners, modes, xattrs, hard links and sparse files.
-	out, err := exec.CommandContext(ctx, "cp", "-a", v.Lower, filepath.Join(v.Path, "rootfs")).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("copy image layer: %v: %s", err, strings.TrimSpace(string(out)))
+	if err := p.Secure(v); err != nil {
+		return err
 	}
-	return p.Secure(v)
+	rev.Success()
+	return nil
+}
+
+// makeVolumeDir creates a container's directory, which must not exist yet, and adds its
+// removal to rev.
+func makeVolumeDir(path string, rev *revert.Reverter) error {
+	if err := os.Mkdir(path, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("container directory %s already exists: %w", path, api.ErrAlreadyExists)
+		}
+		return fmt.Errorf("create container directory: %w", err)
+	}
+	rev.Add(func() { _ = os.RemoveAll(path) })
+	return nil
 }
 
 // Mount makes the volume's merged root filesystem visible on the host at RootfsPath for fn
