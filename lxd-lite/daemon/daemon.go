@@ -153,7 +153,7 @@ func Run(ctx context.Context, o Options) error {
 			log.Warn("unmount the container directory", "err", err)
 		}
 	}()
-	defaultMap := instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
+	defaultMap := idmap.Map{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
 	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,
 		StreamsCache: filepath.Join(dir, "cache", "simplestreams"),
 		Builder:      &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror, UbuntuMirror: o.UbuntuMirror, UbuntuKeyring: o.UbuntuKeyring}}

@@ -22,7 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lite/client/api"
-	"lite/lxd-lite/instance"
+	"lite/lxd-lite/idmap"
 )
 
 // Types of entries, as in LXD's X-LXD-type header.
@@ -35,11 +35,11 @@ const (
 // Root is an open container root directory.
 type Root struct {
 	fd int
-	im *instance.IDMap // nil: privileged, ids are not shifted
+	im *idmap.Map // nil: privileged, ids are not shifted
 }
 
 // Open opens the directory dir (a container's rootfs as seen from the host) as a root.
-func Open(dir string, im *instance.IDMap) (*Root, error) {
+func Open(dir string, im *idmap.Map) (*Root, error) {
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open container root: %w", err)

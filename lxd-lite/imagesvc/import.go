@@ -15,6 +15,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/instance"
 	"lite/profiles"
 )
@@ -239,7 +240,7 @@ func (s *Service) Publish(ctx context.Context, mgr *instance.Manager, name strin
 	}
 	defer os.RemoveAll(work)
 	out := filepath.Join(work, "image.tar.gz")
-	err = mgr.WithStoppedRootfs(ctx, name, func(layer, rootfs string, im *instance.IDMap) error {
+	err = mgr.WithStoppedRootfs(ctx, name, func(layer, rootfs string, im *idmap.Map) error {
 		metaPath, err := publishMetadata(layer, work, o.Properties)
 		if err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/storage"
 	"lite/profiles"
@@ -180,7 +181,7 @@ func (m *Manager) copyRow(ctx context.Context, src db.Instance, snap, name strin
 
 // renderTemplates mounts a volume and runs its templates (the instance's own copy once
 // edited, else its image's) for trigger.
-func (m *Manager) renderTemplates(ctx context.Context, vol storage.Volume, inst db.Instance, im *IDMap, trigger string) error {
+func (m *Manager) renderTemplates(ctx context.Context, vol storage.Volume, inst db.Instance, im *idmap.Map, trigger string) error {
 	layer := m.templateLayer(inst.Name, filepath.Dir(vol.Lower))
 	err := m.pool.Mount(vol, func(rootfs string) error {
 		return m.images.Render(layer, rootfs, trigger, inst, im)

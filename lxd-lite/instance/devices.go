@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"lite/client/api"
+	"lite/lxd-lite/idmap"
 )
 
 // NIC is a network interface lxc creates: a veth pair whose host end joins a bridge.
@@ -47,7 +48,7 @@ type DeviceNode struct {
 type DeviceContext struct {
 	Name   string
 	Config map[string]string // expanded
-	IDMap  *IDMap            // nil: privileged
+	IDMap  *idmap.Map        // nil: privileged
 	// SetVolatile records volatile.* keys (a stable MAC, a host veth name).
 	SetVolatile func(kv map[string]string) error
 }

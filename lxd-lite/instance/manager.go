@@ -13,6 +13,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/lxd-lite/events"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/storage"
 	"lite/profiles"
 )
@@ -23,9 +24,9 @@ type Images interface {
 	Resolve(ctx context.Context, src api.InstanceSource, progress func(msg string)) (db.Image, error)
 	// Layer returns the image's unpacked layer dir (metadata.yaml, templates/, rootfs/) shifted
 	// for the map (nil: unshifted).
-	Layer(ctx context.Context, fp string, m *IDMap, progress func(msg string)) (string, error)
+	Layer(ctx context.Context, fp string, m *idmap.Map, progress func(msg string)) (string, error)
 	// Render runs the layer's templates for trigger into rootfs.
-	Render(layerDir, rootfs, trigger string, inst db.Instance, m *IDMap) error
+	Render(layerDir, rootfs, trigger string, inst db.Instance, m *idmap.Map) error
 }
 
 // Manager runs the lifecycle of every instance.
@@ -35,7 +36,7 @@ type Manager struct {
 	pool     *storage.Pool
 	images   Images
 	hub      *events.Hub
-	idmap    IDMap
+	idmap    idmap.Map
 	locks    *locks
 	log      *slog.Logger
 	devices  map[string]DeviceHandler
@@ -53,7 +54,7 @@ type Config struct {
 	Pool    *storage.Pool
 	Images  Images
 	Hub     *events.Hub
-	IDMap   IDMap // the default map of unprivileged containers
+	IDMap   idmap.Map // the default map of unprivileged containers
 	Log     *slog.Logger
 	// Devices are the handlers by device type; the root disk needs none.
 	Devices map[string]DeviceHandler
@@ -95,7 +96,7 @@ func (m *Manager) expand(ctx context.Context, inst db.Instance) (map[string]stri
 }
 
 // idmapFor returns the map an instance runs with; nil when it is privileged.
-func (m *Manager) idmapFor(cfg map[string]string) *IDMap {
+func (m *Manager) idmapFor(cfg map[string]string) *idmap.Map {
 	if profiles.IsTrue(cfg["security.privileged"]) {
 		return nil
 	}
@@ -104,7 +105,7 @@ func (m *Manager) idmapFor(cfg map[string]string) *IDMap {
 }
 
 // volume returns the instance's storage volume on top of its image layer.
-func (m *Manager) volume(ctx context.Context, inst db.Instance, im *IDMap) (storage.Volume, error) {
+func (m *Manager) volume(ctx context.Context, inst db.Instance, im *idmap.Map) (storage.Volume, error) {
 	if private := m.pool.PrivateLayer(inst.Name); isDir(private) {
 		return m.pool.Volume(inst.Name, filepath.Join(private, "rootfs")), nil // imported from a backup
 	}
@@ -192,7 +193,7 @@ type startPlan struct {
 	name string
 	cfg  map[string]string
 	devs map[string]map[string]string
-	im   *IDMap
+	im   *idmap.Map
 	spec *RunSpec
 	rev  *reverter
 }
@@ -334,7 +335,7 @@ func (m *Manager) removeCgroups(name string) {
 // Dir returns the directory holding an instance's files (lxc config and log included).
 func (m *Manager) Dir(name string) string { return m.pool.Volume(name, "").Path }
 
-func (m *Manager) deviceContext(name string, cfg map[string]string, im *IDMap) DeviceContext {
+func (m *Manager) deviceContext(name string, cfg map[string]string, im *idmap.Map) DeviceContext {
 	return DeviceContext{Name: name, Config: cfg, IDMap: im, SetVolatile: func(kv map[string]string) error {
 		return m.db.SetInstanceConfig(context.Background(), name, kv)
 	}}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"lite/client/api"
+	"lite/lxd-lite/idmap"
 )
 
 // Rootfs calls fn with a host path that shows the instance's root filesystem as the container
@@ -11,7 +12,7 @@ import (
 // (its own mount namespace, mounts included); a stopped one's overlay is mounted on the host
 // for the call, under the instance lock so it cannot start meanwhile. fn must resolve paths
 // inside dir itself (the files package does).
-func (m *Manager) Rootfs(ctx context.Context, name string, fn func(dir string, im *IDMap) error) error {
+func (m *Manager) Rootfs(ctx context.Context, name string, fn func(dir string, im *idmap.Map) error) error {
 	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {
 		return err

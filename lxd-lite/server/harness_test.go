@@ -22,6 +22,7 @@ import (
 	"lite/images"
 	"lite/lxd-lite/device"
 	"lite/lxd-lite/events"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/instance/instancetest"
@@ -110,7 +111,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	}
 	mgr := instance.NewManager(instance.Config{
 		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: driver},
-		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
+		Images: e.imgs, Hub: e.hub, IDMap: idmap.Map{UID: 100000, GID: 100000, Size: 65536}, Log: log,
 		Devices: devs, AllowRawLXCHooks: o.allowRawLXCHooks,
 		Cgroups: instance.CgroupHost{
 			V1:   map[string]bool{"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "pids": true, "blkio": true},
