@@ -16,7 +16,6 @@ import (
 	"lite/db"
 	"lite/images"
 	"lite/lxd-lite/idmap"
-	"lite/lxd-lite/instance"
 	"lite/profiles"
 )
 
@@ -222,10 +221,18 @@ type PublishOptions struct {
 	Filename   string
 }
 
+// StoppedRootfs is what publishing needs of the instance side: fn runs with a stopped
+// instance's image layer dir, its merged rootfs and the id map its files are shifted by (nil:
+// privileged), while the instance cannot start. An interface, so imagesvc and instance do not
+// import each other.
+type StoppedRootfs interface {
+	WithStoppedRootfs(ctx context.Context, name string, fn func(layer, rootfs string, im *idmap.Map) error) error
+}
+
 // Publish makes a unified image from a stopped instance: a fresh metadata.yaml (creation date
 // now, the base image's properties and templates, overridden by o.Properties), the image's
 // templates and the container's merged rootfs, shifted back to container ids.
-func (s *Service) Publish(ctx context.Context, mgr *instance.Manager, name string, o PublishOptions, progress func(string)) (db.Image, error) {
+func (s *Service) Publish(ctx context.Context, mgr StoppedRootfs, name string, o PublishOptions, progress func(string)) (db.Image, error) {
 	for _, a := range o.Aliases {
 		if err := checkAliasFree(ctx, s.DB, a.Name); err != nil {
 			return db.Image{}, err
