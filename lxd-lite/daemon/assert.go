@@ -9,5 +9,5 @@ import (
 // an interface, and the daemon, which wires them together, checks at build time that they fit.
 var (
 	_ instance.Images        = (*imagesvc.Service)(nil)
-	_ imagesvc.StoppedRootfs = (*instance.Manager)(nil)
+	_ imagesvc.StoppedRootfs = (*instance.Files)(nil)
 )

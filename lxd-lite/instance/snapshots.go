@@ -2,7 +2,6 @@ package instance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,6 +11,10 @@ import (
 	"lite/db"
 	"lite/profiles"
 )
+
+// Snapshots takes, lists, renames, expires and deletes instances' snapshots; restoring one
+// is the lifecycle's (Manager.Restore), as it stops and starts the instance.
+type Snapshots struct{ *core }
 
 // SnapshotURL returns a snapshot's API path.
 func SnapshotURL(name, snap string) string { return URL(name) + "/snapshots/" + snap }
@@ -28,7 +31,7 @@ func nextSnapshotName(list []db.Snapshot) string {
 }
 
 // Snapshot takes a snapshot of an instance (running or not) and returns its name.
-func (m *Manager) Snapshot(ctx context.Context, name string, req api.InstanceSnapshotsPost) (string, error) {
+func (m *Snapshots) Snapshot(ctx context.Context, name string, req api.InstanceSnapshotsPost) (string, error) {
 	if req.Stateful {
 		return "", fmt.Errorf("stateful snapshots are not supported: %w", api.ErrInvalid)
 	}
@@ -95,7 +98,7 @@ func (m *Manager) Snapshot(ctx context.Context, name string, req api.InstanceSna
 }
 
 // Snapshots returns an instance's snapshots, oldest first.
-func (m *Manager) Snapshots(ctx context.Context, name string) ([]api.InstanceSnapshot, error) {
+func (m *Snapshots) Snapshots(ctx context.Context, name string) ([]api.InstanceSnapshot, error) {
 	if _, err := m.db.GetInstance(ctx, name); err != nil {
 		return nil, err
 	}
@@ -111,7 +114,7 @@ func (m *Manager) Snapshots(ctx context.Context, name string) ([]api.InstanceSna
 }
 
 // GetSnapshot returns one snapshot with its size.
-func (m *Manager) GetSnapshot(ctx context.Context, name, snap string) (api.InstanceSnapshot, error) {
+func (m *Snapshots) GetSnapshot(ctx context.Context, name, snap string) (api.InstanceSnapshot, error) {
 	s, err := m.db.GetSnapshot(ctx, name, snap)
 	if err != nil {
 		return api.InstanceSnapshot{}, err
@@ -119,7 +122,7 @@ func (m *Manager) GetSnapshot(ctx context.Context, name, snap string) (api.Insta
 	return m.renderSnapshot(ctx, s, true), nil
 }
 
-func (m *Manager) renderSnapshot(ctx context.Context, s db.Snapshot, size bool) api.InstanceSnapshot {
+func (m *core) renderSnapshot(ctx context.Context, s db.Snapshot, size bool) api.InstanceSnapshot {
 	out := api.InstanceSnapshot{
 		InstanceSnapshotPut: api.InstanceSnapshotPut{ExpiresAt: s.ExpiresAt},
 		Name:                s.Name, Architecture: "x86_64", Config: s.Config, Devices: s.Devices,
@@ -141,7 +144,7 @@ func (m *Manager) renderSnapshot(ctx context.Context, s db.Snapshot, size bool) 
 }
 
 // RenameSnapshot renames a snapshot of an instance.
-func (m *Manager) RenameSnapshot(ctx context.Context, name, snap, newName string) error {
+func (m *Snapshots) RenameSnapshot(ctx context.Context, name, snap, newName string) error {
 	if err := profiles.ValidateSnapshotName(newName); err != nil {
 		return err
 	}
@@ -168,7 +171,7 @@ func (m *Manager) RenameSnapshot(ctx context.Context, name, snap, newName string
 }
 
 // UpdateSnapshot changes a snapshot's expiry.
-func (m *Manager) UpdateSnapshot(ctx context.Context, name, snap string, put api.InstanceSnapshotPut) error {
+func (m *Snapshots) UpdateSnapshot(ctx context.Context, name, snap string, put api.InstanceSnapshotPut) error {
 	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	at := put.ExpiresAt
@@ -184,7 +187,7 @@ func (m *Manager) UpdateSnapshot(ctx context.Context, name, snap string, put api
 
 // DeleteSnapshot removes a snapshot: the row first, then the files, so a crash in between
 // leaves only files that Recover sweeps away.
-func (m *Manager) DeleteSnapshot(ctx context.Context, name, snap string) error {
+func (m *Snapshots) DeleteSnapshot(ctx context.Context, name, snap string) error {
 	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	if err := m.db.DeleteSnapshot(ctx, name, snap); err != nil {
@@ -197,86 +200,32 @@ func (m *Manager) DeleteSnapshot(ctx context.Context, name, snap string) error {
 	return nil
 }
 
-// Restore brings an instance back to a snapshot: its writable layer, config, devices and
-// profiles. A running instance is stopped (killed: its state is being thrown away), restored
-// and started again.
-func (m *Manager) Restore(ctx context.Context, name, snap string) error {
-	s, err := m.db.GetSnapshot(ctx, name, snap)
+// scheduledName renders the pattern with the first free number.
+func (m *Snapshots) scheduledName(ctx context.Context, name, pattern string) (string, error) {
+	snaps, err := m.db.ListSnapshots(ctx, name)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if _, err := m.db.GetProfiles(ctx, s.Profiles); err != nil {
-		return fmt.Errorf("restore %q: a profile of the snapshot is gone: %w", snap, err)
+	taken := map[string]bool{}
+	for _, s := range snaps {
+		taken[s.Name] = true
 	}
-	st, err := m.rt.State(ctx, name)
-	if err != nil {
-		return err
+	if pattern == "" {
+		return nextSnapshotName(snaps), nil
 	}
-	wasRunning := st.Running
-	if wasRunning {
-		if err := m.Stop(ctx, name, StopOptions{Force: true}); err != nil && !errors.Is(err, api.ErrInvalid) {
-			return err
+	for n := 0; ; n++ {
+		cand := profiles.SnapshotName(pattern, n)
+		if !taken[cand] {
+			return cand, profiles.ValidateSnapshotName(cand)
+		}
+		if !strings.Contains(pattern, "%d") {
+			return "", errSnapshotNameTaken(cand)
 		}
 	}
-	if err := m.restoreStopped(ctx, name, s); err != nil {
-		return err
-	}
-	m.hub.Lifecycle("instance-restored", URL(name), map[string]any{"snapshot": snap})
-	if wasRunning {
-		return m.Start(ctx, name)
-	}
-	return nil
 }
 
-func (m *Manager) restoreStopped(ctx context.Context, name string, s db.Snapshot) error {
-	ctx, unlock := m.locks.lockCancellable(ctx, name)
-	defer unlock()
-	inst, err := m.db.GetInstance(ctx, name)
-	if err != nil {
-		return err
-	}
-	if st, err := m.rt.State(ctx, name); err != nil {
-		return err
-	} else if st.Running {
-		return fmt.Errorf("instance %q was started during the restore: %w", name, api.ErrConflict)
-	}
-	if err := m.pool.RestoreSnapshot(ctx, m.pool.Volume(name, ""), s.Name); err != nil {
-		return err
-	}
-	next := inst
-	next.Config = map[string]string{}
-	for k, v := range s.Config {
-		if !strings.HasPrefix(k, "volatile.") {
-			next.Config[k] = v
-		}
-	}
-	// Volatile keys describe the instance as it is now (its MAC, uuid, power state).
-	for k, v := range inst.Config {
-		if strings.HasPrefix(k, "volatile.") {
-			next.Config[k] = v
-		}
-	}
-	next.Devices, next.Profiles, next.Description, next.Ephemeral = s.Devices, s.Profiles, s.Description, s.Ephemeral
-	return m.db.UpdateInstance(ctx, next)
-}
+type errSnapshotNameTaken string
 
-// recoverSnapshots removes what a crash left in an instance's directory: unfinished copies and
-// snapshot directories without a row.
-func (m *Manager) recoverSnapshots(ctx context.Context, name string) error {
-	list, err := m.db.ListSnapshots(ctx, name)
-	if err != nil {
-		return err
-	}
-	keep := map[string]bool{}
-	for _, s := range list {
-		keep[s.Name] = true
-	}
-	removed, err := m.pool.SweepSnapshots(m.pool.Volume(name, ""), keep)
-	if err != nil {
-		return err
-	}
-	for _, r := range removed {
-		m.log.Info("removed leftovers of an unfinished snapshot or restore", "instance", name, "path", r)
-	}
-	return nil
+func (e errSnapshotNameTaken) Error() string {
+	return "snapshot " + string(e) + " exists and snapshots.pattern has no %d"
 }

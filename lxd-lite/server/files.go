@@ -30,7 +30,7 @@ func streamingBody(r *http.Request) bool {
 
 // withRoot opens the instance's root and runs fn on it.
 func withRoot(s *Server, r *http.Request, fn func(root *files.Root) error) error {
-	return s.Instances.Rootfs(r.Context(), r.PathValue("name"), func(dir string, im *idmap.Map) error {
+	return s.Files.Rootfs(r.Context(), r.PathValue("name"), func(dir string, im *idmap.Map) error {
 		root, err := files.Open(dir, im)
 		if err != nil {
 			return err

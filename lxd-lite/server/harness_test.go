@@ -48,7 +48,7 @@ type env struct {
 	http   *http.Client
 	ws     *websocket.Dialer
 	info   api.Server
-	mgr    *instance.Manager
+	sched  *instance.Scheduler
 }
 
 func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, envOptions{}) }
@@ -109,7 +109,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	if o.overlay {
 		driver = storage.Overlay
 	}
-	mgr := instance.NewManager(instance.Config{
+	svc := instance.New(instance.Config{
 		DB: database, Runtime: e.rt, Pool: &storage.Pool{Dir: e.pool, Driver: driver},
 		Images: e.imgs, Hub: e.hub, IDMap: idmap.Map{UID: 100000, GID: 100000, Size: 65536}, Log: log,
 		Devices: devs, AllowRawLXCHooks: o.allowRawLXCHooks,
@@ -118,7 +118,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 			CPUs: 2, MemoryBytes: 4 << 30, BlkioWeight: "blkio.weight",
 		},
 	})
-	e.mgr = mgr
+	e.sched = svc.Scheduler
 	e.info = api.Server{
 		ServerPut:     api.ServerPut{Config: map[string]string{}},
 		APIExtensions: []string{"instances", "api_filtering", "instance_get_full"}, APIStatus: "stable", APIVersion: "1.0",
@@ -129,7 +129,8 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	e.store = &images.Store{Dir: filepath.Join(dir, "store")}
 	imgsvc := &imagesvc.Service{DB: database, Store: e.store, TmpDir: filepath.Join(dir, "tmp"), Log: log}
 	srv := &server.Server{
-		Instances: mgr, Networks: o.networks, Images: imgsvc, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
+		Instances: svc.Instances, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
+		Networks: o.networks, Images: imgsvc, Runtime: e.rt, DB: database, Ops: operations.NewManager(e.hub), Hub: e.hub, Log: log,
 		Info: func() api.Server { return e.info },
 	}
 	ln, err := net.Listen("unix", e.socket)
