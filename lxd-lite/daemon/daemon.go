@@ -157,7 +157,7 @@ func Run(ctx context.Context, o Options) error {
 			log.Warn("unmount the container directory", "err", err)
 		}
 	}()
-	defaultMap := instance.IDMap{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
+	defaultMap := idmap.Map{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
 	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,
 		StreamsCache: filepath.Join(dir, "cache", "simplestreams"),
 		Builder:      &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror, UbuntuMirror: o.UbuntuMirror, UbuntuKeyring: o.UbuntuKeyring}}
@@ -181,26 +181,28 @@ func Run(ctx context.Context, o Options) error {
 	devices := deviceHandlers(nets, rt, log)
 	devices["disk"] = &device.Disk{StateDir: dir, AllowShift: o.AllowShiftedHostPaths}
 	devices["unix-char"], devices["unix-block"] = device.NewUnixHandlers(dir, cgroups)
-	mgr := instance.NewManager(instance.Config{
+	svc := instance.New(instance.Config{
 		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log, IDMap: defaultMap,
 		Cgroups: cgroups, Lxcfs: lxcfsDir, Devices: devices, NetState: device.NetState,
 		AllowRawLXCHooks: o.AllowRawLXCHooks,
 	})
-	if err := mgr.Recover(ctx); err != nil {
+	mgr := svc.Instances
+	if err := svc.Recovery.Recover(ctx); err != nil {
 		return fmt.Errorf("recover state: %w", err)
 	}
-	if err := mgr.RestoreDevices(ctx); err != nil {
+	if err := svc.Recovery.RestoreDevices(ctx); err != nil {
 		return fmt.Errorf("restore devices: %w", err)
 	}
-	go mgr.RunScheduler(ctx)
+	go svc.Scheduler.RunScheduler(ctx)
 
 	// Subscribed before anything starts, so the labs see every instance start (autostart too).
 	labEvents := hub.Subscribe(api.EventTypeLifecycle)
 	ops := operations.NewManager(ctx, hub)
 	srv := &server.Server{
-		Instances: mgr, Networks: nets, Images: imgs, DB: database, Ops: ops, Hub: hub, Log: log,
+		Instances: mgr, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
+		Networks: nets, Images: imgs, DB: database, Ops: ops, Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
-		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: mgr, Images: imgs, Log: log,
+		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: svc.Snapshots, Images: imgs, Log: log,
 			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},
 	}
 	httpsLn, err := startHTTPS(ctx, dir, o.HTTPS, srv, log)
@@ -217,7 +219,7 @@ func Run(ctx context.Context, o Options) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go srv.Labs.Watch(ctx, labEvents)
-	go mgr.Autostart(ctx)
+	go svc.Scheduler.Autostart(ctx)
 	select {
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

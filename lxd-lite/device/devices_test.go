@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"lite/client/api"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/instance"
 )
 
@@ -105,7 +106,7 @@ func TestDiskStartAddsMount(t *testing.T) {
 	// shift=true is an idmapped mount for an unprivileged container, nothing for a privileged one.
 	spec = instance.RunSpec{}
 	dev := map[string]string{"type": "disk", "source": src, "path": "/data", "shift": "true"}
-	unpriv := instance.DeviceContext{IDMap: &instance.IDMap{UID: 100000, GID: 100000, Size: 65536}}
+	unpriv := instance.DeviceContext{IDMap: &idmap.Map{UID: 100000, GID: 100000, Size: 65536}}
 	if _, err := d.Start(context.Background(), unpriv, "data", dev, &spec); err != nil || !spec.Mounts[0].Shift {
 		t.Errorf("shift on an unprivileged container: %+v, %v", spec.Mounts, err)
 	}

@@ -128,8 +128,6 @@ func idmappedMounts() bool {
 	return major > 5 || major == 5 && minor >= 12
 }
 
-var _ instance.DeviceHotplugger = (*Disk)(nil)
-
 // Attach bind-mounts the source into the running container.
 func (d *Disk) Attach(_ context.Context, inst instance.DeviceContext, pid int, _ string, dev map[string]string) error {
 	src, err := d.source(dev)

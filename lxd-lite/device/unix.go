@@ -159,7 +159,7 @@ func (u *Unix) Stop(_ context.Context, inst instance.DeviceContext, name string,
 // hostOwner maps the node's owner (container ids) to the host's through the instance's id
 // map (nil: privileged). An id outside the map is refused: added to the map's base it would
 // belong to another container's range, or wrap around.
-func hostOwner(im *instance.IDMap, uid, gid uint32) (uint32, uint32, error) {
+func hostOwner(im *idmap.Map, uid, gid uint32) (uint32, uint32, error) {
 	m := idmap.Of((*idmap.Map)(im))
 	hu, err := m.ToHost(idmap.User, int64(uid))
 	if err != nil {

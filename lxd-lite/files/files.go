@@ -23,7 +23,6 @@ import (
 
 	"lite/client/api"
 	"lite/lxd-lite/idmap"
-	"lite/lxd-lite/instance"
 	"lite/lxd-lite/thread"
 )
 
@@ -37,11 +36,11 @@ const (
 // Root is an open container root directory.
 type Root struct {
 	fd int
-	im *instance.IDMap // nil: privileged, ids are not shifted
+	im *idmap.Map // nil: privileged, ids are not shifted
 }
 
 // Open opens the directory dir (a container's rootfs as seen from the host) as a root.
-func Open(dir string, im *instance.IDMap) (*Root, error) {
+func Open(dir string, im *idmap.Map) (*Root, error) {
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open container root: %w", err)

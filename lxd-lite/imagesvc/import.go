@@ -14,7 +14,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
-	"lite/lxd-lite/instance"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/revert"
 	"lite/profiles"
 
@@ -226,10 +226,18 @@ type PublishOptions struct {
 	Filename   string
 }
 
+// StoppedRootfs is what publishing needs of the instance side: fn runs with a stopped
+// instance's image layer dir, its merged rootfs and the id map its files are shifted by (nil:
+// privileged), while the instance cannot start. An interface, so imagesvc and instance do not
+// import each other.
+type StoppedRootfs interface {
+	WithStoppedRootfs(ctx context.Context, name string, fn func(layer, rootfs string, im *idmap.Map) error) error
+}
+
 // Publish makes a unified image from a stopped instance: a fresh metadata.yaml (creation date
 // now, the base image's properties and templates, overridden by o.Properties), the image's
 // templates and the container's merged rootfs, shifted back to container ids.
-func (s *Service) Publish(ctx context.Context, mgr *instance.Manager, name string, o PublishOptions, progress func(string)) (db.Image, error) {
+func (s *Service) Publish(ctx context.Context, mgr StoppedRootfs, name string, o PublishOptions, progress func(string)) (db.Image, error) {
 	for _, a := range o.Aliases {
 		if err := checkAliasFree(ctx, s.DB, a.Name); err != nil {
 			return db.Image{}, err
@@ -244,7 +252,7 @@ func (s *Service) Publish(ctx context.Context, mgr *instance.Manager, name strin
 	}
 	defer os.RemoveAll(work)
 	out := filepath.Join(work, "image.tar.gz")
-	err = mgr.WithStoppedRootfs(ctx, name, func(layer, rootfs string, im *instance.IDMap) error {
+	err = mgr.WithStoppedRootfs(ctx, name, func(layer, rootfs string, im *idmap.Map) error {
 		metaPath, err := publishMetadata(layer, work, o.Properties)
 		if err != nil {
 			return err

@@ -18,7 +18,6 @@ import (
 	"lite/db"
 	"lite/images"
 	"lite/lxd-lite/idmap"
-	"lite/lxd-lite/instance"
 )
 
 // Service resolves and serves images.
@@ -29,7 +28,7 @@ type Service struct {
 	TmpDir  string // scratch space for builds, on the same filesystem as the store
 	// IDMap is the default map of unprivileged containers: imports are unpacked for it once
 	// to check them.
-	IDMap *instance.IDMap
+	IDMap *idmap.Map
 	// StreamsCache keeps simplestreams index files (an hour); "" disables the cache.
 	StreamsCache string
 	Log          *slog.Logger
@@ -174,7 +173,7 @@ func (s *Service) build(ctx context.Context, r images.Recipe, progress func(stri
 	return s.DB.GetImage(ctx, fp)
 }
 
-func shiftFor(m *instance.IDMap) idmap.Map {
+func shiftFor(m *idmap.Map) idmap.Map {
 	if m == nil {
 		return idmap.Map{}
 	}
@@ -182,7 +181,7 @@ func shiftFor(m *instance.IDMap) idmap.Map {
 }
 
 // Layer returns the image's layer shifted for the map, unpacking it on first use.
-func (s *Service) Layer(ctx context.Context, fp string, m *instance.IDMap, progress func(string)) (string, error) {
+func (s *Service) Layer(ctx context.Context, fp string, m *idmap.Map, progress func(string)) (string, error) {
 	if progress != nil {
 		progress("preparing image layer")
 	}
@@ -190,7 +189,7 @@ func (s *Service) Layer(ctx context.Context, fp string, m *instance.IDMap, progr
 }
 
 // Render runs the layer's templates for trigger into rootfs.
-func (s *Service) Render(layerDir, rootfs, trigger string, inst db.Instance, m *instance.IDMap) error {
+func (s *Service) Render(layerDir, rootfs, trigger string, inst db.Instance, m *idmap.Map) error {
 	tc := images.TemplateContext{
 		Name: inst.Name, Architecture: inst.Architecture, Privileged: m == nil,
 		Config: inst.Config, Devices: inst.Devices,

@@ -14,7 +14,7 @@ import (
 // after each before the next, as LXD does. Instances without the key stay as they are (lite
 // does not restore the last power state). Failures are logged; the others still start.
 // boot.stop.priority is stored for a future ordered host shutdown.
-func (m *Manager) Autostart(ctx context.Context) {
+func (m *Scheduler) Autostart(ctx context.Context) {
 	list, err := m.db.ListInstances(ctx)
 	if err != nil {
 		m.log.Error("autostart: list instances", "err", err)
@@ -51,7 +51,7 @@ func (m *Manager) Autostart(ctx context.Context) {
 			continue
 		}
 		m.log.Info("autostart", "instance", it.name, "priority", it.priority)
-		if err := m.Start(ctx, it.name); err != nil {
+		if err := m.life.Start(ctx, it.name); err != nil {
 			m.log.Error("autostart", "instance", it.name, "err", err)
 			continue
 		}

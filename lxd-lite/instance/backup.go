@@ -61,7 +61,7 @@ type BackupSnapshot struct {
 
 // Export writes a backup of an instance to w; a running instance is frozen while its files
 // are read.
-func (m *Manager) Export(ctx context.Context, name string, instanceOnly bool, w io.Writer) error {
+func (m *Backups) Export(ctx context.Context, name string, instanceOnly bool, w io.Writer) error {
 	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
 	inst, err := m.db.GetInstance(ctx, name)
@@ -139,7 +139,7 @@ func (m *Manager) Export(ctx context.Context, name string, instanceOnly bool, w 
 
 // packPart packs the merged view of layers, with the layer dir's metadata.yaml and templates,
 // into a unified image tarball in stage and returns its path.
-func (m *Manager) packPart(ctx context.Context, stage string, layers []string, unshift idmap.Map) (string, error) {
+func (m *Backups) packPart(ctx context.Context, stage string, layers []string, unshift idmap.Map) (string, error) {
 	dir, err := os.MkdirTemp(stage, "part-")
 	if err != nil {
 		return "", err

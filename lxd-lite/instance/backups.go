@@ -22,9 +22,13 @@ import (
 // a 0700 dir; they follow the instance's rename and go with its delete. Expired backups are
 // removed whenever the list is read.
 
+// Backups exports instances to backup tarballs, keeps stored backups, and imports a backup
+// as a new instance.
+type Backups struct{ *core }
+
 var backupMu sync.Mutex
 
-func (m *Manager) backupDir(name string) string { return filepath.Join(m.Dir(name), "backups") }
+func (m *Backups) backupDir(name string) string { return filepath.Join(m.Dir(name), "backups") }
 
 // BackupURL is a backup's API URL.
 func BackupURL(name, backup string) string { return URL(name) + "/backups/" + backup }
@@ -37,7 +41,7 @@ func validBackupName(b string) error {
 }
 
 // Backups lists an instance's backups, oldest first.
-func (m *Manager) Backups(ctx context.Context, name string) ([]api.InstanceBackup, error) {
+func (m *Backups) Backups(ctx context.Context, name string) ([]api.InstanceBackup, error) {
 	if _, err := m.db.GetInstance(ctx, name); err != nil {
 		return nil, err
 	}
@@ -46,7 +50,7 @@ func (m *Manager) Backups(ctx context.Context, name string) ([]api.InstanceBacku
 	return m.backups(name)
 }
 
-func (m *Manager) backups(name string) ([]api.InstanceBackup, error) {
+func (m *Backups) backups(name string) ([]api.InstanceBackup, error) {
 	dir := m.backupDir(name)
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -81,7 +85,7 @@ func (m *Manager) backups(name string) ([]api.InstanceBackup, error) {
 }
 
 // Backup returns one backup.
-func (m *Manager) Backup(ctx context.Context, name, backup string) (api.InstanceBackup, error) {
+func (m *Backups) Backup(ctx context.Context, name, backup string) (api.InstanceBackup, error) {
 	list, err := m.Backups(ctx, name)
 	if err != nil {
 		return api.InstanceBackup{}, err
@@ -111,7 +115,7 @@ func CheckBackupRequest(req api.InstanceBackupsPost) error {
 }
 
 // CreateBackup writes a new backup of an instance and returns its name.
-func (m *Manager) CreateBackup(ctx context.Context, name string, req api.InstanceBackupsPost) (string, error) {
+func (m *Backups) CreateBackup(ctx context.Context, name string, req api.InstanceBackupsPost) (string, error) {
 	if err := CheckBackupRequest(req); err != nil {
 		return "", err
 	}
@@ -182,7 +186,7 @@ func writeBackupInfo(dir string, bk api.InstanceBackup) error {
 }
 
 // RenameBackup renames a backup.
-func (m *Manager) RenameBackup(ctx context.Context, name, backup, newName string) error {
+func (m *Backups) RenameBackup(ctx context.Context, name, backup, newName string) error {
 	if err := validBackupName(newName); err != nil {
 		return err
 	}
@@ -208,7 +212,7 @@ func (m *Manager) RenameBackup(ctx context.Context, name, backup, newName string
 }
 
 // DeleteBackup removes a backup.
-func (m *Manager) DeleteBackup(ctx context.Context, name, backup string) error {
+func (m *Backups) DeleteBackup(ctx context.Context, name, backup string) error {
 	if _, err := m.Backup(ctx, name, backup); err != nil {
 		return err
 	}
@@ -222,7 +226,7 @@ func (m *Manager) DeleteBackup(ctx context.Context, name, backup string) error {
 }
 
 // OpenBackup opens a backup's tarball.
-func (m *Manager) OpenBackup(ctx context.Context, name, backup string) (*os.File, error) {
+func (m *Backups) OpenBackup(ctx context.Context, name, backup string) (*os.File, error) {
 	if _, err := m.Backup(ctx, name, backup); err != nil {
 		return nil, err
 	}

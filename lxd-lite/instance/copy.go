@@ -173,19 +173,6 @@ func (m *Manager) copyRow(ctx context.Context, src db.Instance, snap, name strin
 	return inst, nil
 }
 
-// renderTemplates mounts a volume and runs its templates (the instance's own copy once
-// edited, else its image's) for trigger.
-func (m *Manager) renderTemplates(ctx context.Context, vol storage.Volume, inst db.Instance, im *IDMap, trigger string) error {
-	layer := m.templateLayer(inst.Name, filepath.Dir(vol.Lower))
-	err := m.pool.Mount(vol, func(rootfs string) error {
-		return m.images.Render(layer, rootfs, trigger, inst, im)
-	})
-	if err != nil {
-		return fmt.Errorf("render templates (%s): %w", trigger, err)
-	}
-	return nil
-}
-
 // renameJournal is written before a rename moves anything, so a crash in the middle is
 // finished at the next start instead of leaving a directory that recovery would delete.
 func (m *Manager) renameJournal(name string) string {
@@ -255,81 +242,5 @@ func (m *Manager) Rename(ctx context.Context, name, newName string) error {
 		m.log.Warn("rename: templates not rendered", "instance", newName, "err", err)
 	}
 	m.hub.Lifecycle("instance-renamed", URL(newName), map[string]any{"old_name": name})
-	return nil
-}
-
-// recoverRenames finishes renames a crash cut short: the directory moves to the name the
-// row has, whichever of the two steps had been done.
-func (m *Manager) recoverRenames(ctx context.Context) error {
-	journals, err := filepath.Glob(filepath.Join(m.pool.Dir, ".rename-*"))
-	if err != nil {
-		return err
-	}
-	for _, j := range journals {
-		b, err := os.ReadFile(j)
-		if err != nil {
-			return fmt.Errorf("read rename journal: %w", err)
-		}
-		oldName, newName := strings.TrimPrefix(filepath.Base(j), ".rename-"), string(b)
-		_, oldErr := os.Stat(filepath.Join(m.pool.Dir, oldName))
-		if _, err := m.db.GetInstance(ctx, newName); err == nil && oldErr == nil {
-			m.log.Info("finishing an interrupted rename", "from", oldName, "to", newName)
-			if err := m.pool.Rename(m.pool.Volume(oldName, ""), newName); err != nil {
-				return err
-			}
-		} else if _, err := m.db.GetInstance(ctx, oldName); err == nil && oldErr != nil {
-			m.log.Info("undoing an interrupted rename", "from", oldName, "to", newName)
-			if err := m.pool.Rename(m.pool.Volume(newName, ""), oldName); err != nil {
-				return err
-			}
-		}
-		if err := os.Remove(j); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// creatingKey marks an instance row whose snapshot rows are still being written (copy,
-// import): a crash in between leaves a row the next start removes with its files, instead of
-// an instance that lacks some of its snapshots.
-const creatingKey = "volatile.lite.creating"
-
-// createWithSnapshots writes an instance row and its snapshot rows; on error it removes them.
-func (m *Manager) createWithSnapshots(ctx context.Context, inst db.Instance, snaps []db.Snapshot) error {
-	inst.Config[creatingKey] = "true"
-	defer delete(inst.Config, creatingKey)
-	if _, err := m.db.CreateInstance(ctx, inst); err != nil {
-		return err
-	}
-	for _, s := range snaps {
-		if err := m.db.CreateSnapshot(ctx, s); err != nil {
-			if derr := m.db.DeleteInstance(context.Background(), inst.Name); derr != nil {
-				m.log.Error("revert: remove instance row", "instance", inst.Name, "err", derr)
-			}
-			return err
-		}
-	}
-	return m.db.SetInstanceConfig(ctx, inst.Name, map[string]string{creatingKey: ""})
-}
-
-// recoverUnfinished removes instance rows (and files) whose copy or import a crash cut short.
-func (m *Manager) recoverUnfinished(ctx context.Context) error {
-	list, err := m.db.ListInstances(ctx)
-	if err != nil {
-		return err
-	}
-	for _, inst := range list {
-		if inst.Config[creatingKey] == "" || m.locks.isCreating(inst.Name) {
-			continue
-		}
-		m.log.Info("removing an instance whose copy or import was cut short", "instance", inst.Name)
-		if err := m.db.DeleteInstance(ctx, inst.Name); err != nil {
-			return err
-		}
-		if err := m.pool.Delete(m.pool.Volume(inst.Name, "")); err != nil {
-			return err
-		}
-	}
 	return nil
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -153,66 +151,4 @@ func randomName() string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return "lite-" + hex.EncodeToString(b[:])
-}
-
-// recoverVolume removes a host mount of the volume's root overlay that a crash between mount and
-// detach left (a running container keeps its own copy), and gives its directory the modes that
-// keep host users out (directories made by older versions were 0711).
-func (m *Manager) recoverVolume(vol storage.Volume) error {
-	if err := m.pool.Unmount(vol); err != nil {
-		return fmt.Errorf("recover %s: %w", vol.Path, err)
-	}
-	if err := m.pool.Secure(vol); err != nil {
-		m.log.Warn("cannot secure container directory", "dir", vol.Path, "err", err)
-	}
-	return nil
-}
-
-// Recover reconciles the host with the database after a start, which may follow a crash:
-// container directories without a row (a create or delete cut short) are removed. Running
-// containers need nothing: their state is always read live from liblxc.
-func (m *Manager) Recover(ctx context.Context) error {
-	if err := m.recoverRenames(ctx); err != nil {
-		return err
-	}
-	if err := m.recoverUnfinished(ctx); err != nil {
-		return err
-	}
-	entries, err := os.ReadDir(m.pool.Dir)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", m.pool.Dir, err)
-	}
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		name := e.Name()
-		if _, err := m.db.GetInstance(ctx, name); err == nil {
-			if err := m.recoverVolume(m.pool.Volume(name, "")); err != nil {
-				return err
-			}
-			// A container lited cannot thaw must not keep lited (and every other one) down.
-			if err := m.thawMarked(ctx, name); err != nil {
-				m.log.Error("thaw an instance a previous lited froze", "instance", name, "err", err)
-			}
-			if err := m.recoverSnapshots(ctx, name); err != nil {
-				return err
-			}
-			continue
-		} else if !errors.Is(err, api.ErrNotFound) {
-			return err
-		}
-		if m.locks.isCreating(name) {
-			continue
-		}
-		if st, err := m.rt.State(ctx, name); err == nil && st.Running {
-			m.log.Warn("container runs but has no database row; leaving it alone", "instance", name)
-			continue
-		}
-		m.log.Info("removing leftovers of an unfinished create or delete", "instance", name)
-		if err := m.pool.Delete(m.pool.Volume(name, "")); err != nil {
-			return err
-		}
-	}
-	return nil
 }

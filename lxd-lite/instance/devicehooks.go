@@ -27,31 +27,3 @@ func (m *Manager) removeDevices(ctx context.Context, dc DeviceContext, devs map[
 		}
 	}
 }
-
-// RestoreDevices attaches the live devices of every running instance; lited calls it once
-// it has started, since their listeners died with the previous lited.
-func (m *Manager) RestoreDevices(ctx context.Context) error {
-	list, err := m.db.ListInstances(ctx)
-	if err != nil {
-		return err
-	}
-	for _, inst := range list {
-		st, err := m.rt.State(ctx, inst.Name)
-		if err != nil || !st.Running {
-			continue
-		}
-		cfg, devs, err := m.expand(ctx, inst)
-		if err != nil {
-			return err
-		}
-		dc := m.deviceContext(inst.Name, cfg, m.idmapFor(cfg))
-		for _, n := range sortedNames(devs) {
-			if l, ok := m.devices[devs[n]["type"]].(LiveDevice); ok {
-				if err := l.Serve(ctx, dc, n, devs[n]); err != nil {
-					m.log.Error("re-establish device", "instance", inst.Name, "device", n, "err", err)
-				}
-			}
-		}
-	}
-	return nil
-}

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"lite/client/api"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/revert"
 )
 
@@ -48,7 +49,7 @@ type DeviceNode struct {
 type DeviceContext struct {
 	Name   string
 	Config map[string]string // expanded
-	IDMap  *IDMap            // nil: privileged
+	IDMap  *idmap.Map        // nil: privileged
 	// SetVolatile records volatile.* keys (a stable MAC, a host veth name).
 	SetVolatile func(kv map[string]string) error
 }

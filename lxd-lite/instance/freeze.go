@@ -19,7 +19,7 @@ type Freezer interface {
 
 // frozen runs fn with the instance frozen when it runs (and not frozen already), so fn sees
 // its files in a consistent state; a stopped instance needs nothing.
-func (m *Manager) frozen(ctx context.Context, name string, fn func() error) error {
+func (m *core) frozen(ctx context.Context, name string, fn func() error) error {
 	st, err := m.rt.State(ctx, name)
 	if err != nil {
 		return err
@@ -48,12 +48,12 @@ func (m *Manager) frozen(ctx context.Context, name string, fn func() error) erro
 }
 
 // freezeMarker is the file that says lited froze the instance.
-func (m *Manager) freezeMarker(name string) string {
+func (m *core) freezeMarker(name string) string {
 	return filepath.Join(m.Dir(name), "frozen-by-lited")
 }
 
 // thaw unfreezes an instance lited froze and removes the marker once it is thawed.
-func (m *Manager) thaw(fz Freezer, name string) error {
+func (m *core) thaw(fz Freezer, name string) error {
 	if err := fz.Unfreeze(context.Background(), name); err != nil {
 		m.log.Error("thaw after copy", "instance", name, "err", err)
 		return err
@@ -66,7 +66,7 @@ func (m *Manager) thaw(fz Freezer, name string) error {
 
 // thawMarked thaws, at start, an instance a previous lited froze and could not thaw (it
 // was killed in between); a stopped or running one just loses the marker.
-func (m *Manager) thawMarked(ctx context.Context, name string) error {
+func (m *core) thawMarked(ctx context.Context, name string) error {
 	if _, err := os.Stat(m.freezeMarker(name)); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

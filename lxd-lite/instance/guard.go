@@ -13,7 +13,7 @@ import (
 // checkRawLXC refuses raw.lxc keys that reach the host or loosen the container's confinement,
 // unless lited runs with the opt-in. Socket access is root access in lite as in LXD, but a
 // profile or lab file written by someone else must not run host commands unnoticed.
-func (m *Manager) checkRawLXC(cfg map[string]string) error {
+func (m *core) checkRawLXC(cfg map[string]string) error {
 	if m.allowRawLXCHooks {
 		return nil
 	}
@@ -26,7 +26,7 @@ func (m *Manager) checkRawLXC(cfg map[string]string) error {
 // checkRunnable refuses what this host cannot start: an architecture it cannot run, or a
 // raw.lxc it does not allow. The architecture is the base image's when lited has it: rows
 // written before lited recorded the image's architecture all say x86_64.
-func (m *Manager) checkRunnable(ctx context.Context, inst db.Instance, cfg map[string]string) error {
+func (m *core) checkRunnable(ctx context.Context, inst db.Instance, cfg map[string]string) error {
 	name, arch := inst.Name, inst.Architecture
 	if img, err := m.db.GetImage(ctx, inst.Config["volatile.base_image"]); err == nil && img.Architecture != "" {
 		arch = img.Architecture
@@ -43,7 +43,7 @@ func (m *Manager) checkRunnable(ctx context.Context, inst db.Instance, cfg map[s
 // reserveName claims name for a new instance (create, copy, import): it must be a valid
 // instance name, no other create of it may be under way, and no instance may be called it
 // (checkNameFree). release gives the name back once the row is written or the change failed.
-func (m *Manager) reserveName(ctx context.Context, name string) (release func(), err error) {
+func (m *core) reserveName(ctx context.Context, name string) (release func(), err error) {
 	if err := profiles.ValidateInstanceName(name); err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (m *Manager) CheckNewName(ctx context.Context, name, except string) error {
 // checkNameFree fails with ErrAlreadyExists when an instance is called name, or a name that
 // differs from it only in case (names are DNS names: web.lite must not find WEB). except is
 // the instance being renamed, which may change the case of its own name.
-func (m *Manager) checkNameFree(ctx context.Context, name, except string) error {
+func (m *core) checkNameFree(ctx context.Context, name, except string) error {
 	other, err := m.db.InstanceNameClash(ctx, name, except)
 	if err != nil {
 		return err

@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	"lite/client/api"
-	"lite/db"
 	"lite/lxd-lite/revert"
 	"lite/profiles"
 )
@@ -28,7 +27,7 @@ type DeviceHotplugger interface {
 
 // checkDevices runs the static checks and every handler's own on devs. Unexpanded sets (a
 // profile's, an instance's own) may hold "none" devices; those need no handler.
-func (m *Manager) checkDevices(ctx context.Context, dc DeviceContext, devs map[string]map[string]string) error {
+func (m *core) checkDevices(ctx context.Context, dc DeviceContext, devs map[string]map[string]string) error {
 	if err := profiles.ValidateDevices(devs); err != nil {
 		return err
 	}
@@ -56,7 +55,7 @@ func (m *Manager) checkDevices(ctx context.Context, dc DeviceContext, devs map[s
 }
 
 // checkExpanded checks an instance's expanded config and devices as a start would use them.
-func (m *Manager) checkExpanded(ctx context.Context, name string, cfg map[string]string, devs map[string]map[string]string) error {
+func (m *core) checkExpanded(ctx context.Context, name string, cfg map[string]string, devs map[string]map[string]string) error {
 	if err := m.checkRawLXC(cfg); err != nil {
 		return fmt.Errorf("instance %q: %w", name, err)
 	}
@@ -79,7 +78,7 @@ type live struct {
 // newCfg asks, and hotplugs the devices that changed where their handler can. It returns an
 // undo that restores the old state; on error it has already restored it. A stopped instance
 // needs nothing: its next start reads the new config.
-func (m *Manager) applyLive(ctx context.Context, name string, l live) (func(), error) {
+func (m *core) applyLive(ctx context.Context, name string, l live) (func(), error) {
 	oldCfg, newCfg := l.oldCfg, l.newCfg
 	st, err := m.rt.State(ctx, name)
 	if err != nil {
@@ -132,29 +131,9 @@ func (m *Manager) applyLive(ctx context.Context, name string, l live) (func(), e
 	return undo, nil
 }
 
-// expandWith expands an instance with one profile replaced by p (for a profile change that
-// is not stored yet).
-func (m *Manager) expandWith(ctx context.Context, inst db.Instance, p db.Profile) (map[string]string, map[string]map[string]string, error) {
-	layers := make([]profiles.Layer, 0, len(inst.Profiles)+1)
-	for _, name := range inst.Profiles {
-		if name == p.Name {
-			layers = append(layers, profiles.Layer{Config: p.Config, Devices: p.Devices})
-			continue
-		}
-		q, err := m.db.GetProfile(ctx, name)
-		if err != nil {
-			return nil, nil, err
-		}
-		layers = append(layers, profiles.Layer{Config: q.Config, Devices: q.Devices})
-	}
-	layers = append(layers, profiles.Layer{Config: inst.Config, Devices: inst.Devices})
-	cfg, devs := profiles.Expand(layers...)
-	return cfg, devs, nil
-}
-
 // hotplug detaches the devices that went or changed and attaches the ones that came or
 // changed, for handlers that can; each step adds its inverse to rev.
-func (m *Manager) hotplug(ctx context.Context, name string, pid int, l live, rev *revert.Reverter) error {
+func (m *core) hotplug(ctx context.Context, name string, pid int, l live, rev *revert.Reverter) error {
 	oldDC := m.deviceContext(name, l.oldCfg, m.idmapFor(l.oldCfg))
 	newDC := m.deviceContext(name, l.newCfg, m.idmapFor(l.newCfg))
 	same := func(a, b map[string]string) bool { return reflect.DeepEqual(a, b) }

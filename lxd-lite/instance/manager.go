@@ -1,121 +1,33 @@
 // Package instance is the lifecycle of lite's containers: create, start, stop, delete, with a
 // per-instance lock, a revert list for every host change, and a lifecycle event for each.
+// The jobs that are not the lifecycle (snapshots, backups, profiles, metadata, file access,
+// the scheduler, recovery) are types of their own over the same core (New builds them all).
 package instance
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"time"
 
 	"lite/client/api"
-	"lite/db"
-	"lite/lxd-lite/events"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/revert"
-	"lite/lxd-lite/storage"
 	"lite/profiles"
 )
 
-// Images is what the lifecycle needs from the image service.
-type Images interface {
-	// Resolve finds (or builds) the image a create request names.
-	Resolve(ctx context.Context, src api.InstanceSource, progress func(msg string)) (db.Image, error)
-	// Layer returns the image's unpacked layer dir (metadata.yaml, templates/, rootfs/) shifted
-	// for the map (nil: unshifted).
-	Layer(ctx context.Context, fp string, m *IDMap, progress func(msg string)) (string, error)
-	// Render runs the layer's templates for trigger into rootfs.
-	Render(layerDir, rootfs, trigger string, inst db.Instance, m *IDMap) error
-}
-
-// Manager runs the lifecycle of every instance.
+// Manager runs the lifecycle of every instance: create (from an image or a copy), start,
+// stop, restart, delete, rename, update (restore included), pause and resume, and state. A
+// cluster places instances by wrapping this type; the other jobs share its core.
 type Manager struct {
-	db       *db.DB
-	rt       Runtime
-	pool     *storage.Pool
-	images   Images
-	hub      *events.Hub
-	idmap    IDMap
-	locks    *locks
-	log      *slog.Logger
-	devices  map[string]DeviceHandler
+	*core
 	netState func(pid int) (map[string]api.InstanceStateNetwork, error)
-	cgroups  CgroupHost
 	lxcfs    string
-	// allowRawLXCHooks lets raw.lxc set keys that reach the host or loosen confinement.
-	allowRawLXCHooks bool
-}
-
-// Config wires a Manager.
-type Config struct {
-	DB      *db.DB
-	Runtime Runtime
-	Pool    *storage.Pool
-	Images  Images
-	Hub     *events.Hub
-	IDMap   IDMap // the default map of unprivileged containers
-	Log     *slog.Logger
-	// Devices are the handlers by device type; the root disk needs none.
-	Devices map[string]DeviceHandler
-	// NetState reads the interfaces of a running container's network namespace (nil: none).
-	NetState func(pid int) (map[string]api.InstanceStateNetwork, error)
-	// Cgroups is the host's cgroup layout, for limits.* keys (DetectCgroups).
-	Cgroups CgroupHost
-	// Lxcfs is where lxcfs is mounted ("" when it does not run): its /proc files and CPU
-	// list are bind-mounted into every container, so tools inside see the container's limits.
-	Lxcfs string
-	// AllowRawLXCHooks is the server's opt-in (lited --allow-raw-lxc-hooks) for raw.lxc keys
-	// that run host commands or change the container's confinement (hooks, AppArmor,
-	// seccomp, capabilities, mounts, namespaces, devices). Without it they are refused.
-	AllowRawLXCHooks bool
-}
-
-// NewManager returns a manager.
-func NewManager(c Config) *Manager {
-	return &Manager{db: c.DB, rt: c.Runtime, pool: c.Pool, images: c.Images, hub: c.Hub, idmap: c.IDMap, locks: newLocks(), log: c.Log, devices: c.Devices,
-		netState: c.NetState, cgroups: c.Cgroups, lxcfs: c.Lxcfs, allowRawLXCHooks: c.AllowRawLXCHooks}
 }
 
 // URL returns an instance's API path.
 func URL(name string) string { return "/1.0/instances/" + name }
-
-// expand returns an instance's config and devices after its profiles.
-func (m *Manager) expand(ctx context.Context, inst db.Instance) (map[string]string, map[string]map[string]string, error) {
-	profs, err := m.db.GetProfiles(ctx, inst.Profiles)
-	if err != nil {
-		return nil, nil, err
-	}
-	layers := make([]profiles.Layer, 0, len(profs)+1)
-	for _, p := range profs {
-		layers = append(layers, profiles.Layer{Config: p.Config, Devices: p.Devices})
-	}
-	layers = append(layers, profiles.Layer{Config: inst.Config, Devices: inst.Devices})
-	cfg, devs := profiles.Expand(layers...)
-	return cfg, devs, nil
-}
-
-// idmapFor returns the map an instance runs with; nil when it is privileged.
-func (m *Manager) idmapFor(cfg map[string]string) *IDMap {
-	if profiles.IsTrue(cfg["security.privileged"]) {
-		return nil
-	}
-	im := m.idmap
-	return &im
-}
-
-// volume returns the instance's storage volume on top of its image layer.
-func (m *Manager) volume(ctx context.Context, inst db.Instance, im *IDMap) (storage.Volume, error) {
-	if private := m.pool.PrivateLayer(inst.Name); isDir(private) {
-		return m.pool.Volume(inst.Name, filepath.Join(private, "rootfs")), nil // imported from a backup
-	}
-	fp := inst.Config["volatile.base_image"]
-	layer, err := m.images.Layer(ctx, fp, im, nil)
-	if err != nil {
-		return storage.Volume{}, fmt.Errorf("image layer of %q: %w", inst.Name, err)
-	}
-	return m.pool.Volume(inst.Name, filepath.Join(layer, "rootfs")), nil
-}
 
 // Start starts a stopped instance.
 func (m *Manager) Start(ctx context.Context, name string) error {
@@ -193,7 +105,7 @@ type startPlan struct {
 	name string
 	cfg  map[string]string
 	devs map[string]map[string]string
-	im   *IDMap
+	im   *idmap.Map
 	spec *RunSpec
 	rev  *revert.Reverter
 }
@@ -330,34 +242,4 @@ func (m *Manager) removeCgroups(name string) {
 			m.log.Warn("remove leftover cgroups", "instance", name, "err", err)
 		}
 	}
-}
-
-// Dir returns the directory holding an instance's files (lxc config and log included).
-func (m *Manager) Dir(name string) string { return m.pool.Volume(name, "").Path }
-
-func (m *Manager) deviceContext(name string, cfg map[string]string, im *IDMap) DeviceContext {
-	return DeviceContext{Name: name, Config: cfg, IDMap: im, SetVolatile: func(kv map[string]string) error {
-		return m.db.SetInstanceConfig(context.Background(), name, kv)
-	}}
-}
-
-// stopped loads an instance that must not be running, with its expanded config and devices;
-// running is the error when it runs. The caller holds the instance's lock.
-func (m *Manager) stopped(ctx context.Context, name string, running error) (db.Instance, map[string]string, map[string]map[string]string, error) {
-	inst, err := m.db.GetInstance(ctx, name)
-	if err != nil {
-		return db.Instance{}, nil, nil, err
-	}
-	st, err := m.rt.State(ctx, name)
-	if err != nil {
-		return db.Instance{}, nil, nil, err
-	}
-	if st.Running {
-		return db.Instance{}, nil, nil, running
-	}
-	cfg, devs, err := m.expand(ctx, inst)
-	if err != nil {
-		return db.Instance{}, nil, nil, err
-	}
-	return inst, cfg, devs, nil
 }

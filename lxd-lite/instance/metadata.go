@@ -21,6 +21,9 @@ import (
 // (root only: 0700, files 0600). From then on the instance's templates render from that copy;
 // the shared image layer is never written.
 
+// Metadata reads and edits an instance's metadata.yaml and template files.
+type Metadata struct{ *core }
+
 // MaxMetadataSize bounds metadata.yaml and each template file.
 const MaxMetadataSize = 1 << 20
 
@@ -29,11 +32,11 @@ const maxTemplates = 1024
 
 var templateTriggers = []string{"create", "copy", "start", "rename"}
 
-func (m *Manager) metaDir(name string) string { return filepath.Join(m.Dir(name), "meta") }
+func (m *core) metaDir(name string) string { return filepath.Join(m.Dir(name), "meta") }
 
 // templateLayer returns the dir the instance's templates render from: its own copy once
 // edited, else the image layer.
-func (m *Manager) templateLayer(name, imageLayer string) string {
+func (m *core) templateLayer(name, imageLayer string) string {
 	if st, err := os.Lstat(filepath.Join(m.metaDir(name), "metadata.yaml")); err == nil && st.Mode().IsRegular() {
 		return m.metaDir(name)
 	}
@@ -41,7 +44,7 @@ func (m *Manager) templateLayer(name, imageLayer string) string {
 }
 
 // metaSource returns the dir holding the instance's metadata.yaml and templates/.
-func (m *Manager) metaSource(ctx context.Context, name string) (string, error) {
+func (m *Metadata) metaSource(ctx context.Context, name string) (string, error) {
 	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {
 		return "", err
@@ -85,7 +88,7 @@ func readBeneath(dir, rel string) ([]byte, error) {
 }
 
 // Metadata returns an instance's metadata.yaml (empty when its image has none).
-func (m *Manager) Metadata(ctx context.Context, name string) (api.ImageMetadata, error) {
+func (m *Metadata) Metadata(ctx context.Context, name string) (api.ImageMetadata, error) {
 	dir, err := m.metaSource(ctx, name)
 	if err != nil {
 		return api.ImageMetadata{}, err
@@ -141,7 +144,7 @@ func ValidateMetadata(md api.ImageMetadata) error {
 }
 
 // SetMetadata validates and stores an instance's metadata.yaml.
-func (m *Manager) SetMetadata(ctx context.Context, name string, md api.ImageMetadata) error {
+func (m *Metadata) SetMetadata(ctx context.Context, name string, md api.ImageMetadata) error {
 	if err := ValidateMetadata(md); err != nil {
 		return err
 	}
@@ -156,7 +159,7 @@ func (m *Manager) SetMetadata(ctx context.Context, name string, md api.ImageMeta
 }
 
 // editMeta runs fn on the instance's own metadata dir, made from the image's on first use.
-func (m *Manager) editMeta(ctx context.Context, name string, fn func(dir string) error) error {
+func (m *Metadata) editMeta(ctx context.Context, name string, fn func(dir string) error) error {
 	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	src, err := m.metaSource(ctx, name)
@@ -175,7 +178,7 @@ func (m *Manager) editMeta(ctx context.Context, name string, fn func(dir string)
 
 // initMeta copies the image's templates, then its metadata.yaml (last: its presence marks
 // the copy complete), into dir.
-func (m *Manager) initMeta(src, dir string) error {
+func (m *Metadata) initMeta(src, dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
@@ -249,7 +252,7 @@ func writeFileAtomic(dir, name string, data []byte) error {
 }
 
 // Templates lists an instance's template files.
-func (m *Manager) Templates(ctx context.Context, name string) ([]string, error) {
+func (m *Metadata) Templates(ctx context.Context, name string) ([]string, error) {
 	dir, err := m.metaSource(ctx, name)
 	if err != nil {
 		return nil, err
@@ -258,7 +261,7 @@ func (m *Manager) Templates(ctx context.Context, name string) ([]string, error) 
 }
 
 // Template returns one template file's content.
-func (m *Manager) Template(ctx context.Context, name, tpl string) ([]byte, error) {
+func (m *Metadata) Template(ctx context.Context, name, tpl string) ([]byte, error) {
 	if err := ValidTemplateName(tpl); err != nil {
 		return nil, err
 	}
@@ -274,7 +277,7 @@ func (m *Manager) Template(ctx context.Context, name, tpl string) ([]byte, error
 }
 
 // SetTemplate creates or replaces a template file.
-func (m *Manager) SetTemplate(ctx context.Context, name, tpl string, content []byte) error {
+func (m *Metadata) SetTemplate(ctx context.Context, name, tpl string, content []byte) error {
 	if err := ValidTemplateName(tpl); err != nil {
 		return err
 	}
@@ -294,7 +297,7 @@ func (m *Manager) SetTemplate(ctx context.Context, name, tpl string, content []b
 }
 
 // DeleteTemplate removes a template file.
-func (m *Manager) DeleteTemplate(ctx context.Context, name, tpl string) error {
+func (m *Metadata) DeleteTemplate(ctx context.Context, name, tpl string) error {
 	if err := ValidTemplateName(tpl); err != nil {
 		return err
 	}

@@ -11,8 +11,12 @@ import (
 	"lite/profiles"
 )
 
+// Profiles creates, changes, renames and deletes profiles; a change is checked against, and
+// applied live to, every instance using the profile.
+type Profiles struct{ *core }
+
 // checkProfile fills a profile's nil maps and validates its own config and devices.
-func (m *Manager) checkProfile(ctx context.Context, p *db.Profile) error {
+func (m *Profiles) checkProfile(ctx context.Context, p *db.Profile) error {
 	if p.Config == nil {
 		p.Config = map[string]string{}
 	}
@@ -43,7 +47,7 @@ func (m *Manager) checkProfile(ctx context.Context, p *db.Profile) error {
 }
 
 // CreateProfile validates and stores a new profile.
-func (m *Manager) CreateProfile(ctx context.Context, p db.Profile) error {
+func (m *Profiles) CreateProfile(ctx context.Context, p db.Profile) error {
 	if err := m.checkProfile(ctx, &p); err != nil {
 		return err
 	}
@@ -57,7 +61,7 @@ func (m *Manager) CreateProfile(ctx context.Context, p db.Profile) error {
 // UpdateProfile replaces a profile and re-applies it to every instance using it: each one's
 // new expansion is checked first, then applied live to the running ones, then stored. If any
 // step fails, the live changes are undone and nothing is stored.
-func (m *Manager) UpdateProfile(ctx context.Context, p db.Profile) error {
+func (m *Profiles) UpdateProfile(ctx context.Context, p db.Profile) error {
 	if err := m.checkProfile(ctx, &p); err != nil {
 		return err
 	}
@@ -119,7 +123,7 @@ func (m *Manager) UpdateProfile(ctx context.Context, p db.Profile) error {
 }
 
 // RenameProfile renames a profile; default keeps its name.
-func (m *Manager) RenameProfile(ctx context.Context, from, to string) error {
+func (m *Profiles) RenameProfile(ctx context.Context, from, to string) error {
 	if from == "default" {
 		return fmt.Errorf("the default profile cannot be renamed: %w", api.ErrInvalid)
 	}
@@ -134,7 +138,7 @@ func (m *Manager) RenameProfile(ctx context.Context, from, to string) error {
 }
 
 // DeleteProfile deletes a profile no instance uses; default stays.
-func (m *Manager) DeleteProfile(ctx context.Context, name string) error {
+func (m *Profiles) DeleteProfile(ctx context.Context, name string) error {
 	if name == "default" {
 		return fmt.Errorf("the default profile cannot be deleted: %w", api.ErrInvalid)
 	}
@@ -143,4 +147,24 @@ func (m *Manager) DeleteProfile(ctx context.Context, name string) error {
 	}
 	m.hub.Lifecycle("profile-deleted", "/1.0/profiles/"+name, nil)
 	return nil
+}
+
+// expandWith expands an instance with one profile replaced by p (for a profile change that
+// is not stored yet).
+func (m *Profiles) expandWith(ctx context.Context, inst db.Instance, p db.Profile) (map[string]string, map[string]map[string]string, error) {
+	layers := make([]profiles.Layer, 0, len(inst.Profiles)+1)
+	for _, name := range inst.Profiles {
+		if name == p.Name {
+			layers = append(layers, profiles.Layer{Config: p.Config, Devices: p.Devices})
+			continue
+		}
+		q, err := m.db.GetProfile(ctx, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		layers = append(layers, profiles.Layer{Config: q.Config, Devices: q.Devices})
+	}
+	layers = append(layers, profiles.Layer{Config: inst.Config, Devices: inst.Devices})
+	cfg, devs := profiles.Expand(layers...)
+	return cfg, devs, nil
 }

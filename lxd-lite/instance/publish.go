@@ -5,13 +5,14 @@ import (
 	"fmt"
 
 	"lite/client/api"
+	"lite/lxd-lite/idmap"
 )
 
 // WithStoppedRootfs runs fn with a stopped instance's root filesystem mounted (its image
 // layer under its own changes), holding the instance's lock so it cannot start meanwhile.
 // fn gets the image layer dir (metadata.yaml, templates/), the merged rootfs and the id map
 // the files are shifted by (nil: privileged). Publishing uses it.
-func (m *Manager) WithStoppedRootfs(ctx context.Context, name string, fn func(layer, rootfs string, im *IDMap) error) error {
+func (m *Files) WithStoppedRootfs(ctx context.Context, name string, fn func(layer, rootfs string, im *idmap.Map) error) error {
 	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
 	inst, cfg, _, err := m.stopped(ctx, name, fmt.Errorf("instance %q is running: stop it before publishing it: %w", name, api.ErrInvalid))

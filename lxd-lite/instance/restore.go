@@ -112,7 +112,7 @@ func readBackup(r io.Reader, dir string) (BackupIndex, map[string]string, error)
 // Import creates a stopped instance from a backup (read from r) under name (empty: the
 // backup's) and returns its name. Everything is built under a temporary directory and moved
 // into place in one rename, so a failure or crash leaves nothing the next start keeps.
-func (m *Manager) Import(ctx context.Context, r io.Reader, name string) (string, error) {
+func (m *Backups) Import(ctx context.Context, r io.Reader, name string) (string, error) {
 	if m.pool.Driver != storage.Overlay {
 		return "", fmt.Errorf("backups need the overlay storage driver: %w", api.ErrInvalid)
 	}
@@ -210,7 +210,7 @@ var fingerprintRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // checkImported validates a backup's instance exactly as API input is validated, and the
 // static config and devices of each of its snapshots (a restore makes one the instance), and
 // returns the instance's expanded config.
-func (m *Manager) checkImported(ctx context.Context, inst db.Instance, idx BackupIndex) (map[string]string, error) {
+func (m *Backups) checkImported(ctx context.Context, inst db.Instance, idx BackupIndex) (map[string]string, error) {
 	if err := images.CheckHostArchitecture(inst.Architecture); err != nil {
 		return nil, fmt.Errorf("bad backup: %v: %w", err, api.ErrInvalid)
 	}
@@ -312,7 +312,7 @@ func orEmpty(m map[string]map[string]string) map[string]map[string]string {
 	return m
 }
 
-func (m *Manager) createImportedRows(ctx context.Context, inst db.Instance, idx BackupIndex) error {
+func (m *Backups) createImportedRows(ctx context.Context, inst db.Instance, idx BackupIndex) error {
 	snaps := make([]db.Snapshot, 0, len(idx.Snapshots))
 	for _, s := range idx.Snapshots {
 		row := db.Snapshot{Instance: inst.Name, Name: s.Name, Description: s.Config.Description, Ephemeral: s.Config.Ephemeral,

@@ -14,6 +14,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/lxd-lite/events"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/instance/instancetest"
 	"lite/lxd-lite/storage"
@@ -56,19 +57,20 @@ func runningWithSnapshot(t *testing.T, rt instance.Runtime) *instance.Manager {
 	if err := os.Mkdir(pool, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	m := instance.NewManager(instance.Config{
+	svc := instance.New(instance.Config{
 		DB: database, Runtime: rt, Pool: &storage.Pool{Dir: pool, Driver: storage.Dir},
 		Images: &instancetest.Images{DB: database, Dir: filepath.Join(dir, "images")}, Hub: events.NewHub(),
-		IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		IDMap: idmap.Map{UID: 100000, GID: 100000, Size: 65536}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	req := api.InstancesPost{Name: "c1", Source: api.InstanceSource{Type: "image", Fingerprint: fp}}
+	m := svc.Instances
 	if _, err := m.Create(ctx, req, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Start(ctx, "c1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Snapshot(ctx, "c1", api.InstanceSnapshotsPost{Name: "s0"}); err != nil {
+	if _, err := svc.Snapshots.Snapshot(ctx, "c1", api.InstanceSnapshotsPost{Name: "s0"}); err != nil {
 		t.Fatal(err)
 	}
 	return m

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"time"
+
+	"lite/lxd-lite/idmap"
 )
 
 // Runtime runs containers. The lxc driver is the real one; tests use a fake.
@@ -24,17 +26,12 @@ type Runtime interface {
 	SetCgroup(ctx context.Context, name, key, value string) error
 }
 
-// IDMap maps container ids 0..Size-1 to host ids from UID/GID.
-type IDMap struct {
-	UID, GID, Size uint32
-}
-
 // RunSpec is everything the runtime needs to start one container.
 type RunSpec struct {
 	Name    string
-	Dir     string // the container's directory (lxc config and logs live here)
-	Rootfs  string // "overlay:LOWER:UPPER" or "dir:PATH"
-	IDMap   *IDMap // nil: privileged
+	Dir     string     // the container's directory (lxc config and logs live here)
+	Rootfs  string     // "overlay:LOWER:UPPER" or "dir:PATH"
+	IDMap   *idmap.Map // nil: privileged
 	Nesting bool
 	RawLXC  string
 	LogFile string

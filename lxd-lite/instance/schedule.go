@@ -2,7 +2,6 @@ package instance
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"lite/client/api"
@@ -10,9 +9,17 @@ import (
 	"lite/profiles"
 )
 
+// Scheduler runs what lited starts on its own: the snapshots snapshots.schedule asks for,
+// the expiry of old ones, and autostart.
+type Scheduler struct {
+	*core
+	snaps *Snapshots
+	life  *Manager
+}
+
 // RunScheduler takes the snapshots that snapshots.schedule asks for and deletes expired
 // snapshots, at the start of every minute, until ctx ends.
-func (m *Manager) RunScheduler(ctx context.Context) {
+func (m *Scheduler) RunScheduler(ctx context.Context) {
 	for {
 		next := time.Now().Truncate(time.Minute).Add(time.Minute)
 		select {
@@ -26,7 +33,7 @@ func (m *Manager) RunScheduler(ctx context.Context) {
 
 // ScheduleTick is one step of the scheduler, for the minute of at: expired snapshots go,
 // due ones are taken. Failures are logged; one instance never stops the others.
-func (m *Manager) ScheduleTick(ctx context.Context, at time.Time) {
+func (m *Scheduler) ScheduleTick(ctx context.Context, at time.Time) {
 	list, err := m.db.ListInstances(ctx)
 	if err != nil {
 		m.log.Error("snapshot scheduler: list instances", "err", err)
@@ -45,56 +52,26 @@ func (m *Manager) ScheduleTick(ctx context.Context, at time.Time) {
 		if st, err := m.rt.State(ctx, inst.Name); err != nil || (!st.Running && !profiles.IsTrue(cfg["snapshots.schedule.stopped"])) {
 			continue
 		}
-		name, err := m.scheduledName(ctx, inst.Name, cfg["snapshots.pattern"])
+		name, err := m.snaps.scheduledName(ctx, inst.Name, cfg["snapshots.pattern"])
 		if err != nil {
 			m.log.Warn("snapshot scheduler: no free name", "instance", inst.Name, "err", err)
 			continue
 		}
-		if _, err := m.Snapshot(ctx, inst.Name, api.InstanceSnapshotsPost{Name: name}); err != nil {
+		if _, err := m.snaps.Snapshot(ctx, inst.Name, api.InstanceSnapshotsPost{Name: name}); err != nil {
 			m.log.Warn("scheduled snapshot failed", "instance", inst.Name, "snapshot", name, "err", err)
 		}
 	}
 }
 
-// scheduledName renders the pattern with the first free number.
-func (m *Manager) scheduledName(ctx context.Context, name, pattern string) (string, error) {
-	snaps, err := m.db.ListSnapshots(ctx, name)
-	if err != nil {
-		return "", err
-	}
-	taken := map[string]bool{}
-	for _, s := range snaps {
-		taken[s.Name] = true
-	}
-	if pattern == "" {
-		return nextSnapshotName(snaps), nil
-	}
-	for n := 0; ; n++ {
-		cand := profiles.SnapshotName(pattern, n)
-		if !taken[cand] {
-			return cand, profiles.ValidateSnapshotName(cand)
-		}
-		if !strings.Contains(pattern, "%d") {
-			return "", errSnapshotNameTaken(cand)
-		}
-	}
-}
-
-type errSnapshotNameTaken string
-
-func (e errSnapshotNameTaken) Error() string {
-	return "snapshot " + string(e) + " exists and snapshots.pattern has no %d"
-}
-
 // expireSnapshots deletes the instance's snapshots whose expiry has passed.
-func (m *Manager) expireSnapshots(ctx context.Context, name string, at time.Time) {
+func (m *Scheduler) expireSnapshots(ctx context.Context, name string, at time.Time) {
 	snaps, err := m.db.ListSnapshots(ctx, name)
 	if err != nil {
 		return
 	}
 	for _, s := range snaps {
 		if expired(s, at) {
-			if err := m.DeleteSnapshot(ctx, name, s.Name); err != nil {
+			if err := m.snaps.DeleteSnapshot(ctx, name, s.Name); err != nil {
 				m.log.Warn("delete expired snapshot", "instance", name, "snapshot", s.Name, "err", err)
 			}
 		}

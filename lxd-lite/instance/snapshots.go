@@ -13,6 +13,10 @@ import (
 	"lite/profiles"
 )
 
+// Snapshots takes, lists, renames, expires and deletes instances' snapshots; restoring one
+// is the lifecycle's (Manager.Restore), as it stops and starts the instance.
+type Snapshots struct{ *core }
+
 // SnapshotURL returns a snapshot's API path.
 func SnapshotURL(name, snap string) string { return URL(name) + "/snapshots/" + snap }
 
@@ -28,7 +32,7 @@ func nextSnapshotName(list []db.Snapshot) string {
 }
 
 // Snapshot takes a snapshot of an instance (running or not) and returns its name.
-func (m *Manager) Snapshot(ctx context.Context, name string, req api.InstanceSnapshotsPost) (string, error) {
+func (m *Snapshots) Snapshot(ctx context.Context, name string, req api.InstanceSnapshotsPost) (string, error) {
 	if req.Stateful {
 		return "", fmt.Errorf("stateful snapshots are not supported: %w", api.ErrInvalid)
 	}
@@ -95,7 +99,7 @@ func (m *Manager) Snapshot(ctx context.Context, name string, req api.InstanceSna
 }
 
 // Snapshots returns an instance's snapshots, oldest first.
-func (m *Manager) Snapshots(ctx context.Context, name string) ([]api.InstanceSnapshot, error) {
+func (m *Snapshots) Snapshots(ctx context.Context, name string) ([]api.InstanceSnapshot, error) {
 	if _, err := m.db.GetInstance(ctx, name); err != nil {
 		return nil, err
 	}
@@ -111,7 +115,7 @@ func (m *Manager) Snapshots(ctx context.Context, name string) ([]api.InstanceSna
 }
 
 // GetSnapshot returns one snapshot with its size.
-func (m *Manager) GetSnapshot(ctx context.Context, name, snap string) (api.InstanceSnapshot, error) {
+func (m *Snapshots) GetSnapshot(ctx context.Context, name, snap string) (api.InstanceSnapshot, error) {
 	s, err := m.db.GetSnapshot(ctx, name, snap)
 	if err != nil {
 		return api.InstanceSnapshot{}, err
@@ -119,7 +123,7 @@ func (m *Manager) GetSnapshot(ctx context.Context, name, snap string) (api.Insta
 	return m.renderSnapshot(ctx, s, true), nil
 }
 
-func (m *Manager) renderSnapshot(ctx context.Context, s db.Snapshot, size bool) api.InstanceSnapshot {
+func (m *core) renderSnapshot(ctx context.Context, s db.Snapshot, size bool) api.InstanceSnapshot {
 	out := api.InstanceSnapshot{
 		InstanceSnapshotPut: api.InstanceSnapshotPut{ExpiresAt: s.ExpiresAt},
 		Name:                s.Name, Architecture: "x86_64", Config: s.Config, Devices: s.Devices,
@@ -141,7 +145,7 @@ func (m *Manager) renderSnapshot(ctx context.Context, s db.Snapshot, size bool) 
 }
 
 // RenameSnapshot renames a snapshot of an instance.
-func (m *Manager) RenameSnapshot(ctx context.Context, name, snap, newName string) error {
+func (m *Snapshots) RenameSnapshot(ctx context.Context, name, snap, newName string) error {
 	if err := profiles.ValidateSnapshotName(newName); err != nil {
 		return err
 	}
@@ -168,7 +172,7 @@ func (m *Manager) RenameSnapshot(ctx context.Context, name, snap, newName string
 }
 
 // UpdateSnapshot changes a snapshot's expiry.
-func (m *Manager) UpdateSnapshot(ctx context.Context, name, snap string, put api.InstanceSnapshotPut) error {
+func (m *Snapshots) UpdateSnapshot(ctx context.Context, name, snap string, put api.InstanceSnapshotPut) error {
 	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	at := put.ExpiresAt
@@ -184,7 +188,7 @@ func (m *Manager) UpdateSnapshot(ctx context.Context, name, snap string, put api
 
 // DeleteSnapshot removes a snapshot: the row first, then the files, so a crash in between
 // leaves only files that Recover sweeps away.
-func (m *Manager) DeleteSnapshot(ctx context.Context, name, snap string) error {
+func (m *Snapshots) DeleteSnapshot(ctx context.Context, name, snap string) error {
 	ctx, unlock := m.locks.lock(ctx, name)
 	defer unlock()
 	if err := m.db.DeleteSnapshot(ctx, name, snap); err != nil {
@@ -260,23 +264,32 @@ func (m *Manager) restoreStopped(ctx context.Context, name string, s db.Snapshot
 	return m.db.UpdateInstance(ctx, next)
 }
 
-// recoverSnapshots removes what a crash left in an instance's directory: unfinished copies and
-// snapshot directories without a row.
-func (m *Manager) recoverSnapshots(ctx context.Context, name string) error {
-	list, err := m.db.ListSnapshots(ctx, name)
+// scheduledName renders the pattern with the first free number.
+func (m *Snapshots) scheduledName(ctx context.Context, name, pattern string) (string, error) {
+	snaps, err := m.db.ListSnapshots(ctx, name)
 	if err != nil {
-		return err
+		return "", err
 	}
-	keep := map[string]bool{}
-	for _, s := range list {
-		keep[s.Name] = true
+	taken := map[string]bool{}
+	for _, s := range snaps {
+		taken[s.Name] = true
 	}
-	removed, err := m.pool.SweepSnapshots(m.pool.Volume(name, ""), keep)
-	if err != nil {
-		return err
+	if pattern == "" {
+		return nextSnapshotName(snaps), nil
 	}
-	for _, r := range removed {
-		m.log.Info("removed leftovers of an unfinished snapshot or restore", "instance", name, "path", r)
+	for n := 0; ; n++ {
+		cand := profiles.SnapshotName(pattern, n)
+		if !taken[cand] {
+			return cand, profiles.ValidateSnapshotName(cand)
+		}
+		if !strings.Contains(pattern, "%d") {
+			return "", errSnapshotNameTaken(cand)
+		}
 	}
-	return nil
+}
+
+type errSnapshotNameTaken string
+
+func (e errSnapshotNameTaken) Error() string {
+	return "snapshot " + string(e) + " exists and snapshots.pattern has no %d"
 }

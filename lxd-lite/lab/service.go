@@ -37,6 +37,7 @@ type Instances interface {
 	Get(ctx context.Context, name string) (api.InstanceFull, error)
 	List(ctx context.Context) ([]api.InstanceFull, error)
 	ExecEnv(ctx context.Context, name string, req map[string]string, uid uint32) ([]string, string, error)
+	Restore(ctx context.Context, name, snap string) error
 }
 
 // Service applies, reports and removes labs.

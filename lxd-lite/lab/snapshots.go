@@ -11,10 +11,10 @@ import (
 	labfile "lite/profiles/lab"
 )
 
-// Snapshotter is what lab snapshots need of the instance lifecycle.
+// Snapshotter is what lab snapshots need of the instance snapshots (restoring one is the
+// lifecycle's: Instances.Restore).
 type Snapshotter interface {
 	Snapshot(ctx context.Context, name string, req api.InstanceSnapshotsPost) (string, error)
-	Restore(ctx context.Context, name, snap string) error
 }
 
 // stored returns a lab's stored definition.
@@ -75,7 +75,7 @@ func (s *Service) RestoreLab(ctx context.Context, name, snap string, progress Pr
 		go func(n labfile.Node) {
 			defer wg.Done()
 			progress(n.Name, "restoring "+snap)
-			err := s.Snap.Restore(ctx, n.Name, snap)
+			err := s.Instances.Restore(ctx, n.Name, snap)
 			if err == nil {
 				err = s.waitReady(ctx, n)
 			}

@@ -29,7 +29,7 @@ func exportInstance(s *Server, r *http.Request) Response {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		// Errors after the first byte can only cut the stream short; the client checks the
 		// tar's end marker.
-		return s.Instances.Export(r.Context(), name, instanceOnly, w)
+		return s.Backups.Export(r.Context(), name, instanceOnly, w)
 	})
 }
 
@@ -69,7 +69,7 @@ func importInstance(s *Server, r *http.Request) Response {
 				return err
 			}
 			defer f.Close()
-			created, err := s.Instances.Import(ctx, f, name)
+			created, err := s.Backups.Import(ctx, f, name)
 			if err == nil {
 				op.SetResources(map[string][]string{"instances": {instance.URL(created)}})
 			}

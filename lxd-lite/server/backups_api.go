@@ -24,7 +24,7 @@ var backupAPIEndpoints = []endpoint{
 
 func listBackups(s *Server, r *http.Request) Response {
 	name := r.PathValue("name")
-	list, err := s.Instances.Backups(r.Context(), name)
+	list, err := s.Backups.Backups(r.Context(), name)
 	if err != nil {
 		return Error(err)
 	}
@@ -76,17 +76,17 @@ func createBackup(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	if req.Name != "" {
-		if _, err := s.Instances.Backup(r.Context(), name, req.Name); err == nil {
+		if _, err := s.Backups.Backup(r.Context(), name, req.Name); err == nil {
 			return Errorf(api.ErrAlreadyExists, "backup %q of instance %q already exists", req.Name, name)
 		}
 	}
 	return backupOp(s, name, req.Name, "Backing up instance", func(ctx context.Context) (string, error) {
-		return s.Instances.CreateBackup(ctx, name, req)
+		return s.Backups.CreateBackup(ctx, name, req)
 	})
 }
 
 func getBackup(s *Server, r *http.Request) Response {
-	b, err := s.Instances.Backup(r.Context(), r.PathValue("name"), r.PathValue("backup"))
+	b, err := s.Backups.Backup(r.Context(), r.PathValue("name"), r.PathValue("backup"))
 	if err != nil {
 		return Error(err)
 	}
@@ -99,26 +99,26 @@ func renameBackup(s *Server, r *http.Request) Response {
 	if err := decode(r, &req); err != nil {
 		return Error(err)
 	}
-	if _, err := s.Instances.Backup(r.Context(), name, backup); err != nil {
+	if _, err := s.Backups.Backup(r.Context(), name, backup); err != nil {
 		return Error(err)
 	}
 	return backupOp(s, name, backup, "Renaming instance backup", func(ctx context.Context) (string, error) {
-		return req.Name, s.Instances.RenameBackup(ctx, name, backup, req.Name)
+		return req.Name, s.Backups.RenameBackup(ctx, name, backup, req.Name)
 	})
 }
 
 func deleteBackup(s *Server, r *http.Request) Response {
 	name, backup := r.PathValue("name"), r.PathValue("backup")
-	if _, err := s.Instances.Backup(r.Context(), name, backup); err != nil {
+	if _, err := s.Backups.Backup(r.Context(), name, backup); err != nil {
 		return Error(err)
 	}
 	return backupOp(s, name, backup, "Removing instance backup", func(ctx context.Context) (string, error) {
-		return "", s.Instances.DeleteBackup(ctx, name, backup)
+		return "", s.Backups.DeleteBackup(ctx, name, backup)
 	})
 }
 
 func exportBackup(s *Server, r *http.Request) Response {
-	f, err := s.Instances.OpenBackup(r.Context(), r.PathValue("name"), r.PathValue("backup"))
+	f, err := s.Backups.OpenBackup(r.Context(), r.PathValue("name"), r.PathValue("backup"))
 	if err != nil {
 		return Error(err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"lite/client/api"
 	"lite/lxd-lite/files"
-	"lite/lxd-lite/instance"
+	"lite/lxd-lite/idmap"
 )
 
 // fileEndpoints are LXD's file transfer API: GET reads a file (raw body), a directory (JSON
@@ -30,7 +30,7 @@ func streamingBody(r *http.Request) bool {
 
 // withRoot opens the instance's root and runs fn on it.
 func withRoot(s *Server, r *http.Request, fn func(root *files.Root) error) error {
-	return s.Instances.Rootfs(r.Context(), r.PathValue("name"), func(dir string, im *instance.IDMap) error {
+	return s.Files.Rootfs(r.Context(), r.PathValue("name"), func(dir string, im *idmap.Map) error {
 		root, err := files.Open(dir, im)
 		if err != nil {
 			return err

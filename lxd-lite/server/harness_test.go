@@ -22,6 +22,7 @@ import (
 	"lite/images"
 	"lite/lxd-lite/device"
 	"lite/lxd-lite/events"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/instance/instancetest"
@@ -47,7 +48,7 @@ type env struct {
 	http   *http.Client
 	ws     *websocket.Dialer
 	info   api.Server
-	mgr    *instance.Manager
+	sched  *instance.Scheduler
 	ops    *operations.Manager
 	cons   *fakeConsoles // with envOptions.console
 }
@@ -117,16 +118,16 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		e.cons = &fakeConsoles{Runtime: e.rt, t: t}
 		rt = e.cons
 	}
-	mgr := instance.NewManager(instance.Config{
+	svc := instance.New(instance.Config{
 		DB: database, Runtime: rt, Pool: &storage.Pool{Dir: e.pool, Driver: driver},
-		Images: e.imgs, Hub: e.hub, IDMap: instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: log,
+		Images: e.imgs, Hub: e.hub, IDMap: idmap.Map{UID: 100000, GID: 100000, Size: 65536}, Log: log,
 		Devices: devs, AllowRawLXCHooks: o.allowRawLXCHooks,
 		Cgroups: instance.CgroupHost{
 			V1:   map[string]bool{"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "pids": true, "blkio": true},
 			CPUs: 2, MemoryBytes: 4 << 30, BlkioWeight: "blkio.weight",
 		},
 	})
-	e.mgr = mgr
+	e.sched = svc.Scheduler
 	e.info = api.Server{
 		ServerPut:     api.ServerPut{Config: map[string]string{}},
 		APIExtensions: []string{"instances", "api_filtering", "instance_get_full"}, APIStatus: "stable", APIVersion: "1.0",
@@ -138,7 +139,8 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	imgsvc := &imagesvc.Service{DB: database, Store: e.store, TmpDir: filepath.Join(dir, "tmp"), Log: log}
 	e.ops = operations.NewManager(context.Background(), e.hub)
 	srv := &server.Server{
-		Instances: mgr, Networks: o.networks, Images: imgsvc, DB: database, Ops: e.ops, Hub: e.hub, Log: log,
+		Instances: svc.Instances, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
+		Networks: o.networks, Images: imgsvc, DB: database, Ops: e.ops, Hub: e.hub, Log: log,
 		Info: func() api.Server { return e.info },
 	}
 	ln, err := net.Listen("unix", e.socket)

@@ -180,7 +180,7 @@ func createImageFromSource(s *Server, req api.ImagesPost) Response {
 		Description: "Publishing instance",
 		Resources:   map[string][]string{"instances": {"/1.0/instances/" + name}},
 		Run: func(ctx context.Context, op *operations.Op) error {
-			img, err := s.Images.Publish(ctx, s.Instances, name, imagesvc.PublishOptions{
+			img, err := s.Images.Publish(ctx, s.Files, name, imagesvc.PublishOptions{
 				Properties: req.Properties, Aliases: req.Aliases, Public: req.Public, Filename: req.Filename,
 			}, func(msg string) { op.Progress("progress", msg) })
 			if err != nil {

@@ -140,7 +140,7 @@ func updateInstance(s *Server, r *http.Request) Response {
 			}
 			put.Restore = snap
 		}
-		if _, err := s.Instances.GetSnapshot(r.Context(), name, put.Restore); err != nil {
+		if _, err := s.Snapshots.GetSnapshot(r.Context(), name, put.Restore); err != nil {
 			return Error(err)
 		}
 	}

@@ -22,7 +22,7 @@ var metadataEndpoints = []endpoint{
 }
 
 func getMetadata(s *Server, r *http.Request) Response {
-	md, err := s.Instances.Metadata(r.Context(), r.PathValue("name"))
+	md, err := s.Metadata.Metadata(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return Error(err)
 	}
@@ -39,7 +39,7 @@ func putMetadata(s *Server, r *http.Request) Response {
 
 // patchMetadata merges the body's keys over the current metadata (maps merge key by key).
 func patchMetadata(s *Server, r *http.Request) Response {
-	md, err := s.Instances.Metadata(r.Context(), r.PathValue("name"))
+	md, err := s.Metadata.Metadata(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return Error(err)
 	}
@@ -50,7 +50,7 @@ func patchMetadata(s *Server, r *http.Request) Response {
 }
 
 func setMetadata(s *Server, r *http.Request, md api.ImageMetadata) Response {
-	if err := s.Instances.SetMetadata(r.Context(), r.PathValue("name"), md); err != nil {
+	if err := s.Metadata.SetMetadata(r.Context(), r.PathValue("name"), md); err != nil {
 		return Error(fmt.Errorf("instance %q metadata: %w", r.PathValue("name"), err))
 	}
 	return EmptySync()
@@ -60,13 +60,13 @@ func getTemplates(s *Server, r *http.Request) Response {
 	name := r.PathValue("name")
 	tpl := r.URL.Query().Get("path")
 	if tpl == "" {
-		names, err := s.Instances.Templates(r.Context(), name)
+		names, err := s.Metadata.Templates(r.Context(), name)
 		if err != nil {
 			return Error(err)
 		}
 		return Sync(names)
 	}
-	b, err := s.Instances.Template(r.Context(), name, tpl)
+	b, err := s.Metadata.Template(r.Context(), name, tpl)
 	if err != nil {
 		return Error(err)
 	}
@@ -98,7 +98,7 @@ func putTemplate(s *Server, r *http.Request) Response {
 	if len(b) > instance.MaxMetadataSize {
 		return Errorf(api.ErrInvalid, "template %q is over the %d byte limit", tpl, instance.MaxMetadataSize)
 	}
-	if err := s.Instances.SetTemplate(r.Context(), r.PathValue("name"), tpl, b); err != nil {
+	if err := s.Metadata.SetTemplate(r.Context(), r.PathValue("name"), tpl, b); err != nil {
 		return Error(err)
 	}
 	return EmptySync()
@@ -109,7 +109,7 @@ func deleteTemplate(s *Server, r *http.Request) Response {
 	if err != nil {
 		return Error(err)
 	}
-	if err := s.Instances.DeleteTemplate(r.Context(), r.PathValue("name"), tpl); err != nil {
+	if err := s.Metadata.DeleteTemplate(r.Context(), r.PathValue("name"), tpl); err != nil {
 		return Error(err)
 	}
 	return EmptySync()

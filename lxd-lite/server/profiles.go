@@ -82,7 +82,7 @@ func createProfile(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	p := db.Profile{Name: req.Name, Description: req.Description, Config: req.Config, Devices: req.Devices}
-	if err := s.Instances.CreateProfile(r.Context(), p); err != nil {
+	if err := s.Profiles.CreateProfile(r.Context(), p); err != nil {
 		return Error(err)
 	}
 	return Created(profileURL(req.Name))
@@ -94,7 +94,7 @@ func putProfile(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	p := db.Profile{Name: r.PathValue("name"), Description: req.Description, Config: req.Config, Devices: req.Devices}
-	if err := s.Instances.UpdateProfile(r.Context(), p); err != nil {
+	if err := s.Profiles.UpdateProfile(r.Context(), p); err != nil {
 		return Error(err)
 	}
 	return EmptySync()
@@ -136,7 +136,7 @@ func patchProfile(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	req.merge(p.Config, p.Devices, &p.Description)
-	if err := s.Instances.UpdateProfile(r.Context(), p); err != nil {
+	if err := s.Profiles.UpdateProfile(r.Context(), p); err != nil {
 		return Error(err)
 	}
 	return EmptySync()
@@ -147,14 +147,14 @@ func renameProfile(s *Server, r *http.Request) Response {
 	if err := decode(r, &req); err != nil {
 		return Error(err)
 	}
-	if err := s.Instances.RenameProfile(r.Context(), r.PathValue("name"), req.Name); err != nil {
+	if err := s.Profiles.RenameProfile(r.Context(), r.PathValue("name"), req.Name); err != nil {
 		return Error(err)
 	}
 	return Created(profileURL(req.Name))
 }
 
 func deleteProfile(s *Server, r *http.Request) Response {
-	if err := s.Instances.DeleteProfile(r.Context(), r.PathValue("name")); err != nil {
+	if err := s.Profiles.DeleteProfile(r.Context(), r.PathValue("name")); err != nil {
 		return Error(err)
 	}
 	return EmptySync()

@@ -191,7 +191,7 @@ func TestAutostartOrder(t *testing.T) {
 	e.create("high", map[string]any{"profiles": []string{"default", "auto"}, "config": map[string]string{"boot.autostart.priority": "5", "boot.stop.priority": "3"}})
 	e.create("off", nil)
 	e.create("disabled", map[string]any{"profiles": []string{"default", "auto"}, "config": map[string]string{"boot.autostart": "false"}})
-	e.mgr.Autostart(context.Background())
+	e.sched.Autostart(context.Background())
 	var got []string
 	for _, s := range e.rt.Starts() {
 		got = append(got, s.Name)
@@ -200,7 +200,7 @@ func TestAutostartOrder(t *testing.T) {
 		t.Errorf("autostart order = %v, want [high low]", got)
 	}
 	// A second pass starts nothing: they already run.
-	e.mgr.Autostart(context.Background())
+	e.sched.Autostart(context.Background())
 	if n := len(e.rt.Starts()); n != 2 {
 		t.Errorf("%d starts after a second pass, want 2", n)
 	}

@@ -25,6 +25,11 @@ const maxBody = 4 << 20
 // Server holds what the handlers need.
 type Server struct {
 	Instances *instance.Manager
+	Snapshots *instance.Snapshots
+	Backups   *instance.Backups
+	Profiles  *instance.Profiles
+	Metadata  *instance.Metadata
+	Files     *instance.Files
 	Networks  Networks
 	Images    *imagesvc.Service
 	Labs      *lab.Service

@@ -22,7 +22,7 @@ var snapshotEndpoints = []endpoint{
 
 func listSnapshots(s *Server, r *http.Request) Response {
 	name := r.PathValue("name")
-	list, err := s.Instances.Snapshots(r.Context(), name)
+	list, err := s.Snapshots.Snapshots(r.Context(), name)
 	if err != nil {
 		return Error(err)
 	}
@@ -64,12 +64,12 @@ func createSnapshot(s *Server, r *http.Request) Response {
 		return Error(err)
 	}
 	if req.Name != "" && !req.Reuse {
-		if _, err := s.Instances.GetSnapshot(r.Context(), name, req.Name); err == nil {
+		if _, err := s.Snapshots.GetSnapshot(r.Context(), name, req.Name); err == nil {
 			return Errorf(api.ErrAlreadyExists, "snapshot %q of instance %q already exists (use --reuse to replace it)", req.Name, name)
 		}
 	}
 	return snapshotOp(s, name, req.Name, "Snapshotting instance", func(ctx context.Context, op *operations.Op) error {
-		snap, err := s.Instances.Snapshot(ctx, name, req)
+		snap, err := s.Snapshots.Snapshot(ctx, name, req)
 		if err == nil && req.Name == "" {
 			op.SetResources(map[string][]string{
 				"instances":           {instance.URL(name)},
@@ -81,7 +81,7 @@ func createSnapshot(s *Server, r *http.Request) Response {
 }
 
 func getSnapshot(s *Server, r *http.Request) Response {
-	snap, err := s.Instances.GetSnapshot(r.Context(), r.PathValue("name"), r.PathValue("snap"))
+	snap, err := s.Snapshots.GetSnapshot(r.Context(), r.PathValue("name"), r.PathValue("snap"))
 	if err != nil {
 		return Error(err)
 	}
@@ -94,11 +94,11 @@ func updateSnapshot(s *Server, r *http.Request) Response {
 	if err := decode(r, &put); err != nil {
 		return Error(err)
 	}
-	if _, err := s.Instances.GetSnapshot(r.Context(), name, snap); err != nil {
+	if _, err := s.Snapshots.GetSnapshot(r.Context(), name, snap); err != nil {
 		return Error(err)
 	}
 	return snapshotOp(s, name, snap, "Updating snapshot", func(ctx context.Context, _ *operations.Op) error {
-		return s.Instances.UpdateSnapshot(ctx, name, snap, put)
+		return s.Snapshots.UpdateSnapshot(ctx, name, snap, put)
 	})
 }
 
@@ -114,23 +114,23 @@ func renameSnapshot(s *Server, r *http.Request) Response {
 	if err := profiles.ValidateSnapshotName(req.Name); err != nil {
 		return Error(err)
 	}
-	if _, err := s.Instances.GetSnapshot(r.Context(), name, snap); err != nil {
+	if _, err := s.Snapshots.GetSnapshot(r.Context(), name, snap); err != nil {
 		return Error(err)
 	}
-	if _, err := s.Instances.GetSnapshot(r.Context(), name, req.Name); err == nil {
+	if _, err := s.Snapshots.GetSnapshot(r.Context(), name, req.Name); err == nil {
 		return Errorf(api.ErrAlreadyExists, "snapshot %q of instance %q already exists", req.Name, name)
 	}
 	return snapshotOp(s, name, snap, "Renaming snapshot", func(ctx context.Context, _ *operations.Op) error {
-		return s.Instances.RenameSnapshot(ctx, name, snap, req.Name)
+		return s.Snapshots.RenameSnapshot(ctx, name, snap, req.Name)
 	})
 }
 
 func deleteSnapshot(s *Server, r *http.Request) Response {
 	name, snap := r.PathValue("name"), r.PathValue("snap")
-	if _, err := s.Instances.GetSnapshot(r.Context(), name, snap); err != nil {
+	if _, err := s.Snapshots.GetSnapshot(r.Context(), name, snap); err != nil {
 		return Error(err)
 	}
 	return snapshotOp(s, name, snap, "Deleting snapshot", func(ctx context.Context, _ *operations.Op) error {
-		return s.Instances.DeleteSnapshot(ctx, name, snap)
+		return s.Snapshots.DeleteSnapshot(ctx, name, snap)
 	})
 }

@@ -60,9 +60,9 @@ func TestSnapshotSchedule(t *testing.T) {
 	e.failOp("POST", "/1.0/instances", map[string]any{"name": "bad", "source": map[string]any{"type": "image", "fingerprint": testFP},
 		"config": map[string]string{"snapshots.schedule": "often"}})
 	at := time.Date(2026, 1, 1, 10, 5, 0, 0, time.UTC)
-	e.mgr.ScheduleTick(context.Background(), at)
-	e.mgr.ScheduleTick(context.Background(), at.Add(time.Minute)) // not due
-	e.mgr.ScheduleTick(context.Background(), at.Add(5*time.Minute))
+	e.sched.ScheduleTick(context.Background(), at)
+	e.sched.ScheduleTick(context.Background(), at.Add(time.Minute)) // not due
+	e.sched.ScheduleTick(context.Background(), at.Add(5*time.Minute))
 	if got := snapshotNames(t, e, "c1"); len(got) != 2 || got[0] != "auto-0" || got[1] != "auto-1" {
 		t.Fatalf("scheduled snapshots: %v", got)
 	}
@@ -74,7 +74,7 @@ func TestSnapshotSchedule(t *testing.T) {
 	if later.Minute()%5 == 0 {
 		later = later.Add(time.Minute) // not a minute the schedule takes a new one
 	}
-	e.mgr.ScheduleTick(context.Background(), later)
+	e.sched.ScheduleTick(context.Background(), later)
 	if got := snapshotNames(t, e, "c1"); len(got) != 0 {
 		t.Errorf("expired snapshots survived: %v", got)
 	}

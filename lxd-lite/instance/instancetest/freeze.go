@@ -5,7 +5,12 @@ import (
 	"fmt"
 
 	"lite/client/api"
+	"lite/lxd-lite/instance"
 )
+
+// The fake freezes as the lxc driver does; like it, asserted so a missing method fails the
+// build. It has no console and leaves no cgroups (no Consoler, no CgroupRemover).
+var _ instance.Freezer = (*Runtime)(nil)
 
 // Freeze records a freeze of a running container (the fake keeps no frozen state).
 func (r *Runtime) Freeze(ctx context.Context, name string) error {

@@ -9,6 +9,7 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/instance"
 )
 
@@ -26,7 +27,7 @@ type Images struct {
 // RenderCall records one Render.
 type RenderCall struct {
 	LayerDir, Rootfs, Trigger, Instance string
-	IDMap                               *instance.IDMap
+	IDMap                               *idmap.Map
 }
 
 var _ instance.Images = (*Images)(nil)
@@ -50,7 +51,7 @@ func (im *Images) Resolve(ctx context.Context, src api.InstanceSource, progress 
 }
 
 // Layer returns Dir/<fp>, creating it with an empty rootfs/.
-func (im *Images) Layer(ctx context.Context, fp string, m *instance.IDMap, progress func(msg string)) (string, error) {
+func (im *Images) Layer(ctx context.Context, fp string, m *idmap.Map, progress func(msg string)) (string, error) {
 	if fp == "" {
 		return "", fmt.Errorf("fake images: no fingerprint: %w", api.ErrInvalid)
 	}
@@ -62,7 +63,7 @@ func (im *Images) Layer(ctx context.Context, fp string, m *instance.IDMap, progr
 }
 
 // Render writes nothing; it records the call.
-func (im *Images) Render(layerDir, rootfs, trigger string, inst db.Instance, m *instance.IDMap) error {
+func (im *Images) Render(layerDir, rootfs, trigger string, inst db.Instance, m *idmap.Map) error {
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	im.renders = append(im.renders, RenderCall{LayerDir: layerDir, Rootfs: rootfs, Trigger: trigger, Instance: inst.Name, IDMap: m})

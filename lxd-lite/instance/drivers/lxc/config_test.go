@@ -9,12 +9,13 @@ import (
 	"testing"
 
 	"lite/client/api"
+	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/instance"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-var defaultMap = &instance.IDMap{UID: 100000, GID: 100000, Size: 65536}
+var defaultMap = &idmap.Map{UID: 100000, GID: 100000, Size: 65536}
 
 func baseSpec() instance.RunSpec {
 	return instance.RunSpec{
@@ -47,7 +48,7 @@ var renderCases = []struct {
 	}},
 	{"rawlxc.conf", func() instance.RunSpec {
 		s := baseSpec()
-		s.IDMap = &instance.IDMap{UID: 200000, GID: 300000, Size: 1000}
+		s.IDMap = &idmap.Map{UID: 200000, GID: 300000, Size: 1000}
 		// Trailing newlines are trimmed; the lines themselves are kept verbatim, last, so
 		// they override what lite set.
 		s.RawLXC = "lxc.apparmor.profile = unconfined\nlxc.mount.auto = proc:rw sys:rw\n\n"
