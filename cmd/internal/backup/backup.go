@@ -3,6 +3,7 @@
 package backup
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -17,8 +18,8 @@ import (
 
 // Client is the part of the API these commands use; *client.Client satisfies it.
 type Client interface {
-	ExportInstance(name string, instanceOnly bool, w io.Writer) error
-	ImportInstance(r io.Reader, name string) (*client.Operation, error)
+	ExportInstance(ctx context.Context, name string, instanceOnly bool, w io.Writer) error
+	ImportInstance(ctx context.Context, r io.Reader, name string) (*client.Operation, error)
 }
 
 func connect(f *cli.Factory) (Client, error) {
@@ -41,6 +42,7 @@ func NewCmdExport(f *cli.Factory) *cobra.Command {
 		Short: "Write a backup of an instance (config, snapshots, root filesystem) to a tarball",
 		Args:  cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := connect(f)
 			if err != nil {
 				return err
@@ -52,7 +54,7 @@ func NewCmdExport(f *cli.Factory) *cobra.Command {
 				return err
 			}
 			defer out.Abort()
-			if err := c.ExportInstance(args[0], instanceOnly, out); err != nil {
+			if err := c.ExportInstance(ctx, args[0], instanceOnly, out); err != nil {
 				return err
 			}
 			return out.Commit()
@@ -69,6 +71,7 @@ func NewCmdImport(f *cli.Factory) *cobra.Command {
 		Short: "Create an instance from a backup tarball",
 		Args:  cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := connect(f)
 			if err != nil {
 				return err
@@ -82,7 +85,7 @@ func NewCmdImport(f *cli.Factory) *cobra.Command {
 			if len(args) == 2 {
 				name = args[1]
 			}
-			op, err := c.ImportInstance(in, name)
+			op, err := c.ImportInstance(ctx, in, name)
 			if err != nil {
 				return err
 			}

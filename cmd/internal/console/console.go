@@ -2,6 +2,7 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -16,8 +17,8 @@ import (
 
 // Client is the part of the API lite console uses; *client.Client satisfies it.
 type Client interface {
-	ConsoleInstance(name string, req api.InstanceConsolePost, args client.ConsoleArgs) error
-	GetInstanceConsoleLog(name string) ([]byte, error)
+	ConsoleInstance(ctx context.Context, name string, req api.InstanceConsolePost, args client.ConsoleArgs) error
+	GetInstanceConsoleLog(ctx context.Context, name string) ([]byte, error)
 }
 
 // NewCmdConsole returns `lite console NAME [--show-log]`.
@@ -28,6 +29,7 @@ func NewCmdConsole(f *cli.Factory) *cobra.Command {
 		Short: "Attach to an instance's console (detach with ctrl+a q)",
 		Args:  cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := f.Client()
 			if err != nil {
 				return err
@@ -37,21 +39,21 @@ func NewCmdConsole(f *cli.Factory) *cobra.Command {
 				return fmt.Errorf("this client has no console support")
 			}
 			if showLog {
-				b, err := cc.GetInstanceConsoleLog(args[0])
+				b, err := cc.GetInstanceConsoleLog(ctx, args[0])
 				if err != nil {
 					return err
 				}
 				_, err = f.IO.Out.Write(b)
 				return err
 			}
-			return attach(f.IO, cc, args[0])
+			return attach(ctx, f.IO, cc, args[0])
 		},
 	}
 	cmd.Flags().BoolVar(&showLog, "show-log", false, "print the console's log instead of attaching")
 	return cmd
 }
 
-func attach(ios *cli.IOStreams, c Client, name string) error {
+func attach(ctx context.Context, ios *cli.IOStreams, c Client, name string) error {
 	req := api.InstanceConsolePost{Type: "console"}
 	if ios.InTTY && ios.Terminal != nil {
 		if w, h, err := ios.Terminal.Size(); err == nil {
@@ -64,7 +66,7 @@ func attach(ios *cli.IOStreams, c Client, name string) error {
 		defer restore()
 	}
 	fmt.Fprintf(ios.ErrOut, "To detach from the console, press: <ctrl>+a q\r\n")
-	return c.ConsoleInstance(name, req, client.ConsoleArgs{
+	return c.ConsoleInstance(ctx, name, req, client.ConsoleArgs{
 		In: &detachReader{r: ios.In}, Out: ios.Out,
 		Control: func(conn *websocket.Conn) {
 			if req.Width > 0 {

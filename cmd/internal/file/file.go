@@ -3,6 +3,7 @@
 package file
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,9 +20,9 @@ import (
 
 // Client is the part of the API these commands use; *client.Client satisfies it.
 type Client interface {
-	GetInstanceFile(name, path string) (io.ReadCloser, *client.FileInfo, error)
-	CreateInstanceFile(name, path string, args client.FileArgs) error
-	DeleteInstanceFile(name, path string) error
+	GetInstanceFile(ctx context.Context, name, path string) (io.ReadCloser, *client.FileInfo, error)
+	CreateInstanceFile(ctx context.Context, name, path string, args client.FileArgs) error
+	DeleteInstanceFile(ctx context.Context, name, path string) error
 }
 
 func connect(f *cli.Factory) (Client, error) {
@@ -73,6 +74,7 @@ func newCmdPush(f *cli.Factory) *cobra.Command {
 			"directory. Owners are in the container's ids; the mode defaults to the source's.",
 		Args: cli.MinArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := connect(f)
 			if err != nil {
 				return err
@@ -95,7 +97,7 @@ func newCmdPush(f *cli.Factory) *cobra.Command {
 				if !intoDir {
 					dir = path.Dir(dst)
 				}
-				if err := p.mkdirAll(dir); err != nil {
+				if err := p.mkdirAll(ctx, dir); err != nil {
 					return err
 				}
 			}
@@ -104,7 +106,7 @@ func newCmdPush(f *cli.Factory) *cobra.Command {
 				if intoDir {
 					to = path.Join(dst, filepath.Base(src))
 				}
-				if err := p.push(src, to, opts.recursive); err != nil {
+				if err := p.push(ctx, src, to, opts.recursive); err != nil {
 					return err
 				}
 			}
@@ -135,14 +137,14 @@ func (p pusher) modeOf(info fs.FileInfo) int64 {
 }
 
 // mkdirAll creates dir and its parents inside the instance (existing ones are kept).
-func (p pusher) mkdirAll(dir string) error {
+func (p pusher) mkdirAll(ctx context.Context, dir string) error {
 	cur := ""
 	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
 		if part == "" {
 			continue
 		}
 		cur += "/" + part
-		err := p.c.CreateInstanceFile(p.name, cur, client.FileArgs{Type: "directory", UID: p.uid, GID: p.gid, Mode: -1})
+		err := p.c.CreateInstanceFile(ctx, p.name, cur, client.FileArgs{Type: "directory", UID: p.uid, GID: p.gid, Mode: -1})
 		if err != nil {
 			return err
 		}
@@ -150,7 +152,7 @@ func (p pusher) mkdirAll(dir string) error {
 	return nil
 }
 
-func (p pusher) push(src, dst string, recursive bool) error {
+func (p pusher) push(ctx context.Context, src, dst string, recursive bool) error {
 	info, err := os.Lstat(src)
 	if err != nil {
 		return err
@@ -168,15 +170,15 @@ func (p pusher) push(src, dst string, recursive bool) error {
 			if err != nil {
 				return err
 			}
-			return p.pushOne(local, path.Join(dst, filepath.ToSlash(rel)))
+			return p.pushOne(ctx, local, path.Join(dst, filepath.ToSlash(rel)))
 		})
 	default:
-		return p.pushOne(src, dst)
+		return p.pushOne(ctx, src, dst)
 	}
 }
 
 // pushOne writes one file, directory (without its content) or symlink.
-func (p pusher) pushOne(src, dst string) error {
+func (p pusher) pushOne(ctx context.Context, src, dst string) error {
 	info, err := os.Lstat(src)
 	if err != nil {
 		return err
@@ -201,7 +203,7 @@ func (p pusher) pushOne(src, dst string) error {
 	default:
 		return fmt.Errorf("%s: only files, directories and symlinks can be pushed", src)
 	}
-	if err := p.c.CreateInstanceFile(p.name, dst, args); err != nil {
+	if err := p.c.CreateInstanceFile(ctx, p.name, dst, args); err != nil {
 		return fmt.Errorf("push %s: %w", src, err)
 	}
 	return nil
@@ -214,6 +216,7 @@ func newCmdDelete(f *cli.Factory) *cobra.Command {
 		Short:   "Delete files (or empty directories) inside an instance",
 		Args:    cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := connect(f)
 			if err != nil {
 				return err
@@ -223,7 +226,7 @@ func newCmdDelete(f *cli.Factory) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := c.DeleteInstanceFile(name, p); err != nil {
+				if err := c.DeleteInstanceFile(ctx, name, p); err != nil {
 					return err
 				}
 			}

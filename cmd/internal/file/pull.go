@@ -1,6 +1,7 @@
 package file
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +24,7 @@ func newCmdPull(f *cli.Factory) *cobra.Command {
 		Long:  "Copy files out of an instance. DEST may be an existing directory, a file name, or - for stdout.",
 		Args:  cli.MinArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := connect(f)
 			if err != nil {
 				return err
@@ -40,7 +42,7 @@ func newCmdPull(f *cli.Factory) *cobra.Command {
 					return err
 				}
 				if dest == "-" {
-					if err := pullTo(c, name, p, f.IO.Out); err != nil {
+					if err := pullTo(ctx, c, name, p, f.IO.Out); err != nil {
 						return err
 					}
 					continue
@@ -49,7 +51,7 @@ func newCmdPull(f *cli.Factory) *cobra.Command {
 				if intoDir {
 					to = filepath.Join(dest, path.Base(p))
 				}
-				if err := pull(c, name, p, to, recursive); err != nil {
+				if err := pull(ctx, c, name, p, to, recursive); err != nil {
 					return err
 				}
 			}
@@ -61,8 +63,8 @@ func newCmdPull(f *cli.Factory) *cobra.Command {
 }
 
 // pullTo writes one file's content to w.
-func pullTo(c Client, name, p string, w io.Writer) error {
-	body, info, err := c.GetInstanceFile(name, p)
+func pullTo(ctx context.Context, c Client, name, p string, w io.Writer) error {
+	body, info, err := c.GetInstanceFile(ctx, name, p)
 	if err != nil {
 		return err
 	}
@@ -77,19 +79,19 @@ func pullTo(c Client, name, p string, w io.Writer) error {
 // pull copies p of the instance to the local path to. The directory of to is the user's own
 // path; everything from its last component down is written through localfs, so a symlink that
 // an earlier pull brought from the container is replaced or refused, never followed.
-func pull(c Client, name, p, to string, recursive bool) error {
+func pull(ctx context.Context, c Client, name, p, to string, recursive bool) error {
 	to = filepath.Clean(to) // "new/" names the directory new, in "."
 	dir, err := localfs.OpenDir(filepath.Dir(to))
 	if err != nil {
 		return err
 	}
 	defer dir.Close()
-	return pullInto(c, name, p, dir, filepath.Base(to), recursive)
+	return pullInto(ctx, c, name, p, dir, filepath.Base(to), recursive)
 }
 
 // pullInto copies p of the instance to base under dir.
-func pullInto(c Client, name, p string, dir *localfs.Dir, base string, recursive bool) error {
-	body, info, err := c.GetInstanceFile(name, p)
+func pullInto(ctx context.Context, c Client, name, p string, dir *localfs.Dir, base string, recursive bool) error {
+	body, info, err := c.GetInstanceFile(ctx, name, p)
 	if err != nil {
 		return err
 	}
@@ -107,7 +109,7 @@ func pullInto(c Client, name, p string, dir *localfs.Dir, base string, recursive
 		}
 		defer sub.Close()
 		for _, e := range info.Entries {
-			if err := pullInto(c, name, path.Join(p, e), sub, e, true); err != nil {
+			if err := pullInto(ctx, c, name, path.Join(p, e), sub, e, true); err != nil {
 				return err
 			}
 		}
@@ -134,6 +136,7 @@ func newCmdEdit(f *cli.Factory) *cobra.Command {
 		Short: "Edit a file inside an instance with $EDITOR (or replace it from stdin)",
 		Args:  cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := connect(f)
 			if err != nil {
 				return err
@@ -143,21 +146,21 @@ func newCmdEdit(f *cli.Factory) *cobra.Command {
 				return err
 			}
 			if !f.IO.InTTY {
-				return c.CreateInstanceFile(name, p, client.FileArgs{UID: -1, GID: -1, Mode: -1, Content: f.IO.In})
+				return c.CreateInstanceFile(ctx, name, p, client.FileArgs{UID: -1, GID: -1, Mode: -1, Content: f.IO.In})
 			}
-			return edit(c, f.IO, name, p)
+			return edit(ctx, c, f.IO, name, p)
 		},
 	}
 }
 
 // edit pulls the file into a temporary file, runs the editor on it and pushes it back.
-func edit(c Client, ios *cli.IOStreams, name, p string) error {
+func edit(ctx context.Context, c Client, ios *cli.IOStreams, name, p string) error {
 	tmp, err := os.CreateTemp("", "lite-edit-*"+path.Ext(p))
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := pullTo(c, name, p, tmp); err != nil {
+	if err := pullTo(ctx, c, name, p, tmp); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -181,5 +184,5 @@ func edit(c Client, ios *cli.IOStreams, name, p string) error {
 		return err
 	}
 	defer f.Close()
-	return c.CreateInstanceFile(name, p, client.FileArgs{UID: -1, GID: -1, Mode: -1, Content: f})
+	return c.CreateInstanceFile(ctx, name, p, client.FileArgs{UID: -1, GID: -1, Mode: -1, Content: f})
 }

@@ -60,7 +60,7 @@ func RunImport(ctx context.Context, opts *ImportOptions) error {
 		}
 	}
 	for _, a := range opts.Aliases {
-		if _, err := c.GetImageAlias(a); err == nil {
+		if _, err := c.GetImageAlias(ctx, a); err == nil {
 			return fmt.Errorf("image alias %q already exists: %w", a, api.ErrAlreadyExists)
 		}
 	}
@@ -68,7 +68,7 @@ func RunImport(ctx context.Context, opts *ImportOptions) error {
 	if len(opts.Files) == 2 {
 		up.Rootfs = opts.Files[1]
 	}
-	o, err := c.CreateImage(up)
+	o, err := c.CreateImage(ctx, up)
 	if err != nil {
 		return err
 	}
@@ -81,8 +81,8 @@ func RunImport(ctx context.Context, opts *ImportOptions) error {
 		return fmt.Errorf("the server did not return the new image's fingerprint")
 	}
 	for _, a := range opts.Aliases {
-		if err := c.CreateImageAlias(api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: a, Target: fp}}); err != nil {
-			if dop, derr := c.DeleteImage(fp); derr == nil {
+		if err := c.CreateImageAlias(ctx, api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: a, Target: fp}}); err != nil {
+			if dop, derr := c.DeleteImage(ctx, fp); derr == nil {
 				_ = dop.Wait(ctx)
 			}
 			return err
@@ -102,6 +102,7 @@ func NewCmdExport(f *cli.Factory) *cobra.Command {
 			"extension added (out -> out.tar.gz), a split one is written as TARGET and TARGET.root (as LXD does).",
 		Args: cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := imageClient(f.Client)
 			if err != nil {
 				return err
@@ -113,11 +114,11 @@ func NewCmdExport(f *cli.Factory) *cobra.Command {
 			if st, err := os.Stat(filepath.Dir(target)); err != nil || !st.IsDir() {
 				return fmt.Errorf("export target %q: %s is not a directory: %w", target, filepath.Dir(target), api.ErrInvalid)
 			}
-			img, err := resolve(c, args[0])
+			img, err := resolve(ctx, c, args[0])
 			if err != nil {
 				return err
 			}
-			files, err := c.ExportImage(img.Fingerprint, target)
+			files, err := c.ExportImage(ctx, img.Fingerprint, target)
 			if err != nil {
 				return err
 			}
@@ -137,16 +138,17 @@ func NewCmdDelete(f *cli.Factory) *cobra.Command {
 		Short:   "Delete images (by alias, fingerprint or unique prefix)",
 		Args:    cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := imageClient(f.Client)
 			if err != nil {
 				return err
 			}
 			for _, name := range args {
-				img, err := resolve(c, name)
+				img, err := resolve(ctx, c, name)
 				if err != nil {
 					return err
 				}
-				o, err := c.DeleteImage(img.Fingerprint)
+				o, err := c.DeleteImage(ctx, img.Fingerprint)
 				if err != nil {
 					return err
 				}
@@ -167,11 +169,12 @@ func NewCmdInfo(f *cli.Factory) *cobra.Command {
 		Short:   "Show an image (by alias, fingerprint or unique prefix), as YAML",
 		Args:    cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := imageClient(f.Client)
 			if err != nil {
 				return err
 			}
-			img, err := resolve(c, args[0])
+			img, err := resolve(ctx, c, args[0])
 			if err != nil {
 				return err
 			}
@@ -187,11 +190,12 @@ func NewCmdAlias(f *cli.Factory) *cobra.Command {
 	var format output.Format
 	list := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List aliases", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
 			c, err := imageClient(f.Client)
 			if err != nil {
 				return err
 			}
-			list, err := c.GetImageAliases()
+			list, err := c.GetImageAliases(ctx)
 			if err != nil {
 				return err
 			}
@@ -205,32 +209,35 @@ func NewCmdAlias(f *cli.Factory) *cobra.Command {
 	var desc string
 	create := &cobra.Command{Use: "create ALIAS IMAGE", Short: "Create an alias", Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := imageClient(f.Client)
 			if err != nil {
 				return err
 			}
-			img, err := resolve(c, args[1])
+			img, err := resolve(ctx, c, args[1])
 			if err != nil {
 				return err
 			}
-			return c.CreateImageAlias(api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: args[0], Description: desc, Target: img.Fingerprint}})
+			return c.CreateImageAlias(ctx, api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: args[0], Description: desc, Target: img.Fingerprint}})
 		}}
 	create.Flags().StringVar(&desc, "description", "", "alias description")
 	del := &cobra.Command{Use: "delete ALIAS", Aliases: []string{"rm"}, Short: "Delete an alias", Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := imageClient(f.Client)
 			if err != nil {
 				return err
 			}
-			return c.DeleteImageAlias(args[0])
+			return c.DeleteImageAlias(ctx, args[0])
 		}}
 	rename := &cobra.Command{Use: "rename ALIAS NEW", Aliases: []string{"mv"}, Short: "Rename an alias", Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := imageClient(f.Client)
 			if err != nil {
 				return err
 			}
-			return c.RenameImageAlias(args[0], args[1])
+			return c.RenameImageAlias(ctx, args[0], args[1])
 		}}
 	cmd.AddCommand(list, create, del, rename)
 	return cmd
@@ -245,6 +252,7 @@ func NewCmdPublish(f *cli.Factory) *cobra.Command {
 		Short: "Make an image from a stopped instance",
 		Args:  cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := imageClient(f.Client)
 			if err != nil {
 				return err
@@ -264,7 +272,7 @@ func NewCmdPublish(f *cli.Factory) *cobra.Command {
 			for _, a := range aliases {
 				req.Aliases = append(req.Aliases, api.ImageAlias{Name: a})
 			}
-			o, err := c.CreateImageFromSource(req)
+			o, err := c.CreateImageFromSource(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -356,11 +364,12 @@ func NewCmdBuild(f *cli.Factory) *cobra.Command {
 // createFromSource asks lited for an image from src (a remote pull or a build), with aliases,
 // waits for it with progress, and says which fingerprint it got ("Image built with ...").
 func createFromSource(cmd *cobra.Command, f *cli.Factory, c Client, src *api.ImagesPostSource, aliases []string, done string) error {
+	ctx := cmd.Context()
 	req := api.ImagesPost{Source: src}
 	for _, a := range aliases {
 		req.Aliases = append(req.Aliases, api.ImageAlias{Name: a})
 	}
-	o, err := c.CreateImageFromSource(req)
+	o, err := c.CreateImageFromSource(ctx, req)
 	if err != nil {
 		return err
 	}

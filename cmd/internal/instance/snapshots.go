@@ -45,7 +45,7 @@ func splitSnapshot(arg string) (name, snap string) {
 
 // snapshotDeleter is the client call lite delete NAME/SNAP needs (*client.Client has it).
 type snapshotDeleter interface {
-	DeleteInstanceSnapshot(name, snap string) (*client.Operation, error)
+	DeleteInstanceSnapshot(ctx context.Context, name, snap string) (*client.Operation, error)
 }
 
 // deleteSnapshot deletes one snapshot and waits for it.
@@ -54,7 +54,7 @@ func deleteSnapshot(ctx context.Context, ios *cli.IOStreams, c cli.Client, name,
 	if !ok {
 		return fmt.Errorf("this client cannot delete snapshots")
 	}
-	op, err := sd.DeleteInstanceSnapshot(name, snap)
+	op, err := sd.DeleteInstanceSnapshot(ctx, name, snap)
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,8 @@ import (
 
 // Snapshotter is the part of the API lab snapshots use; *client.Client satisfies it.
 type Snapshotter interface {
-	SnapshotLab(name, snap string) (*client.Operation, error)
-	RestoreLab(name, snap string) (*client.Operation, error)
+	SnapshotLab(ctx context.Context, name, snap string) (*client.Operation, error)
+	RestoreLab(ctx context.Context, name, snap string) (*client.Operation, error)
 }
 
 func (o *Options) snapshotter() (Snapshotter, error) {
@@ -37,7 +37,7 @@ func RunSnapshot(ctx context.Context, opts *Options, name, snap string) error {
 	if err != nil {
 		return err
 	}
-	op, err := sn.SnapshotLab(name, snap)
+	op, err := sn.SnapshotLab(ctx, name, snap)
 	if err == nil {
 		_, err = cli.WrapOperation(op).Wait(ctx, nil)
 	}
@@ -55,7 +55,7 @@ func RunRestore(ctx context.Context, opts *Options, name, snap string) error {
 		return err
 	}
 	start := time.Now()
-	op, err := sn.RestoreLab(name, snap)
+	op, err := sn.RestoreLab(ctx, name, snap)
 	if err == nil {
 		_, err = cli.WrapOperation(op).Wait(ctx, nil)
 	}

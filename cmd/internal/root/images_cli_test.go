@@ -1,6 +1,7 @@
 package root
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -138,7 +139,7 @@ func newFakeImages(t *testing.T) *fakeImages {
 func (f *fakeImages) run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	ios, stdout, stderr := cli.TestIO("")
-	code := Main(append([]string{"--socket", f.socket}, args...), ios, cli.Connect)
+	code := Main(context.Background(), append([]string{"--socket", f.socket}, args...), ios, cli.Connect)
 	return stdout.String(), stderr.String(), code
 }
 

@@ -1,6 +1,7 @@
 package root
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -54,7 +55,7 @@ func TestLaunchThroughTheRealClient(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 
 	ios, stdout, stderr := cli.TestIO("")
-	code := Main([]string{"--socket", socket, "launch", "debian/12"}, ios, cli.Connect)
+	code := Main(context.Background(), []string{"--socket", socket, "launch", "debian/12"}, ios, cli.Connect)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}

@@ -85,9 +85,9 @@ func addCompletion(root *cobra.Command) {
 	}
 }
 
-// Main runs lite with args and returns the exit status: 0 on success, the command's code for
+// Main runs lite with args until ctx is done and returns the exit status: 0 on success, the command's code for
 // lite exec, 1 for any other error (printed on stderr as one "Error: ..." line).
-func Main(args []string, ios *cli.IOStreams, connect func(socket string) (cli.Client, error)) int {
+func Main(ctx context.Context, args []string, ios *cli.IOStreams, connect func(socket string) (cli.Client, error)) int {
 	var socket string
 	var once sync.Once
 	var c cli.Client
@@ -105,7 +105,7 @@ func Main(args []string, ios *cli.IOStreams, connect func(socket string) (cli.Cl
 	f.SplitRemote = splitRemote
 	cmd := NewCmdRoot(f, &socket)
 	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
+	err := cmd.ExecuteContext(ctx)
 	return cli.ExitCode(ios.ErrOut, err)
 }
 

@@ -1,6 +1,7 @@
 package root
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ import (
 func run(fake *clitest.Client, args ...string) (int, string, string, string) {
 	ios, stdout, stderr := cli.TestIO("")
 	var socket string
-	code := Main(args, ios, func(s string) (cli.Client, error) {
+	code := Main(context.Background(), args, ios, func(s string) (cli.Client, error) {
 		socket = s
 		if fake == nil {
 			return nil, errors.New(`cannot reach lited at ` + s + `: is it running?`)

@@ -21,6 +21,7 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 			"snapshots, or make a new instance from a snapshot. The copy is stopped, with a new MAC and uuid.",
 		Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			if isRemoteTransfer(f, args[0], args[1]) {
 				t := newTransfer(f, args[0], args[1])
 				t.instanceOnly = instanceOnly
@@ -42,7 +43,7 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 				Name:   args[1],
 				Source: api.InstanceSource{Type: "copy", Source: args[0], InstanceOnly: instanceOnly},
 			}
-			op, err := c.CopyInstance(req)
+			op, err := c.CopyInstance(ctx, req)
 			_, err = wait(cmd.Context(), f, op, err)
 			return err
 		},

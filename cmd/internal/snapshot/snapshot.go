@@ -18,12 +18,12 @@ import (
 
 // Client is the part of the API these commands use; *client.Client satisfies it.
 type Client interface {
-	GetInstance(name string) (*api.InstanceFull, error)
-	CreateInstanceSnapshot(name string, req api.InstanceSnapshotsPost) (*client.Operation, error)
-	RenameInstanceSnapshot(name, snap string, req api.InstanceSnapshotPost) (*client.Operation, error)
-	RestoreInstance(name, snap string) (*client.Operation, error)
-	RenameInstance(name string, req api.InstancePost) (*client.Operation, error)
-	CopyInstance(req api.InstancesPost) (*client.Operation, error)
+	GetInstance(ctx context.Context, name string) (*api.InstanceFull, error)
+	CreateInstanceSnapshot(ctx context.Context, name string, req api.InstanceSnapshotsPost) (*client.Operation, error)
+	RenameInstanceSnapshot(ctx context.Context, name, snap string, req api.InstanceSnapshotPost) (*client.Operation, error)
+	RestoreInstance(ctx context.Context, name, snap string) (*client.Operation, error)
+	RenameInstance(ctx context.Context, name string, req api.InstancePost) (*client.Operation, error)
+	CopyInstance(ctx context.Context, req api.InstancesPost) (*client.Operation, error)
 }
 
 // connect returns the factory's client as a Client.
@@ -88,6 +88,7 @@ func NewCmdSnapshot(f *cli.Factory) *cobra.Command {
 			"Without a name it is called snapN. A running instance is frozen while its files are copied.",
 		Args: cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, name, err := connectFor(f, args[0])
 			if err != nil {
 				return err
@@ -99,7 +100,7 @@ func NewCmdSnapshot(f *cli.Factory) *cobra.Command {
 				}
 				req.Name = args[1]
 			}
-			op, err := c.CreateInstanceSnapshot(name, req)
+			op, err := c.CreateInstanceSnapshot(ctx, name, req)
 			_, err = wait(cmd.Context(), f, op, err)
 			return err
 		},
@@ -116,6 +117,7 @@ func NewCmdRestore(f *cli.Factory) *cobra.Command {
 		Long:  "Restore an instance's root filesystem, config, devices and profiles from a snapshot.\nA running instance is stopped, restored and started again.",
 		Args:  cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, name, err := connectFor(f, args[0])
 			if err != nil {
 				return err
@@ -123,7 +125,7 @@ func NewCmdRestore(f *cli.Factory) *cobra.Command {
 			if err := checkSnapName(args[1], args[1]); err != nil {
 				return err
 			}
-			op, err := c.RestoreInstance(name, args[1])
+			op, err := c.RestoreInstance(ctx, name, args[1])
 			_, err = wait(cmd.Context(), f, op, err)
 			return err
 		},
@@ -138,6 +140,7 @@ func NewCmdRename(f *cli.Factory) *cobra.Command {
 		Short:   "Rename a stopped instance or a snapshot",
 		Args:    cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := connect(f)
 			if err != nil {
 				return err
@@ -153,7 +156,7 @@ func NewCmdRename(f *cli.Factory) *cobra.Command {
 				if newSnap != "" {
 					return fmt.Errorf("cannot rename instance %q to a snapshot name %q", name, args[1])
 				}
-				op, err := c.RenameInstance(name, api.InstancePost{Name: newName})
+				op, err := c.RenameInstance(ctx, name, api.InstancePost{Name: newName})
 				_, err = wait(cmd.Context(), f, op, err)
 				return err
 			}
@@ -165,7 +168,7 @@ func NewCmdRename(f *cli.Factory) *cobra.Command {
 			if err := checkSnapName(args[1], newSnap); err != nil {
 				return err
 			}
-			op, err := c.RenameInstanceSnapshot(name, snap, api.InstanceSnapshotPost{Name: newSnap})
+			op, err := c.RenameInstanceSnapshot(ctx, name, snap, api.InstanceSnapshotPost{Name: newSnap})
 			_, err = wait(cmd.Context(), f, op, err)
 			return err
 		},

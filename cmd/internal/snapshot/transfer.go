@@ -17,9 +17,9 @@ import (
 
 // streamer is what a transfer between two daemons uses on either end.
 type streamer interface {
-	GetInstance(name string) (*api.InstanceFull, error)
-	ExportInstance(name string, instanceOnly bool, w io.Writer) error
-	ImportInstance(r io.Reader, name string) (*client.Operation, error)
+	GetInstance(ctx context.Context, name string) (*api.InstanceFull, error)
+	ExportInstance(ctx context.Context, name string, instanceOnly bool, w io.Writer) error
+	ImportInstance(ctx context.Context, r io.Reader, name string) (*client.Operation, error)
 }
 
 // transfer is one copy or move of an instance between two daemons.
@@ -77,11 +77,11 @@ func (t transfer) run(ctx context.Context, ios *cli.IOStreams) error {
 	if err != nil {
 		return err
 	}
-	inst, err := src.GetInstance(t.srcName)
+	inst, err := src.GetInstance(ctx, t.srcName)
 	if err != nil {
 		return err
 	}
-	if _, err := dst.GetInstance(t.dstName); err == nil {
+	if _, err := dst.GetInstance(ctx, t.dstName); err == nil {
 		return fmt.Errorf("instance %q already exists on the target: %w", t.dstName, api.ErrAlreadyExists)
 	} else if !errors.Is(err, api.ErrNotFound) {
 		return err
@@ -91,7 +91,7 @@ func (t transfer) run(ctx context.Context, ios *cli.IOStreams) error {
 		if !t.stateless {
 			return fmt.Errorf("instance %q is running: stop it first, or move it with --stateless (stop, move, start there): %w", t.srcName, api.ErrConflict)
 		}
-		if err := waitOp(ctx, ios)(srcC.UpdateInstanceState(t.srcName, api.InstanceStatePut{Action: "stop", Timeout: -1})); err != nil {
+		if err := waitOp(ctx, ios)(srcC.UpdateInstanceState(ctx, t.srcName, api.InstanceStatePut{Action: "stop", Timeout: -1})); err != nil {
 			return fmt.Errorf("stop %s before the move: %w", t.srcName, err)
 		}
 	}
@@ -101,11 +101,11 @@ func (t transfer) run(ctx context.Context, ios *cli.IOStreams) error {
 	if !t.move {
 		return nil
 	}
-	if err := waitOp(ctx, ios)(srcC.DeleteInstance(t.srcName)); err != nil {
+	if err := waitOp(ctx, ios)(srcC.DeleteInstance(ctx, t.srcName)); err != nil {
 		return fmt.Errorf("the instance was copied to the target as %q but the source could not be deleted: %w", t.dstName, err)
 	}
 	if running {
-		return waitOp(ctx, ios)(dstC.UpdateInstanceState(t.dstName, api.InstanceStatePut{Action: "start", Timeout: -1}))
+		return waitOp(ctx, ios)(dstC.UpdateInstanceState(ctx, t.dstName, api.InstanceStatePut{Action: "start", Timeout: -1}))
 	}
 	return nil
 }
@@ -115,11 +115,11 @@ func (t transfer) stream(ctx context.Context, ios *cli.IOStreams, src, dst strea
 	pr, pw := io.Pipe()
 	exported := make(chan error, 1)
 	go func() {
-		err := src.ExportInstance(t.srcName, t.instanceOnly, pw)
+		err := src.ExportInstance(ctx, t.srcName, t.instanceOnly, pw)
 		_ = pw.CloseWithError(err)
 		exported <- err
 	}()
-	op, err := dst.ImportInstance(pr, t.dstName)
+	op, err := dst.ImportInstance(ctx, pr, t.dstName)
 	_ = pr.CloseWithError(errors.New("import ended"))
 	if eerr := <-exported; eerr != nil && err == nil {
 		err = eerr
@@ -153,12 +153,13 @@ func NewCmdMove(f *cli.Factory) *cobra.Command {
 		Example: "  lite move db1 host2:db1\n  lite move web1 host2: --stateless",
 		Args:    cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			if !isRemoteTransfer(f, args[0], args[1]) {
 				c, err := connect(f)
 				if err != nil {
 					return err
 				}
-				op, err := c.RenameInstance(args[0], api.InstancePost{Name: args[1]})
+				op, err := c.RenameInstance(ctx, args[0], api.InstancePost{Name: args[1]})
 				_, err = wait(cmd.Context(), f, op, err)
 				return err
 			}
