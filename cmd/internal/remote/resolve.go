@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"lite/client/api"
-	"lite/images/simplestreams"
+	"lite/simplestreams"
 )
 
 // remoteLookupTimeout bounds the question asked of each remote.
