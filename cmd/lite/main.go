@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"lite/client"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/root"
 )
@@ -21,7 +22,7 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	code := root.Main(ctx, os.Args[1:], cli.System(), cli.Connect)
+	code := root.Main(ctx, os.Args[1:], cli.System(), client.Connect)
 	stop()
 	os.Exit(code)
 }

@@ -21,6 +21,7 @@ type Client interface {
 	CreateInstance(ctx context.Context, req api.InstancesPost) (Operation, error)
 	UpdateInstanceState(ctx context.Context, name string, req api.InstanceStatePut) (Operation, error)
 	DeleteInstance(ctx context.Context, name string) (Operation, error)
+	DeleteInstanceSnapshot(ctx context.Context, name, snap string) (Operation, error)
 	ExecInstance(ctx context.Context, name string, req api.InstanceExecPost, args client.ExecArgs) (int, error)
 	GetImages(ctx context.Context) ([]api.Image, error)
 }
@@ -32,22 +33,37 @@ type Operation interface {
 	Wait(ctx context.Context, onProgress func(metadata map[string]any)) (api.Operation, error)
 }
 
-// Factory hands commands their I/O and, lazily, a client (so that commands that do not need
-// the daemon, and --help, work without it).
+// Factory hands commands their I/O and, lazily, their clients (so that commands that do not
+// need the daemon, and --help, work without it). Both clients are typed: the instance
+// commands take Client (faked in their tests), every other command group takes its own
+// narrow interface, which the API client satisfies at compile time.
 type Factory struct {
-	IO     *IOStreams
+	IO *IOStreams
+	// Client returns the instance commands' client of the default daemon.
 	Client func() (Client, error)
+	// API returns the API client of the default daemon.
+	API func() (*client.Client, error)
 	// SplitRemote, when set, recognises "REMOTE:REST" naming a lite server remote: it
-	// returns a client for that server and REST.
-	SplitRemote func(ref string) (client func() (Client, error), rest string, ok bool)
+	// returns the API client of that server and REST.
+	SplitRemote func(ref string) (api func() (*client.Client, error), rest string, ok bool)
 }
 
-// For returns the client a reference is meant for and the reference without its remote:
-// "host2:web1" goes to host2, "web1" to the default daemon.
-func (f *Factory) For(ref string) (func() (Client, error), string) {
+// APIFor returns the API client a reference is meant for and the reference without its
+// remote: "host2:web1" goes to host2, "web1" to the default daemon.
+func (f *Factory) APIFor(ref string) (func() (*client.Client, error), string) {
 	if f.SplitRemote != nil {
 		if c, rest, ok := f.SplitRemote(ref); ok {
 			return c, rest
+		}
+	}
+	return f.API, ref
+}
+
+// For is APIFor for the instance commands' Client.
+func (f *Factory) For(ref string) (func() (Client, error), string) {
+	if f.SplitRemote != nil {
+		if get, rest, ok := f.SplitRemote(ref); ok {
+			return RemoteOf(get), rest
 		}
 	}
 	return f.Client, ref
@@ -71,13 +87,15 @@ func (f *Factory) ForAll(refs []string) (func() (Client, error), []string, error
 	return get, names, nil
 }
 
-// Connect returns a Client for the daemon at socket.
-func Connect(socket string) (Client, error) {
-	c, err := client.Connect(socket)
-	if err != nil {
-		return nil, err
+// RemoteOf turns a function returning an API client into one returning it as a Client.
+func RemoteOf(get func() (*client.Client, error)) func() (Client, error) {
+	return func() (Client, error) {
+		c, err := get()
+		if err != nil {
+			return nil, err
+		}
+		return Remote(c), nil
 	}
-	return Remote(c), nil
 }
 
 // Remote adapts a *client.Client to Client.
@@ -95,6 +113,10 @@ func (r remote) UpdateInstanceState(ctx context.Context, name string, req api.In
 
 func (r remote) DeleteInstance(ctx context.Context, name string) (Operation, error) {
 	return wrapOp(r.Client.DeleteInstance(ctx, name))
+}
+
+func (r remote) DeleteInstanceSnapshot(ctx context.Context, name, snap string) (Operation, error) {
+	return wrapOp(r.Client.DeleteInstanceSnapshot(ctx, name, snap))
 }
 
 func wrapOp(op *client.Operation, err error) (Operation, error) {

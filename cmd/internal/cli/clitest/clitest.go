@@ -115,6 +115,13 @@ func (c *Client) DeleteInstance(ctx context.Context, name string) (cli.Operation
 	return c.op(call, api.Operation{}), nil
 }
 
+// DeleteInstanceSnapshot records "DELETE NAME/SNAP".
+func (c *Client) DeleteInstanceSnapshot(ctx context.Context, name, snap string) (cli.Operation, error) {
+	call := "DELETE " + name + "/" + snap
+	c.record(call, nil)
+	return c.op(call, api.Operation{}), nil
+}
+
 // ExecInstance records "EXEC NAME CMD..." and runs Exec.
 func (c *Client) ExecInstance(ctx context.Context, name string, req api.InstanceExecPost, args client.ExecArgs) (int, error) {
 	c.record("EXEC "+name+" "+strings.Join(req.Command, " "), req)
