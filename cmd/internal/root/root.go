@@ -58,7 +58,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		config.NewCmdProfile(f),
 		file.NewCmdFile(f),
 		console.NewCmdConsole(f),
-		backup.NewCmdExport(f), backup.NewCmdImport(f),
+		backup.NewCmdExport(f, nil), backup.NewCmdImport(f, nil),
 		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f), snapshot.NewCmdMove(f),
 		version.NewCmdVersion(f, nil),
 	)

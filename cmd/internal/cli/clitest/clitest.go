@@ -1,5 +1,6 @@
-// Package clitest is a fake lite client for the commands' tests: it serves canned objects,
-// records every call, and plays operations with scripted progress and results.
+// Package clitest holds the fakes of the commands' tests: Client, a fake cli.Client that serves
+// canned objects, records every call and plays operations with scripted progress and results;
+// and Server, a fake daemon on a unix socket for the commands that take the real API client.
 package clitest
 
 import (
