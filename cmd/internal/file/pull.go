@@ -16,50 +16,69 @@ import (
 	"lite/cmd/internal/cli"
 )
 
-func newCmdPull(f *cli.Factory) *cobra.Command {
-	var recursive bool
+// PullOptions are the inputs of lite file pull.
+type PullOptions struct {
+	IO     *cli.IOStreams
+	Client func() (Client, error)
+
+	Sources   []string // NAME/PATH
+	Dest      string   // a directory, a file name, or - for stdout
+	Recursive bool
+}
+
+// NewCmdPull returns `lite file pull`; runF replaces RunPull in tests.
+func NewCmdPull(f *cli.Factory, runF func(context.Context, *PullOptions) error) *cobra.Command {
+	opts := &PullOptions{IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "pull NAME/PATH... DEST",
 		Short: "Copy files out of an instance",
 		Long:  "Copy files out of an instance. DEST may be an existing directory, a file name, or - for stdout.",
 		Args:  cli.MinArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := connect(f)
-			if err != nil {
-				return err
+			opts.Client = clientOf(f)
+			opts.Sources, opts.Dest = args[:len(args)-1], args[len(args)-1]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			dest := args[len(args)-1]
-			srcs := args[:len(args)-1]
-			st, statErr := os.Stat(dest)
-			intoDir := statErr == nil && st.IsDir()
-			if len(srcs) > 1 && !intoDir && dest != "-" {
-				return fmt.Errorf("%s: with several sources the destination must be an existing directory", dest)
-			}
-			for _, src := range srcs {
-				name, p, err := target(src)
-				if err != nil {
-					return err
-				}
-				if dest == "-" {
-					if err := pullTo(ctx, c, name, p, f.IO.Out); err != nil {
-						return err
-					}
-					continue
-				}
-				to := dest
-				if intoDir {
-					to = filepath.Join(dest, path.Base(p))
-				}
-				if err := pull(ctx, c, name, p, to, recursive); err != nil {
-					return err
-				}
-			}
-			return nil
+			return RunPull(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "pull directories recursively")
+	cmd.Flags().BoolVarP(&opts.Recursive, "recursive", "r", false, "pull directories recursively")
 	return cmd
+}
+
+// RunPull copies the sources out of the instance.
+func RunPull(ctx context.Context, opts *PullOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	dest := opts.Dest
+	st, statErr := os.Stat(dest)
+	intoDir := statErr == nil && st.IsDir()
+	if len(opts.Sources) > 1 && !intoDir && dest != "-" {
+		return fmt.Errorf("%s: with several sources the destination must be an existing directory", dest)
+	}
+	for _, src := range opts.Sources {
+		name, p, err := target(src)
+		if err != nil {
+			return err
+		}
+		if dest == "-" {
+			if err := pullTo(ctx, c, name, p, opts.IO.Out); err != nil {
+				return err
+			}
+			continue
+		}
+		to := dest
+		if intoDir {
+			to = filepath.Join(dest, path.Base(p))
+		}
+		if err := pull(ctx, c, name, p, to, opts.Recursive); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pullTo writes one file's content to w.
@@ -130,27 +149,45 @@ func pullInto(ctx context.Context, c Client, name, p string, dir *localfs.Dir, b
 	return nil
 }
 
-func newCmdEdit(f *cli.Factory) *cobra.Command {
+// EditOptions are the inputs of lite file edit.
+type EditOptions struct {
+	IO     *cli.IOStreams
+	Client func() (Client, error)
+
+	Target string // NAME/PATH
+}
+
+// NewCmdEdit returns `lite file edit`; runF replaces RunEdit in tests.
+func NewCmdEdit(f *cli.Factory, runF func(context.Context, *EditOptions) error) *cobra.Command {
+	opts := &EditOptions{IO: f.IO}
 	return &cobra.Command{
 		Use:   "edit NAME/PATH",
 		Short: "Edit a file inside an instance with $EDITOR (or replace it from stdin)",
 		Args:  cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := connect(f)
-			if err != nil {
-				return err
+			opts.Client, opts.Target = clientOf(f), args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			name, p, err := target(args[0])
-			if err != nil {
-				return err
-			}
-			if !f.IO.InTTY {
-				return c.CreateInstanceFile(ctx, name, p, client.FileArgs{UID: -1, GID: -1, Mode: -1, Content: f.IO.In})
-			}
-			return edit(ctx, c, f.IO, name, p)
+			return RunEdit(cmd.Context(), opts)
 		},
 	}
+}
+
+// RunEdit replaces the file from stdin when it is not a terminal, else edits it in $EDITOR.
+func RunEdit(ctx context.Context, opts *EditOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	name, p, err := target(opts.Target)
+	if err != nil {
+		return err
+	}
+	if !opts.IO.InTTY {
+		return c.CreateInstanceFile(ctx, name, p, client.FileArgs{UID: -1, GID: -1, Mode: -1, Content: opts.IO.In})
+	}
+	return edit(ctx, c, opts.IO, name, p)
 }
 
 // edit pulls the file into a temporary file, runs the editor on it and pushes it back.
