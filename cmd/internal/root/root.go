@@ -59,7 +59,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		file.NewCmdFile(f),
 		console.NewCmdConsole(f),
 		backup.NewCmdExport(f, nil), backup.NewCmdImport(f, nil),
-		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f), snapshot.NewCmdMove(f),
+		snapshot.NewCmdSnapshot(f, nil), snapshot.NewCmdRestore(f, nil), snapshot.NewCmdRename(f, nil), snapshot.NewCmdCopy(f, nil), snapshot.NewCmdMove(f, nil),
 		version.NewCmdVersion(f, nil),
 	)
 	// The completion scripts are written to the writer set before they are added.
