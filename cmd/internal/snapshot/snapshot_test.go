@@ -81,10 +81,16 @@ func TestSnapshotNamesCheckedFirst(t *testing.T) {
 		func() error {
 			return RunRestore(t.Context(), &RestoreOptions{IO: ios, Client: c, Name: "c1", Snapshot: ""})
 		},
-		func() error { return RunRename(t.Context(), &RenameOptions{IO: ios, Client: c, From: "c1", To: "c2/s"}) },
-		func() error { return RunRename(t.Context(), &RenameOptions{IO: ios, Client: c, From: "c1/s0", To: "c2/s1"}) },
+		func() error {
+			return RunRename(t.Context(), &RenameOptions{IO: ios, Client: c, From: "c1", To: "c2/s"})
+		},
+		func() error {
+			return RunRename(t.Context(), &RenameOptions{IO: ios, Client: c, From: "c1/s0", To: "c2/s1"})
+		},
 		func() error { return RunRename(t.Context(), &RenameOptions{IO: ios, Client: c, From: "c1/", To: "x"}) },
-		func() error { return RunCopy(t.Context(), &CopyOptions{IO: ios, Client: c, Source: "c1", Dest: "c2/s"}) },
+		func() error {
+			return RunCopy(t.Context(), &CopyOptions{IO: ios, Client: c, Source: "c1", Dest: "c2/s"})
+		},
 		func() error { return RunCopy(t.Context(), &CopyOptions{IO: ios, Client: c, Source: "c1/", Dest: "c2"}) },
 	}
 	for i, run := range refused {
@@ -105,8 +111,12 @@ func TestRestoreRenameCopy(t *testing.T) {
 			return RunRestore(t.Context(), &RestoreOptions{IO: ios, Client: c, Name: "c1", Snapshot: "s0"})
 		},
 		func() error { return RunRename(t.Context(), &RenameOptions{IO: ios, Client: c, From: "c1", To: "c2"}) },
-		func() error { return RunRename(t.Context(), &RenameOptions{IO: ios, Client: c, From: "c2/s0", To: "clean"}) },
-		func() error { return RunRename(t.Context(), &RenameOptions{IO: ios, Client: c, From: "c2/clean", To: "c2/base"}) },
+		func() error {
+			return RunRename(t.Context(), &RenameOptions{IO: ios, Client: c, From: "c2/s0", To: "clean"})
+		},
+		func() error {
+			return RunRename(t.Context(), &RenameOptions{IO: ios, Client: c, From: "c2/clean", To: "c2/base"})
+		},
 		func() error {
 			return RunCopy(t.Context(), &CopyOptions{IO: ios, Client: c, Source: "c2/base", Dest: "c3", InstanceOnly: true})
 		},
