@@ -57,7 +57,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		config.NewCmdConfig(f),
 		config.NewCmdProfile(f),
 		file.NewCmdFile(f),
-		console.NewCmdConsole(f),
+		console.NewCmdConsole(f, nil),
 		backup.NewCmdExport(f, nil), backup.NewCmdImport(f, nil),
 		snapshot.NewCmdSnapshot(f, nil), snapshot.NewCmdRestore(f, nil), snapshot.NewCmdRename(f, nil), snapshot.NewCmdCopy(f, nil), snapshot.NewCmdMove(f, nil),
 		version.NewCmdVersion(f, nil),
