@@ -8,7 +8,6 @@ import (
 
 	"lite/client"
 	"lite/client/api"
-	"lite/cmd/internal/cli"
 )
 
 // Client is the part of the API the image commands use; *client.Client (behind cli.Remote)
@@ -27,27 +26,10 @@ type Client interface {
 	DeleteImageAlias(ctx context.Context, name string) error
 }
 
-// imageClient returns the factory's client as a Client.
-func imageClient(f func() (cli.Client, error)) (Client, error) {
-	c, err := f()
-	if err != nil {
-		return nil, err
-	}
-	ic, ok := c.(Client)
-	if !ok {
-		return nil, fmt.Errorf("this client cannot manage images")
-	}
-	return ic, nil
-}
+var _ Client = (*client.Client)(nil)
 
-// op adapts a *client.Operation to cli.Operation for progress.Wait.
-type op struct{ *client.Operation }
-
-func (o op) Wait(ctx context.Context, onProgress func(map[string]any)) (api.Operation, error) {
-	o.OnProgress = onProgress
-	err := o.Operation.Wait(ctx)
-	return o.Get(), err
-}
+// imageClient returns the API client get makes as a Client.
+func imageClient(get func() (*client.Client, error)) (Client, error) { return get() }
 
 // resolve turns an alias, fingerprint or unique fingerprint prefix into the image.
 func resolve(ctx context.Context, c Client, name string) (*api.Image, error) {

@@ -21,7 +21,7 @@ import (
 // ImportOptions are the inputs of lite image import.
 type ImportOptions struct {
 	IO      *cli.IOStreams
-	Client  func() (cli.Client, error)
+	Client  func() (Client, error)
 	Files   []string // unified, or metadata then rootfs
 	Aliases []string
 	Public  bool
@@ -29,7 +29,7 @@ type ImportOptions struct {
 
 // NewCmdImport returns `lite image import FILE [ROOTFS] [--alias A]`.
 func NewCmdImport(f *cli.Factory) *cobra.Command {
-	opts := &ImportOptions{IO: f.IO, Client: f.Client}
+	opts := &ImportOptions{IO: f.IO, Client: func() (Client, error) { return f.API() }}
 	cmd := &cobra.Command{
 		Use:   "import FILE [ROOTFS]",
 		Short: "Import an image file (unified) or a metadata tarball and its rootfs (split)",
@@ -48,7 +48,7 @@ func NewCmdImport(f *cli.Factory) *cobra.Command {
 // refused before anything is uploaded; if adding one fails after all, the image is deleted
 // again, so a failed import leaves nothing.
 func RunImport(ctx context.Context, opts *ImportOptions) error {
-	c, err := imageClient(opts.Client)
+	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func RunImport(ctx context.Context, opts *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	final, err := progress.Wait(ctx, opts.IO, op{o})
+	final, err := progress.Wait(ctx, opts.IO, cli.WrapOperation(o))
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func NewCmdExport(f *cli.Factory) *cobra.Command {
 		Args: cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.Client)
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -139,7 +139,7 @@ func NewCmdDelete(f *cli.Factory) *cobra.Command {
 		Args:    cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.Client)
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -152,7 +152,7 @@ func NewCmdDelete(f *cli.Factory) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if _, err := progress.Wait(cmd.Context(), f.IO, op{o}); err != nil {
+				if _, err := progress.Wait(cmd.Context(), f.IO, cli.WrapOperation(o)); err != nil {
 					return err
 				}
 			}
@@ -170,7 +170,7 @@ func NewCmdInfo(f *cli.Factory) *cobra.Command {
 		Args:    cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.Client)
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -191,7 +191,7 @@ func NewCmdAlias(f *cli.Factory) *cobra.Command {
 	list := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List aliases", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.Client)
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -210,7 +210,7 @@ func NewCmdAlias(f *cli.Factory) *cobra.Command {
 	create := &cobra.Command{Use: "create ALIAS IMAGE", Short: "Create an alias", Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.Client)
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -224,7 +224,7 @@ func NewCmdAlias(f *cli.Factory) *cobra.Command {
 	del := &cobra.Command{Use: "delete ALIAS", Aliases: []string{"rm"}, Short: "Delete an alias", Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.Client)
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -233,7 +233,7 @@ func NewCmdAlias(f *cli.Factory) *cobra.Command {
 	rename := &cobra.Command{Use: "rename ALIAS NEW", Aliases: []string{"mv"}, Short: "Rename an alias", Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.Client)
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -253,7 +253,7 @@ func NewCmdPublish(f *cli.Factory) *cobra.Command {
 		Args:  cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.Client)
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -276,7 +276,7 @@ func NewCmdPublish(f *cli.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+			final, err := progress.Wait(cmd.Context(), f.IO, cli.WrapOperation(o))
 			if err != nil {
 				return err
 			}
@@ -310,7 +310,7 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 		Args:  cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 2 {
-				if _, rest := f.For(args[1]); rest != args[1] {
+				if _, rest := f.APIFor(args[1]); rest != args[1] {
 					return copyToServer(cmd, f, args[0], args[1], aliases)
 				}
 			}
@@ -324,7 +324,7 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 			if r == nil {
 				return fmt.Errorf("%q is a local image already: name a remote, e.g. REMOTE:%s: %w", args[0], name, api.ErrInvalid)
 			}
-			c, err := imageClient(f.Client)
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -347,7 +347,7 @@ func NewCmdBuild(f *cli.Factory) *cobra.Command {
 			"packages is reused from the build cache. Ubuntu recipes need lited's --ubuntu-mirror and --ubuntu-keyring.",
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := imageClient(f.Client)
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -373,7 +373,7 @@ func createFromSource(cmd *cobra.Command, f *cli.Factory, c Client, src *api.Ima
 	if err != nil {
 		return err
 	}
-	final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+	final, err := progress.Wait(cmd.Context(), f.IO, cli.WrapOperation(o))
 	if err != nil {
 		return err
 	}

@@ -19,8 +19,8 @@ import (
 // again; only the aliases are added.
 func copyToServer(cmd *cobra.Command, f *cli.Factory, srcRef, dstRef string, aliases []string) error {
 	ctx := cmd.Context()
-	srcGet, name := f.For(srcRef)
-	dstGet, rest := f.For(dstRef)
+	srcGet, name := f.APIFor(srcRef)
+	dstGet, rest := f.APIFor(dstRef)
 	if rest != "" {
 		return fmt.Errorf("the target %q must be a server (REMOTE:), images keep their fingerprint: %w", dstRef, api.ErrInvalid)
 	}
@@ -71,7 +71,7 @@ func sendImage(cmd *cobra.Command, f *cli.Factory, src, dst Client, img *api.Ima
 	if err != nil {
 		return err
 	}
-	final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+	final, err := progress.Wait(cmd.Context(), f.IO, cli.WrapOperation(o))
 	if err != nil {
 		return err
 	}

@@ -140,9 +140,5 @@ func (o *Options) execClient() (Client, Execer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ex, ok := c.(Execer)
-	if !ok {
-		return nil, nil, fmt.Errorf("this client cannot run commands")
-	}
-	return c, ex, nil
+	return c, c, nil
 }

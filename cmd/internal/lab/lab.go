@@ -25,7 +25,11 @@ type Client interface {
 	PlanLab(ctx context.Context, req api.LabsPost) (*api.LabPlan, error)
 	UpLab(ctx context.Context, req api.LabsPost) (*client.Operation, error)
 	DownLab(ctx context.Context, name string) (*client.Operation, error)
+	Snapshotter
+	Execer
 }
+
+var _ Client = (*client.Client)(nil)
 
 // Options are what every lab command gets.
 type Options struct {
@@ -35,19 +39,9 @@ type Options struct {
 	File string
 }
 
-// FromFactory adapts the CLI's factory.
+// FromFactory takes the factory's typed API client.
 func FromFactory(f *cli.Factory) *Options {
-	return &Options{IO: f.IO, Client: func() (Client, error) {
-		c, err := f.Client()
-		if err != nil {
-			return nil, err
-		}
-		lc, ok := c.(Client)
-		if !ok {
-			return nil, fmt.Errorf("this client cannot manage labs")
-		}
-		return lc, nil
-	}}
+	return &Options{IO: f.IO, Client: func() (Client, error) { return f.API() }}
 }
 
 // NewCmdLab returns the `lite lab` command group.

@@ -16,24 +16,12 @@ type Snapshotter interface {
 	RestoreLab(ctx context.Context, name, snap string) (*client.Operation, error)
 }
 
-func (o *Options) snapshotter() (Snapshotter, error) {
-	c, err := o.Client()
-	if err != nil {
-		return nil, err
-	}
-	sn, ok := c.(Snapshotter)
-	if !ok {
-		return nil, fmt.Errorf("this client cannot snapshot labs")
-	}
-	return sn, nil
-}
-
 // RunSnapshot snapshots every node of a lab (default name: the time).
 func RunSnapshot(ctx context.Context, opts *Options, name, snap string) error {
 	if snap == "" {
 		snap = "snap-" + time.Now().UTC().Format("20060102-150405")
 	}
-	sn, err := opts.snapshotter()
+	sn, err := opts.Client()
 	if err != nil {
 		return err
 	}
@@ -50,7 +38,7 @@ func RunSnapshot(ctx context.Context, opts *Options, name, snap string) error {
 
 // RunRestore brings every node of a lab back to snap; reset is a restore of "provisioned".
 func RunRestore(ctx context.Context, opts *Options, name, snap string) error {
-	sn, err := opts.snapshotter()
+	sn, err := opts.Client()
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"lite/client"
 	"lite/client/api"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/output"
@@ -38,23 +39,15 @@ type Options struct {
 	On func(ref string) (*Options, string)
 }
 
-// FromFactory adapts the CLI's factory: its client is the full one, which has these methods.
+var _ Client = (*client.Client)(nil)
+
+// FromFactory takes the factory's typed API client (for "REMOTE:NAME" references too).
 func FromFactory(f *cli.Factory) *Options {
-	with := func(get func() (cli.Client, error)) func() (Client, error) {
-		return func() (Client, error) {
-			c, err := get()
-			if err != nil {
-				return nil, err
-			}
-			nc, ok := c.(Client)
-			if !ok {
-				return nil, fmt.Errorf("this client cannot manage networks")
-			}
-			return nc, nil
-		}
+	with := func(get func() (*client.Client, error)) func() (Client, error) {
+		return func() (Client, error) { return get() }
 	}
-	return &Options{IO: f.IO, Client: with(f.Client), On: func(ref string) (*Options, string) {
-		get, name := f.For(ref)
+	return &Options{IO: f.IO, Client: with(f.API), On: func(ref string) (*Options, string) {
+		get, name := f.APIFor(ref)
 		return &Options{IO: f.IO, Client: with(get)}, name
 	}}
 }
