@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,12 +12,12 @@ import (
 )
 
 // ExportInstance streams a backup of an instance (with its snapshots unless instanceOnly) to w.
-func (c *Client) ExportInstance(name string, instanceOnly bool, w io.Writer) error {
+func (c *Client) ExportInstance(ctx context.Context, name string, instanceOnly bool, w io.Writer) error {
 	q := url.Values{}
 	if instanceOnly {
 		q.Set("instance_only", "true")
 	}
-	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, endpoint("http", apiPath("/1.0/instances", name)+"/export", q), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint("http", apiPath("/1.0/instances", name)+"/export", q), nil)
 	if err != nil {
 		return err
 	}
@@ -37,8 +38,8 @@ func (c *Client) ExportInstance(name string, instanceOnly bool, w io.Writer) err
 
 // ImportInstance uploads a backup and returns the import operation; name "" keeps the
 // backup's instance name.
-func (c *Client) ImportInstance(r io.Reader, name string) (*Operation, error) {
-	req, err := http.NewRequestWithContext(c.ctx, http.MethodPost, endpoint("http", "/1.0/instances", nil), r)
+func (c *Client) ImportInstance(ctx context.Context, r io.Reader, name string) (*Operation, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint("http", "/1.0/instances", nil), r)
 	if err != nil {
 		return nil, err
 	}

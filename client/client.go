@@ -1,7 +1,8 @@
 // Package client is the Go client of lited's LXD-style /1.0 API. It speaks HTTP and websockets
 // over the daemon's unix socket, unwraps the response envelope, turns error replies into
 // *api.StatusError (so errors.Is(err, api.ErrNotFound) works) and follows operations. It links
-// no C and holds no state beyond the socket path.
+// no C and holds no state beyond the socket path: every call takes the context that bounds it
+// (a cancelled context ends the request, a Wait, an exec or console session, an events stream).
 package client
 
 import (
@@ -43,7 +44,6 @@ func DefaultSocket() string {
 // Client talks to one lited over its unix socket. It is safe for concurrent use.
 type Client struct {
 	socket string
-	ctx    context.Context
 	http   *http.Client
 	ws     *websocket.Dialer
 }
@@ -67,7 +67,6 @@ func Connect(socketPath string) (*Client, error) {
 	}
 	return &Client{
 		socket: socketPath,
-		ctx:    context.Background(),
 		http: &http.Client{Transport: &http.Transport{
 			DialContext:         dial,
 			MaxIdleConnsPerHost: 4,
@@ -79,14 +78,6 @@ func Connect(socketPath string) (*Client, error) {
 
 // SocketPath returns the socket this client talks to.
 func (c *Client) SocketPath() string { return c.socket }
-
-// WithContext returns a copy of the client whose requests (and exec sessions) end when ctx
-// is done. Operation.Wait takes its own context.
-func (c *Client) WithContext(ctx context.Context) *Client {
-	cp := *c
-	cp.ctx = ctx
-	return &cp
-}
 
 // dialError explains a failed connection to the socket in terms a user can act on. The
 // error matches api.ErrUnavailable (or api.ErrForbidden) and wraps the system error.
@@ -144,7 +135,7 @@ func endpoint(scheme, path string, query url.Values) string {
 
 // do sends a request and returns the decoded envelope of a successful reply. Error replies
 // become *api.StatusError.
-func (c *Client) do(r request) (*api.Response, error) {
+func (c *Client) do(ctx context.Context, r request) (*api.Response, error) {
 	var body io.Reader
 	if r.body != nil {
 		buf, err := json.Marshal(r.body)
@@ -153,7 +144,7 @@ func (c *Client) do(r request) (*api.Response, error) {
 		}
 		body = bytes.NewReader(buf)
 	}
-	req, err := http.NewRequestWithContext(c.ctx, r.method, endpoint("http", r.path, r.query), body)
+	req, err := http.NewRequestWithContext(ctx, r.method, endpoint("http", r.path, r.query), body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
 	}
@@ -198,8 +189,8 @@ func parseResponse(resp *http.Response) (*api.Response, error) {
 }
 
 // get fetches path and decodes the sync reply's metadata into out.
-func (c *Client) get(path string, query url.Values, out any) error {
-	env, err := c.do(request{method: http.MethodGet, path: path, query: query})
+func (c *Client) get(ctx context.Context, path string, query url.Values, out any) error {
+	env, err := c.do(ctx, request{method: http.MethodGet, path: path, query: query})
 	if err != nil {
 		return err
 	}
@@ -210,8 +201,8 @@ func (c *Client) get(path string, query url.Values, out any) error {
 }
 
 // operation sends a request that the server answers with an async operation.
-func (c *Client) operation(r request) (*Operation, error) {
-	env, err := c.do(r)
+func (c *Client) operation(ctx context.Context, r request) (*Operation, error) {
+	env, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err
 	}

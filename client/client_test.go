@@ -62,6 +62,7 @@ func TestConnectRefused(t *testing.T) {
 }
 
 func TestGetServerDecodesEnvelope(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	d.mux.HandleFunc("GET /1.0", func(w http.ResponseWriter, r *http.Request) {
 		if r.Host != "unix.socket" {
@@ -70,7 +71,7 @@ func TestGetServerDecodesEnvelope(t *testing.T) {
 		writeSync(w, api.Server{APIVersion: "1.0", Auth: "trusted",
 			Environment: api.ServerEnvironment{ServerName: "box", ServerVersion: "5.0.2"}})
 	})
-	srv, err := d.client().GetServer()
+	srv, err := d.client().GetServer(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +81,7 @@ func TestGetServerDecodesEnvelope(t *testing.T) {
 }
 
 func TestErrorRepliesKeepTheirKind(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	d.mux.HandleFunc("GET /1.0/instances/{name}", func(w http.ResponseWriter, r *http.Request) {
 		switch r.PathValue("name") {
@@ -101,7 +103,7 @@ func TestErrorRepliesKeepTheirKind(t *testing.T) {
 		{"broken", "failed to fetch /1.0/instances/broken: 500 Internal Server Error", api.ErrInternal},
 	}
 	for _, tc := range cases {
-		_, err := c.GetInstance(tc.name)
+		_, err := c.GetInstance(ctx, tc.name)
 		var se *api.StatusError
 		if !errors.As(err, &se) {
 			t.Fatalf("GetInstance(%q) error %v is not a *api.StatusError", tc.name, err)
@@ -114,6 +116,7 @@ func TestErrorRepliesKeepTheirKind(t *testing.T) {
 }
 
 func TestNamesArePercentEncoded(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	d.mux.HandleFunc("GET /1.0/images/aliases/{name}", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.EscapedPath() != "/1.0/images/aliases/debian%2F12" {
@@ -121,7 +124,7 @@ func TestNamesArePercentEncoded(t *testing.T) {
 		}
 		writeSync(w, api.ImageAliasesEntry{Name: r.PathValue("name"), Target: strings.Repeat("ab", 32)})
 	})
-	alias, err := d.client().GetImageAlias("debian/12")
+	alias, err := d.client().GetImageAlias(ctx, "debian/12")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +134,7 @@ func TestNamesArePercentEncoded(t *testing.T) {
 }
 
 func TestGetInstancesAsksForFullObjects(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	d.mux.HandleFunc("GET /1.0/instances", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -147,14 +151,14 @@ func TestGetInstancesAsksForFullObjects(t *testing.T) {
 		writeSync(w, api.InstanceFull{Instance: api.Instance{Name: r.PathValue("name")}, State: &api.InstanceState{}})
 	})
 	c := d.client()
-	list, err := c.GetInstances("status eq Running")
+	list, err := c.GetInstances(ctx, "status eq Running")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(list) != 1 || list[0].Name != "c1" || list[0].State == nil || list[0].State.Pid != 42 {
 		t.Errorf("GetInstances() = %+v", list)
 	}
-	inst, err := c.GetInstance("c 2")
+	inst, err := c.GetInstance(ctx, "c 2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,11 +168,12 @@ func TestGetInstancesAsksForFullObjects(t *testing.T) {
 }
 
 func TestSyncReplyWhereOperationExpected(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	d.mux.HandleFunc("DELETE /1.0/instances/{name}", func(w http.ResponseWriter, r *http.Request) {
 		writeSync(w, map[string]any{})
 	})
-	if _, err := d.client().DeleteInstance("c1"); err == nil || !strings.Contains(err.Error(), "expected an operation") {
+	if _, err := d.client().DeleteInstance(ctx, "c1"); err == nil || !strings.Contains(err.Error(), "expected an operation") {
 		t.Errorf("DeleteInstance with a sync reply: err = %v", err)
 	}
 }

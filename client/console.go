@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,12 +21,13 @@ type ConsoleArgs struct {
 	Control func(conn *websocket.Conn)
 }
 
-// ConsoleInstance attaches to an instance's console until In ends or the console closes.
-func (c *Client) ConsoleInstance(name string, req api.InstanceConsolePost, args ConsoleArgs) error {
+// ConsoleInstance attaches to an instance's console until In ends, the console closes or ctx
+// is done.
+func (c *Client) ConsoleInstance(ctx context.Context, name string, req api.InstanceConsolePost, args ConsoleArgs) error {
 	if req.Type == "" {
 		req.Type = "console"
 	}
-	op, err := c.operation(request{method: http.MethodPost, path: apiPath("/1.0/instances", name) + "/console", body: req})
+	op, err := c.operation(ctx, request{method: http.MethodPost, path: apiPath("/1.0/instances", name) + "/console", body: req})
 	if err != nil {
 		return err
 	}
@@ -38,7 +40,7 @@ func (c *Client) ConsoleInstance(name string, req api.InstanceConsolePost, args 
 	defer conns.close()
 	for _, fd := range []string{"control", "0"} {
 		secret, _ := fds[fd].(string)
-		conn, err := c.dialWebsocket(c.ctx, path, url.Values{"secret": {secret}})
+		conn, err := c.dialWebsocket(ctx, path, url.Values{"secret": {secret}})
 		if err != nil {
 			return fmt.Errorf("console: connect %s stream: %w", fd, err)
 		}
@@ -61,14 +63,15 @@ func (c *Client) ConsoleInstance(name string, req api.InstanceConsolePost, args 
 	select {
 	case <-in: // detached
 	case <-out: // the console went away
+	case <-ctx.Done(): // interrupted
 	}
 	conns.close()
-	return op.Wait(c.ctx)
+	return op.Wait(ctx)
 }
 
 // GetInstanceConsoleLog returns what the instance's console printed.
-func (c *Client) GetInstanceConsoleLog(name string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, endpoint("http", apiPath("/1.0/instances", name)+"/console", nil), nil)
+func (c *Client) GetInstanceConsoleLog(ctx context.Context, name string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint("http", apiPath("/1.0/instances", name)+"/console", nil), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ func TestErrorKindFromReply(t *testing.T) {
 	})
 	c := d.client()
 	for _, kind := range kindsUnderTest {
-		_, err := c.GetInstance(api.KindName(kind))
+		_, err := c.GetInstance(t.Context(), api.KindName(kind))
 		if err == nil || err.Error() != "refused: "+kind.Error() {
 			t.Fatalf("GetInstance(%s) = %v", api.KindName(kind), err)
 		}
@@ -46,7 +46,7 @@ func TestOperationErrorKind(t *testing.T) {
 	launchFixture(t, d)
 	c := d.client()
 	for _, kind := range kindsUnderTest {
-		op, err := c.CreateInstance(api.InstancesPost{Name: "c1"})
+		op, err := c.CreateInstance(t.Context(), api.InstancesPost{Name: "c1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func TestOperationErrorKind(t *testing.T) {
 			}
 		}
 	}
-	op, err := c.CreateInstance(api.InstancesPost{Name: "c1"})
+	op, err := c.CreateInstance(t.Context(), api.InstancesPost{Name: "c1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,10 +26,10 @@ type EventListener struct {
 
 // GetEvents opens /1.0/events for the given event types (all types when none are given) and
 // calls handler for every event, in order, from a single goroutine, until the listener is
-// closed, the stream ends, or the client's context is done. Frames that do not parse or have
+// closed, the stream ends, or ctx is done. Frames that do not parse or have
 // no type are skipped, as LXD's client does.
-func (c *Client) GetEvents(types []string, handler func(api.Event)) (*EventListener, error) {
-	return c.listen(types, func(frame []byte) {
+func (c *Client) GetEvents(ctx context.Context, types []string, handler func(api.Event)) (*EventListener, error) {
+	return c.listen(ctx, types, func(frame []byte) {
 		var ev api.Event
 		if json.Unmarshal(frame, &ev) != nil || ev.Type == "" {
 			return
@@ -39,17 +39,17 @@ func (c *Client) GetEvents(types []string, handler func(api.Event)) (*EventListe
 }
 
 // listen opens the events websocket and feeds every frame to onFrame.
-func (c *Client) listen(types []string, onFrame func([]byte)) (*EventListener, error) {
+func (c *Client) listen(ctx context.Context, types []string, onFrame func([]byte)) (*EventListener, error) {
 	q := url.Values{}
 	if len(types) > 0 {
 		q.Set("type", strings.Join(types, ","))
 	}
-	conn, err := c.dialWebsocket(c.ctx, "/1.0/events", q)
+	conn, err := c.dialWebsocket(ctx, "/1.0/events", q)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
 	l := &EventListener{conn: conn, done: make(chan struct{})}
-	l.stop = context.AfterFunc(c.ctx, func() { _ = l.Close() })
+	l.stop = context.AfterFunc(ctx, func() { _ = l.Close() })
 	go l.read(onFrame)
 	return l, nil
 }

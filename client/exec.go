@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -41,24 +42,24 @@ type ExecArgs struct {
 // output until each stream's end-of-stream frame, and returns the command's exit code (the
 // operation's "return"). The error is non-nil when the operation failed; the exit code is
 // still returned when the server reported one (127 for "Command not found"), else -1.
-func (c *Client) ExecInstance(name string, req api.InstanceExecPost, args ExecArgs) (int, error) {
+func (c *Client) ExecInstance(ctx context.Context, name string, req api.InstanceExecPost, args ExecArgs) (int, error) {
 	req.WaitForWS = true
 	if req.Environment == nil {
 		req.Environment = map[string]string{}
 	}
-	op, err := c.operation(request{method: http.MethodPost, path: apiPath("/1.0/instances", name) + "/exec", body: req})
+	op, err := c.operation(ctx, request{method: http.MethodPost, path: apiPath("/1.0/instances", name) + "/exec", body: req})
 	if err != nil {
 		return -1, err
 	}
-	conns, err := c.connectExec(op)
+	conns, err := c.connectExec(ctx, op)
 	if err != nil {
 		return -1, err
 	}
 	defer conns.close()
 
 	outputs := conns.relay(args, req.Interactive)
-	waitErr := op.Wait(c.ctx)
-	if c.ctx.Err() == nil {
+	waitErr := op.Wait(ctx)
+	if ctx.Err() == nil {
 		select {
 		case <-outputs:
 		case <-time.After(drainTimeout):
@@ -88,7 +89,7 @@ type execConns map[string]*websocket.Conn
 
 // connectExec connects the sockets named in the operation's "fds": control first, then the
 // data ones in order, as the server starts the command once the required set is connected.
-func (c *Client) connectExec(op *Operation) (execConns, error) {
+func (c *Client) connectExec(ctx context.Context, op *Operation) (execConns, error) {
 	fds, ok := op.Get().Metadata["fds"].(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("exec operation %s: no websockets in its metadata", op.ID())
@@ -100,7 +101,7 @@ func (c *Client) connectExec(op *Operation) (execConns, error) {
 		if !ok {
 			continue
 		}
-		conn, err := c.dialWebsocket(c.ctx, path, url.Values{"secret": {secret}})
+		conn, err := c.dialWebsocket(ctx, path, url.Values{"secret": {secret}})
 		if err != nil {
 			conns.close()
 			return nil, fmt.Errorf("exec: connect %s stream: %w", fd, err)

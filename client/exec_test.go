@@ -167,10 +167,11 @@ func (s *execServer) run(req api.InstanceExecPost, fds []string, meta map[string
 }
 
 func TestExecRelaysStreamsAndExitCode(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	s := newExecServer(t, d)
 	var stdout, stderr bytes.Buffer
-	code, err := d.client().ExecInstance("c1", api.InstanceExecPost{Command: []string{"upper"}},
+	code, err := d.client().ExecInstance(ctx, "c1", api.InstanceExecPost{Command: []string{"upper"}},
 		ExecArgs{Stdin: strings.NewReader("hello world\n"), Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
 		t.Fatalf("ExecInstance: %v", err)
@@ -196,10 +197,11 @@ func TestExecRelaysStreamsAndExitCode(t *testing.T) {
 }
 
 func TestExecWaitsForOutputAfterTheOperationEnds(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	newExecServer(t, d)
 	var stdout bytes.Buffer
-	code, err := d.client().ExecInstance("c1", api.InstanceExecPost{Command: []string{"late"}},
+	code, err := d.client().ExecInstance(ctx, "c1", api.InstanceExecPost{Command: []string{"late"}},
 		ExecArgs{Stdout: &stdout})
 	if err != nil || code != 0 {
 		t.Fatalf("ExecInstance = %d, %v", code, err)
@@ -210,22 +212,24 @@ func TestExecWaitsForOutputAfterTheOperationEnds(t *testing.T) {
 }
 
 func TestExecCommandNotFoundKeepsExitCode(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	newExecServer(t, d)
-	code, err := d.client().ExecInstance("c1", api.InstanceExecPost{Command: []string{"missing"}}, ExecArgs{})
+	code, err := d.client().ExecInstance(ctx, "c1", api.InstanceExecPost{Command: []string{"missing"}}, ExecArgs{})
 	if err == nil || err.Error() != "Command not found" || code != 127 {
 		t.Errorf("ExecInstance = %d, %v; want 127, Command not found", code, err)
 	}
 }
 
 func TestExecInteractiveUsesControlAndOneStream(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	s := newExecServer(t, d)
 	var stdout bytes.Buffer
 	resize := func(conn *websocket.Conn) {
 		_ = conn.WriteJSON(api.InstanceExecControl{Command: "window-resize", Args: map[string]string{"width": "132", "height": "43"}})
 	}
-	code, err := d.client().ExecInstance("c1",
+	code, err := d.client().ExecInstance(ctx, "c1",
 		api.InstanceExecPost{Command: []string{"tty"}, Interactive: true, Width: 80, Height: 24},
 		ExecArgs{Stdin: strings.NewReader("ls\r"), Stdout: &stdout, Control: resize})
 	if err != nil || code != 0 {
@@ -242,11 +246,12 @@ func TestExecInteractiveUsesControlAndOneStream(t *testing.T) {
 }
 
 func TestExecRefusedRequest(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	d.mux.HandleFunc("POST /1.0/instances/{name}/exec", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Instance is not running")
 	})
-	code, err := d.client().ExecInstance("c1", api.InstanceExecPost{Command: []string{"true"}}, ExecArgs{})
+	code, err := d.client().ExecInstance(ctx, "c1", api.InstanceExecPost{Command: []string{"true"}}, ExecArgs{})
 	if code != -1 || err == nil || err.Error() != "Instance is not running" {
 		t.Errorf("ExecInstance = %d, %v", code, err)
 	}

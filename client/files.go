@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,8 +35,8 @@ func (c *Client) fileURL(name, path string) string {
 
 // GetInstanceFile reads a file, symlink (its target) or directory (Entries) of an instance.
 // For a file or symlink the caller reads and closes the returned body.
-func (c *Client) GetInstanceFile(name, path string) (io.ReadCloser, *FileInfo, error) {
-	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, c.fileURL(name, path), nil)
+func (c *Client) GetInstanceFile(ctx context.Context, name, path string) (io.ReadCloser, *FileInfo, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.fileURL(name, path), nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -62,12 +63,12 @@ func (c *Client) GetInstanceFile(name, path string) (io.ReadCloser, *FileInfo, e
 }
 
 // CreateInstanceFile writes a file, directory or symlink into an instance.
-func (c *Client) CreateInstanceFile(name, path string, args FileArgs) error {
+func (c *Client) CreateInstanceFile(ctx context.Context, name, path string, args FileArgs) error {
 	body := args.Content
 	if body == nil {
 		body = http.NoBody
 	}
-	req, err := http.NewRequestWithContext(c.ctx, http.MethodPost, c.fileURL(name, path), body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.fileURL(name, path), body)
 	if err != nil {
 		return err
 	}
@@ -93,8 +94,8 @@ func (c *Client) CreateInstanceFile(name, path string, args FileArgs) error {
 }
 
 // DeleteInstanceFile removes a file, symlink or empty directory of an instance.
-func (c *Client) DeleteInstanceFile(name, path string) error {
-	req, err := http.NewRequestWithContext(c.ctx, http.MethodDelete, c.fileURL(name, path), nil)
+func (c *Client) DeleteInstanceFile(ctx context.Context, name, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.fileURL(name, path), nil)
 	if err != nil {
 		return err
 	}

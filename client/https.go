@@ -67,7 +67,6 @@ func ConnectHTTPS(rawURL string, clientCert tls.Certificate, pinned string) (*Cl
 	_ = probe.Close()
 	return &Client{
 		socket: rawURL,
-		ctx:    context.Background(),
 		http: &http.Client{Transport: &http.Transport{
 			DialContext: dial, MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second,
 		}},
@@ -91,15 +90,15 @@ func certFingerprint(der []byte) string {
 }
 
 // UpdateServer replaces the server config (PUT /1.0).
-func (c *Client) UpdateServer(put api.ServerPut) error {
-	_, err := c.do(request{method: http.MethodPut, path: "/1.0", body: put})
+func (c *Client) UpdateServer(ctx context.Context, put api.ServerPut) error {
+	_, err := c.do(ctx, request{method: http.MethodPut, path: "/1.0", body: put})
 	return err
 }
 
 // GetCertificates returns the trusted client certificates.
-func (c *Client) GetCertificates() ([]api.Certificate, error) {
+func (c *Client) GetCertificates(ctx context.Context) ([]api.Certificate, error) {
 	var list []api.Certificate
-	if err := c.get("/1.0/certificates", url.Values{"recursion": {"1"}}, &list); err != nil {
+	if err := c.get(ctx, "/1.0/certificates", url.Values{"recursion": {"1"}}, &list); err != nil {
 		return nil, err
 	}
 	return list, nil
@@ -107,20 +106,20 @@ func (c *Client) GetCertificates() ([]api.Certificate, error) {
 
 // CreateCertificateToken asks for a join token for a client called name; the operation's
 // metadata holds it (clientName, fingerprint, addresses, secret, expiresAt).
-func (c *Client) CreateCertificateToken(name string) (*Operation, error) {
-	return c.operation(request{method: http.MethodPost, path: "/1.0/certificates", body: api.CertificatesPost{
+func (c *Client) CreateCertificateToken(ctx context.Context, name string) (*Operation, error) {
+	return c.operation(ctx, request{method: http.MethodPost, path: "/1.0/certificates", body: api.CertificatesPost{
 		CertificatePut: api.CertificatePut{Name: name, Type: api.CertificateTypeClient}, Token: true}})
 }
 
 // JoinWithToken presents a join token: the server trusts this client's certificate.
-func (c *Client) JoinWithToken(token string) error {
-	_, err := c.do(request{method: http.MethodPost, path: "/1.0/certificates", body: api.CertificatesPost{
+func (c *Client) JoinWithToken(ctx context.Context, token string) error {
+	_, err := c.do(ctx, request{method: http.MethodPost, path: "/1.0/certificates", body: api.CertificatesPost{
 		CertificatePut: api.CertificatePut{Type: api.CertificateTypeClient}, TrustToken: token, Password: token}})
 	return err
 }
 
 // DeleteCertificate removes a trusted certificate by fingerprint (or a unique prefix).
-func (c *Client) DeleteCertificate(fingerprint string) error {
-	_, err := c.do(request{method: http.MethodDelete, path: apiPath("/1.0/certificates", fingerprint)})
+func (c *Client) DeleteCertificate(ctx context.Context, fingerprint string) error {
+	_, err := c.do(ctx, request{method: http.MethodDelete, path: apiPath("/1.0/certificates", fingerprint)})
 	return err
 }

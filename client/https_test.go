@@ -14,6 +14,7 @@ import (
 )
 
 func TestConnectHTTPSPinsTheServer(t *testing.T) {
+	ctx := t.Context()
 	dir := t.TempDir()
 	srvCert, err := trust.KeyPair(filepath.Join(dir, "s.crt"), filepath.Join(dir, "s.key"), "srv")
 	if err != nil {
@@ -40,7 +41,7 @@ func TestConnectHTTPSPinsTheServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := c.GetServer()
+	srv, err := c.GetServer(ctx)
 	if err != nil || srv.Auth != "trusted" {
 		t.Fatalf("GetServer: %+v %v", srv, err)
 	}

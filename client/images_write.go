@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +29,7 @@ type ImageUpload struct {
 
 // CreateImage uploads an image (POST /1.0/images), streamed from its files. The operation's
 // final metadata holds "fingerprint" and "size".
-func (c *Client) CreateImage(up ImageUpload) (*Operation, error) {
+func (c *Client) CreateImage(ctx context.Context, up ImageUpload) (*Operation, error) {
 	meta, err := os.Open(up.Meta)
 	if err != nil {
 		return nil, err
@@ -48,7 +49,7 @@ func (c *Client) CreateImage(up ImageUpload) (*Operation, error) {
 	if up.Rootfs == "" {
 		defer meta.Close()
 		h.Set("Content-Type", "application/octet-stream")
-		return c.rawOperation(http.MethodPost, "/1.0/images", meta, h)
+		return c.rawOperation(ctx, http.MethodPost, "/1.0/images", meta, h)
 	}
 	rootfs, err := os.Open(up.Rootfs)
 	if err != nil {
@@ -78,12 +79,12 @@ func (c *Client) CreateImage(up ImageUpload) (*Operation, error) {
 		pw.CloseWithError(err)
 	}()
 	h.Set("Content-Type", mw.FormDataContentType())
-	return c.rawOperation(http.MethodPost, "/1.0/images", pr, h)
+	return c.rawOperation(ctx, http.MethodPost, "/1.0/images", pr, h)
 }
 
 // rawOperation sends a non-JSON body and returns the operation the server started.
-func (c *Client) rawOperation(method, path string, body io.Reader, h http.Header) (*Operation, error) {
-	req, err := http.NewRequestWithContext(c.ctx, method, endpoint("http", path, nil), body)
+func (c *Client) rawOperation(ctx context.Context, method, path string, body io.Reader, h http.Header) (*Operation, error) {
+	req, err := http.NewRequestWithContext(ctx, method, endpoint("http", path, nil), body)
 	if err != nil {
 		return nil, err
 	}
@@ -109,18 +110,18 @@ func (c *Client) rawOperation(method, path string, body io.Reader, h http.Header
 }
 
 // CreateImageFromSource publishes an instance or pulls an image (POST /1.0/images, JSON).
-func (c *Client) CreateImageFromSource(req api.ImagesPost) (*Operation, error) {
-	return c.operation(request{method: http.MethodPost, path: "/1.0/images", body: req})
+func (c *Client) CreateImageFromSource(ctx context.Context, req api.ImagesPost) (*Operation, error) {
+	return c.operation(ctx, request{method: http.MethodPost, path: "/1.0/images", body: req})
 }
 
 // DeleteImage deletes an image by fingerprint or unique prefix.
-func (c *Client) DeleteImage(fp string) (*Operation, error) {
-	return c.operation(request{method: http.MethodDelete, path: apiPath("/1.0/images", fp)})
+func (c *Client) DeleteImage(ctx context.Context, fp string) (*Operation, error) {
+	return c.operation(ctx, request{method: http.MethodDelete, path: apiPath("/1.0/images", fp)})
 }
 
 // UpdateImage replaces an image's writable fields.
-func (c *Client) UpdateImage(fp string, put api.ImagePut) error {
-	_, err := c.do(request{method: http.MethodPut, path: apiPath("/1.0/images", fp), body: put})
+func (c *Client) UpdateImage(ctx context.Context, fp string, put api.ImagePut) error {
+	_, err := c.do(ctx, request{method: http.MethodPut, path: apiPath("/1.0/images", fp), body: put})
 	return err
 }
 
@@ -129,12 +130,12 @@ func (c *Client) UpdateImage(fp string, put api.ImagePut) error {
 // named as the server names them; otherwise target is the file to write, a unified image
 // getting the server's extension (out -> out.tar.gz), a split one written as target and
 // target.root.
-func (c *Client) ExportImage(fp, target string) (out []string, err error) {
+func (c *Client) ExportImage(ctx context.Context, fp, target string) (out []string, err error) {
 	dir, base := target, ""
 	if st, serr := os.Stat(target); serr != nil || !st.IsDir() {
 		dir, base = filepath.Dir(target), filepath.Base(target)
 	}
-	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, endpoint("http", apiPath("/1.0/images", fp)+"/export", nil), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint("http", apiPath("/1.0/images", fp)+"/export", nil), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -220,34 +221,34 @@ func saveAs(dir, name string, r io.Reader) (string, error) {
 }
 
 // GetImageAliases returns every alias.
-func (c *Client) GetImageAliases() ([]api.ImageAliasesEntry, error) {
+func (c *Client) GetImageAliases(ctx context.Context) ([]api.ImageAliasesEntry, error) {
 	var list []api.ImageAliasesEntry
-	if err := c.get("/1.0/images/aliases", url.Values{"recursion": {"1"}}, &list); err != nil {
+	if err := c.get(ctx, "/1.0/images/aliases", url.Values{"recursion": {"1"}}, &list); err != nil {
 		return nil, err
 	}
 	return list, nil
 }
 
 // CreateImageAlias adds an alias; Target may be a unique fingerprint prefix.
-func (c *Client) CreateImageAlias(a api.ImageAliasesPost) error {
-	_, err := c.do(request{method: http.MethodPost, path: "/1.0/images/aliases", body: a})
+func (c *Client) CreateImageAlias(ctx context.Context, a api.ImageAliasesPost) error {
+	_, err := c.do(ctx, request{method: http.MethodPost, path: "/1.0/images/aliases", body: a})
 	return err
 }
 
 // UpdateImageAlias points an alias elsewhere.
-func (c *Client) UpdateImageAlias(name string, put api.ImageAliasesEntryPut) error {
-	_, err := c.do(request{method: http.MethodPut, path: apiPath("/1.0/images/aliases", name), body: put})
+func (c *Client) UpdateImageAlias(ctx context.Context, name string, put api.ImageAliasesEntryPut) error {
+	_, err := c.do(ctx, request{method: http.MethodPut, path: apiPath("/1.0/images/aliases", name), body: put})
 	return err
 }
 
 // RenameImageAlias renames an alias.
-func (c *Client) RenameImageAlias(name, to string) error {
-	_, err := c.do(request{method: http.MethodPost, path: apiPath("/1.0/images/aliases", name), body: api.ImageAliasesEntryPost{Name: to}})
+func (c *Client) RenameImageAlias(ctx context.Context, name, to string) error {
+	_, err := c.do(ctx, request{method: http.MethodPost, path: apiPath("/1.0/images/aliases", name), body: api.ImageAliasesEntryPost{Name: to}})
 	return err
 }
 
 // DeleteImageAlias deletes an alias.
-func (c *Client) DeleteImageAlias(name string) error {
-	_, err := c.do(request{method: http.MethodDelete, path: apiPath("/1.0/images/aliases", name)})
+func (c *Client) DeleteImageAlias(ctx context.Context, name string) error {
+	_, err := c.do(ctx, request{method: http.MethodDelete, path: apiPath("/1.0/images/aliases", name)})
 	return err
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,27 +11,27 @@ import (
 )
 
 // GetLabs returns every lab with its nodes' state (GET /1.0/labs?recursion=1).
-func (c *Client) GetLabs() ([]api.Lab, error) {
+func (c *Client) GetLabs(ctx context.Context) ([]api.Lab, error) {
 	var list []api.Lab
-	if err := c.get("/1.0/labs", url.Values{"recursion": {"1"}}, &list); err != nil {
+	if err := c.get(ctx, "/1.0/labs", url.Values{"recursion": {"1"}}, &list); err != nil {
 		return nil, err
 	}
 	return list, nil
 }
 
 // GetLab returns one lab with its nodes' state.
-func (c *Client) GetLab(name string) (*api.Lab, error) {
+func (c *Client) GetLab(ctx context.Context, name string) (*api.Lab, error) {
 	var l api.Lab
-	if err := c.get(apiPath("/1.0/labs", name), nil, &l); err != nil {
+	if err := c.get(ctx, apiPath("/1.0/labs", name), nil, &l); err != nil {
 		return nil, err
 	}
 	return &l, nil
 }
 
 // PlanLab returns what an up of req would change, changing nothing (lite lab diff).
-func (c *Client) PlanLab(req api.LabsPost) (*api.LabPlan, error) {
+func (c *Client) PlanLab(ctx context.Context, req api.LabsPost) (*api.LabPlan, error) {
 	req.DryRun = true
-	env, err := c.do(request{method: http.MethodPost, path: "/1.0/labs", body: req})
+	env, err := c.do(ctx, request{method: http.MethodPost, path: "/1.0/labs", body: req})
 	if err != nil {
 		return nil, err
 	}
@@ -42,22 +43,22 @@ func (c *Client) PlanLab(req api.LabsPost) (*api.LabPlan, error) {
 }
 
 // UpLab creates or converges a lab; the operation ends when every node is ready.
-func (c *Client) UpLab(req api.LabsPost) (*Operation, error) {
+func (c *Client) UpLab(ctx context.Context, req api.LabsPost) (*Operation, error) {
 	req.DryRun = false
-	return c.operation(request{method: http.MethodPost, path: "/1.0/labs", body: req})
+	return c.operation(ctx, request{method: http.MethodPost, path: "/1.0/labs", body: req})
 }
 
 // DownLab removes every object of a lab.
-func (c *Client) DownLab(name string) (*Operation, error) {
-	return c.operation(request{method: http.MethodDelete, path: apiPath("/1.0/labs", name)})
+func (c *Client) DownLab(ctx context.Context, name string) (*Operation, error) {
+	return c.operation(ctx, request{method: http.MethodDelete, path: apiPath("/1.0/labs", name)})
 }
 
 // SnapshotLab snapshots every node of a lab at one consistent point.
-func (c *Client) SnapshotLab(name, snap string) (*Operation, error) {
-	return c.operation(request{method: http.MethodPost, path: apiPath("/1.0/labs", name) + "/snapshots", body: api.LabSnapshotsPost{Name: snap}})
+func (c *Client) SnapshotLab(ctx context.Context, name, snap string) (*Operation, error) {
+	return c.operation(ctx, request{method: http.MethodPost, path: apiPath("/1.0/labs", name) + "/snapshots", body: api.LabSnapshotsPost{Name: snap}})
 }
 
 // RestoreLab restores every node of a lab to a lab snapshot (api.LabProvisioned: reset).
-func (c *Client) RestoreLab(name, snap string) (*Operation, error) {
-	return c.operation(request{method: http.MethodPost, path: apiPath("/1.0/labs", name) + "/restore", body: api.LabRestorePost{Snapshot: snap}})
+func (c *Client) RestoreLab(ctx context.Context, name, snap string) (*Operation, error) {
+	return c.operation(ctx, request{method: http.MethodPost, path: apiPath("/1.0/labs", name) + "/restore", body: api.LabRestorePost{Snapshot: snap}})
 }

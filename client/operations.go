@@ -24,9 +24,9 @@ const (
 )
 
 // GetOperation returns the current state of an operation.
-func (c *Client) GetOperation(id string) (*api.Operation, error) {
+func (c *Client) GetOperation(ctx context.Context, id string) (*api.Operation, error) {
 	var op api.Operation
-	if err := c.get(apiPath("/1.0/operations", id), nil, &op); err != nil {
+	if err := c.get(ctx, apiPath("/1.0/operations", id), nil, &op); err != nil {
 		return nil, err
 	}
 	return &op, nil
@@ -61,8 +61,8 @@ func (op *Operation) set(o api.Operation) {
 }
 
 // Refresh fetches the current state of the operation.
-func (op *Operation) Refresh() error {
-	o, err := op.c.GetOperation(op.ID())
+func (op *Operation) Refresh(ctx context.Context) error {
+	o, err := op.c.GetOperation(ctx, op.ID())
 	if err != nil {
 		return err
 	}
@@ -71,8 +71,8 @@ func (op *Operation) Refresh() error {
 }
 
 // Cancel asks the server to cancel the operation (only cancellable ones can be).
-func (op *Operation) Cancel() error {
-	_, err := op.c.do(request{method: http.MethodDelete, path: apiPath("/1.0/operations", op.ID())})
+func (op *Operation) Cancel(ctx context.Context) error {
+	_, err := op.c.do(ctx, request{method: http.MethodDelete, path: apiPath("/1.0/operations", op.ID())})
 	return err
 }
 
@@ -89,7 +89,7 @@ func (op *Operation) Wait(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c := op.c.WithContext(ctx)
+	c := op.c
 	id := op.ID()
 
 	updates := make(chan api.Operation, 16)
@@ -100,9 +100,9 @@ func (op *Operation) Wait(ctx context.Context) error {
 	quiet := op.OnProgress == nil
 	listen := c.listen
 	if quiet {
-		listen = func([]string, func([]byte)) (*EventListener, error) { return nil, errQuiet }
+		listen = func(context.Context, []string, func([]byte)) (*EventListener, error) { return nil, errQuiet }
 	}
-	listener, err := listen([]string{api.EventTypeOperation}, func(frame []byte) {
+	listener, err := listen(ctx, []string{api.EventTypeOperation}, func(frame []byte) {
 		var ev struct {
 			Type     string        `json:"type"`
 			Metadata api.Operation `json:"metadata"`
@@ -211,7 +211,7 @@ func (c *Client) pollWait(ctx context.Context, id string, long func() bool, out 
 			timeout = waitTimeoutWithEvents
 		}
 		var o api.Operation
-		err := c.get(path, url.Values{"timeout": {strconv.Itoa(timeout)}}, &o)
+		err := c.get(ctx, path, url.Values{"timeout": {strconv.Itoa(timeout)}}, &o)
 		if ctx.Err() != nil {
 			return
 		}

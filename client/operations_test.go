@@ -42,11 +42,12 @@ func (p *progressRecorder) values() []string {
 }
 
 func TestWaitFollowsEventsAndReportsProgress(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	d.waitNoFinal = true // Only the events stream can tell the operation ended.
 	launchFixture(t, d)
 	c := d.client()
-	op, err := c.CreateInstance(api.InstancesPost{Name: "c1", Source: api.InstanceSource{Type: "image", Alias: "debian/12"}})
+	op, err := c.CreateInstance(ctx, api.InstancesPost{Name: "c1", Source: api.InstanceSource{Type: "image", Alias: "debian/12"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +82,12 @@ func TestWaitFollowsEventsAndReportsProgress(t *testing.T) {
 }
 
 func TestWaitFallsBackToWaitEndpoint(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	d.noEvents = true
 	launchFixture(t, d)
 	c := d.client()
-	op, err := c.CreateInstance(api.InstancesPost{Name: "c1"})
+	op, err := c.CreateInstance(ctx, api.InstancesPost{Name: "c1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,9 +114,10 @@ func TestWaitFallsBackToWaitEndpoint(t *testing.T) {
 }
 
 func TestWaitReturnsOperationError(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	launchFixture(t, d)
-	op, err := d.client().CreateInstance(api.InstancesPost{Name: "c1"})
+	op, err := d.client().CreateInstance(ctx, api.InstancesPost{Name: "c1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,9 +129,10 @@ func TestWaitReturnsOperationError(t *testing.T) {
 }
 
 func TestWaitHonoursContext(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	launchFixture(t, d)
-	op, err := d.client().CreateInstance(api.InstancesPost{Name: "c1"})
+	op, err := d.client().CreateInstance(ctx, api.InstancesPost{Name: "c1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,9 +144,10 @@ func TestWaitHonoursContext(t *testing.T) {
 }
 
 func TestGetEventsDeliversTypedEvents(t *testing.T) {
+	ctx := t.Context()
 	d := newFakeDaemon(t)
 	got := make(chan api.Event, 4)
-	l, err := d.client().GetEvents([]string{"operation"}, func(ev api.Event) { got <- ev })
+	l, err := d.client().GetEvents(ctx, []string{"operation"}, func(ev api.Event) { got <- ev })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,8 @@ func TestClient(t *testing.T) {
 	c := d.Client(t)
 
 	t.Run("GetInstances", func(t *testing.T) {
-		list, err := c.GetInstances("")
+		ctx := t.Context()
+		list, err := c.GetInstances(ctx, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,7 +36,7 @@ func TestClient(t *testing.T) {
 		if web1.Status != "Running" || web1.StatusCode != api.Running || web1.State == nil || web1.State.Pid <= 1 {
 			t.Errorf("GetInstances: web1 status %q (%d), state %+v", web1.Status, web1.StatusCode, web1.State)
 		}
-		filtered, err := c.GetInstances("status eq Running")
+		filtered, err := c.GetInstances(ctx, "status eq Running")
 		if err != nil {
 			t.Fatalf("GetInstances(status eq Running): %v", err)
 		}
@@ -47,7 +48,8 @@ func TestClient(t *testing.T) {
 	})
 
 	t.Run("GetInstance", func(t *testing.T) {
-		inst, err := c.GetInstance("web1")
+		ctx := t.Context()
+		inst, err := c.GetInstance(ctx, "web1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,23 +65,25 @@ func TestClient(t *testing.T) {
 	})
 
 	t.Run("not found", func(t *testing.T) {
-		_, err := c.GetInstance("nosuch")
+		ctx := t.Context()
+		_, err := c.GetInstance(ctx, "nosuch")
 		if !errors.Is(err, api.ErrNotFound) {
 			t.Errorf("GetInstance(nosuch): %v, want errors.Is api.ErrNotFound", err)
 		}
-		_, err = c.UpdateInstanceState("nosuch", api.InstanceStatePut{Action: "start"})
+		_, err = c.UpdateInstanceState(ctx, "nosuch", api.InstanceStatePut{Action: "start"})
 		if !errors.Is(err, api.ErrNotFound) {
 			t.Errorf("UpdateInstanceState(nosuch): %v, want errors.Is api.ErrNotFound", err)
 		}
-		_, err = c.ExecInstance("nosuch", api.InstanceExecPost{Command: []string{"true"}}, client.ExecArgs{})
+		_, err = c.ExecInstance(ctx, "nosuch", api.InstanceExecPost{Command: []string{"true"}}, client.ExecArgs{})
 		if !errors.Is(err, api.ErrNotFound) {
 			t.Errorf("ExecInstance(nosuch): %v, want errors.Is api.ErrNotFound", err)
 		}
 	})
 
 	t.Run("exec", func(t *testing.T) {
+		ctx := t.Context()
 		var stdout, stderr bytes.Buffer
-		code, err := c.ExecInstance("web1", api.InstanceExecPost{
+		code, err := c.ExecInstance(ctx, "web1", api.InstanceExecPost{
 			Command:     []string{"sh", "-c", `read line; echo "got $line $FOO"; echo oops >&2; exit 5`},
 			Environment: map[string]string{"FOO": "bar"},
 		}, client.ExecArgs{Stdin: strings.NewReader("ping\n"), Stdout: &stdout, Stderr: &stderr})
@@ -95,10 +99,9 @@ func TestClient(t *testing.T) {
 		deleteOnCleanup(t, d, "evt1")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		cc := c.WithContext(ctx)
 		// The handler only queues: it may still run after the test ends, when t must not be used.
 		events := make(chan api.Event, 100)
-		l, err := cc.GetEvents([]string{api.EventTypeLifecycle}, func(ev api.Event) {
+		l, err := c.GetEvents(ctx, []string{api.EventTypeLifecycle}, func(ev api.Event) {
 			select {
 			case events <- ev:
 			default:
@@ -109,7 +112,7 @@ func TestClient(t *testing.T) {
 		}
 		defer l.Close()
 
-		op, err := cc.CreateInstance(api.InstancesPost{
+		op, err := c.CreateInstance(ctx, api.InstancesPost{
 			Name: "evt1", Type: "container",
 			Source:      api.InstanceSource{Type: "image", Alias: "debian/12"},
 			InstancePut: api.InstancePut{Config: map[string]string{}, Devices: map[string]map[string]string{}},
@@ -122,7 +125,7 @@ func TestClient(t *testing.T) {
 		}
 		waitEvent(t, events, l, "instance-created", "/1.0/instances/evt1")
 
-		op, err = cc.UpdateInstanceState("evt1", api.InstanceStatePut{Action: "start", Timeout: -1})
+		op, err = c.UpdateInstanceState(ctx, "evt1", api.InstanceStatePut{Action: "start", Timeout: -1})
 		if err != nil {
 			t.Fatalf("start evt1: %v", err)
 		}
@@ -132,27 +135,27 @@ func TestClient(t *testing.T) {
 		waitEvent(t, events, l, "instance-started", "/1.0/instances/evt1")
 
 		// A second start of a running instance is refused with a kind, not a crash.
-		if op, err := cc.UpdateInstanceState("evt1", api.InstanceStatePut{Action: "start"}); err == nil {
+		if op, err := c.UpdateInstanceState(ctx, "evt1", api.InstanceStatePut{Action: "start"}); err == nil {
 			if err := op.Wait(ctx); err == nil {
 				t.Errorf("starting a running instance succeeded")
 			}
 		}
 
-		op, err = cc.UpdateInstanceState("evt1", api.InstanceStatePut{Action: "stop", Force: true})
+		op, err = c.UpdateInstanceState(ctx, "evt1", api.InstanceStatePut{Action: "stop", Force: true})
 		if err != nil {
 			t.Fatalf("stop evt1: %v", err)
 		}
 		if err := op.Wait(ctx); err != nil {
 			t.Fatalf("stop evt1: wait: %v", err)
 		}
-		op, err = cc.DeleteInstance("evt1")
+		op, err = c.DeleteInstance(ctx, "evt1")
 		if err != nil {
 			t.Fatalf("delete evt1: %v", err)
 		}
 		if err := op.Wait(ctx); err != nil {
 			t.Fatalf("delete evt1: wait: %v", err)
 		}
-		if _, err := cc.GetInstance("evt1"); !errors.Is(err, api.ErrNotFound) {
+		if _, err := c.GetInstance(ctx, "evt1"); !errors.Is(err, api.ErrNotFound) {
 			t.Errorf("GetInstance after delete: %v, want ErrNotFound", err)
 		}
 	})

@@ -40,10 +40,10 @@ func TestErrors(t *testing.T) {
 	mustLite(t, d, "init", "debian/12", "errk1")
 
 	t.Run("not running", func(t *testing.T) {
-		_, err := c.ExecInstance("errk1", api.InstanceExecPost{Command: []string{"true"}}, client.ExecArgs{})
+		_, err := c.ExecInstance(t.Context(), "errk1", api.InstanceExecPost{Command: []string{"true"}}, client.ExecArgs{})
 		onlyKind(t, "exec in a stopped instance", err, api.ErrNotRunning)
 		for _, action := range []string{"stop", "freeze"} {
-			op, err := c.UpdateInstanceState("errk1", api.InstanceStatePut{Action: action, Force: true})
+			op, err := c.UpdateInstanceState(t.Context(), "errk1", api.InstanceStatePut{Action: action, Force: true})
 			if err == nil {
 				err = op.Wait(ctx)
 			}
@@ -55,7 +55,7 @@ func TestErrors(t *testing.T) {
 
 	t.Run("already exists", func(t *testing.T) {
 		src := api.InstanceSource{Type: "image", Alias: "debian/12"}
-		_, err := c.CreateInstance(api.InstancesPost{Name: "errk1", Source: src})
+		_, err := c.CreateInstance(t.Context(), api.InstancesPost{Name: "errk1", Source: src})
 		onlyKind(t, "create of a taken name", err, api.ErrAlreadyExists)
 
 		// A create cut short by a crash leaves a directory without a database row (the next
@@ -69,7 +69,7 @@ func TestErrors(t *testing.T) {
 				t.Errorf("remove %s: %v", ghost, err)
 			}
 		})
-		op, err := c.CreateInstance(api.InstancesPost{Name: "errk2", Source: src})
+		op, err := c.CreateInstance(t.Context(), api.InstancesPost{Name: "errk2", Source: src})
 		if err == nil {
 			err = op.Wait(ctx)
 		}
@@ -85,7 +85,7 @@ func TestErrors(t *testing.T) {
 	})
 
 	t.Run("not found", func(t *testing.T) {
-		_, err := c.GetInstance("errk-nosuch")
+		_, err := c.GetInstance(t.Context(), "errk-nosuch")
 		onlyKind(t, "get of a missing instance", err, api.ErrNotFound)
 	})
 }

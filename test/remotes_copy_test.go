@@ -28,6 +28,7 @@ func snapshotsOf(t *testing.T, lap laptop, server, name string) string {
 }
 
 func TestRemotesCopyMove(t *testing.T) {
+	ctx := t.Context()
 	local := sharedDaemon(t)
 	host2 := startDaemon(t)
 	lap := joinedLaptop(t, local, host2)
@@ -40,12 +41,12 @@ func TestRemotesCopyMove(t *testing.T) {
 	// The image goes over once; a second copy only adds the alias.
 	lap.must(t, "image", "copy", "debian/12", "host2:", "--alias", "deb-a")
 	lap.must(t, "image", "copy", "debian/12", "host2:", "--alias", "deb-b")
-	want, err := local.Client(t).GetImageAlias("debian/12")
+	want, err := local.Client(t).GetImageAlias(ctx, "debian/12")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range []string{"deb-a", "deb-b"} {
-		got, err := host2.Client(t).GetImageAlias(a)
+		got, err := host2.Client(t).GetImageAlias(ctx, a)
 		if err != nil || got.Target != want.Target {
 			t.Fatalf("alias %s on host2: %+v, %v; want target %s", a, got, err, want.Target)
 		}

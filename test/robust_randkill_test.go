@@ -18,6 +18,7 @@ import (
 // is left under the state dir.
 func checkConsistent(t *testing.T, d *Daemon, when string) {
 	t.Helper()
+	ctx := t.Context()
 	names, err := d.instanceNames()
 	if err != nil {
 		t.Fatalf("%s: %v", when, err)
@@ -38,7 +39,7 @@ func checkConsistent(t *testing.T, d *Daemon, when string) {
 	}
 	c := d.Client(t)
 	for _, n := range names {
-		snaps, err := c.GetInstanceSnapshots(n)
+		snaps, err := c.GetInstanceSnapshots(ctx, n)
 		if err != nil {
 			t.Errorf("%s: snapshots of %s: %v", when, n, err)
 			continue

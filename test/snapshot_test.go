@@ -25,13 +25,14 @@ func timed(t *testing.T, d *Daemon, args ...string) time.Duration {
 // setUserKey sets user.<k> on an instance through the API (PUT of its writable part).
 func setUserKey(t *testing.T, c *client.Client, name, k, v string) {
 	t.Helper()
-	inst, err := c.GetInstance(name)
+	ctx := t.Context()
+	inst, err := c.GetInstance(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	put := inst.InstancePut
 	put.Config["user."+k] = v
-	op, err := c.UpdateInstance(name, put)
+	op, err := c.UpdateInstance(ctx, name, put)
 	if err == nil {
 		err = op.Wait(context.Background())
 	}
@@ -44,6 +45,7 @@ func setUserKey(t *testing.T, c *client.Client, name, k, v string) {
 // and stopped), copy (running source, snapshot source) and rename, and reports the times with
 // 100 MB written to its writable layer.
 func TestSnapshotRestoreCopyRename(t *testing.T) {
+	ctx := t.Context()
 	d := sharedDaemon(t)
 	c := d.Client(t)
 	deleteOnCleanup(t, d, "snap-c1", "snap-c2", "snap-c3", "snap-c4")
@@ -58,7 +60,7 @@ func TestSnapshotRestoreCopyRename(t *testing.T) {
 
 	snapTime := timed(t, d, "snapshot", "snap-c1")
 	mustLite(t, d, "snapshot", "snap-c1", "named")
-	list, err := c.GetInstanceSnapshots("snap-c1")
+	list, err := c.GetInstanceSnapshots(ctx, "snap-c1")
 	if err != nil || len(list) != 2 || list[0].Name != "snap0" || list[1].Name != "named" || list[0].Config["user.stage"] != "one" {
 		t.Fatalf("snapshots: %+v, %v; want snap0 and named with user.stage=one", list, err)
 	}
@@ -80,7 +82,7 @@ func TestSnapshotRestoreCopyRename(t *testing.T) {
 	if _, _, code := d.Lite("exec", "snap-c1", "--", "test", "-e", "/root/new"); code == 0 {
 		t.Errorf("a file made after the snapshot survived the restore")
 	}
-	if inst, _ := c.GetInstance("snap-c1"); inst.Config["user.stage"] != "one" {
+	if inst, _ := c.GetInstance(ctx, "snap-c1"); inst.Config["user.stage"] != "one" {
 		t.Errorf("restore did not bring back the config: user.stage=%q", inst.Config["user.stage"])
 	}
 
@@ -93,15 +95,15 @@ func TestSnapshotRestoreCopyRename(t *testing.T) {
 	if got, want := state("snap-c2"), strings.Replace(orig, "snap-c1", "snap-c2", 1); got != want {
 		t.Errorf("copy: %q, want %q (hostname from the copy template)", got, want)
 	}
-	src, _ := c.GetInstance("snap-c1")
-	cp, _ := c.GetInstance("snap-c2")
+	src, _ := c.GetInstance(ctx, "snap-c1")
+	cp, _ := c.GetInstance(ctx, "snap-c2")
 	if cp.Config["volatile.uuid"] == src.Config["volatile.uuid"] || cp.Config["volatile.base_image"] != src.Config["volatile.base_image"] {
 		t.Errorf("copy volatile keys: uuid %q (source %q), base image %q", cp.Config["volatile.uuid"], src.Config["volatile.uuid"], cp.Config["volatile.base_image"])
 	}
 	if len(cp.Snapshots) != 2 {
 		t.Errorf("copy has %d snapshots, want 2 (the source's)", len(cp.Snapshots))
 	}
-	if c3, _ := c.GetInstance("snap-c3"); len(c3.Snapshots) != 0 {
+	if c3, _ := c.GetInstance(ctx, "snap-c3"); len(c3.Snapshots) != 0 {
 		t.Errorf("copy of a snapshot has %d snapshots, want 0", len(c3.Snapshots))
 	}
 
@@ -111,11 +113,11 @@ func TestSnapshotRestoreCopyRename(t *testing.T) {
 	requireStatus(t, d, "snap-c2", "STOPPED")
 	mustLite(t, d, "rename", "snap-c2/named", "snap-c2/clean")
 	mustLite(t, d, "delete", "snap-c2/snap0")
-	if l, _ := c.GetInstanceSnapshots("snap-c2"); len(l) != 1 || l[0].Name != "clean" {
+	if l, _ := c.GetInstanceSnapshots(ctx, "snap-c2"); len(l) != 1 || l[0].Name != "clean" {
 		t.Errorf("after rename and delete: %+v, want only clean", l)
 	}
 	mustLite(t, d, "rename", "snap-c2", "snap-c4")
-	if _, err := c.GetInstance("snap-c2"); !errors.Is(err, api.ErrNotFound) {
+	if _, err := c.GetInstance(ctx, "snap-c2"); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("old name still answers: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(d.Dir, "containers", "snap-c4", "snapshots", "clean")); err != nil {
@@ -132,6 +134,7 @@ func TestSnapshotRestoreCopyRename(t *testing.T) {
 
 // TestSnapshotBadInput checks refusals: each is a clear error and changes nothing.
 func TestSnapshotBadInput(t *testing.T) {
+	ctx := t.Context()
 	d := sharedDaemon(t)
 	c := d.Client(t)
 	deleteOnCleanup(t, d, "snapbad-a", "snapbad-b")
@@ -162,14 +165,14 @@ func TestSnapshotBadInput(t *testing.T) {
 			t.Errorf("lite %s: exit %d, stderr %q; want one line with %q", strings.Join(tc.args, " "), code, stderr, tc.want)
 		}
 	}
-	op, err := c.CreateInstanceSnapshot("snapbad-a", api.InstanceSnapshotsPost{Name: "x/y"})
+	op, err := c.CreateInstanceSnapshot(ctx, "snapbad-a", api.InstanceSnapshotsPost{Name: "x/y"})
 	if err == nil {
 		err = op.Wait(context.Background())
 	}
 	if !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("API snapshot name with /: %v, want invalid", err)
 	}
-	if l, _ := c.GetInstanceSnapshots("snapbad-a"); len(l) != 1 {
+	if l, _ := c.GetInstanceSnapshots(ctx, "snapbad-a"); len(l) != 1 {
 		t.Errorf("snapshots after refusals: %+v, want only s0", l)
 	}
 	if names, _ := d.instanceNames(); strings.Contains(strings.Join(names, ","), "snapbad-c") {

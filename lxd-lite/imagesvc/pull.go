@@ -10,7 +10,7 @@ import (
 
 	"lite/client/api"
 	"lite/db"
-	"lite/images/simplestreams"
+	"lite/simplestreams"
 )
 
 // PullOptions describe a server-side pull from a remote image server.

@@ -70,14 +70,14 @@ func TestErrorKindsRoundTrip(t *testing.T) {
 	t.Cleanup(func() { _ = hs.Close() })
 	c := connect(t, socket)
 	for _, kind := range allKinds {
-		_, err := c.GetInstance(api.KindName(kind))
+		_, err := c.GetInstance(t.Context(), api.KindName(kind))
 		assertKind(t, "GET "+api.KindName(kind), err, kind)
 		var se *api.StatusError
 		if !errors.As(err, &se) || se.Status != api.StatusFor(kind) {
 			t.Errorf("%v: status %v, want %d", kind, se, api.StatusFor(kind))
 		}
 	}
-	_, err = c.GetInstance("plain")
+	_, err = c.GetInstance(t.Context(), "plain")
 	assertKind(t, "an error without a kind", err, api.ErrInternal)
 }
 
@@ -88,12 +88,12 @@ func TestNotRunningKind(t *testing.T) {
 	e.create("c1", nil)
 	c := connect(t, e.socket)
 
-	_, err := c.ExecInstance("c1", api.InstanceExecPost{Command: []string{"true"}}, client.ExecArgs{})
+	_, err := c.ExecInstance(t.Context(), "c1", api.InstanceExecPost{Command: []string{"true"}}, client.ExecArgs{})
 	assertKind(t, "exec in a stopped instance", err, api.ErrNotRunning)
-	err = c.ConsoleInstance("c1", api.InstanceConsolePost{}, client.ConsoleArgs{})
+	err = c.ConsoleInstance(t.Context(), "c1", api.InstanceConsolePost{}, client.ConsoleArgs{})
 	assertKind(t, "console of a stopped instance", err, api.ErrNotRunning)
 	for _, action := range []string{"stop", "freeze", "unfreeze"} {
-		op, err := c.UpdateInstanceState("c1", api.InstanceStatePut{Action: action, Force: true})
+		op, err := c.UpdateInstanceState(t.Context(), "c1", api.InstanceStatePut{Action: action, Force: true})
 		if err != nil {
 			t.Fatalf("%s: %v", action, err)
 		}
@@ -104,7 +104,7 @@ func TestNotRunningKind(t *testing.T) {
 		}
 	}
 	// The same endpoint still answers a bad request with ErrInvalid: the kinds stay apart.
-	_, err = c.ExecInstance("c1", api.InstanceExecPost{}, client.ExecArgs{})
+	_, err = c.ExecInstance(t.Context(), "c1", api.InstanceExecPost{}, client.ExecArgs{})
 	assertKind(t, "exec without a command", err, api.ErrInvalid)
 
 	// On the wire, for clients other than lite's: 400 (as LXD) with error_kind not-running.
@@ -124,7 +124,7 @@ func TestStorageAlreadyExistsKind(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	op, err := c.CreateInstance(api.InstancesPost{Name: "c2", Source: api.InstanceSource{Type: "image", Fingerprint: testFP}})
+	op, err := c.CreateInstance(t.Context(), api.InstancesPost{Name: "c2", Source: api.InstanceSource{Type: "image", Fingerprint: testFP}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,16 +133,16 @@ func TestStorageAlreadyExistsKind(t *testing.T) {
 	if err != nil && !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("create: message %q does not say what is wrong", err)
 	}
-	_, err = c.GetInstance("c2")
+	_, err = c.GetInstance(t.Context(), "c2")
 	assertKind(t, "the instance of the failed create", err, api.ErrNotFound)
 
 	e.create("c1", nil)
-	op, err = c.RenameInstance("c1", api.InstancePost{Name: "c3"})
+	op, err = c.RenameInstance(t.Context(), "c1", api.InstancePost{Name: "c3"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	assertKind(t, "rename onto a leftover directory", op.Wait(context.Background()), api.ErrAlreadyExists)
-	if _, err := c.GetInstance("c1"); err != nil {
+	if _, err := c.GetInstance(t.Context(), "c1"); err != nil {
 		t.Errorf("c1 after the failed rename: %v", err)
 	}
 	for _, name := range []string{"c2", "c3"} {

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"lite/client/api"
-	"lite/images/simplestreams"
+	"lite/simplestreams"
 )
 
 // TestImagePullSimplestreams: POST /1.0/images with a simplestreams source downloads a split

@@ -101,7 +101,7 @@ func (e *env) upload(up client.ImageUpload) (api.Operation, error) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	op, err := c.CreateImage(up)
+	op, err := c.CreateImage(e.t.Context(), up)
 	if err != nil {
 		return api.Operation{}, err
 	}
@@ -122,6 +122,7 @@ func (e *env) storeEntries() []string {
 }
 
 func TestImageUploadExportRoundTrip(t *testing.T) {
+	ctx := t.Context()
 	e := newEnv(t)
 	data := unified(t, "")
 	op, err := e.upload(client.ImageUpload{Meta: writeTemp(t, "img.tar.gz", data), Properties: map[string]string{"label": "x"}})
@@ -139,7 +140,7 @@ func TestImageUploadExportRoundTrip(t *testing.T) {
 	}
 	c, _ := client.Connect(e.socket)
 	out := t.TempDir()
-	files, err := c.ExportImage(fp, out)
+	files, err := c.ExportImage(ctx, fp, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestImageUploadExportRoundTrip(t *testing.T) {
 		t.Error("export differs from the uploaded bytes")
 	}
 	// A target that is not a directory is the file name; LXD's client adds the extension.
-	files, err = c.ExportImage(fp, filepath.Join(out, "named"))
+	files, err = c.ExportImage(ctx, fp, filepath.Join(out, "named"))
 	if err != nil || len(files) != 1 || files[0] != filepath.Join(out, "named.tar.gz") {
 		t.Fatalf("export to a file name: %v %v", files, err)
 	}
@@ -182,6 +183,7 @@ func TestImageUploadExportRoundTrip(t *testing.T) {
 }
 
 func TestImageSplitUploadAndExport(t *testing.T) {
+	ctx := t.Context()
 	e := newEnv(t)
 	meta := gzTar(t, tent{name: "metadata.yaml", body: srvMeta}, tent{name: "templates/hostname.tpl", body: "x"})
 	root := gzTar(t, tent{name: "./etc/", typ: tar.TypeDir}, tent{name: "./etc/hostname", body: "h\n"})
@@ -198,7 +200,7 @@ func TestImageSplitUploadAndExport(t *testing.T) {
 		t.Errorf("split rootfs not unpacked under rootfs/: %q %v", b, err)
 	}
 	c, _ := client.Connect(e.socket)
-	files, err := c.ExportImage(fp, t.TempDir())
+	files, err := c.ExportImage(ctx, fp, t.TempDir())
 	if err != nil || len(files) != 2 {
 		t.Fatalf("export: %v %v", files, err)
 	}
@@ -209,7 +211,7 @@ func TestImageSplitUploadAndExport(t *testing.T) {
 	}
 	// To a file name: the metadata as TARGET, the rootfs as TARGET.root, as LXD's client does.
 	target := filepath.Join(t.TempDir(), "out")
-	files, err = c.ExportImage(fp, target)
+	files, err = c.ExportImage(ctx, fp, target)
 	if err != nil || len(files) != 2 || files[0] != target || files[1] != target+".root" {
 		t.Fatalf("split export to a file name: %v %v", files, err)
 	}

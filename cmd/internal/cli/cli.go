@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"lite/client"
 	"lite/client/api"
@@ -14,14 +15,15 @@ import (
 
 // Client is the part of the API the commands use. *client.Client satisfies it through Remote.
 type Client interface {
-	GetServer() (*api.Server, error)
-	GetInstances(filter string) ([]api.InstanceFull, error)
-	GetInstance(name string) (*api.InstanceFull, error)
-	CreateInstance(req api.InstancesPost) (Operation, error)
-	UpdateInstanceState(name string, req api.InstanceStatePut) (Operation, error)
-	DeleteInstance(name string) (Operation, error)
-	ExecInstance(name string, req api.InstanceExecPost, args client.ExecArgs) (int, error)
-	GetImages() ([]api.Image, error)
+	GetServer(ctx context.Context) (*api.Server, error)
+	GetInstances(ctx context.Context, filter string) ([]api.InstanceFull, error)
+	GetInstance(ctx context.Context, name string) (*api.InstanceFull, error)
+	CreateInstance(ctx context.Context, req api.InstancesPost) (Operation, error)
+	UpdateInstanceState(ctx context.Context, name string, req api.InstanceStatePut) (Operation, error)
+	DeleteInstance(ctx context.Context, name string) (Operation, error)
+	DeleteInstanceSnapshot(ctx context.Context, name, snap string) (Operation, error)
+	ExecInstance(ctx context.Context, name string, req api.InstanceExecPost, args client.ExecArgs) (int, error)
+	GetImages(ctx context.Context) ([]api.Image, error)
 }
 
 // Operation is a server operation as the commands see it.
@@ -31,22 +33,37 @@ type Operation interface {
 	Wait(ctx context.Context, onProgress func(metadata map[string]any)) (api.Operation, error)
 }
 
-// Factory hands commands their I/O and, lazily, a client (so that commands that do not need
-// the daemon, and --help, work without it).
+// Factory hands commands their I/O and, lazily, their clients (so that commands that do not
+// need the daemon, and --help, work without it). Both clients are typed: the instance
+// commands take Client (faked in their tests), every other command group takes its own
+// narrow interface, which the API client satisfies at compile time.
 type Factory struct {
-	IO     *IOStreams
+	IO *IOStreams
+	// Client returns the instance commands' client of the default daemon.
 	Client func() (Client, error)
+	// API returns the API client of the default daemon.
+	API func() (*client.Client, error)
 	// SplitRemote, when set, recognises "REMOTE:REST" naming a lite server remote: it
-	// returns a client for that server and REST.
-	SplitRemote func(ref string) (client func() (Client, error), rest string, ok bool)
+	// returns the API client of that server and REST.
+	SplitRemote func(ref string) (api func() (*client.Client, error), rest string, ok bool)
 }
 
-// For returns the client a reference is meant for and the reference without its remote:
-// "host2:web1" goes to host2, "web1" to the default daemon.
-func (f *Factory) For(ref string) (func() (Client, error), string) {
+// APIFor returns the API client a reference is meant for and the reference without its
+// remote: "host2:web1" goes to host2, "web1" to the default daemon.
+func (f *Factory) APIFor(ref string) (func() (*client.Client, error), string) {
 	if f.SplitRemote != nil {
 		if c, rest, ok := f.SplitRemote(ref); ok {
 			return c, rest
+		}
+	}
+	return f.API, ref
+}
+
+// For is APIFor for the instance commands' Client.
+func (f *Factory) For(ref string) (func() (Client, error), string) {
+	if f.SplitRemote != nil {
+		if get, rest, ok := f.SplitRemote(ref); ok {
+			return RemoteOf(get), rest
 		}
 	}
 	return f.Client, ref
@@ -70,13 +87,15 @@ func (f *Factory) ForAll(refs []string) (func() (Client, error), []string, error
 	return get, names, nil
 }
 
-// Connect returns a Client for the daemon at socket.
-func Connect(socket string) (Client, error) {
-	c, err := client.Connect(socket)
-	if err != nil {
-		return nil, err
+// RemoteOf turns a function returning an API client into one returning it as a Client.
+func RemoteOf(get func() (*client.Client, error)) func() (Client, error) {
+	return func() (Client, error) {
+		c, err := get()
+		if err != nil {
+			return nil, err
+		}
+		return Remote(c), nil
 	}
-	return Remote(c), nil
 }
 
 // Remote adapts a *client.Client to Client.
@@ -84,16 +103,20 @@ func Remote(c *client.Client) Client { return remote{c} }
 
 type remote struct{ *client.Client }
 
-func (r remote) CreateInstance(req api.InstancesPost) (Operation, error) {
-	return wrapOp(r.Client.CreateInstance(req))
+func (r remote) CreateInstance(ctx context.Context, req api.InstancesPost) (Operation, error) {
+	return wrapOp(r.Client.CreateInstance(ctx, req))
 }
 
-func (r remote) UpdateInstanceState(name string, req api.InstanceStatePut) (Operation, error) {
-	return wrapOp(r.Client.UpdateInstanceState(name, req))
+func (r remote) UpdateInstanceState(ctx context.Context, name string, req api.InstanceStatePut) (Operation, error) {
+	return wrapOp(r.Client.UpdateInstanceState(ctx, name, req))
 }
 
-func (r remote) DeleteInstance(name string) (Operation, error) {
-	return wrapOp(r.Client.DeleteInstance(name))
+func (r remote) DeleteInstance(ctx context.Context, name string) (Operation, error) {
+	return wrapOp(r.Client.DeleteInstance(ctx, name))
+}
+
+func (r remote) DeleteInstanceSnapshot(ctx context.Context, name, snap string) (Operation, error) {
+	return wrapOp(r.Client.DeleteInstanceSnapshot(ctx, name, snap))
 }
 
 func wrapOp(op *client.Operation, err error) (Operation, error) {
@@ -108,7 +131,31 @@ type remoteOp struct{ op *client.Operation }
 func (r remoteOp) Wait(ctx context.Context, onProgress func(map[string]any)) (api.Operation, error) {
 	r.op.OnProgress = onProgress
 	err := r.op.Wait(ctx)
+	if err != nil && ctx.Err() != nil {
+		err = Interrupted(ctx, r.op)
+	}
 	return r.op.Get(), err
+}
+
+// cancelTimeout bounds the cancel request sent after an interrupt, so that a daemon that does
+// not answer cannot hold the user's terminal.
+const cancelTimeout = 10 * time.Second
+
+// Interrupted is the error of an operation whose wait ended because ctx was done (Ctrl-C):
+// the operation is cancelled when the server allows it, else the user is told it goes on.
+// The error wraps ctx's error, so ExitCode reports an interrupt.
+func Interrupted(ctx context.Context, op *client.Operation) error {
+	cause := ctx.Err()
+	o := op.Get()
+	if !o.MayCancel {
+		return fmt.Errorf("interrupted: operation %s (%s) goes on in the daemon, it cannot be cancelled: %w", o.ID, o.Description, cause)
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelTimeout)
+	defer cancel()
+	if err := op.Cancel(cctx); err != nil {
+		return fmt.Errorf("interrupted: cancelling operation %s (%s) failed: %v: %w", o.ID, o.Description, err, cause)
+	}
+	return fmt.Errorf("interrupted: operation %s (%s) cancelled: %w", o.ID, o.Description, cause)
 }
 
 // WrapOperation adapts a *client.Operation to Operation, for commands whose narrow client

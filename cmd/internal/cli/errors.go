@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -25,13 +26,16 @@ func (e *ExitError) Error() string {
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // ExitCode prints err, if it has a message to show, as one "Error: ..." line on w and
-// returns the process exit code for it: 0 for nil, the code of an *ExitError, else 1. This is
-// the only place where errors become exit codes.
+// returns the process exit code for it: 0 for nil, the code of an *ExitError, 130 for an
+// interrupt (context.Canceled), else 1. This is the only place where errors become exit codes.
 func ExitCode(w io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
 	code := 1
+	if errors.Is(err, context.Canceled) {
+		code = 130 // interrupted, as a shell reports a command ended by SIGINT
+	}
 	var exit *ExitError
 	if errors.As(err, &exit) {
 		code = exit.Code

@@ -31,7 +31,7 @@ func NewCmdConfig(f *cli.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t, err := loadInstance(c, name)
+			t, err := loadInstance(cmd.Context(), c, name)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -10,7 +11,7 @@ import (
 )
 
 // loader loads the target a command names (an instance or a profile).
-type loader func(c Client, name string) (*target, error)
+type loader func(ctx context.Context, c Client, name string) (*target, error)
 
 // deviceCmds builds the `device` subcommands for one kind of target.
 type deviceCmds struct {
@@ -38,7 +39,7 @@ func (d deviceCmds) cmd(use, short string, args cobra.PositionalArgs, fn func(cm
 		if err != nil {
 			return err
 		}
-		t, err := d.load(c, args[0])
+		t, err := d.load(cmd.Context(), c, args[0])
 		if err != nil {
 			return err
 		}

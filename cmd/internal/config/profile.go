@@ -40,7 +40,7 @@ func (p profileCmds) withClient(fn func(cmd *cobra.Command, c Client, args []str
 // withProfile runs fn on the profile named by the first argument.
 func (p profileCmds) withProfile(fn func(cmd *cobra.Command, t *target, args []string) error) func(*cobra.Command, []string) error {
 	return p.withClient(func(cmd *cobra.Command, c Client, args []string) error {
-		t, err := loadProfile(c, args[0])
+		t, err := loadProfile(cmd.Context(), c, args[0])
 		if err != nil {
 			return err
 		}
@@ -52,7 +52,7 @@ func (p profileCmds) withProfile(fn func(cmd *cobra.Command, t *target, args []s
 // prints the message fn returns.
 func (p profileCmds) withInstance(fn func(t *target, args []string) (string, error)) func(*cobra.Command, []string) error {
 	return p.withClient(func(cmd *cobra.Command, c Client, args []string) error {
-		t, err := loadInstance(c, args[0])
+		t, err := loadInstance(cmd.Context(), c, args[0])
 		if err != nil {
 			return err
 		}
@@ -75,8 +75,8 @@ func (p profileCmds) say(format string, a ...any) error {
 func (p profileCmds) list() *cobra.Command {
 	var format output.Format
 	cmd := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List profiles", Args: cli.ExactArgs(0),
-		RunE: p.withClient(func(_ *cobra.Command, c Client, _ []string) error {
-			profiles, err := c.GetProfiles()
+		RunE: p.withClient(func(cmd *cobra.Command, c Client, _ []string) error {
+			profiles, err := c.GetProfiles(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -96,8 +96,8 @@ func (p profileCmds) list() *cobra.Command {
 func (p profileCmds) create() *cobra.Command {
 	var description string
 	cmd := &cobra.Command{Use: "create PROFILE", Short: "Create a profile", Args: cli.ExactArgs(1),
-		RunE: p.withClient(func(_ *cobra.Command, c Client, args []string) error {
-			if err := c.CreateProfile(api.ProfilesPost{Name: args[0], ProfilePut: api.ProfilePut{Description: description}}); err != nil {
+		RunE: p.withClient(func(cmd *cobra.Command, c Client, args []string) error {
+			if err := c.CreateProfile(cmd.Context(), api.ProfilesPost{Name: args[0], ProfilePut: api.ProfilePut{Description: description}}); err != nil {
 				return err
 			}
 			return p.say("Profile %s created", args[0])
@@ -113,15 +113,15 @@ func (p profileCmds) show() *cobra.Command {
 
 func (p profileCmds) copy() *cobra.Command {
 	return &cobra.Command{Use: "copy PROFILE NEW", Aliases: []string{"cp"}, Short: "Copy a profile", Args: cli.ExactArgs(2),
-		RunE: p.withProfile(func(_ *cobra.Command, t *target, args []string) error {
-			return t.c.CreateProfile(api.ProfilesPost{Name: args[0], ProfilePut: t.prof.ProfilePut})
+		RunE: p.withProfile(func(cmd *cobra.Command, t *target, args []string) error {
+			return t.c.CreateProfile(cmd.Context(), api.ProfilesPost{Name: args[0], ProfilePut: t.prof.ProfilePut})
 		})}
 }
 
 func (p profileCmds) rename() *cobra.Command {
 	return &cobra.Command{Use: "rename PROFILE NEW", Aliases: []string{"mv"}, Short: "Rename a profile", Args: cli.ExactArgs(2),
-		RunE: p.withClient(func(_ *cobra.Command, c Client, args []string) error {
-			if err := c.RenameProfile(args[0], args[1]); err != nil {
+		RunE: p.withClient(func(cmd *cobra.Command, c Client, args []string) error {
+			if err := c.RenameProfile(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
 			return p.say("Profile %s renamed to %s", args[0], args[1])
@@ -130,9 +130,9 @@ func (p profileCmds) rename() *cobra.Command {
 
 func (p profileCmds) delete() *cobra.Command {
 	return &cobra.Command{Use: "delete PROFILE...", Aliases: []string{"rm"}, Short: "Delete profiles", Args: cli.MinArgs(1),
-		RunE: p.withClient(func(_ *cobra.Command, c Client, args []string) error {
+		RunE: p.withClient(func(cmd *cobra.Command, c Client, args []string) error {
 			for _, n := range args {
-				if err := c.DeleteProfile(n); err != nil {
+				if err := c.DeleteProfile(cmd.Context(), n); err != nil {
 					return err
 				}
 				if err := p.say("Profile %s deleted", n); err != nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"strings"
@@ -19,11 +20,11 @@ type fakeProfiles struct {
 	calls    []string
 }
 
-func (f *fakeProfiles) UpdateInstance(string, api.InstancePut) (*client.Operation, error) {
+func (f *fakeProfiles) UpdateInstance(context.Context, string, api.InstancePut) (*client.Operation, error) {
 	return nil, fmt.Errorf("not in this fake")
 }
 
-func (f *fakeProfiles) GetProfiles() ([]api.Profile, error) {
+func (f *fakeProfiles) GetProfiles(ctx context.Context) ([]api.Profile, error) {
 	out := []api.Profile{}
 	for _, n := range sortedKeys(f.profiles) {
 		out = append(out, *f.profiles[n])
@@ -31,7 +32,7 @@ func (f *fakeProfiles) GetProfiles() ([]api.Profile, error) {
 	return out, nil
 }
 
-func (f *fakeProfiles) GetProfile(name string) (*api.Profile, error) {
+func (f *fakeProfiles) GetProfile(ctx context.Context, name string) (*api.Profile, error) {
 	p, ok := f.profiles[name]
 	if !ok {
 		return nil, fmt.Errorf("profile %q: %w", name, api.ErrNotFound)
@@ -47,24 +48,24 @@ func (f *fakeProfiles) GetProfile(name string) (*api.Profile, error) {
 	return &c, nil
 }
 
-func (f *fakeProfiles) CreateProfile(p api.ProfilesPost) error {
+func (f *fakeProfiles) CreateProfile(ctx context.Context, p api.ProfilesPost) error {
 	f.calls = append(f.calls, "create "+p.Name)
 	f.profiles[p.Name] = &api.Profile{Name: p.Name, ProfilePut: p.ProfilePut}
 	return nil
 }
 
-func (f *fakeProfiles) UpdateProfile(name string, p api.ProfilePut) error {
+func (f *fakeProfiles) UpdateProfile(ctx context.Context, name string, p api.ProfilePut) error {
 	f.calls = append(f.calls, "update "+name)
 	f.profiles[name].ProfilePut = p
 	return nil
 }
 
-func (f *fakeProfiles) RenameProfile(name, to string) error {
+func (f *fakeProfiles) RenameProfile(ctx context.Context, name, to string) error {
 	f.calls = append(f.calls, "rename "+name+" "+to)
 	return nil
 }
 
-func (f *fakeProfiles) DeleteProfile(name string) error {
+func (f *fakeProfiles) DeleteProfile(ctx context.Context, name string) error {
 	f.calls = append(f.calls, "delete "+name)
 	return nil
 }

@@ -18,11 +18,11 @@ import (
 
 // ServerClient is the part of the API the server config and trust commands use.
 type ServerClient interface {
-	GetServer() (*api.Server, error)
-	UpdateServer(put api.ServerPut) error
-	GetCertificates() ([]api.Certificate, error)
-	CreateCertificateToken(name string) (*client.Operation, error)
-	DeleteCertificate(fingerprint string) error
+	GetServer(ctx context.Context) (*api.Server, error)
+	UpdateServer(ctx context.Context, put api.ServerPut) error
+	GetCertificates(ctx context.Context) ([]api.Certificate, error)
+	CreateCertificateToken(ctx context.Context, name string) (*client.Operation, error)
+	DeleteCertificate(ctx context.Context, fingerprint string) error
 }
 
 // serverClient returns the client for ref's remote ("host2:" or "") as a ServerClient.
@@ -65,7 +65,7 @@ func runServerConfig(ctx context.Context, f *cli.Factory, verb string, args []st
 	if err != nil {
 		return err
 	}
-	srv, err := c.GetServer()
+	srv, err := c.GetServer(ctx)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func runServerConfig(ctx context.Context, f *cli.Factory, verb string, args []st
 			return err
 		}
 	}
-	return c.UpdateServer(api.ServerPut{Config: cfg})
+	return c.UpdateServer(ctx, api.ServerPut{Config: cfg})
 }
 
 // newCmdTrust returns `lite config trust add|list|remove`.
@@ -112,12 +112,13 @@ func newCmdTrust(f *cli.Factory) *cobra.Command {
 	add := &cobra.Command{Use: "add [REMOTE:]NAME", Short: "Print a one-time join token for a client called NAME",
 		Example: "  lite config trust add laptop\n  (then on the laptop: lite remote add host2 TOKEN)", Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			_, name := f.For(args[0])
 			c, err := serverClient(f, args[0])
 			if err != nil {
 				return err
 			}
-			op, err := c.CreateCertificateToken(name)
+			op, err := c.CreateCertificateToken(ctx, name)
 			if err != nil {
 				return err
 			}
@@ -131,11 +132,12 @@ func newCmdTrust(f *cli.Factory) *cobra.Command {
 	var format output.Format
 	list := &cobra.Command{Use: "list [REMOTE:]", Aliases: []string{"ls"}, Short: "List trusted client certificates", Args: cli.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := serverClient(f, strings.Join(args, ""))
 			if err != nil {
 				return err
 			}
-			certs, err := c.GetCertificates()
+			certs, err := c.GetCertificates(ctx)
 			if err != nil {
 				return err
 			}
@@ -148,18 +150,19 @@ func newCmdTrust(f *cli.Factory) *cobra.Command {
 	output.AddFormatFlag(list, &format)
 	remove := &cobra.Command{Use: "remove [REMOTE:]NAME|FINGERPRINT", Aliases: []string{"rm"}, Short: "Stop trusting a client (refused at once)", Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			c, err := serverClient(f, args[0])
 			if err != nil {
 				return err
 			}
 			_, who := f.For(args[0])
-			certs, err := c.GetCertificates()
+			certs, err := c.GetCertificates(ctx)
 			if err != nil {
 				return err
 			}
 			for _, ce := range certs {
 				if ce.Name == who || len(who) >= 12 && strings.HasPrefix(ce.Fingerprint, who) {
-					return c.DeleteCertificate(ce.Fingerprint)
+					return c.DeleteCertificate(ctx, ce.Fingerprint)
 				}
 			}
 			return fmt.Errorf("no trusted certificate named %q: %w", who, api.ErrNotFound)

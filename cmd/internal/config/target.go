@@ -24,14 +24,14 @@ import (
 
 // Client is the part of the API these commands use; *client.Client satisfies it.
 type Client interface {
-	GetInstance(name string) (*api.InstanceFull, error)
-	UpdateInstance(name string, put api.InstancePut) (*client.Operation, error)
-	GetProfiles() ([]api.Profile, error)
-	GetProfile(name string) (*api.Profile, error)
-	CreateProfile(p api.ProfilesPost) error
-	UpdateProfile(name string, p api.ProfilePut) error
-	RenameProfile(name, newName string) error
-	DeleteProfile(name string) error
+	GetInstance(ctx context.Context, name string) (*api.InstanceFull, error)
+	UpdateInstance(ctx context.Context, name string, put api.InstancePut) (*client.Operation, error)
+	GetProfiles(ctx context.Context) ([]api.Profile, error)
+	GetProfile(ctx context.Context, name string) (*api.Profile, error)
+	CreateProfile(ctx context.Context, p api.ProfilesPost) error
+	UpdateProfile(ctx context.Context, name string, p api.ProfilePut) error
+	RenameProfile(ctx context.Context, name, newName string) error
+	DeleteProfile(ctx context.Context, name string) error
 }
 
 // connect returns the factory's client as a Client.
@@ -58,8 +58,8 @@ type target struct {
 	prof *api.Profile      // set for a profile
 }
 
-func loadInstance(c Client, name string) (*target, error) {
-	inst, err := c.GetInstance(name)
+func loadInstance(ctx context.Context, c Client, name string) (*target, error) {
+	inst, err := c.GetInstance(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -72,8 +72,8 @@ func loadInstance(c Client, name string) (*target, error) {
 	return &target{c: c, name: name, inst: inst}, nil
 }
 
-func loadProfile(c Client, name string) (*target, error) {
-	p, err := c.GetProfile(name)
+func loadProfile(ctx context.Context, c Client, name string) (*target, error) {
+	p, err := c.GetProfile(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +103,9 @@ func (t *target) devices() map[string]map[string]string {
 // save writes the target back whole (PUT), waiting for an instance's update operation.
 func (t *target) save(ctx context.Context) error {
 	if t.prof != nil {
-		return t.c.UpdateProfile(t.name, t.prof.ProfilePut)
+		return t.c.UpdateProfile(ctx, t.name, t.prof.ProfilePut)
 	}
-	op, err := t.c.UpdateInstance(t.name, t.inst.InstancePut)
+	op, err := t.c.UpdateInstance(ctx, t.name, t.inst.InstancePut)
 	if err != nil {
 		return err
 	}

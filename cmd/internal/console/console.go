@@ -2,6 +2,7 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -16,42 +17,58 @@ import (
 
 // Client is the part of the API lite console uses; *client.Client satisfies it.
 type Client interface {
-	ConsoleInstance(name string, req api.InstanceConsolePost, args client.ConsoleArgs) error
-	GetInstanceConsoleLog(name string) ([]byte, error)
+	ConsoleInstance(ctx context.Context, name string, req api.InstanceConsolePost, args client.ConsoleArgs) error
+	GetInstanceConsoleLog(ctx context.Context, name string) ([]byte, error)
 }
 
-// NewCmdConsole returns `lite console NAME [--show-log]`.
-func NewCmdConsole(f *cli.Factory) *cobra.Command {
-	var showLog bool
+var _ Client = (*client.Client)(nil)
+
+// Options are the inputs of lite console.
+type Options struct {
+	IO     *cli.IOStreams
+	Client func() (Client, error)
+
+	Name    string
+	ShowLog bool // print the console's log instead of attaching
+}
+
+// NewCmdConsole returns `lite console NAME [--show-log]`; runF replaces Run in tests.
+func NewCmdConsole(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "console NAME",
 		Short: "Attach to an instance's console (detach with ctrl+a q)",
 		Args:  cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.Client()
-			if err != nil {
-				return err
+			opts.Client, opts.Name = func() (Client, error) { return f.API() }, args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			cc, ok := c.(Client)
-			if !ok {
-				return fmt.Errorf("this client has no console support")
-			}
-			if showLog {
-				b, err := cc.GetInstanceConsoleLog(args[0])
-				if err != nil {
-					return err
-				}
-				_, err = f.IO.Out.Write(b)
-				return err
-			}
-			return attach(f.IO, cc, args[0])
+			return Run(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&showLog, "show-log", false, "print the console's log instead of attaching")
+	cmd.Flags().BoolVar(&opts.ShowLog, "show-log", false, "print the console's log instead of attaching")
 	return cmd
 }
 
-func attach(ios *cli.IOStreams, c Client, name string) error {
+// Run attaches to the console, or prints its log.
+func Run(ctx context.Context, opts *Options) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	if opts.ShowLog {
+		b, err := c.GetInstanceConsoleLog(ctx, opts.Name)
+		if err != nil {
+			return err
+		}
+		_, err = opts.IO.Out.Write(b)
+		return err
+	}
+	return attach(ctx, opts.IO, c, opts.Name)
+}
+
+func attach(ctx context.Context, ios *cli.IOStreams, c Client, name string) error {
 	req := api.InstanceConsolePost{Type: "console"}
 	if ios.InTTY && ios.Terminal != nil {
 		if w, h, err := ios.Terminal.Size(); err == nil {
@@ -64,7 +81,7 @@ func attach(ios *cli.IOStreams, c Client, name string) error {
 		defer restore()
 	}
 	fmt.Fprintf(ios.ErrOut, "To detach from the console, press: <ctrl>+a q\r\n")
-	return c.ConsoleInstance(name, req, client.ConsoleArgs{
+	return c.ConsoleInstance(ctx, name, req, client.ConsoleArgs{
 		In: &detachReader{r: ios.In}, Out: ios.Out,
 		Control: func(conn *websocket.Conn) {
 			if req.Width > 0 {

@@ -3,6 +3,7 @@
 package file
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,21 +20,16 @@ import (
 
 // Client is the part of the API these commands use; *client.Client satisfies it.
 type Client interface {
-	GetInstanceFile(name, path string) (io.ReadCloser, *client.FileInfo, error)
-	CreateInstanceFile(name, path string, args client.FileArgs) error
-	DeleteInstanceFile(name, path string) error
+	GetInstanceFile(ctx context.Context, name, path string) (io.ReadCloser, *client.FileInfo, error)
+	CreateInstanceFile(ctx context.Context, name, path string, args client.FileArgs) error
+	DeleteInstanceFile(ctx context.Context, name, path string) error
 }
 
-func connect(f *cli.Factory) (Client, error) {
-	c, err := f.Client()
-	if err != nil {
-		return nil, err
-	}
-	fc, ok := c.(Client)
-	if !ok {
-		return nil, fmt.Errorf("this client cannot transfer files")
-	}
-	return fc, nil
+var _ Client = (*client.Client)(nil)
+
+// clientOf returns the default daemon's API client as a Client.
+func clientOf(f *cli.Factory) func() (Client, error) {
+	return func() (Client, error) { return f.API() }
 }
 
 // target splits NAME/PATH into the instance and an absolute path inside it.
@@ -53,19 +49,26 @@ func NewCmdFile(f *cli.Factory) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newCmdPush(f), newCmdPull(f), newCmdDelete(f), newCmdEdit(f))
+	cmd.AddCommand(NewCmdPush(f, nil), NewCmdPull(f, nil), NewCmdDelete(f, nil), NewCmdEdit(f, nil))
 	return cmd
 }
 
-type pushOptions struct {
-	uid, gid  int64
-	mode      string
-	parents   bool
-	recursive bool
+// PushOptions are the inputs of lite file push.
+type PushOptions struct {
+	IO     *cli.IOStreams
+	Client func() (Client, error)
+
+	Sources   []string // local paths
+	Target    string   // NAME/PATH
+	UID, GID  int64    // -1: the server's default
+	Mode      string   // octal; "" keeps the source's
+	Parents   bool
+	Recursive bool
 }
 
-func newCmdPush(f *cli.Factory) *cobra.Command {
-	opts := pushOptions{}
+// NewCmdPush returns `lite file push`; runF replaces RunPush in tests.
+func NewCmdPush(f *cli.Factory, runF func(context.Context, *PushOptions) error) *cobra.Command {
+	opts := &PushOptions{IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "push SOURCE... NAME/PATH",
 		Short: "Copy local files into an instance",
@@ -73,50 +76,59 @@ func newCmdPush(f *cli.Factory) *cobra.Command {
 			"directory. Owners are in the container's ids; the mode defaults to the source's.",
 		Args: cli.MinArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := connect(f)
-			if err != nil {
-				return err
+			opts.Client = clientOf(f)
+			opts.Sources, opts.Target = args[:len(args)-1], args[len(args)-1]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			var mode int64 = -1
-			if opts.mode != "" {
-				if _, err := fmt.Sscanf(opts.mode, "%o", &mode); err != nil || mode < 0 || mode > 0o7777 {
-					return fmt.Errorf("invalid --mode %q: want octal, e.g. 0644", opts.mode)
-				}
-			}
-			name, dst, err := target(args[len(args)-1])
-			if err != nil {
-				return err
-			}
-			srcs := args[:len(args)-1]
-			intoDir := len(srcs) > 1 || strings.HasSuffix(dst, "/") || opts.recursive
-			p := pusher{c: c, name: name, uid: opts.uid, gid: opts.gid, mode: mode}
-			if opts.parents {
-				dir := dst
-				if !intoDir {
-					dir = path.Dir(dst)
-				}
-				if err := p.mkdirAll(dir); err != nil {
-					return err
-				}
-			}
-			for _, src := range srcs {
-				to := dst
-				if intoDir {
-					to = path.Join(dst, filepath.Base(src))
-				}
-				if err := p.push(src, to, opts.recursive); err != nil {
-					return err
-				}
-			}
-			return nil
+			return RunPush(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().Int64Var(&opts.uid, "uid", -1, "owner of the files, in the container's ids")
-	cmd.Flags().Int64Var(&opts.gid, "gid", -1, "group of the files, in the container's ids")
-	cmd.Flags().StringVar(&opts.mode, "mode", "", "mode of the files (octal; default: the source's)")
-	cmd.Flags().BoolVarP(&opts.parents, "create-dirs", "p", false, "create missing parent directories")
-	cmd.Flags().BoolVarP(&opts.recursive, "recursive", "r", false, "push directories recursively")
+	cmd.Flags().Int64Var(&opts.UID, "uid", -1, "owner of the files, in the container's ids")
+	cmd.Flags().Int64Var(&opts.GID, "gid", -1, "group of the files, in the container's ids")
+	cmd.Flags().StringVar(&opts.Mode, "mode", "", "mode of the files (octal; default: the source's)")
+	cmd.Flags().BoolVarP(&opts.Parents, "create-dirs", "p", false, "create missing parent directories")
+	cmd.Flags().BoolVarP(&opts.Recursive, "recursive", "r", false, "push directories recursively")
 	return cmd
+}
+
+// RunPush copies the sources into the instance.
+func RunPush(ctx context.Context, opts *PushOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	var mode int64 = -1
+	if opts.Mode != "" {
+		if _, err := fmt.Sscanf(opts.Mode, "%o", &mode); err != nil || mode < 0 || mode > 0o7777 {
+			return fmt.Errorf("invalid --mode %q: want octal, e.g. 0644", opts.Mode)
+		}
+	}
+	name, dst, err := target(opts.Target)
+	if err != nil {
+		return err
+	}
+	intoDir := len(opts.Sources) > 1 || strings.HasSuffix(dst, "/") || opts.Recursive
+	p := pusher{c: c, name: name, uid: opts.UID, gid: opts.GID, mode: mode}
+	if opts.Parents {
+		dir := dst
+		if !intoDir {
+			dir = path.Dir(dst)
+		}
+		if err := p.mkdirAll(ctx, dir); err != nil {
+			return err
+		}
+	}
+	for _, src := range opts.Sources {
+		to := dst
+		if intoDir {
+			to = path.Join(dst, filepath.Base(src))
+		}
+		if err := p.push(ctx, src, to, opts.Recursive); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pusher writes local files into one instance.
@@ -135,14 +147,14 @@ func (p pusher) modeOf(info fs.FileInfo) int64 {
 }
 
 // mkdirAll creates dir and its parents inside the instance (existing ones are kept).
-func (p pusher) mkdirAll(dir string) error {
+func (p pusher) mkdirAll(ctx context.Context, dir string) error {
 	cur := ""
 	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
 		if part == "" {
 			continue
 		}
 		cur += "/" + part
-		err := p.c.CreateInstanceFile(p.name, cur, client.FileArgs{Type: "directory", UID: p.uid, GID: p.gid, Mode: -1})
+		err := p.c.CreateInstanceFile(ctx, p.name, cur, client.FileArgs{Type: "directory", UID: p.uid, GID: p.gid, Mode: -1})
 		if err != nil {
 			return err
 		}
@@ -150,7 +162,7 @@ func (p pusher) mkdirAll(dir string) error {
 	return nil
 }
 
-func (p pusher) push(src, dst string, recursive bool) error {
+func (p pusher) push(ctx context.Context, src, dst string, recursive bool) error {
 	info, err := os.Lstat(src)
 	if err != nil {
 		return err
@@ -168,15 +180,15 @@ func (p pusher) push(src, dst string, recursive bool) error {
 			if err != nil {
 				return err
 			}
-			return p.pushOne(local, path.Join(dst, filepath.ToSlash(rel)))
+			return p.pushOne(ctx, local, path.Join(dst, filepath.ToSlash(rel)))
 		})
 	default:
-		return p.pushOne(src, dst)
+		return p.pushOne(ctx, src, dst)
 	}
 }
 
 // pushOne writes one file, directory (without its content) or symlink.
-func (p pusher) pushOne(src, dst string) error {
+func (p pusher) pushOne(ctx context.Context, src, dst string) error {
 	info, err := os.Lstat(src)
 	if err != nil {
 		return err
@@ -201,33 +213,52 @@ func (p pusher) pushOne(src, dst string) error {
 	default:
 		return fmt.Errorf("%s: only files, directories and symlinks can be pushed", src)
 	}
-	if err := p.c.CreateInstanceFile(p.name, dst, args); err != nil {
+	if err := p.c.CreateInstanceFile(ctx, p.name, dst, args); err != nil {
 		return fmt.Errorf("push %s: %w", src, err)
 	}
 	return nil
 }
 
-func newCmdDelete(f *cli.Factory) *cobra.Command {
+// DeleteOptions are the inputs of lite file delete.
+type DeleteOptions struct {
+	IO     *cli.IOStreams
+	Client func() (Client, error)
+
+	Targets []string // NAME/PATH
+}
+
+// NewCmdDelete returns `lite file delete`; runF replaces RunDelete in tests.
+func NewCmdDelete(f *cli.Factory, runF func(context.Context, *DeleteOptions) error) *cobra.Command {
+	opts := &DeleteOptions{IO: f.IO}
 	return &cobra.Command{
 		Use:     "delete NAME/PATH...",
 		Aliases: []string{"rm"},
 		Short:   "Delete files (or empty directories) inside an instance",
 		Args:    cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := connect(f)
-			if err != nil {
-				return err
+			opts.Client, opts.Targets = clientOf(f), args
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			for _, a := range args {
-				name, p, err := target(a)
-				if err != nil {
-					return err
-				}
-				if err := c.DeleteInstanceFile(name, p); err != nil {
-					return err
-				}
-			}
-			return nil
+			return RunDelete(cmd.Context(), opts)
 		},
 	}
+}
+
+// RunDelete deletes the targets in order, stopping at the first failure.
+func RunDelete(ctx context.Context, opts *DeleteOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	for _, a := range opts.Targets {
+		name, p, err := target(a)
+		if err != nil {
+			return err
+		}
+		if err := c.DeleteInstanceFile(ctx, name, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -71,12 +71,12 @@ func NewCmdList(f *cli.Factory, runF func(context.Context, *ListOptions) error) 
 const uploadLayout = "Jan 2, 2006 at 3:04pm (MST)"
 
 // RunList prints the local images, aliased ones first.
-func RunList(_ context.Context, opts *ListOptions) error {
+func RunList(ctx context.Context, opts *ListOptions) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	images, err := c.GetImages()
+	images, err := c.GetImages(ctx)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ import (
 // ImportOptions are the inputs of lite image import.
 type ImportOptions struct {
 	IO      *cli.IOStreams
-	Client  func() (cli.Client, error)
+	Client  func() (Client, error)
 	Files   []string // unified, or metadata then rootfs
 	Aliases []string
 	Public  bool
@@ -29,7 +29,7 @@ type ImportOptions struct {
 
 // NewCmdImport returns `lite image import FILE [ROOTFS] [--alias A]`.
 func NewCmdImport(f *cli.Factory) *cobra.Command {
-	opts := &ImportOptions{IO: f.IO, Client: f.Client}
+	opts := &ImportOptions{IO: f.IO, Client: func() (Client, error) { return f.API() }}
 	cmd := &cobra.Command{
 		Use:   "import FILE [ROOTFS]",
 		Short: "Import an image file (unified) or a metadata tarball and its rootfs (split)",
@@ -48,7 +48,7 @@ func NewCmdImport(f *cli.Factory) *cobra.Command {
 // refused before anything is uploaded; if adding one fails after all, the image is deleted
 // again, so a failed import leaves nothing.
 func RunImport(ctx context.Context, opts *ImportOptions) error {
-	c, err := imageClient(opts.Client)
+	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func RunImport(ctx context.Context, opts *ImportOptions) error {
 		}
 	}
 	for _, a := range opts.Aliases {
-		if _, err := c.GetImageAlias(a); err == nil {
+		if _, err := c.GetImageAlias(ctx, a); err == nil {
 			return fmt.Errorf("image alias %q already exists: %w", a, api.ErrAlreadyExists)
 		}
 	}
@@ -68,11 +68,11 @@ func RunImport(ctx context.Context, opts *ImportOptions) error {
 	if len(opts.Files) == 2 {
 		up.Rootfs = opts.Files[1]
 	}
-	o, err := c.CreateImage(up)
+	o, err := c.CreateImage(ctx, up)
 	if err != nil {
 		return err
 	}
-	final, err := progress.Wait(ctx, opts.IO, op{o})
+	final, err := progress.Wait(ctx, opts.IO, cli.WrapOperation(o))
 	if err != nil {
 		return err
 	}
@@ -81,8 +81,8 @@ func RunImport(ctx context.Context, opts *ImportOptions) error {
 		return fmt.Errorf("the server did not return the new image's fingerprint")
 	}
 	for _, a := range opts.Aliases {
-		if err := c.CreateImageAlias(api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: a, Target: fp}}); err != nil {
-			if dop, derr := c.DeleteImage(fp); derr == nil {
+		if err := c.CreateImageAlias(ctx, api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: a, Target: fp}}); err != nil {
+			if dop, derr := c.DeleteImage(ctx, fp); derr == nil {
 				_ = dop.Wait(ctx)
 			}
 			return err
@@ -102,7 +102,8 @@ func NewCmdExport(f *cli.Factory) *cobra.Command {
 			"extension added (out -> out.tar.gz), a split one is written as TARGET and TARGET.root (as LXD does).",
 		Args: cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := imageClient(f.Client)
+			ctx := cmd.Context()
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -113,11 +114,11 @@ func NewCmdExport(f *cli.Factory) *cobra.Command {
 			if st, err := os.Stat(filepath.Dir(target)); err != nil || !st.IsDir() {
 				return fmt.Errorf("export target %q: %s is not a directory: %w", target, filepath.Dir(target), api.ErrInvalid)
 			}
-			img, err := resolve(c, args[0])
+			img, err := resolve(ctx, c, args[0])
 			if err != nil {
 				return err
 			}
-			files, err := c.ExportImage(img.Fingerprint, target)
+			files, err := c.ExportImage(ctx, img.Fingerprint, target)
 			if err != nil {
 				return err
 			}
@@ -137,20 +138,21 @@ func NewCmdDelete(f *cli.Factory) *cobra.Command {
 		Short:   "Delete images (by alias, fingerprint or unique prefix)",
 		Args:    cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := imageClient(f.Client)
+			ctx := cmd.Context()
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
 			for _, name := range args {
-				img, err := resolve(c, name)
+				img, err := resolve(ctx, c, name)
 				if err != nil {
 					return err
 				}
-				o, err := c.DeleteImage(img.Fingerprint)
+				o, err := c.DeleteImage(ctx, img.Fingerprint)
 				if err != nil {
 					return err
 				}
-				if _, err := progress.Wait(cmd.Context(), f.IO, op{o}); err != nil {
+				if _, err := progress.Wait(cmd.Context(), f.IO, cli.WrapOperation(o)); err != nil {
 					return err
 				}
 			}
@@ -167,11 +169,12 @@ func NewCmdInfo(f *cli.Factory) *cobra.Command {
 		Short:   "Show an image (by alias, fingerprint or unique prefix), as YAML",
 		Args:    cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := imageClient(f.Client)
+			ctx := cmd.Context()
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
-			img, err := resolve(c, args[0])
+			img, err := resolve(ctx, c, args[0])
 			if err != nil {
 				return err
 			}
@@ -187,11 +190,12 @@ func NewCmdAlias(f *cli.Factory) *cobra.Command {
 	var format output.Format
 	list := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List aliases", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := imageClient(f.Client)
+			ctx := cmd.Context()
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
-			list, err := c.GetImageAliases()
+			list, err := c.GetImageAliases(ctx)
 			if err != nil {
 				return err
 			}
@@ -205,32 +209,35 @@ func NewCmdAlias(f *cli.Factory) *cobra.Command {
 	var desc string
 	create := &cobra.Command{Use: "create ALIAS IMAGE", Short: "Create an alias", Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := imageClient(f.Client)
+			ctx := cmd.Context()
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
-			img, err := resolve(c, args[1])
+			img, err := resolve(ctx, c, args[1])
 			if err != nil {
 				return err
 			}
-			return c.CreateImageAlias(api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: args[0], Description: desc, Target: img.Fingerprint}})
+			return c.CreateImageAlias(ctx, api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: args[0], Description: desc, Target: img.Fingerprint}})
 		}}
 	create.Flags().StringVar(&desc, "description", "", "alias description")
 	del := &cobra.Command{Use: "delete ALIAS", Aliases: []string{"rm"}, Short: "Delete an alias", Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := imageClient(f.Client)
+			ctx := cmd.Context()
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
-			return c.DeleteImageAlias(args[0])
+			return c.DeleteImageAlias(ctx, args[0])
 		}}
 	rename := &cobra.Command{Use: "rename ALIAS NEW", Aliases: []string{"mv"}, Short: "Rename an alias", Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := imageClient(f.Client)
+			ctx := cmd.Context()
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
-			return c.RenameImageAlias(args[0], args[1])
+			return c.RenameImageAlias(ctx, args[0], args[1])
 		}}
 	cmd.AddCommand(list, create, del, rename)
 	return cmd
@@ -245,7 +252,8 @@ func NewCmdPublish(f *cli.Factory) *cobra.Command {
 		Short: "Make an image from a stopped instance",
 		Args:  cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := imageClient(f.Client)
+			ctx := cmd.Context()
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -264,11 +272,11 @@ func NewCmdPublish(f *cli.Factory) *cobra.Command {
 			for _, a := range aliases {
 				req.Aliases = append(req.Aliases, api.ImageAlias{Name: a})
 			}
-			o, err := c.CreateImageFromSource(req)
+			o, err := c.CreateImageFromSource(ctx, req)
 			if err != nil {
 				return err
 			}
-			final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+			final, err := progress.Wait(cmd.Context(), f.IO, cli.WrapOperation(o))
 			if err != nil {
 				return err
 			}
@@ -302,7 +310,7 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 		Args:  cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 2 {
-				if _, rest := f.For(args[1]); rest != args[1] {
+				if _, rest := f.APIFor(args[1]); rest != args[1] {
 					return copyToServer(cmd, f, args[0], args[1], aliases)
 				}
 			}
@@ -316,7 +324,7 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 			if r == nil {
 				return fmt.Errorf("%q is a local image already: name a remote, e.g. REMOTE:%s: %w", args[0], name, api.ErrInvalid)
 			}
-			c, err := imageClient(f.Client)
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -339,7 +347,7 @@ func NewCmdBuild(f *cli.Factory) *cobra.Command {
 			"packages is reused from the build cache. Ubuntu recipes need lited's --ubuntu-mirror and --ubuntu-keyring.",
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := imageClient(f.Client)
+			c, err := imageClient(f.API)
 			if err != nil {
 				return err
 			}
@@ -356,15 +364,16 @@ func NewCmdBuild(f *cli.Factory) *cobra.Command {
 // createFromSource asks lited for an image from src (a remote pull or a build), with aliases,
 // waits for it with progress, and says which fingerprint it got ("Image built with ...").
 func createFromSource(cmd *cobra.Command, f *cli.Factory, c Client, src *api.ImagesPostSource, aliases []string, done string) error {
+	ctx := cmd.Context()
 	req := api.ImagesPost{Source: src}
 	for _, a := range aliases {
 		req.Aliases = append(req.Aliases, api.ImageAlias{Name: a})
 	}
-	o, err := c.CreateImageFromSource(req)
+	o, err := c.CreateImageFromSource(ctx, req)
 	if err != nil {
 		return err
 	}
-	final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+	final, err := progress.Wait(cmd.Context(), f.IO, cli.WrapOperation(o))
 	if err != nil {
 		return err
 	}

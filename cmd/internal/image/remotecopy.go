@@ -18,8 +18,9 @@ import (
 // checks it as any upload. An image the target already has (same fingerprint) is not sent
 // again; only the aliases are added.
 func copyToServer(cmd *cobra.Command, f *cli.Factory, srcRef, dstRef string, aliases []string) error {
-	srcGet, name := f.For(srcRef)
-	dstGet, rest := f.For(dstRef)
+	ctx := cmd.Context()
+	srcGet, name := f.APIFor(srcRef)
+	dstGet, rest := f.APIFor(dstRef)
 	if rest != "" {
 		return fmt.Errorf("the target %q must be a server (REMOTE:), images keep their fingerprint: %w", dstRef, api.ErrInvalid)
 	}
@@ -31,11 +32,11 @@ func copyToServer(cmd *cobra.Command, f *cli.Factory, srcRef, dstRef string, ali
 	if err != nil {
 		return err
 	}
-	img, err := resolve(src, name)
+	img, err := resolve(ctx, src, name)
 	if err != nil {
 		return err
 	}
-	if _, err := dst.GetImage(img.Fingerprint); errors.Is(err, api.ErrNotFound) {
+	if _, err := dst.GetImage(ctx, img.Fingerprint); errors.Is(err, api.ErrNotFound) {
 		if err := sendImage(cmd, f, src, dst, img); err != nil {
 			return err
 		}
@@ -43,7 +44,7 @@ func copyToServer(cmd *cobra.Command, f *cli.Factory, srcRef, dstRef string, ali
 		return err
 	}
 	for _, a := range aliases {
-		if err := dst.CreateImageAlias(api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: a, Target: img.Fingerprint}}); err != nil {
+		if err := dst.CreateImageAlias(ctx, api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: a, Target: img.Fingerprint}}); err != nil {
 			return fmt.Errorf("alias %q on the target: %w", a, err)
 		}
 	}
@@ -52,12 +53,13 @@ func copyToServer(cmd *cobra.Command, f *cli.Factory, srcRef, dstRef string, ali
 }
 
 func sendImage(cmd *cobra.Command, f *cli.Factory, src, dst Client, img *api.Image) error {
+	ctx := cmd.Context()
 	tmp, err := os.MkdirTemp("", "lite-image-copy-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	files, err := src.ExportImage(img.Fingerprint, tmp)
+	files, err := src.ExportImage(ctx, img.Fingerprint, tmp)
 	if err != nil {
 		return err
 	}
@@ -65,11 +67,11 @@ func sendImage(cmd *cobra.Command, f *cli.Factory, src, dst Client, img *api.Ima
 	if len(files) > 1 {
 		up.Rootfs = files[1]
 	}
-	o, err := dst.CreateImage(up)
+	o, err := dst.CreateImage(ctx, up)
 	if err != nil {
 		return err
 	}
-	final, err := progress.Wait(cmd.Context(), f.IO, op{o})
+	final, err := progress.Wait(cmd.Context(), f.IO, cli.WrapOperation(o))
 	if err != nil {
 		return err
 	}

@@ -98,7 +98,7 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := remote.ResolveSource(ctx, opts.Image, remote.LocalImage(c.GetImages))
+	res, err := remote.ResolveSource(ctx, opts.Image, remote.LocalImage(ctx, c.GetImages))
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 	} else {
 		_, _ = fmt.Fprintln(out, "Creating the instance")
 	}
-	op, err := c.CreateInstance(api.InstancesPost{
+	op, err := c.CreateInstance(ctx, api.InstancesPost{
 		Name:   opts.Name,
 		Type:   "container",
 		Source: res.Source,
@@ -144,7 +144,7 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 
 // changeState sends a state change and waits for it.
 func changeState(ctx context.Context, ios *cli.IOStreams, c cli.Client, name string, req api.InstanceStatePut) error {
-	op, err := c.UpdateInstanceState(name, req)
+	op, err := c.UpdateInstanceState(ctx, name, req)
 	if err != nil {
 		return err
 	}

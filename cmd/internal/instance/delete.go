@@ -59,7 +59,7 @@ func RunDelete(ctx context.Context, opts *DeleteOptions) error {
 		if snap != "" {
 			return deleteSnapshot(ctx, opts.IO, c, name, snap)
 		}
-		inst, err := c.GetInstance(name)
+		inst, err := c.GetInstance(ctx, name)
 		if err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func RunDelete(ctx context.Context, opts *DeleteOptions) error {
 				return nil // The server deletes an ephemeral instance when it stops.
 			}
 		}
-		op, err := c.DeleteInstance(name)
+		op, err := c.DeleteInstance(ctx, name)
 		if err != nil {
 			return err
 		}

@@ -62,7 +62,7 @@ func NewCmdExec(f *cli.Factory, runF func(context.Context, *ExecOptions) error) 
 }
 
 // RunExec runs the command and turns its exit code into the process's.
-func RunExec(_ context.Context, opts *ExecOptions) error {
+func RunExec(ctx context.Context, opts *ExecOptions) error {
 	if opts.ForceInteractive && opts.ForceNonInteractive {
 		return errors.New("-t and -T cannot be used together")
 	}
@@ -104,7 +104,9 @@ func RunExec(_ context.Context, opts *ExecOptions) error {
 	}
 	done := make(chan struct{})
 	args.Control = forwardControl(ios, interactive, done)
-	code, err := c.ExecInstance(opts.Name, req, args)
+	// Ctrl-C and the other forwarded signals go to the command (forwardControl), so they must
+	// not end the session: it ends when the command does.
+	code, err := c.ExecInstance(context.WithoutCancel(ctx), opts.Name, req, args)
 	close(done)
 	switch {
 	case err != nil && code < 0:

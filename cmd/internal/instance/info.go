@@ -44,19 +44,19 @@ func NewCmdInfo(f *cli.Factory, runF func(context.Context, *InfoOptions) error) 
 }
 
 // RunInfo prints the server as YAML, or one instance in lxc's info layout.
-func RunInfo(_ context.Context, opts *InfoOptions) error {
+func RunInfo(ctx context.Context, opts *InfoOptions) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
 	if opts.Name == "" {
-		srv, err := c.GetServer()
+		srv, err := c.GetServer(ctx)
 		if err != nil {
 			return err
 		}
 		return output.PrintYAML(opts.IO.Out, srv)
 	}
-	inst, err := c.GetInstance(opts.Name)
+	inst, err := c.GetInstance(ctx, opts.Name)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ Columns (-c), default ` + DefaultColumns + `:
 }
 
 // RunList prints the instances that pass the filters.
-func RunList(_ context.Context, opts *ListOptions) error {
+func RunList(ctx context.Context, opts *ListOptions) error {
 	cols, err := parseColumns(opts.Columns)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func RunList(_ context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	all, err := c.GetInstances("")
+	all, err := c.GetInstances(ctx, "")
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"lite/client"
 	"lite/client/api"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/output"
@@ -43,21 +42,12 @@ func splitSnapshot(arg string) (name, snap string) {
 	return name, snap
 }
 
-// snapshotDeleter is the client call lite delete NAME/SNAP needs (*client.Client has it).
-type snapshotDeleter interface {
-	DeleteInstanceSnapshot(name, snap string) (*client.Operation, error)
-}
-
 // deleteSnapshot deletes one snapshot and waits for it.
 func deleteSnapshot(ctx context.Context, ios *cli.IOStreams, c cli.Client, name, snap string) error {
-	sd, ok := c.(snapshotDeleter)
-	if !ok {
-		return fmt.Errorf("this client cannot delete snapshots")
-	}
-	op, err := sd.DeleteInstanceSnapshot(name, snap)
+	op, err := c.DeleteInstanceSnapshot(ctx, name, snap)
 	if err != nil {
 		return err
 	}
-	_, err = progress.Wait(ctx, ios, cli.WrapOperation(op))
+	_, err = progress.Wait(ctx, ios, op)
 	return err
 }

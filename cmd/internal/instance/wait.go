@@ -19,7 +19,7 @@ const readyTimeout = 3 * time.Minute
 // waitReady polls the instance until it is ready as labs define it: systemd running or
 // degraded, sshd listening, and an IPv4 address on eth0 when it has a nic eth0.
 func waitReady(ctx context.Context, ios *cli.IOStreams, c cli.Client, name string) error {
-	inst, err := c.GetInstance(name)
+	inst, err := c.GetInstance(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func waitReady(ctx context.Context, ios *cli.IOStreams, c cli.Client, name strin
 	why := ""
 	for {
 		var out bytes.Buffer
-		code, err := c.ExecInstance(name, api.InstanceExecPost{Command: []string{"sh", "-c", script}},
+		code, err := c.ExecInstance(ctx, name, api.InstanceExecPost{Command: []string{"sh", "-c", script}},
 			client.ExecArgs{Stdout: &out, Stderr: &out})
 		if err == nil && code == 0 {
 			_, _ = fmt.Fprintf(ios.Out, "Instance %s is ready\n", name)

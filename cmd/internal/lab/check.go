@@ -38,7 +38,7 @@ func targetAddr(l *labfile.Lab, live *api.Lab, from, target string) string {
 }
 
 // RunCheck runs the file's checks, one line each; any failure makes the exit status 1.
-func RunCheck(_ context.Context, opts *Options) error {
+func RunCheck(ctx context.Context, opts *Options) error {
 	l, err := labfile.Load(opts.File)
 	if err != nil {
 		return fileErrors(opts, err)
@@ -47,7 +47,7 @@ func RunCheck(_ context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	live, err := c.GetLab(l.Name)
+	live, err := c.GetLab(ctx, l.Name)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func RunCheck(_ context.Context, opts *Options) error {
 	for _, chk := range l.Checks {
 		what, cmd := checkCommand(l, live, chk)
 		var out bytes.Buffer
-		code, err := ex.ExecInstance(chk.From, api.InstanceExecPost{Command: cmd}, client.ExecArgs{Stdout: &out, Stderr: &out})
+		code, err := ex.ExecInstance(ctx, chk.From, api.InstanceExecPost{Command: cmd}, client.ExecArgs{Stdout: &out, Stderr: &out})
 		if err == nil && code == 0 {
 			fmt.Fprintf(opts.IO.Out, "ok    %s\n", what)
 			continue

@@ -13,7 +13,7 @@ import (
 
 // RunImpair sets netem on both ends of the link at NODE:IFACE (both directions), or clears
 // it when no key=value is given. The next up sets the file's impairment again.
-func RunImpair(_ context.Context, opts *Options, end string, args []string) error {
+func RunImpair(ctx context.Context, opts *Options, end string, args []string) error {
 	l, err := labfile.Load(opts.File)
 	if err != nil {
 		return fileErrors(opts, err)
@@ -45,7 +45,7 @@ func RunImpair(_ context.Context, opts *Options, end string, args []string) erro
 			cmd = append(cmd, im.NetemArgs()...)
 		}
 		var out bytes.Buffer
-		code, err := ex.ExecInstance(e.Node, api.InstanceExecPost{Command: cmd}, client.ExecArgs{Stdout: &out, Stderr: &out})
+		code, err := ex.ExecInstance(ctx, e.Node, api.InstanceExecPost{Command: cmd}, client.ExecArgs{Stdout: &out, Stderr: &out})
 		if err != nil {
 			return fmt.Errorf("node %s: %w", e.Node, err)
 		}

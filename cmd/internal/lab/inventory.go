@@ -55,7 +55,7 @@ func (o *Options) lab(ctx context.Context, args []string) (*api.Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.GetLab(name)
+	return c.GetLab(ctx, name)
 }
 
 // RunInventory prints an Ansible inventory of the lab: a group per lab group, plus the lab.

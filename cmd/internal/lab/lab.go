@@ -20,12 +20,16 @@ import (
 
 // Client is the part of the API the lab commands use; *client.Client satisfies it.
 type Client interface {
-	GetLabs() ([]api.Lab, error)
-	GetLab(name string) (*api.Lab, error)
-	PlanLab(req api.LabsPost) (*api.LabPlan, error)
-	UpLab(req api.LabsPost) (*client.Operation, error)
-	DownLab(name string) (*client.Operation, error)
+	GetLabs(ctx context.Context) ([]api.Lab, error)
+	GetLab(ctx context.Context, name string) (*api.Lab, error)
+	PlanLab(ctx context.Context, req api.LabsPost) (*api.LabPlan, error)
+	UpLab(ctx context.Context, req api.LabsPost) (*client.Operation, error)
+	DownLab(ctx context.Context, name string) (*client.Operation, error)
+	Snapshotter
+	Execer
 }
+
+var _ Client = (*client.Client)(nil)
 
 // Options are what every lab command gets.
 type Options struct {
@@ -35,19 +39,9 @@ type Options struct {
 	File string
 }
 
-// FromFactory adapts the CLI's factory.
+// FromFactory takes the factory's typed API client.
 func FromFactory(f *cli.Factory) *Options {
-	return &Options{IO: f.IO, Client: func() (Client, error) {
-		c, err := f.Client()
-		if err != nil {
-			return nil, err
-		}
-		lc, ok := c.(Client)
-		if !ok {
-			return nil, fmt.Errorf("this client cannot manage labs")
-		}
-		return lc, nil
-	}}
+	return &Options{IO: f.IO, Client: func() (Client, error) { return f.API() }}
 }
 
 // NewCmdLab returns the `lite lab` command group.
@@ -155,7 +149,7 @@ func RunUp(ctx context.Context, opts *Options, only []string, prune bool) error 
 	if err != nil {
 		return err
 	}
-	op, err := c.UpLab(req)
+	op, err := c.UpLab(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -175,7 +169,7 @@ func RunUp(ctx context.Context, opts *Options, only []string, prune bool) error 
 			}
 		}
 	})
-	if err := printStatus(opts, c, l.Name, output.Table); err != nil && werr == nil {
+	if err := printStatus(ctx, opts, c, l.Name, output.Table); err != nil && werr == nil {
 		return err
 	}
 	if werr != nil {
@@ -187,7 +181,7 @@ func RunUp(ctx context.Context, opts *Options, only []string, prune bool) error 
 }
 
 // RunDiff prints what up would change.
-func RunDiff(_ context.Context, opts *Options, prune bool) error {
+func RunDiff(ctx context.Context, opts *Options, prune bool) error {
 	_, req, err := request(opts.File)
 	if err != nil {
 		return fileErrors(opts, err)
@@ -197,7 +191,7 @@ func RunDiff(_ context.Context, opts *Options, prune bool) error {
 	if err != nil {
 		return err
 	}
-	plan, err := c.PlanLab(req)
+	plan, err := c.PlanLab(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -220,7 +214,7 @@ func RunDiff(_ context.Context, opts *Options, prune bool) error {
 }
 
 // RunStatus prints a lab's nodes.
-func RunStatus(_ context.Context, opts *Options, args []string, format output.Format) error {
+func RunStatus(ctx context.Context, opts *Options, args []string, format output.Format) error {
 	name, err := labName(opts, args)
 	if err != nil {
 		return err
@@ -229,11 +223,11 @@ func RunStatus(_ context.Context, opts *Options, args []string, format output.Fo
 	if err != nil {
 		return err
 	}
-	return printStatus(opts, c, name, format)
+	return printStatus(ctx, opts, c, name, format)
 }
 
-func printStatus(opts *Options, c Client, name string, format output.Format) error {
-	l, err := c.GetLab(name)
+func printStatus(ctx context.Context, opts *Options, c Client, name string, format output.Format) error {
+	l, err := c.GetLab(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -259,12 +253,12 @@ func printStatus(opts *Options, c Client, name string, format output.Format) err
 }
 
 // RunList prints every lab.
-func RunList(_ context.Context, opts *Options, format output.Format) error {
+func RunList(ctx context.Context, opts *Options, format output.Format) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	labs, err := c.GetLabs()
+	labs, err := c.GetLabs(ctx)
 	if err != nil {
 		return err
 	}
@@ -286,7 +280,7 @@ func RunDown(ctx context.Context, opts *Options, args []string) error {
 	if err != nil {
 		return err
 	}
-	op, err := c.DownLab(name)
+	op, err := c.DownLab(ctx, name)
 	if err == nil {
 		_, err = cli.WrapOperation(op).Wait(ctx, nil)
 	}

@@ -12,20 +12,8 @@ import (
 
 // Snapshotter is the part of the API lab snapshots use; *client.Client satisfies it.
 type Snapshotter interface {
-	SnapshotLab(name, snap string) (*client.Operation, error)
-	RestoreLab(name, snap string) (*client.Operation, error)
-}
-
-func (o *Options) snapshotter() (Snapshotter, error) {
-	c, err := o.Client()
-	if err != nil {
-		return nil, err
-	}
-	sn, ok := c.(Snapshotter)
-	if !ok {
-		return nil, fmt.Errorf("this client cannot snapshot labs")
-	}
-	return sn, nil
+	SnapshotLab(ctx context.Context, name, snap string) (*client.Operation, error)
+	RestoreLab(ctx context.Context, name, snap string) (*client.Operation, error)
 }
 
 // RunSnapshot snapshots every node of a lab (default name: the time).
@@ -33,11 +21,11 @@ func RunSnapshot(ctx context.Context, opts *Options, name, snap string) error {
 	if snap == "" {
 		snap = "snap-" + time.Now().UTC().Format("20060102-150405")
 	}
-	sn, err := opts.snapshotter()
+	sn, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	op, err := sn.SnapshotLab(name, snap)
+	op, err := sn.SnapshotLab(ctx, name, snap)
 	if err == nil {
 		_, err = cli.WrapOperation(op).Wait(ctx, nil)
 	}
@@ -50,12 +38,12 @@ func RunSnapshot(ctx context.Context, opts *Options, name, snap string) error {
 
 // RunRestore brings every node of a lab back to snap; reset is a restore of "provisioned".
 func RunRestore(ctx context.Context, opts *Options, name, snap string) error {
-	sn, err := opts.snapshotter()
+	sn, err := opts.Client()
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	op, err := sn.RestoreLab(name, snap)
+	op, err := sn.RestoreLab(ctx, name, snap)
 	if err == nil {
 		_, err = cli.WrapOperation(op).Wait(ctx, nil)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"lite/client"
 	"lite/client/api"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/output"
@@ -19,14 +20,14 @@ import (
 
 // Client is the part of the API the network commands use; *client.Client satisfies it.
 type Client interface {
-	GetNetworks() ([]api.Network, error)
-	GetNetwork(name string) (*api.Network, error)
-	GetNetworkState(name string) (*api.NetworkState, error)
-	CreateNetwork(req api.NetworksPost) error
-	UpdateNetwork(name string, put api.NetworkPut) error
-	RenameNetwork(name string, req api.NetworkPost) error
-	DeleteNetwork(name string) error
-	GetNetworkLeases(name string) ([]api.NetworkLease, error)
+	GetNetworks(ctx context.Context) ([]api.Network, error)
+	GetNetwork(ctx context.Context, name string) (*api.Network, error)
+	GetNetworkState(ctx context.Context, name string) (*api.NetworkState, error)
+	CreateNetwork(ctx context.Context, req api.NetworksPost) error
+	UpdateNetwork(ctx context.Context, name string, put api.NetworkPut) error
+	RenameNetwork(ctx context.Context, name string, req api.NetworkPost) error
+	DeleteNetwork(ctx context.Context, name string) error
+	GetNetworkLeases(ctx context.Context, name string) ([]api.NetworkLease, error)
 }
 
 // Options are what every network command gets: its I/O and its client.
@@ -38,23 +39,15 @@ type Options struct {
 	On func(ref string) (*Options, string)
 }
 
-// FromFactory adapts the CLI's factory: its client is the full one, which has these methods.
+var _ Client = (*client.Client)(nil)
+
+// FromFactory takes the factory's typed API client (for "REMOTE:NAME" references too).
 func FromFactory(f *cli.Factory) *Options {
-	with := func(get func() (cli.Client, error)) func() (Client, error) {
-		return func() (Client, error) {
-			c, err := get()
-			if err != nil {
-				return nil, err
-			}
-			nc, ok := c.(Client)
-			if !ok {
-				return nil, fmt.Errorf("this client cannot manage networks")
-			}
-			return nc, nil
-		}
+	with := func(get func() (*client.Client, error)) func() (Client, error) {
+		return func() (Client, error) { return get() }
 	}
-	return &Options{IO: f.IO, Client: with(f.Client), On: func(ref string) (*Options, string) {
-		get, name := f.For(ref)
+	return &Options{IO: f.IO, Client: with(f.API), On: func(ref string) (*Options, string) {
+		get, name := f.APIFor(ref)
 		return &Options{IO: f.IO, Client: with(get)}, name
 	}}
 }
@@ -140,12 +133,12 @@ func NewCmdNetwork(opts *Options) *cobra.Command {
 }
 
 // RunList prints the networks like lxc network list.
-func RunList(_ context.Context, opts *Options, format output.Format) error {
+func RunList(ctx context.Context, opts *Options, format output.Format) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	list, err := c.GetNetworks()
+	list, err := c.GetNetworks(ctx)
 	if err != nil {
 		return err
 	}
@@ -162,12 +155,12 @@ func RunList(_ context.Context, opts *Options, format output.Format) error {
 }
 
 // RunLeases prints a network's leases like lxc network list-leases.
-func RunLeases(_ context.Context, opts *Options, name string, format output.Format) error {
+func RunLeases(ctx context.Context, opts *Options, name string, format output.Format) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	leases, err := c.GetNetworkLeases(name)
+	leases, err := c.GetNetworkLeases(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -179,12 +172,12 @@ func RunLeases(_ context.Context, opts *Options, name string, format output.Form
 }
 
 // RunShow prints a network as YAML.
-func RunShow(_ context.Context, opts *Options, name string) error {
+func RunShow(ctx context.Context, opts *Options, name string) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	n, err := c.GetNetwork(name)
+	n, err := c.GetNetwork(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -192,12 +185,12 @@ func RunShow(_ context.Context, opts *Options, name string) error {
 }
 
 // RunInfo prints the bridge's live state.
-func RunInfo(_ context.Context, opts *Options, name string) error {
+func RunInfo(ctx context.Context, opts *Options, name string) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	st, err := c.GetNetworkState(name)
+	st, err := c.GetNetworkState(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -225,7 +218,7 @@ func parseKV(args []string) (map[string]string, error) {
 }
 
 // RunCreate creates a network with key=value config.
-func RunCreate(_ context.Context, opts *Options, name, desc string, args []string) error {
+func RunCreate(ctx context.Context, opts *Options, name, desc string, args []string) error {
 	cfg, err := parseKV(args)
 	if err != nil {
 		return err
@@ -234,7 +227,7 @@ func RunCreate(_ context.Context, opts *Options, name, desc string, args []strin
 	if err != nil {
 		return err
 	}
-	if err := c.CreateNetwork(api.NetworksPost{Name: name, Type: "bridge", NetworkPut: api.NetworkPut{Config: cfg, Description: desc}}); err != nil {
+	if err := c.CreateNetwork(ctx, api.NetworksPost{Name: name, Type: "bridge", NetworkPut: api.NetworkPut{Config: cfg, Description: desc}}); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.Out, "Network %s created\n", name)
@@ -242,7 +235,7 @@ func RunCreate(_ context.Context, opts *Options, name, desc string, args []strin
 }
 
 // RunSet sets keys ("KEY VALUE" or "KEY=VALUE..."); an empty value unsets.
-func RunSet(_ context.Context, opts *Options, name string, args []string) error {
+func RunSet(ctx context.Context, opts *Options, name string, args []string) error {
 	var kv map[string]string
 	if len(args) == 2 && !strings.Contains(args[0], "=") {
 		kv = map[string]string{args[0]: args[1]}
@@ -256,7 +249,7 @@ func RunSet(_ context.Context, opts *Options, name string, args []string) error 
 	if err != nil {
 		return err
 	}
-	n, err := c.GetNetwork(name)
+	n, err := c.GetNetwork(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -279,16 +272,16 @@ func RunSet(_ context.Context, opts *Options, name string, args []string) error 
 			cfg[k] = kv[k]
 		}
 	}
-	return c.UpdateNetwork(name, api.NetworkPut{Config: cfg, Description: n.Description})
+	return c.UpdateNetwork(ctx, name, api.NetworkPut{Config: cfg, Description: n.Description})
 }
 
 // RunRename renames a network.
-func RunRename(_ context.Context, opts *Options, name, to string) error {
+func RunRename(ctx context.Context, opts *Options, name, to string) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	if err := c.RenameNetwork(name, api.NetworkPost{Name: to}); err != nil {
+	if err := c.RenameNetwork(ctx, name, api.NetworkPost{Name: to}); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.Out, "Network %s renamed to %s\n", name, to)
@@ -296,12 +289,12 @@ func RunRename(_ context.Context, opts *Options, name, to string) error {
 }
 
 // RunDelete deletes a network.
-func RunDelete(_ context.Context, opts *Options, name string) error {
+func RunDelete(ctx context.Context, opts *Options, name string) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	if err := c.DeleteNetwork(name); err != nil {
+	if err := c.DeleteNetwork(ctx, name); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.Out, "Network %s deleted\n", name)

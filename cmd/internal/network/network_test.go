@@ -19,7 +19,7 @@ type fake struct {
 	failed error
 }
 
-func (f *fake) GetNetworks() ([]api.Network, error) {
+func (f *fake) GetNetworks(ctx context.Context) ([]api.Network, error) {
 	out := []api.Network{}
 	for _, n := range []string{"litebr0", "lab"} {
 		if x, ok := f.nets[n]; ok {
@@ -29,25 +29,27 @@ func (f *fake) GetNetworks() ([]api.Network, error) {
 	return out, nil
 }
 
-func (f *fake) GetNetwork(name string) (*api.Network, error) {
+func (f *fake) GetNetwork(ctx context.Context, name string) (*api.Network, error) {
 	if n, ok := f.nets[name]; ok {
 		c := *n
 		return &c, nil
 	}
 	return nil, &api.StatusError{Status: 404, Msg: "network not found"}
 }
-func (f *fake) GetNetworkState(string) (*api.NetworkState, error) { return &api.NetworkState{}, nil }
-func (f *fake) CreateNetwork(req api.NetworksPost) error {
+func (f *fake) GetNetworkState(context.Context, string) (*api.NetworkState, error) {
+	return &api.NetworkState{}, nil
+}
+func (f *fake) CreateNetwork(ctx context.Context, req api.NetworksPost) error {
 	f.posts = append(f.posts, req)
 	return f.failed
 }
-func (f *fake) UpdateNetwork(name string, put api.NetworkPut) error {
+func (f *fake) UpdateNetwork(ctx context.Context, name string, put api.NetworkPut) error {
 	f.puts = append(f.puts, put)
 	return f.failed
 }
-func (f *fake) RenameNetwork(string, api.NetworkPost) error { return f.failed }
-func (f *fake) DeleteNetwork(string) error                  { return f.failed }
-func (f *fake) GetNetworkLeases(string) ([]api.NetworkLease, error) {
+func (f *fake) RenameNetwork(context.Context, string, api.NetworkPost) error { return f.failed }
+func (f *fake) DeleteNetwork(_ context.Context, _ string) error              { return f.failed }
+func (f *fake) GetNetworkLeases(_ context.Context, _ string) ([]api.NetworkLease, error) {
 	return []api.NetworkLease{{Hostname: "web1", Hwaddr: "00:16:3e:00:00:01", Address: "10.1.2.5", Type: "static"}}, nil
 }
 

@@ -18,7 +18,7 @@ func NewCmdRemote(f *cli.Factory) *cobra.Command {
 	add := &cobra.Command{Use: "add NAME URL|TOKEN", Short: "Add a remote: an image server by URL, or a lite server by a token from \"lite config trust add\"", Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !strings.Contains(args[1], "://") {
-				return Join(args[0], args[1])
+				return Join(cmd.Context(), args[0], args[1])
 			}
 			return edit(func(c *Config, args []string) error { return c.Add(args[0], args[1], protocol) })(cmd, args)
 		}}

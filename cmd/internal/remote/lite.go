@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -44,7 +45,7 @@ func (c *Config) AddLite(name, addr, fingerprint string) error {
 // Join adds a lite server from a join token: it tries the token's addresses, pins the
 // fingerprint the token names (a server with another certificate is refused), presents the
 // token and records the remote.
-func Join(name, token string) error {
+func Join(ctx context.Context, name, token string) error {
 	tok, err := trust.DecodeToken(token)
 	if err != nil {
 		return err
@@ -65,7 +66,7 @@ func Join(name, token string) error {
 		addr := "https://" + a
 		cl, err := client.ConnectHTTPS(addr, cert, tok.Fingerprint)
 		if err == nil {
-			err = cl.JoinWithToken(token)
+			err = cl.JoinWithToken(ctx, token)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", a, err))

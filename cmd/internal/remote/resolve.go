@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"lite/client/api"
-	"lite/images/simplestreams"
+	"lite/simplestreams"
 )
 
 // remoteLookupTimeout bounds the question asked of each remote.
@@ -158,9 +158,9 @@ func lookup(ctx context.Context, r Remote, names []string) (string, error) {
 }
 
 // LocalImage returns a lookup for ResolveSource over the daemon's image list.
-func LocalImage(list func() ([]api.Image, error)) func(string) (bool, error) {
+func LocalImage(ctx context.Context, list func(context.Context) ([]api.Image, error)) func(string) (bool, error) {
 	return func(name string) (bool, error) {
-		imgs, err := list()
+		imgs, err := list(ctx)
 		if err != nil {
 			return false, err
 		}

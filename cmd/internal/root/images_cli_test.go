@@ -1,6 +1,7 @@
 package root
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"lite/client"
 	"lite/client/api"
 	"lite/cmd/internal/cli"
 )
@@ -138,7 +140,7 @@ func newFakeImages(t *testing.T) *fakeImages {
 func (f *fakeImages) run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	ios, stdout, stderr := cli.TestIO("")
-	code := Main(append([]string{"--socket", f.socket}, args...), ios, cli.Connect)
+	code := Main(context.Background(), append([]string{"--socket", f.socket}, args...), ios, client.Connect)
 	return stdout.String(), stderr.String(), code
 }
 

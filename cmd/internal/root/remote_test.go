@@ -1,6 +1,7 @@
 package root
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"lite/client"
 	"lite/client/api"
 	"lite/cmd/internal/cli"
 )
@@ -54,7 +56,7 @@ func TestLaunchThroughTheRealClient(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 
 	ios, stdout, stderr := cli.TestIO("")
-	code := Main([]string{"--socket", socket, "launch", "debian/12"}, ios, cli.Connect)
+	code := Main(context.Background(), []string{"--socket", socket, "launch", "debian/12"}, ios, client.Connect)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}

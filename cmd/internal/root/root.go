@@ -57,9 +57,9 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		config.NewCmdConfig(f),
 		config.NewCmdProfile(f),
 		file.NewCmdFile(f),
-		console.NewCmdConsole(f),
-		backup.NewCmdExport(f), backup.NewCmdImport(f),
-		snapshot.NewCmdSnapshot(f), snapshot.NewCmdRestore(f), snapshot.NewCmdRename(f), snapshot.NewCmdCopy(f), snapshot.NewCmdMove(f),
+		console.NewCmdConsole(f, nil),
+		backup.NewCmdExport(f, nil), backup.NewCmdImport(f, nil),
+		snapshot.NewCmdSnapshot(f, nil), snapshot.NewCmdRestore(f, nil), snapshot.NewCmdRename(f, nil), snapshot.NewCmdCopy(f, nil), snapshot.NewCmdMove(f, nil),
 		version.NewCmdVersion(f, nil),
 	)
 	// The completion scripts are written to the writer set before they are added.
@@ -85,41 +85,35 @@ func addCompletion(root *cobra.Command) {
 	}
 }
 
-// Main runs lite with args and returns the exit status: 0 on success, the command's code for
-// lite exec, 1 for any other error (printed on stderr as one "Error: ..." line).
-func Main(args []string, ios *cli.IOStreams, connect func(socket string) (cli.Client, error)) int {
+// Main runs lite with args until ctx is done and returns the exit status: 0 on success, the
+// command's code for lite exec, 1 for any other error (printed on stderr as one "Error: ..."
+// line). connect dials the daemon's socket, once, when a command first needs it.
+func Main(ctx context.Context, args []string, ios *cli.IOStreams, connect func(socket string) (*client.Client, error)) int {
 	var socket string
-	var once sync.Once
-	var c cli.Client
-	var cerr error
-	f := &cli.Factory{IO: ios, Client: func() (cli.Client, error) {
-		once.Do(func() {
-			path := socket
-			if path == "" {
-				path = client.DefaultSocket()
-			}
-			c, cerr = connect(path)
-		})
-		return c, cerr
-	}}
-	f.SplitRemote = splitRemote
-	cmd := NewCmdRoot(f, &socket)
+	api := sync.OnceValues(func() (*client.Client, error) {
+		path := socket
+		if path == "" {
+			path = client.DefaultSocket()
+		}
+		return connect(path)
+	})
+	f := &cli.Factory{IO: ios, API: api, Client: cli.RemoteOf(api), SplitRemote: splitRemote}
+	return Run(ctx, args, f, &socket)
+}
+
+// Run runs the command tree on f; --socket is stored in socket before any client is made.
+func Run(ctx context.Context, args []string, f *cli.Factory, socket *string) int {
+	cmd := NewCmdRoot(f, socket)
 	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return cli.ExitCode(ios.ErrOut, err)
+	err := cmd.ExecuteContext(ctx)
+	return cli.ExitCode(f.IO.ErrOut, err)
 }
 
 // splitRemote connects to the lite remote a reference names, if it names one.
-func splitRemote(ref string) (func() (cli.Client, error), string, bool) {
+func splitRemote(ref string) (func() (*client.Client, error), string, bool) {
 	name, rest, ok := remote.IsLite(ref)
 	if !ok {
 		return nil, ref, false
 	}
-	return func() (cli.Client, error) {
-		c, err := remote.Connect(name)
-		if err != nil {
-			return nil, err
-		}
-		return cli.Remote(c), nil
-	}, rest, true
+	return func() (*client.Client, error) { return remote.Connect(name) }, rest, true
 }

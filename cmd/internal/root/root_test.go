@@ -1,6 +1,7 @@
 package root
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -12,18 +13,29 @@ import (
 	"lite/cmd/internal/version"
 )
 
-// run runs lite with args against fake and returns the exit status and output.
+// run runs lite with args against fake and returns the exit status and output; the socket
+// is the one the command would have connected to.
 func run(fake *clitest.Client, args ...string) (int, string, string, string) {
 	ios, stdout, stderr := cli.TestIO("")
-	var socket string
-	code := Main(args, ios, func(s string) (cli.Client, error) {
-		socket = s
-		if fake == nil {
-			return nil, errors.New(`cannot reach lited at ` + s + `: is it running?`)
+	var socket, dialled string
+	unreachable := func() error {
+		dialled = socket
+		if dialled == "" {
+			dialled = client.DefaultSocket()
 		}
-		return fake, nil
-	})
-	return code, stdout.String(), stderr.String(), socket
+		return errors.New(`cannot reach lited at ` + dialled + `: is it running?`)
+	}
+	f := &cli.Factory{IO: ios,
+		Client: func() (cli.Client, error) {
+			if fake == nil {
+				return nil, unreachable()
+			}
+			return fake, nil
+		},
+		API: func() (*client.Client, error) { return nil, unreachable() },
+	}
+	code := Run(context.Background(), args, f, &socket)
+	return code, stdout.String(), stderr.String(), dialled
 }
 
 func TestErrorsBecomeOneLineAndExitOne(t *testing.T) {

@@ -18,48 +18,35 @@ import (
 
 // Client is the part of the API these commands use; *client.Client satisfies it.
 type Client interface {
-	GetInstance(name string) (*api.InstanceFull, error)
-	CreateInstanceSnapshot(name string, req api.InstanceSnapshotsPost) (*client.Operation, error)
-	RenameInstanceSnapshot(name, snap string, req api.InstanceSnapshotPost) (*client.Operation, error)
-	RestoreInstance(name, snap string) (*client.Operation, error)
-	RenameInstance(name string, req api.InstancePost) (*client.Operation, error)
-	CopyInstance(req api.InstancesPost) (*client.Operation, error)
+	GetInstance(ctx context.Context, name string) (*api.InstanceFull, error)
+	CreateInstanceSnapshot(ctx context.Context, name string, req api.InstanceSnapshotsPost) (*client.Operation, error)
+	RenameInstanceSnapshot(ctx context.Context, name, snap string, req api.InstanceSnapshotPost) (*client.Operation, error)
+	RestoreInstance(ctx context.Context, name, snap string) (*client.Operation, error)
+	RenameInstance(ctx context.Context, name string, req api.InstancePost) (*client.Operation, error)
+	CopyInstance(ctx context.Context, req api.InstancesPost) (*client.Operation, error)
 }
 
-// connect returns the factory's client as a Client.
-func connect(f *cli.Factory) (Client, error) {
-	c, err := f.Client()
-	if err != nil {
-		return nil, err
-	}
-	sc, ok := c.(Client)
-	if !ok {
-		return nil, fmt.Errorf("this client cannot manage snapshots")
-	}
-	return sc, nil
+var _ Client = (*client.Client)(nil)
+
+// clientOf returns the default daemon's API client as a Client.
+func clientOf(f *cli.Factory) func() (Client, error) {
+	return func() (Client, error) { return f.API() }
 }
 
-// connectFor is connect for the server ref names ("host2:web1" or "web1"); it returns the
+// clientFor is clientOf for the server ref names ("host2:web1" or "web1"); it returns the
 // name without its remote.
-func connectFor(f *cli.Factory, ref string) (Client, string, error) {
-	get, name := f.For(ref)
-	c, err := get()
-	if err != nil {
-		return nil, "", err
-	}
-	sc, ok := c.(Client)
-	if !ok {
-		return nil, "", fmt.Errorf("this client cannot manage snapshots")
-	}
-	return sc, name, nil
+func clientFor(f *cli.Factory, ref string) (func() (Client, error), string) {
+	get, name := f.APIFor(ref)
+	return func() (Client, error) { return get() }, name
 }
 
 // wait waits for an operation the way every lite command does.
-func wait(ctx context.Context, f *cli.Factory, op *client.Operation, err error) (api.Operation, error) {
+func wait(ctx context.Context, ios *cli.IOStreams, op *client.Operation, err error) error {
 	if err != nil {
-		return api.Operation{}, err
+		return err
 	}
-	return progress.Wait(ctx, f.IO, cli.WrapOperation(op))
+	_, err = progress.Wait(ctx, ios, cli.WrapOperation(op))
+	return err
 }
 
 // split splits NAME[/SNAP].
@@ -78,9 +65,20 @@ func checkSnapName(arg, snap string) error {
 	return nil
 }
 
-// NewCmdSnapshot returns `lite snapshot NAME [SNAP] [--reuse]`.
-func NewCmdSnapshot(f *cli.Factory) *cobra.Command {
-	var reuse bool
+// SnapshotOptions are the inputs of lite snapshot.
+type SnapshotOptions struct {
+	IO     *cli.IOStreams
+	Client func() (Client, error)
+
+	Name     string
+	Snapshot string // "" lets the server pick snapN
+	Reuse    bool
+}
+
+// NewCmdSnapshot returns `lite snapshot NAME [SNAP] [--reuse]`; runF replaces RunSnapshot in
+// tests.
+func NewCmdSnapshot(f *cli.Factory, runF func(context.Context, *SnapshotOptions) error) *cobra.Command {
+	opts := &SnapshotOptions{IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "snapshot NAME [SNAPSHOT]",
 		Short: "Take a snapshot of an instance",
@@ -88,86 +86,129 @@ func NewCmdSnapshot(f *cli.Factory) *cobra.Command {
 			"Without a name it is called snapN. A running instance is frozen while its files are copied.",
 		Args: cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, name, err := connectFor(f, args[0])
-			if err != nil {
-				return err
-			}
-			req := api.InstanceSnapshotsPost{Reuse: reuse}
+			opts.Client, opts.Name = clientFor(f, args[0])
 			if len(args) == 2 {
 				if err := checkSnapName(args[1], args[1]); err != nil {
 					return err
 				}
-				req.Name = args[1]
+				opts.Snapshot = args[1]
 			}
-			op, err := c.CreateInstanceSnapshot(name, req)
-			_, err = wait(cmd.Context(), f, op, err)
-			return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunSnapshot(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&reuse, "reuse", false, "replace the snapshot if one of that name exists")
+	cmd.Flags().BoolVar(&opts.Reuse, "reuse", false, "replace the snapshot if one of that name exists")
 	return cmd
 }
 
-// NewCmdRestore returns `lite restore NAME SNAP`.
-func NewCmdRestore(f *cli.Factory) *cobra.Command {
+// RunSnapshot takes the snapshot and waits for it.
+func RunSnapshot(ctx context.Context, opts *SnapshotOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	op, err := c.CreateInstanceSnapshot(ctx, opts.Name, api.InstanceSnapshotsPost{Name: opts.Snapshot, Reuse: opts.Reuse})
+	return wait(ctx, opts.IO, op, err)
+}
+
+// RestoreOptions are the inputs of lite restore.
+type RestoreOptions struct {
+	IO     *cli.IOStreams
+	Client func() (Client, error)
+
+	Name     string
+	Snapshot string
+}
+
+// NewCmdRestore returns `lite restore NAME SNAP`; runF replaces RunRestore in tests.
+func NewCmdRestore(f *cli.Factory, runF func(context.Context, *RestoreOptions) error) *cobra.Command {
+	opts := &RestoreOptions{IO: f.IO}
 	return &cobra.Command{
 		Use:   "restore NAME SNAPSHOT",
 		Short: "Restore an instance to a snapshot",
 		Long:  "Restore an instance's root filesystem, config, devices and profiles from a snapshot.\nA running instance is stopped, restored and started again.",
 		Args:  cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, name, err := connectFor(f, args[0])
-			if err != nil {
-				return err
+			opts.Client, opts.Name = clientFor(f, args[0])
+			opts.Snapshot = args[1]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			if err := checkSnapName(args[1], args[1]); err != nil {
-				return err
-			}
-			op, err := c.RestoreInstance(name, args[1])
-			_, err = wait(cmd.Context(), f, op, err)
-			return err
+			return RunRestore(cmd.Context(), opts)
 		},
 	}
 }
 
-// NewCmdRename returns `lite rename OLD NEW` and `lite rename NAME/SNAP NAME/NEW`.
-func NewCmdRename(f *cli.Factory) *cobra.Command {
+// RunRestore restores the instance and waits for it.
+func RunRestore(ctx context.Context, opts *RestoreOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	if err := checkSnapName(opts.Snapshot, opts.Snapshot); err != nil {
+		return err
+	}
+	op, err := c.RestoreInstance(ctx, opts.Name, opts.Snapshot)
+	return wait(ctx, opts.IO, op, err)
+}
+
+// RenameOptions are the inputs of lite rename.
+type RenameOptions struct {
+	IO     *cli.IOStreams
+	Client func() (Client, error)
+
+	From, To string // OLD NEW, or NAME/SNAP [NAME/]NEWSNAP
+}
+
+// NewCmdRename returns `lite rename OLD NEW` and `lite rename NAME/SNAP NAME/NEW`; runF
+// replaces RunRename in tests.
+func NewCmdRename(f *cli.Factory, runF func(context.Context, *RenameOptions) error) *cobra.Command {
+	opts := &RenameOptions{IO: f.IO}
 	return &cobra.Command{
 		Use:     "rename OLD NEW | NAME/SNAP [NAME/]NEWSNAP",
 		Aliases: []string{"mv"},
 		Short:   "Rename a stopped instance or a snapshot",
 		Args:    cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := connect(f)
-			if err != nil {
-				return err
+			opts.Client, opts.From, opts.To = clientOf(f), args[0], args[1]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			name, snap := split(args[0])
-			newName, newSnap := split(args[1])
-			if strings.Contains(args[0], "/") {
-				if err := checkSnapName(args[0], snap); err != nil {
-					return err
-				}
-			}
-			if snap == "" {
-				if newSnap != "" {
-					return fmt.Errorf("cannot rename instance %q to a snapshot name %q", name, args[1])
-				}
-				op, err := c.RenameInstance(name, api.InstancePost{Name: newName})
-				_, err = wait(cmd.Context(), f, op, err)
-				return err
-			}
-			if newSnap == "" && !strings.Contains(args[1], "/") {
-				newSnap = newName // "rename c1/snap0 clean" renames the snapshot.
-			} else if newName != name {
-				return fmt.Errorf("a snapshot cannot move to another instance (%q -> %q)", name, newName)
-			}
-			if err := checkSnapName(args[1], newSnap); err != nil {
-				return err
-			}
-			op, err := c.RenameInstanceSnapshot(name, snap, api.InstanceSnapshotPost{Name: newSnap})
-			_, err = wait(cmd.Context(), f, op, err)
-			return err
+			return RunRename(cmd.Context(), opts)
 		},
 	}
+}
+
+// RunRename renames the instance or the snapshot and waits for it.
+func RunRename(ctx context.Context, opts *RenameOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	name, snap := split(opts.From)
+	newName, newSnap := split(opts.To)
+	if strings.Contains(opts.From, "/") {
+		if err := checkSnapName(opts.From, snap); err != nil {
+			return err
+		}
+	}
+	if snap == "" {
+		if newSnap != "" {
+			return fmt.Errorf("cannot rename instance %q to a snapshot name %q", name, opts.To)
+		}
+		op, err := c.RenameInstance(ctx, name, api.InstancePost{Name: newName})
+		return wait(ctx, opts.IO, op, err)
+	}
+	if newSnap == "" && !strings.Contains(opts.To, "/") {
+		newSnap = newName // "rename c1/snap0 clean" renames the snapshot.
+	} else if newName != name {
+		return fmt.Errorf("a snapshot cannot move to another instance (%q -> %q)", name, newName)
+	}
+	if err := checkSnapName(opts.To, newSnap); err != nil {
+		return err
+	}
+	op, err := c.RenameInstanceSnapshot(ctx, name, snap, api.InstanceSnapshotPost{Name: newSnap})
+	return wait(ctx, opts.IO, op, err)
 }

@@ -12,138 +12,131 @@ import (
 	"lite/client"
 	"lite/client/api"
 	"lite/cmd/internal/cli"
-	"lite/cmd/internal/progress"
 )
 
-// streamer is what a transfer between two daemons uses on either end.
-type streamer interface {
-	GetInstance(name string) (*api.InstanceFull, error)
-	ExportInstance(name string, instanceOnly bool, w io.Writer) error
-	ImportInstance(r io.Reader, name string) (*client.Operation, error)
+// Streamer is what a transfer between two daemons uses on either end; *client.Client
+// satisfies it.
+type Streamer interface {
+	GetInstance(ctx context.Context, name string) (*api.InstanceFull, error)
+	ExportInstance(ctx context.Context, name string, instanceOnly bool, w io.Writer) error
+	ImportInstance(ctx context.Context, r io.Reader, name string) (*client.Operation, error)
+	UpdateInstanceState(ctx context.Context, name string, req api.InstanceStatePut) (*client.Operation, error)
+	DeleteInstance(ctx context.Context, name string) (*client.Operation, error)
 }
 
-// transfer is one copy or move of an instance between two daemons.
-type transfer struct {
-	src, dst         func() (cli.Client, error)
-	srcName, dstName string
-	instanceOnly     bool
-	move, stateless  bool
+var _ Streamer = (*client.Client)(nil)
+
+// Transfer is one copy or move of an instance between two daemons.
+type Transfer struct {
+	Src, Dst         func() (Streamer, error)
+	SrcName, DstName string
+	InstanceOnly     bool
+	Move, Stateless  bool
 }
 
-// isRemoteTransfer reports whether a copy or move names a remote on either side.
-func isRemoteTransfer(f *cli.Factory, src, dst string) bool {
-	_, s := f.For(src)
-	_, d := f.For(dst)
-	return s != src || d != dst
-}
-
-func newTransfer(f *cli.Factory, src, dst string) transfer {
-	t := transfer{}
-	t.src, t.srcName = f.For(src)
-	t.dst, t.dstName = f.For(dst)
-	if t.dstName == "" {
-		t.dstName = t.srcName // "lite copy web1 host2:" keeps the name
+// newTransfer returns the transfer between the servers src and dst name, or nil when both are
+// on the default daemon (no remote on either side).
+func newTransfer(f *cli.Factory, src, dst string) *Transfer {
+	srcGet, srcName := f.APIFor(src)
+	dstGet, dstName := f.APIFor(dst)
+	if srcName == src && dstName == dst {
+		return nil
+	}
+	t := &Transfer{SrcName: srcName, DstName: dstName,
+		Src: func() (Streamer, error) { return srcGet() },
+		Dst: func() (Streamer, error) { return dstGet() },
+	}
+	if t.DstName == "" {
+		t.DstName = t.SrcName // "lite copy web1 host2:" keeps the name
 	}
 	return t
 }
 
-func asStreamer(c cli.Client) (streamer, error) {
-	s, ok := c.(streamer)
-	if !ok {
-		return nil, errors.New("this client cannot stream instances between servers")
-	}
-	return s, nil
-}
-
-// run streams the instance (the backup format, checked by the receiver exactly as an
+// Run streams the instance (the backup format, checked by the receiver exactly as an
 // import) from the source daemon to the target and, for a move, deletes the source.
-func (t transfer) run(ctx context.Context, ios *cli.IOStreams) error {
-	if strings.Contains(t.srcName, "/") || strings.Contains(t.dstName, "/") {
+func (t Transfer) Run(ctx context.Context, ios *cli.IOStreams) error {
+	if strings.Contains(t.SrcName, "/") || strings.Contains(t.DstName, "/") {
 		return fmt.Errorf("copying snapshots between servers is not supported: name an instance: %w", api.ErrInvalid)
 	}
-	srcC, err := t.src()
+	src, err := t.Src()
 	if err != nil {
 		return err
 	}
-	dstC, err := t.dst()
+	dst, err := t.Dst()
 	if err != nil {
 		return err
 	}
-	src, err := asStreamer(srcC)
+	inst, err := src.GetInstance(ctx, t.SrcName)
 	if err != nil {
 		return err
 	}
-	dst, err := asStreamer(dstC)
-	if err != nil {
-		return err
-	}
-	inst, err := src.GetInstance(t.srcName)
-	if err != nil {
-		return err
-	}
-	if _, err := dst.GetInstance(t.dstName); err == nil {
-		return fmt.Errorf("instance %q already exists on the target: %w", t.dstName, api.ErrAlreadyExists)
+	if _, err := dst.GetInstance(ctx, t.DstName); err == nil {
+		return fmt.Errorf("instance %q already exists on the target: %w", t.DstName, api.ErrAlreadyExists)
 	} else if !errors.Is(err, api.ErrNotFound) {
 		return err
 	}
 	running := inst.StatusCode != api.Stopped
-	if t.move && running {
-		if !t.stateless {
-			return fmt.Errorf("instance %q is running: stop it first, or move it with --stateless (stop, move, start there): %w", t.srcName, api.ErrInvalid)
+	if t.Move && running {
+		if !t.Stateless {
+			return fmt.Errorf("instance %q is running: stop it first, or move it with --stateless (stop, move, start there): %w", t.SrcName, api.ErrInvalid)
 		}
-		if err := waitOp(ctx, ios)(srcC.UpdateInstanceState(t.srcName, api.InstanceStatePut{Action: "stop", Timeout: -1})); err != nil {
-			return fmt.Errorf("stop %s before the move: %w", t.srcName, err)
+		if err := waitOp(ctx, ios)(src.UpdateInstanceState(ctx, t.SrcName, api.InstanceStatePut{Action: "stop", Timeout: -1})); err != nil {
+			return fmt.Errorf("stop %s before the move: %w", t.SrcName, err)
 		}
 	}
 	if err := t.stream(ctx, ios, src, dst); err != nil {
 		return err
 	}
-	if !t.move {
+	if !t.Move {
 		return nil
 	}
-	if err := waitOp(ctx, ios)(srcC.DeleteInstance(t.srcName)); err != nil {
-		return fmt.Errorf("the instance was copied to the target as %q but the source could not be deleted: %w", t.dstName, err)
+	if err := waitOp(ctx, ios)(src.DeleteInstance(ctx, t.SrcName)); err != nil {
+		return fmt.Errorf("the instance was copied to the target as %q but the source could not be deleted: %w", t.DstName, err)
 	}
 	if running {
-		return waitOp(ctx, ios)(dstC.UpdateInstanceState(t.dstName, api.InstanceStatePut{Action: "start", Timeout: -1}))
+		return waitOp(ctx, ios)(dst.UpdateInstanceState(ctx, t.DstName, api.InstanceStatePut{Action: "start", Timeout: -1}))
 	}
 	return nil
 }
 
 // stream pipes an export from src into an import on dst; an error on either side ends both.
-func (t transfer) stream(ctx context.Context, ios *cli.IOStreams, src, dst streamer) error {
+func (t Transfer) stream(ctx context.Context, ios *cli.IOStreams, src, dst Streamer) error {
 	pr, pw := io.Pipe()
 	exported := make(chan error, 1)
 	go func() {
-		err := src.ExportInstance(t.srcName, t.instanceOnly, pw)
+		err := src.ExportInstance(ctx, t.SrcName, t.InstanceOnly, pw)
 		_ = pw.CloseWithError(err)
 		exported <- err
 	}()
-	op, err := dst.ImportInstance(pr, t.dstName)
+	op, err := dst.ImportInstance(ctx, pr, t.DstName)
 	_ = pr.CloseWithError(errors.New("import ended"))
 	if eerr := <-exported; eerr != nil && err == nil {
 		err = eerr
 	}
 	if err != nil {
-		return fmt.Errorf("stream %s to the target: %w", t.srcName, err)
+		return fmt.Errorf("stream %s to the target: %w", t.SrcName, err)
 	}
-	_, err = progress.Wait(ctx, ios, cli.WrapOperation(op))
-	return err
+	return wait(ctx, ios, op, nil)
 }
 
-func waitOp(ctx context.Context, ios *cli.IOStreams) func(op cli.Operation, err error) error {
-	return func(op cli.Operation, err error) error {
-		if err != nil {
-			return err
-		}
-		_, err = progress.Wait(ctx, ios, op)
-		return err
-	}
+func waitOp(ctx context.Context, ios *cli.IOStreams) func(op *client.Operation, err error) error {
+	return func(op *client.Operation, err error) error { return wait(ctx, ios, op, err) }
+}
+
+// MoveOptions are the inputs of lite move.
+type MoveOptions struct {
+	IO     *cli.IOStreams
+	Client func() (Client, error)
+
+	Source, Dest string
+	// Transfer, when set, is a move between two servers; else Source is renamed Dest.
+	Transfer *Transfer
 }
 
 // NewCmdMove returns `lite move SRC [REMOTE:]DST`: between servers it streams the instance
-// and deletes the source; on one server it renames.
-func NewCmdMove(f *cli.Factory) *cobra.Command {
+// and deletes the source; on one server it renames. runF replaces RunMove in tests.
+func NewCmdMove(f *cli.Factory, runF func(context.Context, *MoveOptions) error) *cobra.Command {
+	opts := &MoveOptions{IO: f.IO}
 	var instanceOnly, stateless bool
 	cmd := &cobra.Command{
 		Use:   "move [REMOTE:]SOURCE [REMOTE:][DESTINATION]",
@@ -153,21 +146,30 @@ func NewCmdMove(f *cli.Factory) *cobra.Command {
 		Example: "  lite move db1 host2:db1\n  lite move web1 host2: --stateless",
 		Args:    cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !isRemoteTransfer(f, args[0], args[1]) {
-				c, err := connect(f)
-				if err != nil {
-					return err
-				}
-				op, err := c.RenameInstance(args[0], api.InstancePost{Name: args[1]})
-				_, err = wait(cmd.Context(), f, op, err)
-				return err
+			opts.Client, opts.Source, opts.Dest = clientOf(f), args[0], args[1]
+			if opts.Transfer = newTransfer(f, args[0], args[1]); opts.Transfer != nil {
+				opts.Transfer.Move, opts.Transfer.Stateless, opts.Transfer.InstanceOnly = true, stateless, instanceOnly
 			}
-			t := newTransfer(f, args[0], args[1])
-			t.move, t.stateless, t.instanceOnly = true, stateless, instanceOnly
-			return t.run(cmd.Context(), f.IO)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunMove(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&instanceOnly, "instance-only", false, "move the instance without its snapshots (they are deleted with the source)")
 	cmd.Flags().BoolVar(&stateless, "stateless", false, "move a running instance: stop it, move it, start it on the target")
 	return cmd
+}
+
+// RunMove moves the instance between servers, or renames it on one.
+func RunMove(ctx context.Context, opts *MoveOptions) error {
+	if opts.Transfer != nil {
+		return opts.Transfer.Run(ctx, opts.IO)
+	}
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	op, err := c.RenameInstance(ctx, opts.Source, api.InstancePost{Name: opts.Dest})
+	return wait(ctx, opts.IO, op, err)
 }

@@ -37,12 +37,12 @@ func NewCmdVersion(f *cli.Factory, runF func(context.Context, *Options) error) *
 }
 
 // Run prints the versions; an unreachable daemon is reported, not an error.
-func Run(_ context.Context, opts *Options) error {
+func Run(ctx context.Context, opts *Options) error {
 	out := opts.IO.Out
 	_, _ = fmt.Fprintf(out, "Client version: %s\n", Version)
 	server := "unreachable"
 	if c, err := opts.Client(); err == nil {
-		if srv, err := c.GetServer(); err == nil {
+		if srv, err := c.GetServer(ctx); err == nil {
 			server = srv.Environment.ServerVersion
 		}
 	}

@@ -1,5 +1,6 @@
-// Package clitest is a fake lite client for the commands' tests: it serves canned objects,
-// records every call, and plays operations with scripted progress and results.
+// Package clitest holds the fakes of the commands' tests: Client, a fake cli.Client that serves
+// canned objects, records every call and plays operations with scripted progress and results;
+// and Server, a fake daemon on a unix socket for the commands that take the real API client.
 package clitest
 
 import (
@@ -64,7 +65,7 @@ func (c *Client) op(call string, final api.Operation) cli.Operation {
 }
 
 // GetServer returns Server.
-func (c *Client) GetServer() (*api.Server, error) {
+func (c *Client) GetServer(ctx context.Context) (*api.Server, error) {
 	c.record("GET /1.0", nil)
 	if c.Server == nil {
 		return nil, &api.StatusError{Status: http.StatusInternalServerError, Msg: "no server"}
@@ -73,13 +74,13 @@ func (c *Client) GetServer() (*api.Server, error) {
 }
 
 // GetInstances returns Instances.
-func (c *Client) GetInstances(filter string) ([]api.InstanceFull, error) {
+func (c *Client) GetInstances(ctx context.Context, filter string) ([]api.InstanceFull, error) {
 	c.record("GET instances filter="+filter, nil)
 	return c.Instances, nil
 }
 
 // GetInstance returns the instance of that name or a 404 error.
-func (c *Client) GetInstance(name string) (*api.InstanceFull, error) {
+func (c *Client) GetInstance(ctx context.Context, name string) (*api.InstanceFull, error) {
 	c.record("GET instance "+name, nil)
 	for n := range c.Instances {
 		if c.Instances[n].Name == name {
@@ -91,7 +92,7 @@ func (c *Client) GetInstance(name string) (*api.InstanceFull, error) {
 }
 
 // CreateInstance records the request; the operation names the new instance.
-func (c *Client) CreateInstance(req api.InstancesPost) (cli.Operation, error) {
+func (c *Client) CreateInstance(ctx context.Context, req api.InstancesPost) (cli.Operation, error) {
 	call := "POST instances " + req.Name
 	c.record(call, req)
 	name := req.Name
@@ -102,21 +103,28 @@ func (c *Client) CreateInstance(req api.InstancesPost) (cli.Operation, error) {
 }
 
 // UpdateInstanceState records the request as "PUT state NAME ACTION force=F timeout=T".
-func (c *Client) UpdateInstanceState(name string, req api.InstanceStatePut) (cli.Operation, error) {
+func (c *Client) UpdateInstanceState(ctx context.Context, name string, req api.InstanceStatePut) (cli.Operation, error) {
 	call := fmt.Sprintf("PUT state %s %s force=%v timeout=%d", name, req.Action, req.Force, req.Timeout)
 	c.record(call, req)
 	return c.op(call, api.Operation{}), nil
 }
 
 // DeleteInstance records "DELETE NAME".
-func (c *Client) DeleteInstance(name string) (cli.Operation, error) {
+func (c *Client) DeleteInstance(ctx context.Context, name string) (cli.Operation, error) {
 	call := "DELETE " + name
 	c.record(call, nil)
 	return c.op(call, api.Operation{}), nil
 }
 
+// DeleteInstanceSnapshot records "DELETE NAME/SNAP".
+func (c *Client) DeleteInstanceSnapshot(ctx context.Context, name, snap string) (cli.Operation, error) {
+	call := "DELETE " + name + "/" + snap
+	c.record(call, nil)
+	return c.op(call, api.Operation{}), nil
+}
+
 // ExecInstance records "EXEC NAME CMD..." and runs Exec.
-func (c *Client) ExecInstance(name string, req api.InstanceExecPost, args client.ExecArgs) (int, error) {
+func (c *Client) ExecInstance(ctx context.Context, name string, req api.InstanceExecPost, args client.ExecArgs) (int, error) {
 	c.record("EXEC "+name+" "+strings.Join(req.Command, " "), req)
 	if c.Exec == nil {
 		if args.Stdin != nil {
@@ -128,7 +136,7 @@ func (c *Client) ExecInstance(name string, req api.InstanceExecPost, args client
 }
 
 // GetImages returns Images.
-func (c *Client) GetImages() ([]api.Image, error) {
+func (c *Client) GetImages(ctx context.Context) ([]api.Image, error) {
 	c.record("GET images", nil)
 	return c.Images, nil
 }

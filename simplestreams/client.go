@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"lite/images"
+	"lite/osarch"
 )
 
 // maxIndexSize bounds the JSON files read from a server.
@@ -132,8 +132,8 @@ func (c *Client) Images(ctx context.Context) ([]Image, error) {
 func (p Products) images() []Image {
 	var out []Image
 	for _, prod := range p.Products {
-		arch, err := images.NormalizeArchitecture(prod.Arch)
-		if err != nil {
+		arch, ok := osarch.Normalize(prod.Arch)
+		if !ok {
 			continue // an architecture lite cannot name is skipped, as LXD does
 		}
 		for serial, v := range prod.Versions {
@@ -267,7 +267,7 @@ func Find(all []Image, url, name string) (Image, error) {
 	if strings.HasPrefix(url, "https://cloud-images.ubuntu.com") {
 		name = strings.TrimPrefix(name, "ubuntu/")
 	}
-	host := images.HostArchitecture()
+	host := osarch.Host()
 	var fallback *Image
 	for i := range all {
 		img := all[i]
