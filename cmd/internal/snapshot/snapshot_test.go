@@ -211,8 +211,8 @@ func TestTransferRefusals(t *testing.T) {
 	}
 	src, _, tr, _ = twoServers(t, api.Running, false)
 	tr.Move = true
-	if err := tr.Run(t.Context(), ios); !errors.Is(err, api.ErrConflict) {
-		t.Errorf("move of a running instance without --stateless: %v, want ErrConflict", err)
+	if err := tr.Run(t.Context(), ios); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("move of a running instance without --stateless: %v, want ErrInvalid", err)
 	}
 	if src.CallLog() != "GET /1.0/instances/web1?recursion=1" {
 		t.Errorf("source calls %q: nothing may be stopped or streamed", src.CallLog())
