@@ -9,7 +9,8 @@ const (
 	OperationClassToken     = "token"
 )
 
-// Operation is a long-running task (GET /1.0/operations/{id}).
+// Operation is a long-running task (GET /1.0/operations/{id}). ErrKind is lite's addition: the
+// kind of Err (KindName), as error_kind in the error envelope.
 type Operation struct {
 	ID          string              `json:"id"`
 	Class       string              `json:"class"`
@@ -22,9 +23,8 @@ type Operation struct {
 	Metadata    map[string]any      `json:"metadata"`
 	MayCancel   bool                `json:"may_cancel"`
 	Err         string              `json:"err"`
-	// ErrKind names the kind of Err (api.KindName), as error_kind does in the error envelope.
-	ErrKind  string `json:"err_kind,omitempty"`
-	Location string `json:"location"`
+	ErrKind     string              `json:"err_kind,omitempty"`
+	Location    string              `json:"location"`
 }
 
 // Event is one frame of GET /1.0/events.

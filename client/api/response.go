@@ -17,18 +17,18 @@ const (
 	ErrorResponse ResponseType = "error"
 )
 
-// Response is the envelope every /1.0 endpoint answers with.
+// Response is the envelope every /1.0 endpoint answers with. ErrorKind is lite's addition to
+// LXD's error envelope: the error's exact kind (KindName: "not-running", "already-exists"...),
+// which error_code cannot tell apart. LXD's clients ignore it.
 type Response struct {
-	Type       ResponseType `json:"type"`
-	Status     string       `json:"status,omitempty"`
-	StatusCode int          `json:"status_code,omitempty"`
-	Operation  string       `json:"operation,omitempty"`
-	ErrorCode  int          `json:"error_code"`
-	Error      string       `json:"error"`
-	// ErrorKind names the error's exact kind (KindName: "not-running", "already-exists"...),
-	// which error_code cannot tell apart. lite adds it to LXD's envelope; LXD's clients ignore it.
-	ErrorKind string          `json:"error_kind,omitempty"`
-	Metadata  json.RawMessage `json:"metadata"`
+	Type       ResponseType    `json:"type"`
+	Status     string          `json:"status,omitempty"`
+	StatusCode int             `json:"status_code,omitempty"`
+	Operation  string          `json:"operation,omitempty"`
+	ErrorCode  int             `json:"error_code"`
+	Error      string          `json:"error"`
+	ErrorKind  string          `json:"error_kind,omitempty"`
+	Metadata   json.RawMessage `json:"metadata"`
 }
 
 // StatusCode values shared by operations and instances (LXD's numbering).

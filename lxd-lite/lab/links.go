@@ -27,7 +27,7 @@ func (s *Service) pidOf(ctx context.Context, name string) int {
 }
 
 // linkState reports whether both ends of a link are in place. An interface of the link's
-// name that is not a veth is a conflict: the link would take over the node's own interface.
+// name that is not a veth is refused (ErrAlreadyExists): the link would take over the node's own.
 func (s *Service) linkState(ctx context.Context, lk labfile.Link) (bool, error) {
 	have := 0
 	for _, e := range lk.Ends {
@@ -40,7 +40,7 @@ func (s *Service) linkState(ctx context.Context, lk labfile.Link) (bool, error) 
 			return false, err
 		}
 		if exists && !veth {
-			return false, fmt.Errorf("link %s: node %s already has an interface %s that is not this link's: %w", LinkName(lk), e.Node, e.Iface, api.ErrConflict)
+			return false, fmt.Errorf("link %s: node %s already has an interface %s that is not this link's: %w", LinkName(lk), e.Node, e.Iface, api.ErrAlreadyExists)
 		}
 		if exists {
 			have++

@@ -38,7 +38,7 @@ func (s *Service) planNetworks(ctx context.Context, l *labfile.Lab, add func(act
 		name := NetworkName(l.Name, n.Name)
 		if have, ok := byName[name]; ok {
 			if owned(have.Config) != l.Name {
-				return fmt.Errorf("network %s: %s already exists and is not part of lab %s: %w", n.Name, name, l.Name, api.ErrConflict)
+				return fmt.Errorf("network %s: %s already exists and is not part of lab %s: %w", n.Name, name, l.Name, api.ErrAlreadyExists)
 			}
 			add("keep", "network", name, have.Config["ipv4.address"])
 			continue

@@ -106,7 +106,8 @@ func Parse(req api.LabsPost) (*labfile.Lab, error) {
 func owned(cfg map[string]string) string { return cfg[LabKey] }
 
 // Plan compares the lab file with what exists and returns the changes an up makes. It fails
-// with ErrConflict when the lab would take over an object that is not its own.
+// with ErrAlreadyExists when the lab would take over an object that is not its own (ErrConflict
+// when one of its subnets overlaps another network's).
 func (s *Service) Plan(ctx context.Context, l *labfile.Lab, req api.LabsPost) (api.LabPlan, error) {
 	plan := api.LabPlan{Name: l.Name, Changes: []api.LabChange{}}
 	add := func(action, kind, name, detail string) {
@@ -134,7 +135,7 @@ func (s *Service) Plan(ctx context.Context, l *labfile.Lab, req api.LabsPost) (a
 		case !exists:
 			add("create", "node", n.Name, nodeDetail(n))
 		case owned(i.Config) != l.Name:
-			return plan, fmt.Errorf("node %s: instance %s already exists and is not part of lab %s: rename one of them: %w", n.Name, n.Name, l.Name, api.ErrConflict)
+			return plan, fmt.Errorf("node %s: instance %s already exists and is not part of lab %s: rename one of them: %w", n.Name, n.Name, l.Name, api.ErrAlreadyExists)
 		case !state[n.Name].Provisioned:
 			add("create", "node", n.Name, "re-made: its provisioning did not finish")
 		default:

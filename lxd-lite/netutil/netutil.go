@@ -70,7 +70,7 @@ func EnsureBridge(name string, mtu int) (created bool, err error) {
 	}
 	if l, err := netlink.LinkByName(name); err == nil {
 		if l.Type() != "bridge" {
-			return false, fmt.Errorf("interface %s exists and is a %s, not a bridge: %w", name, l.Type(), api.ErrConflict)
+			return false, fmt.Errorf("interface %s exists and is a %s, not a bridge: %w", name, l.Type(), api.ErrAlreadyExists)
 		}
 		if mtu > 0 && l.Attrs().MTU != mtu {
 			if err := netlink.LinkSetMTU(l, mtu); err != nil {

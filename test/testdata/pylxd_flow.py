@@ -103,6 +103,21 @@ def main(name, alias, network):
     ct = c.containers.get(name)
     check(ct.status == "Stopped", "status after stop: %s" % ct.status)
 
+    # Refusals carry lite's error_kind (error reply) and err_kind (failed operation), which
+    # pylxd does not know: it must still read them as LXD's.
+    r = c.api.containers[name].state.put(json={"action": "stop", "force": True})
+    op = c.operations.get(r.json()["operation"].split("/")[-1])
+    try:
+        op.wait()
+        check(False, "a stop of a stopped container succeeded")
+    except LXDAPIException as e:
+        check("already stopped" in str(e), "second stop: %s" % e)
+    try:
+        c.containers.get(name + "-nosuch")
+        check(False, "a missing container was found")
+    except NotFound as e:
+        check("not found" in str(e), "missing container: %s" % e)
+
     # Images: publish the stopped container, export it, delete it, upload the export again (a
     # unified tarball with no Content-Type, as pylxd sends it): the same fingerprint.
     pub = ct.publish(wait=True)
