@@ -9,4 +9,5 @@ var (
 	_ instance.Runtime       = (*Driver)(nil)
 	_ instance.Freezer       = (*Driver)(nil)
 	_ instance.CgroupRemover = (*Driver)(nil)
+	_ instance.Consoler      = (*Driver)(nil)
 )
