@@ -53,6 +53,9 @@ type Service struct {
 	Log   *slog.Logger
 	// Parallel bounds how many nodes are provisioned at once (default 4).
 	Parallel int
+	// RestoreParallel bounds how many nodes a restore or reset handles at once (default: twice
+	// the CPUs, at least 4).
+	RestoreParallel int
 	// ReadyTimeout bounds the wait for one node's readiness (default 3 minutes).
 	ReadyTimeout time.Duration
 
@@ -99,6 +102,14 @@ func Parse(req api.LabsPost) (*labfile.Lab, error) {
 		}
 	}
 	return l, nil
+}
+
+// logger returns the service's logger, or one that drops everything.
+func (s *Service) logger() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
 }
 
 // owned returns the lab a config marks, or "".
