@@ -115,7 +115,7 @@ func NewCmdLab(opts *Options) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return RunRestore(cmd.Context(), opts, args[0], api.LabProvisioned)
 		}}
-	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph, checkCmd, impair, snapshot, restore, reset)
+	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph, checkCmd, impair, snapshot, restore, reset, newCmdCapture(opts))
 	return cmd
 }
 
