@@ -98,7 +98,9 @@ func RunCapture(ctx context.Context, opts *Options, name, target string, filter 
 		stopped.Store(true)
 		body.Close() // ends the copy below; lited stops tcpdump when the stream closes
 	}()
-	n, err := io.Copy(out, body)
+	pw := &pcapWriter{w: out}
+	n, err := io.Copy(pw, body)
+	n -= int64(len(pw.buf)) // a last record cut short is left out
 	if stopped.Load() {
 		err = nil
 	}
