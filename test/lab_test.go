@@ -168,6 +168,7 @@ func TestLab(t *testing.T) {
 		{"launch --wait returns a ready instance", labLaunchWait},
 		{"second up changes nothing", labSecondUp},
 		{"snapshot, restore, reset", labSnapshots},
+		{"edits of profiles live, of nics and image with --recreate", labEdits},
 		{"failed run step", labFailedRunStep},
 		{"down removes the lab and nothing else", labDown},
 	} {

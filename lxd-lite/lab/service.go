@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -152,11 +153,7 @@ func (s *Service) Plan(ctx context.Context, l *labfile.Lab, req api.LabsPost) (a
 			if prev != nil {
 				pn = prev.Node(n.Name)
 			}
-			if _, diff := configChange(i.Config, pn, n); diff != "" {
-				add("update", "node", n.Name, "config "+diff)
-			} else {
-				add("keep", "node", n.Name, "")
-			}
+			planNode(add, diffNode(l, i, pn, n), n, slices.Contains(req.Recreate, n.Name))
 		}
 	}
 	for _, i := range insts {
@@ -170,6 +167,11 @@ func (s *Service) Plan(ctx context.Context, l *labfile.Lab, req api.LabsPost) (a
 	}
 	if err := s.planLinks(ctx, l, add); err != nil {
 		return plan, err
+	}
+	for _, name := range req.Recreate {
+		if l.Node(name) == nil {
+			return plan, fmt.Errorf("--recreate: lab %s has no node %q: %w", l.Name, name, api.ErrInvalid)
+		}
 	}
 	if pk := packagesOf(l); len(pk) > 0 && s.Images == nil {
 		return plan, fmt.Errorf("packages: this lited cannot build images: %w", api.ErrInvalid)

@@ -75,7 +75,7 @@ func (s *Service) RestoreLab(ctx context.Context, name, snap string, progress Pr
 	failed := map[string]bool{}
 	s.eachNode(ctx, l.Nodes, s.restoreParallel(), func(n labfile.Node) {
 		progress(n.Name, "restoring "+snap)
-		err := s.restoreNode(ctx, n, snap)
+		err := s.restoreNode(ctx, l, n, snap)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -124,9 +124,10 @@ func (s *Service) eachNode(ctx context.Context, nodes []labfile.Node, limit int,
 	wg.Wait()
 }
 
-// restoreNode stops a node, restores it, starts it and waits until it is ready, and logs
-// how long each step took.
-func (s *Service) restoreNode(ctx context.Context, n labfile.Node, snap string) error {
+// restoreNode stops a node, restores it, gives it the file's config and profiles again (the
+// snapshot has those of its time), starts it and waits until it is ready, and logs how long
+// each step took.
+func (s *Service) restoreNode(ctx context.Context, l *labfile.Lab, n labfile.Node, snap string) error {
 	t0 := time.Now()
 	if s.pidOf(ctx, n.Name) != 0 {
 		if err := s.Instances.Stop(ctx, n.Name, instance.StopOptions{Force: true}); err != nil {
@@ -137,12 +138,21 @@ func (s *Service) restoreNode(ctx context.Context, n labfile.Node, snap string) 
 	if err := s.Snap.Restore(ctx, n.Name, snap); err != nil {
 		return err
 	}
+	full, err := s.Instances.Get(ctx, n.Name)
+	if err != nil {
+		return err
+	}
+	if d := diffNode(l, full, nil, n); len(d.live) > 0 {
+		if err := s.updateNode(ctx, nil, n); err != nil {
+			return err
+		}
+	}
 	t2 := time.Now()
 	if err := s.Instances.Start(ctx, n.Name); err != nil {
 		return err
 	}
 	t3 := time.Now()
-	err := s.waitReady(ctx, n)
+	err = s.waitReady(ctx, n)
 	s.logger().Debug("lab node restored", "node", n.Name, "stop", t1.Sub(t0), "restore", t2.Sub(t1),
 		"start", t3.Sub(t2), "ready", time.Since(t3))
 	return err
