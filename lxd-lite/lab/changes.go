@@ -61,12 +61,12 @@ func diffNode(l *labfile.Lab, i api.InstanceFull, prev *labfile.Node, n labfile.
 		case !ok:
 			d.recreate = append(d.recreate, "nic "+name+" removed")
 		case !maps.Equal(w, dev):
-			d.recreate = append(d.recreate, fmt.Sprintf("nic %s %s -> %s", name, nicText(dev), nicText(w)))
+			d.recreate = append(d.recreate, fmt.Sprintf("nic %s %s -> %s", name, nicText(l.Name, dev), nicText(l.Name, w)))
 		}
 	}
 	for _, name := range sortedKeys(want) {
 		if _, ok := i.Devices[name]; !ok {
-			d.recreate = append(d.recreate, fmt.Sprintf("nic %s added (%s)", name, nicText(want[name])))
+			d.recreate = append(d.recreate, fmt.Sprintf("nic %s added (%s)", name, nicText(l.Name, want[name])))
 		}
 	}
 	if have := i.Config[ImageKey]; have != "" && have != imageSpec(n) {
@@ -75,13 +75,13 @@ func diffNode(l *labfile.Lab, i api.InstanceFull, prev *labfile.Node, n labfile.
 	return d
 }
 
-// nicText describes a lab nic device: network and address.
-func nicText(dev map[string]string) string {
+// nicText describes a lab nic device as the file does: the lab's network and the address.
+func nicText(lab string, dev map[string]string) string {
 	a := dev["ipv4.address"]
 	if a == "" {
 		a = "dhcp"
 	}
-	return dev["network"] + ":" + a
+	return strings.TrimPrefix(dev["network"], NetworkName(lab, "")) + ":" + a
 }
 
 func sortedKeys[V any](m map[string]V) []string {

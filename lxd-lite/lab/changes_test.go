@@ -42,7 +42,7 @@ func TestDiffNode(t *testing.T) {
 	i.Devices["eth9"] = map[string]string{"type": "nic", "network": "t-front", "name": "eth9"}
 	i.Devices["data"] = map[string]string{"type": "disk", "path": "/data", "source": "/srv"}
 	i.Config[ImageKey] = "debian/11"
-	want := "skip a nic eth1 t-back:10.20.2.6 -> t-back:10.20.2.5; nic eth9 removed; nic eth2 added (t-front:dhcp); image debian/11 -> debian/12: needs a recreate (lite lab up --recreate a)"
+	want := "skip a nic eth1 back:10.20.2.6 -> back:10.20.2.5; nic eth9 removed; nic eth2 added (front:dhcp); image debian/11 -> debian/12: needs a recreate (lite lab up --recreate a)"
 	if got := plan(i, false); got != want {
 		t.Errorf("nics and image edited:\n got %q\nwant %q", got, want)
 	}
