@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"lite/client/api"
 )
@@ -61,4 +63,34 @@ func (c *Client) SnapshotLab(ctx context.Context, name, snap string) (*Operation
 // RestoreLab restores every node of a lab to a lab snapshot (api.LabProvisioned: reset).
 func (c *Client) RestoreLab(ctx context.Context, name, snap string) (*Operation, error) {
 	return c.operation(ctx, request{method: http.MethodPost, path: apiPath("/1.0/labs", name) + "/restore", body: api.LabRestorePost{Snapshot: snap}})
+}
+
+// CaptureLab starts a packet capture on a lab interface (NODE:IFACE or a link) and returns
+// the pcap stream once lited's tcpdump listens, and what it listens on. count > 0 ends it
+// after that many packets; closing the stream ends it too.
+func (c *Client) CaptureLab(ctx context.Context, name, target string, filter []string, count int) (io.ReadCloser, string, error) {
+	q := url.Values{"target": {target}}
+	if len(filter) > 0 {
+		q["filter"] = filter
+	}
+	if count > 0 {
+		q.Set("count", strconv.Itoa(count))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint("http", apiPath("/1.0/labs", name)+"/capture", q), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer func() { _ = resp.Body.Close() }()
+		_, err := parseResponse(resp)
+		if err == nil {
+			err = fmt.Errorf("capture: unexpected reply %s", resp.Status)
+		}
+		return nil, "", err
+	}
+	return resp.Body, resp.Header.Get("X-Lite-Capture"), nil
 }

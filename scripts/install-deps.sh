@@ -9,6 +9,7 @@ pkgs=(
   debootstrap xz-utils squashfs-tools zstd bzip2                  # image builds and imports
   uidmap iproute2 nftables dnsmasq-base openssh-client             # containers and networks
   lxcfs                                                            # /proc views of a container's limits
+  tcpdump                                                          # lite lab capture (run on the host)
   ca-certificates
 )
 if [ "${1:-}" = --test ]; then

@@ -164,9 +164,11 @@ func TestLab(t *testing.T) {
 		{"inventory drives ansible, ssh-config drives ssh", labInventorySSHConfig},
 		{"check", labCheck},
 		{"point-to-point link, impaired, re-made after a restart", labLink},
+		{"capture on a link and on a nic", labCapture},
 		{"launch --wait returns a ready instance", labLaunchWait},
 		{"second up changes nothing", labSecondUp},
 		{"snapshot, restore, reset", labSnapshots},
+		{"edits of profiles live, of nics and image with --recreate", labEdits},
 		{"failed run step", labFailedRunStep},
 		{"down removes the lab and nothing else", labDown},
 	} {

@@ -17,6 +17,9 @@ type LabsPost struct {
 	Only []string `json:"only" yaml:"only"`
 	// Prune deletes nodes that the file no longer has.
 	Prune bool `json:"prune" yaml:"prune"`
+	// Recreate deletes these nodes and makes and provisions them again (how an edit of a
+	// node's nics or image is applied).
+	Recreate []string `json:"recreate" yaml:"recreate"`
 	// DryRun computes the plan (lite lab diff) without changing anything.
 	DryRun bool `json:"dry_run" yaml:"dry_run"`
 }

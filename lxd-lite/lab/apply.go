@@ -25,11 +25,15 @@ func (s *Service) Up(ctx context.Context, l *labfile.Lab, req api.LabsPost, prog
 	}
 	prev := s.previous(ctx, l.Name)
 	for _, c := range plan.Changes {
-		if c.Action == "update" && c.Kind == "node" {
+		switch {
+		case c.Kind != "node":
+		case c.Action == "update":
 			progress(c.Name, "updating "+c.Detail)
 			if err := s.updateNode(ctx, prev, *l.Node(c.Name)); err != nil {
 				return err
 			}
+		case c.Action == "skip":
+			progress(c.Name, "not applied: "+c.Detail)
 		}
 	}
 	// The definition is stored first, so a crash part-way leaves a lab that down can find and
@@ -169,11 +173,16 @@ func (s *Service) afterDeps(ctx context.Context, n labfile.Node, done map[string
 
 // provision brings one node to ready and runs its provisioning once.
 func (s *Service) provision(ctx context.Context, l *labfile.Lab, n labfile.Node, plan api.LabPlan, req api.LabsPost, progress Progress) error {
-	if planned(plan, "create", "node", n.Name) {
+	recreate := planned(plan, "recreate", "node", n.Name)
+	if recreate || planned(plan, "create", "node", n.Name) {
 		if _, err := s.Instances.Get(ctx, n.Name); err == nil {
-			// Left by an up that did not finish: an unprovisioned node is re-made from scratch,
-			// so it never carries half of its provisioning.
-			progress(n.Name, "re-making (its provisioning did not finish)")
+			// Asked for (--recreate), or left by an up that did not finish: an unprovisioned
+			// node is re-made from scratch, so it never carries half of its provisioning.
+			if recreate {
+				progress(n.Name, "re-creating")
+			} else {
+				progress(n.Name, "re-making (its provisioning did not finish)")
+			}
 			if err := s.removeNode(ctx, l.Name, n.Name); err != nil {
 				return err
 			}
@@ -243,7 +252,8 @@ func instanceRequest(l *labfile.Lab, n labfile.Node) api.InstancesPost {
 		req.Config[k] = v
 	}
 	req.Config[LabKey] = l.Name
-	req.Profiles = n.Profiles
+	req.Config[ImageKey] = imageSpec(n)
+	req.Profiles = profilesOf(n)
 	req.Devices = map[string]map[string]string{}
 	for _, nic := range n.NICs {
 		dev := map[string]string{"type": "nic", "network": NetworkName(l.Name, nic.Network), "name": nic.Name}

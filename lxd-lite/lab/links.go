@@ -85,6 +85,9 @@ func (s *Service) ensureLinks(ctx context.Context, l *labfile.Lab, failed map[st
 				errs = append(errs, fmt.Errorf("link %s: %w", LinkName(lk), err))
 				continue
 			}
+			if lk.Impair.IsZero() {
+				continue // a new pair has no qdisc to clear
+			}
 		}
 		if err := s.impairLink(ctx, lk, lk.Impair); err != nil {
 			errs = append(errs, err)

@@ -29,7 +29,10 @@ func dhcpIfaces(n labfile.Node) []string {
 	return out
 }
 
-// waitReady polls the node until ReadyScript succeeds, with a deadline.
+// waitReady waits, with a deadline, until the node is ready. The wait runs inside the node
+// (readyLoop): one exec per node instead of one every few hundred milliseconds, which cost
+// more CPU than the checks themselves while every node of a lab boots at once. The exec is
+// made again if it fails, as it does while the node is still starting.
 func (s *Service) waitReady(ctx context.Context, n labfile.Node) error {
 	timeout := s.ReadyTimeout
 	if timeout <= 0 {
@@ -37,23 +40,41 @@ func (s *Service) waitReady(ctx context.Context, n labfile.Node) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	script := labfile.ReadyScript(dhcpIfaces(n)) + staticChecks(n)
+	script := readyLoop(labfile.ReadyScript(dhcpIfaces(n)) + staticChecks(n))
 	why := ""
 	for {
 		code, out, err := s.exec(ctx, n.Name, []string{"sh", "-c", script}, nil)
 		if err == nil && code == 0 {
 			return nil
 		}
-		why = strings.TrimSpace(out)
-		if err != nil {
+		if w := lastLines(strings.TrimSpace(out), 1); w != "" {
+			why = w
+		}
+		if err != nil && ctx.Err() == nil {
 			why = err.Error()
 		}
 		select {
 		case <-ctx.Done():
+			if why == "" {
+				why = "no answer"
+			}
 			return fmt.Errorf("node %s: not ready after %s: %s: %w", n.Name, timeout, why, api.ErrUnavailable)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// readyLoop wraps the readiness checks in a loop that runs inside the node until they pass:
+// it first lets systemctl wait for the end of the boot (no polling), then repeats the checks
+// every 200 ms, printing each new reason it is not ready yet. $n counts the rounds.
+func readyLoop(checks string) string {
+	return `systemctl is-system-running --wait >/dev/null 2>&1
+n=0; last=
+until why=$( (
+` + checks + `) 2>&1 ); do
+	[ "$why" = "$last" ] || echo "$why"; last=$why; n=$((n+1)); sleep 0.2
+done
+`
 }
 
 // provisionOnce installs the ssh keys, pushes the files and runs the run steps, in that
@@ -202,12 +223,13 @@ func nicScript(l *labfile.Lab, n labfile.Node) string {
 }
 
 // staticChecks adds to the readiness script a check per static address after eth0; a miss
-// asks networkd to reload, in case it started before the files were written.
+// asks networkd to reload (the first time and every 10th round of readyLoop), in case it
+// started before the files were written.
 func staticChecks(n labfile.Node) string {
 	var b strings.Builder
 	for _, nic := range n.NICs {
 		if nic.Name != "eth0" && nic.IPv4 != "" {
-			fmt.Fprintf(&b, "ip -4 -o addr show dev %[1]s 2>/dev/null | grep -q 'inet %[2]s/' || { networkctl reload >/dev/null 2>&1; echo \"%[1]s does not have %[2]s yet\"; exit 1; }\n", nic.Name, nic.IPv4)
+			fmt.Fprintf(&b, "ip -4 -o addr show dev %[1]s 2>/dev/null | grep -q 'inet %[2]s/' || { [ $((${n:-0} %% 10)) -ne 0 ] || networkctl reload >/dev/null 2>&1; echo \"%[1]s does not have %[2]s yet\"; exit 1; }\n", nic.Name, nic.IPv4)
 		}
 	}
 	return b.String()

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -54,6 +55,9 @@ type Service struct {
 	Log   *slog.Logger
 	// Parallel bounds how many nodes are provisioned at once (default 4).
 	Parallel int
+	// RestoreParallel bounds how many nodes a restore or reset handles at once (default: twice
+	// the CPUs, at least 4).
+	RestoreParallel int
 	// ReadyTimeout bounds the wait for one node's readiness (default 3 minutes).
 	ReadyTimeout time.Duration
 
@@ -102,6 +106,14 @@ func Parse(req api.LabsPost) (*labfile.Lab, error) {
 	return l, nil
 }
 
+// logger returns the service's logger, or one that drops everything.
+func (s *Service) logger() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
+
 // owned returns the lab a config marks, or "".
 func owned(cfg map[string]string) string { return cfg[LabKey] }
 
@@ -143,11 +155,7 @@ func (s *Service) Plan(ctx context.Context, l *labfile.Lab, req api.LabsPost) (a
 			if prev != nil {
 				pn = prev.Node(n.Name)
 			}
-			if _, diff := configChange(i.Config, pn, n); diff != "" {
-				add("update", "node", n.Name, "config "+diff)
-			} else {
-				add("keep", "node", n.Name, "")
-			}
+			planNode(add, diffNode(l, i, pn, n), n, slices.Contains(req.Recreate, n.Name))
 		}
 	}
 	for _, i := range insts {
@@ -161,6 +169,11 @@ func (s *Service) Plan(ctx context.Context, l *labfile.Lab, req api.LabsPost) (a
 	}
 	if err := s.planLinks(ctx, l, add); err != nil {
 		return plan, err
+	}
+	for _, name := range req.Recreate {
+		if l.Node(name) == nil {
+			return plan, fmt.Errorf("--recreate: lab %s has no node %q: %w", l.Name, name, api.ErrInvalid)
+		}
 	}
 	if pk := packagesOf(l); len(pk) > 0 && s.Images == nil {
 		return plan, fmt.Errorf("packages: this lited cannot build images: %w", api.ErrInvalid)

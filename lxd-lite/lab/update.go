@@ -57,7 +57,8 @@ type updater interface {
 	Update(ctx context.Context, name string, put api.InstancePut) error
 }
 
-// updateNode applies a node's changed config to its instance, live where lite can.
+// updateNode applies a node's changed config and profiles to its instance, live where lite
+// can (limits are, at once).
 func (s *Service) updateNode(ctx context.Context, prev *labfile.Lab, n labfile.Node) error {
 	up, ok := s.Instances.(updater)
 	if !ok {
@@ -74,6 +75,7 @@ func (s *Service) updateNode(ctx context.Context, prev *labfile.Lab, n labfile.N
 	want, _ := configChange(full.Config, pn, n)
 	put := full.InstancePut
 	put.Config = want
+	put.Profiles = profilesOf(n)
 	if err := up.Update(ctx, n.Name, put); err != nil {
 		return fmt.Errorf("node %s: update config: %w", n.Name, err)
 	}

@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
+	"strconv"
 
 	"lite/client/api"
 	"lite/lxd-lite/lab"
@@ -17,6 +20,7 @@ var labEndpoints = []endpoint{
 	{"DELETE /1.0/labs/{name}", downLab},
 	{"POST /1.0/labs/{name}/snapshots", snapshotLab},
 	{"POST /1.0/labs/{name}/restore", restoreLab},
+	{"GET /1.0/labs/{name}/capture", captureLab},
 }
 
 // LabURL is a lab's API path.
@@ -136,4 +140,50 @@ func restoreLab(s *Server, r *http.Request) Response {
 	return labOp(s, r, "Restoring lab", func(ctx context.Context, op *operations.Op, name string) error {
 		return s.Labs.RestoreLab(ctx, name, req.Snapshot, labProgress(op))
 	})
+}
+
+// captureLab streams a pcap of a lab interface: the reply starts once tcpdump listens, so a
+// client that has the headers knows that what it sends next is captured. It ends when the
+// client goes away or the count is reached.
+func captureLab(s *Server, r *http.Request) Response {
+	q := r.URL.Query()
+	o := lab.CaptureOptions{Target: q.Get("target"), Filter: q["filter"]}
+	if c := q.Get("count"); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil {
+			return Errorf(api.ErrInvalid, "count %q: want a number of packets", c)
+		}
+		o.Count = n
+	}
+	c, err := s.Labs.Capture(r.Context(), r.PathValue("name"), o)
+	if err != nil {
+		return Error(err)
+	}
+	return Manual(func(w http.ResponseWriter) error {
+		w.Header().Set("Content-Type", "application/vnd.tcpdump.pcap")
+		w.Header().Set("X-Lite-Capture", c.Where)
+		w.WriteHeader(http.StatusOK)
+		rc := http.NewResponseController(w)
+		_ = rc.Flush()
+		_, cerr := io.Copy(flushWriter{w, rc}, c.Out)
+		werr := c.Wait()
+		if r.Context().Err() != nil {
+			return nil // the client stopped the capture
+		}
+		return errors.Join(cerr, werr)
+	})
+}
+
+// flushWriter sends every write to the client at once.
+type flushWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err == nil {
+		err = f.rc.Flush()
+	}
+	return n, err
 }

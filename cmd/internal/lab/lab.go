@@ -49,11 +49,11 @@ func NewCmdLab(opts *Options) *cobra.Command {
 	cmd := &cobra.Command{Use: "lab", Short: "Bring up and manage labs of nodes described in one file",
 		Args: cli.ExactArgs(0), RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	cmd.PersistentFlags().StringVarP(&opts.File, "file", "f", "lab.yaml", "the lab file")
-	var only []string
+	var only, recreate []string
 	var prune, check bool
 	up := &cobra.Command{Use: "up", Short: "Create or converge the lab; returns when every node is ready", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := RunUp(cmd.Context(), opts, only, prune); err != nil || !check {
+			if err := RunUp(cmd.Context(), opts, upOptions{only: only, recreate: recreate, prune: prune}); err != nil || !check {
 				return err
 			}
 			return RunCheck(cmd.Context(), opts)
@@ -61,6 +61,7 @@ func NewCmdLab(opts *Options) *cobra.Command {
 	up.Flags().BoolVar(&check, "check", false, "run the file's checks once the lab is up")
 	up.Flags().StringSliceVar(&only, "only", nil, "only these nodes (and what they depend on)")
 	up.Flags().BoolVar(&prune, "prune", false, "delete nodes the file no longer has")
+	up.Flags().StringSliceVar(&recreate, "recreate", nil, "delete these nodes and make and provision them again (applies nic and image edits)")
 	var statusFormat, listFormat output.Format
 	status := &cobra.Command{Use: "status [NAME]", Short: "Show a lab's nodes, addresses and resource use", Args: cli.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -109,7 +110,7 @@ func NewCmdLab(opts *Options) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return RunRestore(cmd.Context(), opts, args[0], api.LabProvisioned)
 		}}
-	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph, checkCmd, impair, snapshot, restore, reset)
+	cmd.AddCommand(up, diff, status, list, down, exec, inventory, sshConfig, ssh, graph, checkCmd, impair, snapshot, restore, reset, newCmdCapture(opts))
 	return cmd
 }
 
@@ -138,13 +139,19 @@ func labName(opts *Options, args []string) (string, error) {
 	return l.Name, nil
 }
 
+// upOptions are lab up's flags.
+type upOptions struct {
+	only, recreate []string
+	prune          bool
+}
+
 // RunUp sends the lab, shows each node's progress and prints the status table.
-func RunUp(ctx context.Context, opts *Options, only []string, prune bool) error {
+func RunUp(ctx context.Context, opts *Options, o upOptions) error {
 	l, req, err := request(opts.File)
 	if err != nil {
 		return fileErrors(opts, err)
 	}
-	req.Only, req.Prune = only, prune
+	req.Only, req.Recreate, req.Prune = o.only, o.recreate, o.prune
 	c, err := opts.Client()
 	if err != nil {
 		return err
@@ -197,9 +204,9 @@ func RunDiff(ctx context.Context, opts *Options, prune bool) error {
 	}
 	changes := 0
 	for _, ch := range plan.Changes {
-		mark := map[string]string{"create": "+", "delete": "-", "update": "~", "keep": "=", "skip": "!"}[ch.Action]
-		if ch.Action != "keep" && ch.Action != "skip" {
-			changes++
+		mark := map[string]string{"create": "+", "delete": "-", "update": "~", "recreate": "*", "keep": "=", "skip": "!"}[ch.Action]
+		if ch.Action != "keep" {
+			changes++ // a skip too: the lab differs from its file
 		}
 		line := fmt.Sprintf("%s %s %s", mark, ch.Kind, ch.Name)
 		if ch.Detail != "" {

@@ -173,32 +173,43 @@ func (d *Driver) Stop(ctx context.Context, name string, opts instance.StopOption
 
 // waitMonitorGone waits, up to limit, for the container's liblxc monitor to exit: after the
 // container stops it still tears its network down (the host end of each veth), and a stop
-// must not return while that runs, or a start or delete right after races it.
+// must not return while that runs, or a start or delete right after races it. /proc is
+// scanned once for the monitor; then only its own entry is watched (a scan per round, with
+// many stops at once, cost more CPU than the stops).
 func (d *Driver) waitMonitorGone(name string, limit time.Duration) {
 	want := "[lxc monitor] " + d.LXCPath + " " + name
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if !monitorRuns(want) {
-			return
+	pids := monitorPids(want)
+	for deadline := time.Now().Add(limit); len(pids) > 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var left []string
+		for _, pid := range pids {
+			if cmdlineIs(pid, want) {
+				left = append(left, pid)
+			}
 		}
+		pids = left
 	}
 }
 
-// monitorRuns reports whether a process's command line (NULs as spaces) is exactly title.
-func monitorRuns(title string) bool {
+// monitorPids returns the processes whose command line (NULs as spaces) is exactly title.
+func monitorPids(title string) []string {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return false
+		return nil
 	}
+	var out []string
 	for _, e := range entries {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " ")) == title {
-			return true
+		if e.Name()[0] >= '0' && e.Name()[0] <= '9' && cmdlineIs(e.Name(), title) {
+			out = append(out, e.Name())
 		}
 	}
-	return false
+	return out
+}
+
+// cmdlineIs reports whether process pid runs with the command line title (a pid reused by
+// another process does not match).
+func cmdlineIs(pid, title string) bool {
+	b, err := os.ReadFile("/proc/" + pid + "/cmdline")
+	return err == nil && strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " ")) == title
 }
 
 // resendEvery is how often a clean shutdown repeats the halt signal. An init that has not
