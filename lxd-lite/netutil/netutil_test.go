@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"runtime"
 	"testing"
 
@@ -14,15 +13,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lite/client/api"
+	"lite/internal/roottest"
 )
 
 // inThrowawayNetns runs fn on a locked thread inside a new network namespace, so the host's
 // own interfaces are never touched; the namespace goes away with its last reference.
 func inThrowawayNetns(t *testing.T, fn func()) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("netutil host tests need root (they make a network namespace)")
-	}
+	roottest.Require(t, "a network namespace")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
