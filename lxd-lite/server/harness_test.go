@@ -20,6 +20,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
+	"lite/internal/roottest"
 	"lite/lxd-lite/device"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/imagesvc"
@@ -106,6 +107,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	}
 	driver := storage.Dir
 	if o.overlay {
+		roottest.Require(t, "overlay mounts")
 		driver = storage.Overlay
 	}
 	mgr := instance.NewManager(instance.Config{
