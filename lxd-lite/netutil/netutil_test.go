@@ -107,6 +107,7 @@ func TestBridgeLifecycleInNetns(t *testing.T) {
 // TestInterfacesAndDialIn serves TCP inside a throwaway namespace and reaches it with DialIn
 // from the test's own namespace, through the namespace of a thread of this process.
 func TestInterfacesAndDialIn(t *testing.T) {
+	roottest.Require(t, "a network namespace")
 	type nsInfo struct {
 		ln  net.Listener
 		tid int
