@@ -20,36 +20,19 @@ import (
 	"lite/images/simplestreams"
 	"lite/internal/roottest"
 	"lite/lxd-lite/instance"
+	"lite/lxd-lite/instance/instancetest"
 )
 
-// testFP is an image row the tests insert (no store files); its alias is base/1.
-const testFP = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+// testFP is an image row the tests insert (no store files); its alias is debian/12.
+const testFP = instancetest.ImageFP
 
 // newService returns a service on a real database and store in a temp dir, with testFP
-// recorded under the alias base/1.
+// recorded under the alias debian/12.
 func newService(t *testing.T) *Service {
 	t.Helper()
-	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := db.Open(ctx, filepath.Join(dir, "lite.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.Close(); err != nil {
-			t.Errorf("close db: %v", err)
-		}
-	})
-	err = d.CreateImage(ctx, db.Image{
-		Fingerprint: testFP, Filename: "base.tar.gz", Size: 1, Architecture: "x86_64", Type: "container",
-		Properties: map[string]string{"os": "base"}, CreatedAt: time.Now(), UploadedAt: time.Now(),
-		Aliases: []db.Alias{{Name: "base/1"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return &Service{
-		DB: d, Store: &images.Store{Dir: filepath.Join(dir, "store")}, TmpDir: filepath.Join(dir, "tmp"),
+		DB: instancetest.NewDB(t), Store: &images.Store{Dir: filepath.Join(dir, "store")}, TmpDir: filepath.Join(dir, "tmp"),
 		IDMap: &instance.IDMap{UID: 100000, GID: 100000, Size: 65536}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }
@@ -59,7 +42,7 @@ func newService(t *testing.T) *Service {
 func TestResolveLocal(t *testing.T) {
 	s := newService(t)
 	ctx := context.Background()
-	for _, src := range []api.InstanceSource{{Alias: "base/1"}, {Fingerprint: testFP}, {Fingerprint: testFP[:12]}, {Alias: testFP[:12]}} {
+	for _, src := range []api.InstanceSource{{Alias: "debian/12"}, {Fingerprint: testFP}, {Fingerprint: testFP[:12]}, {Alias: testFP[:12]}} {
 		img, err := s.Resolve(ctx, src, nil)
 		if err != nil || img.Fingerprint != testFP {
 			t.Errorf("Resolve(%+v) = %s, %v", src, img.Fingerprint, err)
@@ -111,7 +94,7 @@ func TestBuildRefusesBadRequests(t *testing.T) {
 		{BuildOptions{Recipe: "debian/12", Mirror: "ftp://deb.example"}, api.ErrInvalid},
 		{BuildOptions{Recipe: "debian/12", Include: []string{"vim; rm -rf /"}}, api.ErrInvalid},
 		{BuildOptions{Recipe: "debian/12", Include: []string{"-oAPT::x"}}, api.ErrInvalid},
-		{BuildOptions{Recipe: "debian/12", Aliases: []api.ImageAlias{{Name: "base/1"}}}, api.ErrAlreadyExists},
+		{BuildOptions{Recipe: "debian/12", Aliases: []api.ImageAlias{{Name: "debian/12"}}}, api.ErrAlreadyExists},
 		{BuildOptions{Recipe: "debian/12", Aliases: []api.ImageAlias{{Name: "a//b"}}}, api.ErrInvalid},
 	}
 	for _, tt := range tests {
@@ -317,7 +300,7 @@ func TestImportRefusedLeavesNothing(t *testing.T) {
 		o     ImportOptions
 		kind  error
 	}{
-		{"taken alias", unifiedImage(t, host), ImportOptions{Aliases: []api.ImageAlias{{Name: "base/1"}}}, api.ErrAlreadyExists},
+		{"taken alias", unifiedImage(t, host), ImportOptions{Aliases: []api.ImageAlias{{Name: "debian/12"}}}, api.ErrAlreadyExists},
 		{"fingerprint mismatch", unifiedImage(t, host), ImportOptions{Fingerprint: strings.Repeat("a", 64)}, api.ErrInvalid},
 		{"foreign architecture", unifiedImage(t, foreign), ImportOptions{}, api.ErrInvalid},
 		{"escaping entry", unifiedImage(t, host, &tar.Header{Name: "rootfs/../../escape", Typeflag: tar.TypeReg, Mode: 0o644}), ImportOptions{}, api.ErrInvalid},

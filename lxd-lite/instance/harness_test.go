@@ -10,7 +10,6 @@ import (
 	"sort"
 	"sync"
 	"testing"
-	"time"
 
 	"lite/client/api"
 	"lite/db"
@@ -21,7 +20,7 @@ import (
 )
 
 // testFP is the image instances are made from; its alias is debian/12.
-const testFP = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+const testFP = instancetest.ImageFP
 
 // env is an instance.Manager on a real SQLite database in a temp dir, the dir storage driver
 // (no root: no mounts) under it, the fake runtime and images, and a device handler that
@@ -43,24 +42,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	database, err := db.Open(ctx, filepath.Join(dir, "lite.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := database.Close(); err != nil {
-			t.Errorf("close db: %v", err)
-		}
-	})
-	err = database.CreateImage(ctx, db.Image{
-		Fingerprint: testFP, Filename: "debian-12.tar.xz", Size: 1000, Architecture: "x86_64", Type: "container",
-		Properties: map[string]string{"os": "debian", "release": "12"},
-		CreatedAt:  time.Now(), UploadedAt: time.Now(),
-		Aliases: []db.Alias{{Name: "debian/12", Description: "Debian 12"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	database := instancetest.NewDB(t)
 	e := &env{t: t, ctx: ctx, dir: dir, pool: filepath.Join(dir, "containers"), db: database}
 	for _, d := range []string{e.pool, filepath.Join(dir, "images")} {
 		if err := os.Mkdir(d, 0o755); err != nil {
