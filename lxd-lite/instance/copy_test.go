@@ -258,3 +258,41 @@ func TestRenameRefused(t *testing.T) {
 		t.Errorf("containers dir %v, want c1 c2 r1", got)
 	}
 }
+
+// TestRecoverFinishesRename: a rename a crash cut short is finished (row renamed, directory
+// not) or undone (directory moved, row not) at the next start, from its journal.
+func TestRecoverFinishesRename(t *testing.T) {
+	e := newEnv(t)
+	e.create("rowdone")
+	e.create("dirdone")
+	e.writeFile("rowdone", "who", "rowdone")
+	e.writeFile("dirdone", "who", "dirdone")
+	journal := func(from, to string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(e.pool, ".rename-"+from), []byte(to), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	journal("rowdone", "new1")
+	if err := e.db.RenameInstance(e.ctx, "rowdone", "new1"); err != nil {
+		t.Fatal(err)
+	}
+	journal("dirdone", "new2")
+	if err := os.Rename(filepath.Join(e.pool, "dirdone"), filepath.Join(e.pool, "new2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.mgr.Recover(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.poolEntries(); strings.Join(got, " ") != "dirdone new1" {
+		t.Errorf("containers dir %v, want dirdone new1 (no journals)", got)
+	}
+	if got := e.readFile("new1", "who"); got != "rowdone" {
+		t.Errorf("new1 holds %q, want rowdone's files", got)
+	}
+	if got := e.readFile("dirdone", "who"); got != "dirdone" {
+		t.Errorf("dirdone holds %q, want its own files", got)
+	}
+	e.row("new1")
+	e.row("dirdone")
+}
