@@ -14,6 +14,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"lite/internal/roottest"
 )
 
 // testTime is the mtime of every fixture entry.
@@ -41,13 +43,10 @@ type ent struct {
 	major, minor     int64
 }
 
-// requireRoot fails (never skips) a test that needs root: this package's
-// tests run as root in CI.
+// requireRoot stops a test that needs root (roottest: a failure in CI, a skip elsewhere).
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("this test needs root (chown, xattrs, mknod)")
-	}
+	roottest.Require(t, "chown, xattrs, mknod")
 }
 
 // tarBytes builds an uncompressed tarball from entries.

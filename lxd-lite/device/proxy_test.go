@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"lite/client/api"
+	"lite/internal/roottest"
 	"lite/lxd-lite/instance"
 )
 
@@ -36,9 +37,7 @@ func freePort(t *testing.T, proto string) int {
 // TestProxyForwards runs the proxy against servers in this process's own network namespace
 // (the "container" is this test: its pid names the namespace DialIn enters).
 func TestProxyForwards(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("the proxy test needs root (it enters a network namespace)")
-	}
+	roottest.Require(t, "it enters a network namespace")
 	tcpSrv, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

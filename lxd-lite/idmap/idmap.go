@@ -17,6 +17,9 @@ const Size = 65536
 // enough for isolated per-container maps later.
 const defaultStart, defaultCount = 1000000, 1000000000
 
+// maxID is the highest id a range may hold: (uint32)-1 means "no id" to the kernel.
+const maxID = 1<<32 - 2
+
 // Range is one subordinate id range.
 type Range struct{ Start, Count uint32 }
 
@@ -37,6 +40,9 @@ func Parse(content, user string) ([]Range, error) {
 		count, err2 := strconv.ParseUint(f[2], 10, 32)
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("line %d: bad range %q", n, line)
+		}
+		if start+count > maxID+1 {
+			return nil, fmt.Errorf("line %d: range %q goes past the last id, %d", n, line, maxID)
 		}
 		out = append(out, Range{uint32(start), uint32(count)})
 	}

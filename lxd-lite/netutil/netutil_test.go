@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"runtime"
 	"testing"
 
@@ -14,15 +13,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lite/client/api"
+	"lite/internal/roottest"
 )
 
 // inThrowawayNetns runs fn on a locked thread inside a new network namespace, so the host's
 // own interfaces are never touched; the namespace goes away with its last reference.
 func inThrowawayNetns(t *testing.T, fn func()) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("netutil host tests need root (they make a network namespace)")
-	}
+	roottest.Require(t, "a network namespace")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -109,6 +107,7 @@ func TestBridgeLifecycleInNetns(t *testing.T) {
 // TestInterfacesAndDialIn serves TCP inside a throwaway namespace and reaches it with DialIn
 // from the test's own namespace, through the namespace of a thread of this process.
 func TestInterfacesAndDialIn(t *testing.T) {
+	roottest.Require(t, "a network namespace")
 	type nsInfo struct {
 		ln  net.Listener
 		tid int

@@ -18,6 +18,7 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/internal/roottest"
 	"lite/lxd-lite/netutil"
 )
 
@@ -29,9 +30,7 @@ const childEnv = "LITE_NETWORK_HOSTTEST_CHILD"
 // interfaces, routes and nftables tables are never touched.
 func TestManagerInNetns(t *testing.T) {
 	if os.Getenv(childEnv) == "" {
-		if os.Geteuid() != 0 {
-			t.Fatal("the network host test needs root (it makes a network namespace)")
-		}
+		roottest.Require(t, "a network namespace")
 		cmd := exec.Command("unshare", "--net", "--", os.Args[0], "-test.run", "^TestManagerInNetns$", "-test.v", "-test.count=1")
 		cmd.Env = append(os.Environ(), childEnv+"=1")
 		out, err := cmd.CombinedOutput()

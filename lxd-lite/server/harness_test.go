@@ -20,6 +20,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
+	"lite/internal/roottest"
 	"lite/lxd-lite/device"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/idmap"
@@ -111,6 +112,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	}
 	driver := storage.Dir
 	if o.overlay {
+		roottest.Require(t, "overlay mounts")
 		driver = storage.Overlay
 	}
 	var rt instance.Runtime = e.rt

@@ -21,6 +21,7 @@ import (
 
 	"lite/client"
 	"lite/client/api"
+	"lite/internal/roottest"
 )
 
 // tent is one entry of a tarball a test crafts.
@@ -122,6 +123,7 @@ func (e *env) storeEntries() []string {
 }
 
 func TestImageUploadExportRoundTrip(t *testing.T) {
+	roottest.Require(t, "unpacking an image chowns its files")
 	ctx := t.Context()
 	e := newEnv(t)
 	data := unified(t, "")
@@ -183,6 +185,7 @@ func TestImageUploadExportRoundTrip(t *testing.T) {
 }
 
 func TestImageSplitUploadAndExport(t *testing.T) {
+	roottest.Require(t, "unpacking an image chowns its files")
 	ctx := t.Context()
 	e := newEnv(t)
 	meta := gzTar(t, tent{name: "metadata.yaml", body: srvMeta}, tent{name: "templates/hostname.tpl", body: "x"})
@@ -223,6 +226,7 @@ func TestImageSplitUploadAndExport(t *testing.T) {
 }
 
 func TestImageAliasesEndpoints(t *testing.T) {
+	roottest.Require(t, "unpacking an image chowns its files")
 	e := newEnv(t)
 	data := unified(t, "")
 	if _, err := e.upload(client.ImageUpload{Meta: writeTemp(t, "i.tar.gz", data)}); err != nil {
@@ -257,6 +261,7 @@ func TestImageAliasesEndpoints(t *testing.T) {
 }
 
 func TestImageDeleteInUseRefused(t *testing.T) {
+	roottest.Require(t, "unpacking an image chowns its files")
 	e := newEnv(t)
 	data := unified(t, "")
 	if _, err := e.upload(client.ImageUpload{Meta: writeTemp(t, "i.tar.gz", data)}); err != nil {
@@ -303,6 +308,7 @@ func foreignArch() string {
 // TestImageHostileUploads crafts each kind of bad image and checks it is refused with a
 // clear error and leaves nothing in the store or the daemon's tmp dir.
 func TestImageHostileUploads(t *testing.T) {
+	roottest.Require(t, "unpacking an image chowns its files")
 	e := newEnv(t)
 	meta := tent{name: "metadata.yaml", body: srvMeta}
 	tpl := tent{name: "templates/hostname.tpl", body: "x"}
@@ -405,6 +411,7 @@ func TestImageUploadHeaders(t *testing.T) {
 // container cannot use them, and liblxc makes /dev); the image itself is fine, since
 // debootstrap'd and LXD images carry them.
 func TestImageDeviceNodesSkipped(t *testing.T) {
+	roottest.Require(t, "unpacking an image chowns its files")
 	e := newEnv(t)
 	data := gzTar(t, tent{name: "metadata.yaml", body: srvMeta}, tent{name: "templates/hostname.tpl", body: "x"},
 		tent{name: "rootfs/dev/", typ: tar.TypeDir}, tent{name: "rootfs/dev/sda", typ: tar.TypeBlock},
@@ -452,6 +459,7 @@ func TestStartRendersTemplates(t *testing.T) {
 // TestImageSizeLimit: an upload that expands past the store's limit (lited --image-max-size)
 // is refused and leaves nothing.
 func TestImageSizeLimit(t *testing.T) {
+	roottest.Require(t, "unpacking an image chowns its files")
 	e := newEnv(t)
 	e.store.MaxBytes = 4096
 	data := unified(t, strings.Repeat("x", 8192))

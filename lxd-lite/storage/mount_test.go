@@ -10,19 +10,14 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-)
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("this test needs root (overlay mounts, trusted xattrs)")
-	}
-}
+	"lite/internal/roottest"
+)
 
 // testVolume makes a lower layer (d/a, d/b, keep) and a container volume on it.
 func testVolume(t *testing.T, owner Owner) (*Pool, Volume) {
 	t.Helper()
-	requireRoot(t)
+	roottest.Require(t, "overlay mounts, trusted xattrs")
 	base := t.TempDir()
 	lower := filepath.Join(base, "lower")
 	for _, f := range []string{"d/a", "d/b", "keep"} {

@@ -23,8 +23,11 @@ func (p *Pool) Secure(v Volume) error {
 	if !ok {
 		return fmt.Errorf("secure %s: no owner", v.Path)
 	}
+	// lited's own tree stays its own: a layer owned by lited's uid (root, for a privileged
+	// container) gets 0700; 0100 would lock out a lited without root's DAC override (the
+	// unit tests run unprivileged).
 	mode := os.FileMode(0o100)
-	if sys.Uid == 0 {
+	if sys.Uid == 0 || int(sys.Uid) == os.Geteuid() {
 		mode = 0o700
 	}
 	if err := os.Chown(v.Path, int(sys.Uid), int(sys.Gid)); err != nil {
