@@ -63,10 +63,8 @@ func (s *Service) Import(ctx context.Context, files []string, o ImportOptions, p
 	if progress == nil {
 		progress = func(string) {}
 	}
-	for _, a := range o.Aliases {
-		if err := checkAliasFree(ctx, s.DB, a.Name); err != nil {
-			return db.Image{}, err
-		}
+	if err := s.CheckAliases(ctx, o.Aliases); err != nil {
+		return db.Image{}, err
 	}
 	var fp string
 	var meta images.Metadata
@@ -137,15 +135,19 @@ func (s *Service) deleteStored(fp string) {
 	}
 }
 
-// checkAliasFree fails with ErrAlreadyExists when the alias name is taken.
-func checkAliasFree(ctx context.Context, d *db.DB, name string) error {
-	if err := ValidateAliasName(name); err != nil {
-		return err
-	}
-	if _, err := d.GetAlias(ctx, name); err == nil {
-		return fmt.Errorf("image alias %q already exists: %w", name, api.ErrAlreadyExists)
-	} else if !errors.Is(err, api.ErrNotFound) {
-		return err
+// CheckAliases is the one check of the aliases a new image is to get (import, publish, pull,
+// build), made before any work: each name must pass ValidateAliasName (ErrInvalid) and be
+// free (ErrAlreadyExists).
+func (s *Service) CheckAliases(ctx context.Context, aliases []api.ImageAlias) error {
+	for _, a := range aliases {
+		if err := ValidateAliasName(a.Name); err != nil {
+			return err
+		}
+		if _, err := s.DB.GetAlias(ctx, a.Name); err == nil {
+			return fmt.Errorf("image alias %q already exists: %w", a.Name, api.ErrAlreadyExists)
+		} else if !errors.Is(err, api.ErrNotFound) {
+			return err
+		}
 	}
 	return nil
 }
@@ -234,10 +236,8 @@ type PublishOptions struct {
 // now, the base image's properties and templates, overridden by o.Properties), the image's
 // templates and the container's merged rootfs, shifted back to container ids.
 func (s *Service) Publish(ctx context.Context, mgr *instance.Manager, name string, o PublishOptions, progress func(string)) (db.Image, error) {
-	for _, a := range o.Aliases {
-		if err := checkAliasFree(ctx, s.DB, a.Name); err != nil {
-			return db.Image{}, err
-		}
+	if err := s.CheckAliases(ctx, o.Aliases); err != nil {
+		return db.Image{}, err
 	}
 	if err := os.MkdirAll(s.TmpDir, 0o700); err != nil {
 		return db.Image{}, err

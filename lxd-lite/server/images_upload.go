@@ -173,13 +173,8 @@ func createImageFromSource(s *Server, req api.ImagesPost) Response {
 	if _, err := s.Instances.Get(context.Background(), name); err != nil {
 		return Error(err)
 	}
-	for _, a := range req.Aliases {
-		if err := imagesvc.ValidateAliasName(a.Name); err != nil {
-			return Error(err)
-		}
-		if _, err := s.DB.GetAlias(context.Background(), a.Name); err == nil {
-			return Errorf(api.ErrAlreadyExists, "image alias %q already exists", a.Name)
-		}
+	if err := s.Images.CheckAliases(context.Background(), req.Aliases); err != nil {
+		return Error(err)
 	}
 	op := s.Ops.Start(operations.Spec{
 		Description: "Publishing instance",
@@ -212,13 +207,8 @@ func pullImage(s *Server, req api.ImagesPost) Response {
 	if name == "" {
 		return Errorf(api.ErrInvalid, "image source names no alias or fingerprint")
 	}
-	for _, a := range req.Aliases {
-		if err := imagesvc.ValidateAliasName(a.Name); err != nil {
-			return Error(err)
-		}
-		if _, err := s.DB.GetAlias(context.Background(), a.Name); err == nil {
-			return Errorf(api.ErrAlreadyExists, "image alias %q already exists", a.Name)
-		}
+	if err := s.Images.CheckAliases(context.Background(), req.Aliases); err != nil {
+		return Error(err)
 	}
 	op := s.Ops.Start(operations.Spec{
 		Description: "Downloading image",
@@ -240,6 +230,9 @@ func pullImage(s *Server, req api.ImagesPost) Response {
 // with debootstrap, reporting its progress.
 func buildImage(s *Server, req api.ImagesPost) Response {
 	src := req.Source
+	if err := s.Images.CheckAliases(context.Background(), req.Aliases); err != nil {
+		return Error(err)
+	}
 	op := s.Ops.Start(operations.Spec{
 		Description: "Building image",
 		Resources:   map[string][]string{"images": {}},
