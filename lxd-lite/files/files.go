@@ -128,10 +128,11 @@ func pathErr(p string, err error) error {
 	return fmt.Errorf("%s: %w", p, err)
 }
 
-// asContainerRoot runs fn on a thread whose filesystem ids are the container root's (see
-// thread.Options.As); for a privileged container, here.
+// asContainerRoot runs fn on a thread whose filesystem ids are the container root's, with
+// the capabilities to set owners and modes as asked (see thread.Options); for a privileged
+// container, here.
 func (r *Root) asContainerRoot(fn func() error) error {
-	return thread.Run(thread.Options{As: (*idmap.Map)(r.im)}, fn)
+	return thread.Run(thread.Options{As: (*idmap.Map)(r.im), RaiseCaps: true}, fn)
 }
 
 // ids returns the root's id map: the zero Map, which leaves ids as they are, when the
