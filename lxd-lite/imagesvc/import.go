@@ -11,14 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/revert"
 	"lite/profiles"
-
-	"gopkg.in/yaml.v3"
 )
 
 // ImportOptions are the record-keeping parts of an import.

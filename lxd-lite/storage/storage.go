@@ -122,7 +122,7 @@ func (p *Pool) Create(ctx context.Context, v Volume, owner Owner) error {
 func makeVolumeDir(path string, rev *revert.Reverter) error {
 	if err := os.Mkdir(path, 0o700); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("container directory %s: %w", path, api.ErrAlreadyExists)
+			return fmt.Errorf("container directory %s already exists: %w", path, api.ErrAlreadyExists)
 		}
 		return fmt.Errorf("create container directory: %w", err)
 	}
