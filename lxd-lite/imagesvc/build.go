@@ -34,7 +34,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions, progress func(strin
 		}
 		return db.Image{}, fmt.Errorf("no recipe %q (lite can build %s): %w", o.Recipe, strings.Join(known, ", "), api.ErrNotFound)
 	}
-	if err := s.CheckAliases(ctx, o.Aliases); err != nil {
+	if err := s.CheckAliasesFree(ctx, o.Aliases); err != nil {
 		return db.Image{}, err
 	}
 	custom := o.Mirror != "" || len(o.Include) > 0

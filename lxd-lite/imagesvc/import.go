@@ -62,7 +62,7 @@ func (s *Service) Import(ctx context.Context, files []string, o ImportOptions, p
 	if progress == nil {
 		progress = func(string) {}
 	}
-	if err := s.CheckAliases(ctx, o.Aliases); err != nil {
+	if err := s.CheckAliasesFree(ctx, o.Aliases); err != nil {
 		return db.Image{}, err
 	}
 	var fp string
@@ -134,17 +134,25 @@ func (s *Service) deleteStored(fp string) {
 	}
 }
 
-// CheckAliases is the one check of the aliases a new image is to get (import, publish, pull,
-// build), made before any work: each name must pass ValidateAliasName (ErrInvalid) and be
-// free (ErrAlreadyExists).
-func (s *Service) CheckAliases(ctx context.Context, aliases []api.ImageAlias) error {
+// checkAliasFree fails with ErrAlreadyExists when the alias name is taken.
+func checkAliasFree(ctx context.Context, d *db.DB, name string) error {
+	if err := ValidateAliasName(name); err != nil {
+		return err
+	}
+	if _, err := d.GetAlias(ctx, name); err == nil {
+		return fmt.Errorf("image alias %q already exists: %w", name, api.ErrAlreadyExists)
+	} else if !errors.Is(err, api.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// CheckAliasesFree fails when one of the aliases a new image is to get has a bad name or is
+// taken, so an upload, pull or publish fails before it starts. It is the one alias check of
+// import, publish, pull and build, in the service and in the API.
+func (s *Service) CheckAliasesFree(ctx context.Context, aliases []api.ImageAlias) error {
 	for _, a := range aliases {
-		if err := ValidateAliasName(a.Name); err != nil {
-			return err
-		}
-		if _, err := s.DB.GetAlias(ctx, a.Name); err == nil {
-			return fmt.Errorf("image alias %q already exists: %w", a.Name, api.ErrAlreadyExists)
-		} else if !errors.Is(err, api.ErrNotFound) {
+		if err := checkAliasFree(ctx, s.DB, a.Name); err != nil {
 			return err
 		}
 	}
@@ -235,7 +243,7 @@ type PublishOptions struct {
 // now, the base image's properties and templates, overridden by o.Properties), the image's
 // templates and the container's merged rootfs, shifted back to container ids.
 func (s *Service) Publish(ctx context.Context, mgr *instance.Manager, name string, o PublishOptions, progress func(string)) (db.Image, error) {
-	if err := s.CheckAliases(ctx, o.Aliases); err != nil {
+	if err := s.CheckAliasesFree(ctx, o.Aliases); err != nil {
 		return db.Image{}, err
 	}
 	if err := os.MkdirAll(s.TmpDir, 0o700); err != nil {

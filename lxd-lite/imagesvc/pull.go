@@ -37,7 +37,7 @@ func (s *Service) Pull(ctx context.Context, o PullOptions, progress func(string)
 	}
 	c := &simplestreams.Client{URL: o.Server, CacheDir: s.StreamsCache}
 	progress("looking up " + o.Name + " on " + o.Server)
-	if err := s.CheckAliases(ctx, o.Aliases); err != nil {
+	if err := s.CheckAliasesFree(ctx, o.Aliases); err != nil {
 		return db.Image{}, err
 	}
 	remote, err := c.Resolve(ctx, o.Name)

@@ -145,7 +145,7 @@ func TestInstanceNamesUniqueWithoutCase(t *testing.T) {
 	}
 }
 
-// Publish, pull and build take the same alias rules as alias create (imagesvc.CheckAliases),
+// Publish, pull and build take the same alias rules as alias create (imagesvc.CheckAliasesFree),
 // refused before any work: a bad name with 400, a taken one with 409.
 func TestAliasRulesOnEveryPath(t *testing.T) {
 	e := newEnv(t)

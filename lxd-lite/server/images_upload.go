@@ -173,7 +173,7 @@ func createImageFromSource(s *Server, req api.ImagesPost) Response {
 	if _, err := s.Instances.Get(context.Background(), name); err != nil {
 		return Error(err)
 	}
-	if err := s.Images.CheckAliases(context.Background(), req.Aliases); err != nil {
+	if err := s.Images.CheckAliasesFree(context.Background(), req.Aliases); err != nil {
 		return Error(err)
 	}
 	op := s.Ops.Start(operations.Spec{
@@ -207,7 +207,7 @@ func pullImage(s *Server, req api.ImagesPost) Response {
 	if name == "" {
 		return Errorf(api.ErrInvalid, "image source names no alias or fingerprint")
 	}
-	if err := s.Images.CheckAliases(context.Background(), req.Aliases); err != nil {
+	if err := s.Images.CheckAliasesFree(context.Background(), req.Aliases); err != nil {
 		return Error(err)
 	}
 	op := s.Ops.Start(operations.Spec{
@@ -230,7 +230,7 @@ func pullImage(s *Server, req api.ImagesPost) Response {
 // with debootstrap, reporting its progress.
 func buildImage(s *Server, req api.ImagesPost) Response {
 	src := req.Source
-	if err := s.Images.CheckAliases(context.Background(), req.Aliases); err != nil {
+	if err := s.Images.CheckAliasesFree(context.Background(), req.Aliases); err != nil {
 		return Error(err)
 	}
 	op := s.Ops.Start(operations.Spec{
