@@ -5,15 +5,15 @@ import (
 	"testing"
 
 	"lite/client/api"
-	"lite/lxd-lite/instance"
+	"lite/lxd-lite/idmap"
 )
 
 // A unix device's uid/gid are container ids: shifted by the map, and refused when the map
 // does not cover them (added to the base they would land in another container's range).
 func TestUnixHostOwner(t *testing.T) {
-	im := &instance.IDMap{UID: 100000, GID: 200000, Size: 65536}
+	im := &idmap.Map{UID: 100000, GID: 200000, Size: idmap.Size}
 	for _, c := range []struct {
-		im       *instance.IDMap
+		im       *idmap.Map
 		uid, gid uint32
 		hu, hg   uint32
 		bad      bool
