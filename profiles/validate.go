@@ -15,13 +15,22 @@ import (
 // Validator checks one value; the error says what is allowed.
 type Validator func(value string) error
 
+// ParseBool reads a boolean as LXD does: true, 1, yes, on and false, 0, no, off, in any case.
+// It is the one boolean parser of config keys, lab files and lited's environment.
+func ParseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "true", "1", "yes", "on":
+		return true, nil
+	case "false", "0", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a boolean (use true or false)", v)
+}
+
 // IsBool accepts what LXD accepts for booleans.
 func IsBool(v string) error {
-	switch strings.ToLower(v) {
-	case "true", "false", "1", "0", "yes", "no", "on", "off":
-		return nil
-	}
-	return fmt.Errorf("%q is not a boolean (use true or false)", v)
+	_, err := ParseBool(v)
+	return err
 }
 
 // IsInt64 accepts a signed integer.
@@ -41,6 +50,23 @@ func IsUintRange(lo, hi int64) Validator {
 		}
 		return nil
 	}
+}
+
+// Priorities (limits.cpu.priority, limits.disk.priority) are LXD's 0-10 scale, 10 the highest.
+const (
+	MinPriority = 0
+	MaxPriority = 10
+)
+
+// IsPriority accepts a priority on the 0-10 scale.
+var IsPriority = IsUintRange(MinPriority, MaxPriority)
+
+// ParsePriority reads a priority on the 0-10 scale.
+func ParsePriority(v string) (int, error) {
+	if err := IsPriority(v); err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(v)
 }
 
 // IsOneOf accepts one of the given words.
@@ -132,12 +158,12 @@ var instanceKeys = map[string]Validator{
 	"boot.stop.priority":         Optional(IsInt64),
 	"limits.cpu":                 Optional(IsCPULimit),
 	"limits.cpu.allowance":       Optional(IsCPUAllowance),
-	"limits.cpu.priority":        Optional(IsUintRange(0, 10)),
+	"limits.cpu.priority":        Optional(IsPriority),
 	"limits.memory":              Optional(IsSizeOrPercent),
 	"limits.memory.enforce":      Optional(IsOneOf("hard", "soft")),
 	"limits.memory.swap":         Optional(IsBool),
 	"limits.processes":           Optional(IsUintRange(1, 1<<22)),
-	"limits.disk.priority":       Optional(IsUintRange(0, 10)),
+	"limits.disk.priority":       Optional(IsPriority),
 	"security.privileged":        Optional(IsBool),
 	"security.nesting":           Optional(IsBool),
 	"security.idmap.isolated":    Optional(IsNotYetTrue(IsBool, "isolated id maps (one per container) are not supported yet")),
@@ -216,9 +242,6 @@ func ValidateInstanceConfig(cfg, old map[string]string) error {
 
 // IsTrue reads a boolean config value; absent or invalid is false.
 func IsTrue(v string) bool {
-	switch strings.ToLower(v) {
-	case "true", "1", "yes", "on":
-		return true
-	}
-	return false
+	b, err := ParseBool(v)
+	return err == nil && b
 }

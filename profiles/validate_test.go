@@ -214,6 +214,53 @@ func TestIsTrue(t *testing.T) {
 	}
 }
 
+// One boolean parser: LXD's words in any case; anything else is an error, and IsBool, IsTrue
+// and the lab reader agree with it.
+func TestParseBool(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+		ok   bool
+	}{
+		{"true", true, true}, {"TRUE", true, true}, {"1", true, true}, {"yes", true, true}, {"On", true, true},
+		{"false", false, true}, {"False", false, true}, {"0", false, true}, {"no", false, true}, {"OFF", false, true},
+		{"", false, false}, {"t", false, false}, {"maybe", false, false}, {"2", false, false}, {" true", false, false},
+	} {
+		got, err := ParseBool(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseBool(%q) = %v, %v; want %v (ok %v)", c.in, got, err, c.want, c.ok)
+		}
+		if (IsBool(c.in) == nil) != c.ok {
+			t.Errorf("IsBool(%q) disagrees with ParseBool", c.in)
+		}
+		if IsTrue(c.in) != (c.ok && c.want) {
+			t.Errorf("IsTrue(%q) disagrees with ParseBool", c.in)
+		}
+	}
+}
+
+// One priority scale (0-10) for the validator table and the cgroup code.
+func TestParsePriority(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"0", 0, true}, {"5", 5, true}, {"10", 10, true},
+		{"-1", 0, false}, {"11", 0, false}, {"", 0, false}, {"x", 0, false}, {"1.5", 0, false},
+	} {
+		got, err := ParsePriority(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParsePriority(%q) = %d, %v; want %d (ok %v)", c.in, got, err, c.want, c.ok)
+		}
+		for _, key := range []string{"limits.cpu.priority", "limits.disk.priority"} {
+			if (ValidateInstanceKey(key, c.in, true) == nil) != (c.ok || c.in == "") {
+				t.Errorf("%s=%q: the validator table disagrees with ParsePriority", key, c.in)
+			}
+		}
+	}
+}
+
 func TestCombinators(t *testing.T) {
 	one := IsOneOf("a", "b")
 	if one("a") != nil || one("b") != nil {

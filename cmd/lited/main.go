@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"lite/lxd-lite/daemon"
+	"lite/profiles"
 )
 
 func main() {
@@ -65,11 +66,17 @@ func main() {
 	}
 }
 
-// envBool reads a boolean environment variable; unset or empty gives def.
+// envBool reads a boolean environment variable (profiles.ParseBool); unset or empty gives
+// def, and a value that is not a boolean stops lited with an error naming the variable.
 func envBool(name string, def bool) bool {
 	v := os.Getenv(name)
 	if v == "" {
 		return def
 	}
-	return v == "true" || v == "1" || v == "yes" || v == "on"
+	b, err := profiles.ParseBool(v)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %s: %v\n", name, err)
+		os.Exit(2)
+	}
+	return b
 }

@@ -115,7 +115,7 @@ func (u *Unix) Start(_ context.Context, inst instance.DeviceContext, name string
 	if err != nil {
 		return nil, err
 	}
-	uid, gid, err := hostOwner(inst.IDMap, n.uid, n.gid)
+	uid, gid, err := hostOwner((*idmap.Map)(inst.IDMap), n.uid, n.gid)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (u *Unix) Stop(_ context.Context, inst instance.DeviceContext, name string,
 // map (nil: privileged). An id outside the map is refused: added to the map's base it would
 // belong to another container's range, or wrap around.
 func hostOwner(im *idmap.Map, uid, gid uint32) (uint32, uint32, error) {
-	m := idmap.Of((*idmap.Map)(im))
+	m := idmap.Of(im)
 	hu, err := m.ToHost(idmap.User, int64(uid))
 	if err != nil {
 		return 0, 0, fmt.Errorf("uid: %w: %w", err, api.ErrInvalid)

@@ -11,7 +11,7 @@ import (
 // A unix device's uid/gid are container ids: shifted by the map, and refused when the map
 // does not cover them (added to the base they would land in another container's range).
 func TestUnixHostOwner(t *testing.T) {
-	im := &idmap.Map{UID: 100000, GID: 200000, Size: 65536}
+	im := &idmap.Map{UID: 100000, GID: 200000, Size: idmap.Size}
 	for _, c := range []struct {
 		im       *idmap.Map
 		uid, gid uint32

@@ -127,10 +127,11 @@ func pathErr(p string, err error) error {
 	return fmt.Errorf("%s: %w", p, err)
 }
 
-// asContainerRoot runs fn on a thread whose filesystem ids are the container root's (see
-// thread.Options.As); for a privileged container, here.
+// asContainerRoot runs fn on a thread whose filesystem ids are the container root's, with
+// the capabilities to set owners and modes as asked (see thread.Options); for a privileged
+// container, here.
 func (r *Root) asContainerRoot(fn func() error) error {
-	return thread.Run(thread.Options{As: (*idmap.Map)(r.im)}, fn)
+	return thread.Run(thread.Options{As: (*idmap.Map)(r.im), RaiseCaps: true}, fn)
 }
 
 // ids returns the root's id map: the zero Map, which leaves ids as they are, when the
@@ -346,16 +347,8 @@ func (r *Root) putFile(dfd int, base, p string, opts PutOptions, uid, gid int, b
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fmt.Errorf("%s: exists and is not a regular file: %w", p, api.ErrInvalid)
 	}
-	if isNew {
-		uid, gid = r.created(uid, gid)
-	}
-	if err := unix.Fchown(fd, uid, gid); err != nil {
-		return pathErr(p, err)
-	}
-	if isNew || opts.Mode >= 0 {
-		if err := unix.Fchmod(fd, mode); err != nil {
-			return pathErr(p, err)
-		}
+	if err := r.setOwnerMode(putEntry{fd: fd, path: p, isNew: isNew}, uid, gid, mode, opts); err != nil {
+		return err
 	}
 	if opts.Append {
 		if _, err := f.Seek(0, io.SeekEnd); err != nil {
@@ -368,6 +361,31 @@ func (r *Root) putFile(dfd int, base, p string, opts PutOptions, uid, gid int, b
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	return f.Close()
+}
+
+// putEntry is an entry Put just opened: a file or directory, new or already there.
+type putEntry struct {
+	fd    int
+	path  string
+	isNew bool
+}
+
+// setOwnerMode gives an entry Put wrote its owner and mode: a new entry the owner asked for,
+// else the container's root, and mode; an existing one the owner asked for (-1 keeps it) and
+// mode only when one was asked for.
+func (r *Root) setOwnerMode(e putEntry, uid, gid int, mode uint32, opts PutOptions) error {
+	if e.isNew {
+		uid, gid = r.created(uid, gid)
+	}
+	if err := unix.Fchown(e.fd, uid, gid); err != nil {
+		return pathErr(e.path, err)
+	}
+	if e.isNew || opts.Mode >= 0 {
+		if err := unix.Fchmod(e.fd, mode); err != nil {
+			return pathErr(e.path, err)
+		}
+	}
+	return nil
 }
 
 func (r *Root) putDir(dfd int, base, p string, opts PutOptions, uid, gid int) error {
@@ -386,16 +404,8 @@ func (r *Root) putDir(dfd int, base, p string, opts PutOptions, uid, gid int) er
 		return pathErr(p, err)
 	}
 	defer unix.Close(fd)
-	if isNew {
-		uid, gid = r.created(uid, gid)
-	}
-	if err := unix.Fchown(fd, uid, gid); err != nil {
-		return pathErr(p, err)
-	}
-	if isNew || opts.Mode >= 0 {
-		if err := unix.Fchmod(fd, mode); err != nil {
-			return pathErr(p, err)
-		}
+	if err := r.setOwnerMode(putEntry{fd: fd, path: p, isNew: isNew}, uid, gid, mode, opts); err != nil {
+		return err
 	}
 	return nil
 }

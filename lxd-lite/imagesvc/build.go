@@ -34,10 +34,8 @@ func (s *Service) Build(ctx context.Context, o BuildOptions, progress func(strin
 		}
 		return db.Image{}, fmt.Errorf("no recipe %q (lite can build %s): %w", o.Recipe, strings.Join(known, ", "), api.ErrNotFound)
 	}
-	for _, a := range o.Aliases {
-		if err := checkAliasFree(ctx, s.DB, a.Name); err != nil {
-			return db.Image{}, err
-		}
+	if err := s.CheckAliasesFree(ctx, o.Aliases); err != nil {
+		return db.Image{}, err
 	}
 	custom := o.Mirror != "" || len(o.Include) > 0
 	if o.Mirror != "" {

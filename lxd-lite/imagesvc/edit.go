@@ -61,17 +61,6 @@ func (s *Service) Alias(ctx context.Context, name string) (db.Alias, error) {
 	return s.DB.GetAlias(ctx, name)
 }
 
-// CheckAliasesFree fails when one of the aliases a new image is to get has a bad name or is
-// taken, so an upload, pull or publish fails before it starts.
-func (s *Service) CheckAliasesFree(ctx context.Context, aliases []api.ImageAlias) error {
-	for _, a := range aliases {
-		if err := checkAliasFree(ctx, s.DB, a.Name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // CreateAlias makes alias name point at the image target names (a unique fingerprint prefix
 // will do).
 func (s *Service) CreateAlias(ctx context.Context, name, description, target string) error {

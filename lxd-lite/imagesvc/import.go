@@ -11,14 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
 	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/revert"
 	"lite/profiles"
-
-	"gopkg.in/yaml.v3"
 )
 
 // ImportOptions are the record-keeping parts of an import.
@@ -63,10 +62,8 @@ func (s *Service) Import(ctx context.Context, files []string, o ImportOptions, p
 	if progress == nil {
 		progress = func(string) {}
 	}
-	for _, a := range o.Aliases {
-		if err := checkAliasFree(ctx, s.DB, a.Name); err != nil {
-			return db.Image{}, err
-		}
+	if err := s.CheckAliasesFree(ctx, o.Aliases); err != nil {
+		return db.Image{}, err
 	}
 	var fp string
 	var meta images.Metadata
@@ -146,6 +143,18 @@ func checkAliasFree(ctx context.Context, d *db.DB, name string) error {
 		return fmt.Errorf("image alias %q already exists: %w", name, api.ErrAlreadyExists)
 	} else if !errors.Is(err, api.ErrNotFound) {
 		return err
+	}
+	return nil
+}
+
+// CheckAliasesFree fails when one of the aliases a new image is to get has a bad name or is
+// taken, so an upload, pull or publish fails before it starts. It is the one alias check of
+// import, publish, pull and build, in the service and in the API.
+func (s *Service) CheckAliasesFree(ctx context.Context, aliases []api.ImageAlias) error {
+	for _, a := range aliases {
+		if err := checkAliasFree(ctx, s.DB, a.Name); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -238,10 +247,8 @@ type StoppedRootfs interface {
 // now, the base image's properties and templates, overridden by o.Properties), the image's
 // templates and the container's merged rootfs, shifted back to container ids.
 func (s *Service) Publish(ctx context.Context, mgr StoppedRootfs, name string, o PublishOptions, progress func(string)) (db.Image, error) {
-	for _, a := range o.Aliases {
-		if err := checkAliasFree(ctx, s.DB, a.Name); err != nil {
-			return db.Image{}, err
-		}
+	if err := s.CheckAliasesFree(ctx, o.Aliases); err != nil {
+		return db.Image{}, err
 	}
 	if err := os.MkdirAll(s.TmpDir, 0o700); err != nil {
 		return db.Image{}, err

@@ -37,10 +37,8 @@ func (s *Service) Pull(ctx context.Context, o PullOptions, progress func(string)
 	}
 	c := &simplestreams.Client{URL: o.Server, CacheDir: s.StreamsCache}
 	progress("looking up " + o.Name + " on " + o.Server)
-	for _, a := range o.Aliases {
-		if err := ValidateAliasName(a.Name); err != nil {
-			return db.Image{}, err
-		}
+	if err := s.CheckAliasesFree(ctx, o.Aliases); err != nil {
+		return db.Image{}, err
 	}
 	remote, err := c.Resolve(ctx, o.Name)
 	if err != nil {

@@ -136,9 +136,9 @@ func cpuLimits(cfg map[string]string, h CgroupHost, l *limitSet) error {
 		}
 	}
 	if v := cfg["limits.cpu.priority"]; v != "" {
-		p, err := strconv.Atoi(v)
-		if err != nil || p < 0 || p > 10 {
-			return badKey("limits.cpu.priority", fmt.Errorf("%q is not an integer from 0 to 10", v))
+		p, err := profiles.ParsePriority(v)
+		if err != nil {
+			return badKey("limits.cpu.priority", err)
 		}
 		shares -= shares * (10 - p) / 20
 	}
@@ -173,9 +173,9 @@ func cpuLimits(cfg map[string]string, h CgroupHost, l *limitSet) error {
 func ioLimits(cfg map[string]string, h CgroupHost, l *limitSet) error {
 	weight := ""
 	if v := cfg["limits.disk.priority"]; v != "" {
-		p, err := strconv.Atoi(v)
-		if err != nil || p < 0 || p > 10 {
-			return badKey("limits.disk.priority", fmt.Errorf("%q is not an integer from 0 to 10", v))
+		p, err := profiles.ParsePriority(v)
+		if err != nil {
+			return badKey("limits.disk.priority", err)
 		}
 		weight = strconv.Itoa(10 + 99*p)
 	}

@@ -219,8 +219,15 @@ func managerScenario(t *testing.T) {
 	if ok, _ := netutil.LinkExists("ltt2"); ok {
 		t.Error("bridge ltt2 left after rename")
 	}
+	// Create and rename share one name check: a network's name, or a host interface's.
 	if err := m.Rename(ctx, "ltt3", "ltt0"); !errors.Is(err, api.ErrAlreadyExists) {
 		t.Errorf("rename onto ltt0: %v, want ErrAlreadyExists", err)
+	}
+	if err := m.Rename(ctx, "ltt3", "lo"); !errors.Is(err, api.ErrAlreadyExists) || !strings.Contains(err.Error(), "interface") {
+		t.Errorf("rename onto lo: %v, want ErrAlreadyExists naming the host interface", err)
+	}
+	if err := create("lo", nil); !errors.Is(err, api.ErrAlreadyExists) || !strings.Contains(err.Error(), "interface") {
+		t.Errorf("create lo: %v, want ErrAlreadyExists naming the host interface", err)
 	}
 
 	// Delete removes everything; with no network left the table goes too.

@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sort"
@@ -34,13 +35,8 @@ func (m *Manager) Create(ctx context.Context, req api.NetworksPost) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, err := m.o.DB.GetNetwork(ctx, req.Name); err == nil {
-		return fmt.Errorf("network %q already exists: %w", req.Name, api.ErrAlreadyExists)
-	}
-	if ok, err := netutil.LinkExists(req.Name); err != nil {
+	if err := m.checkNameFree(ctx, req.Name); err != nil {
 		return err
-	} else if ok {
-		return fmt.Errorf("network %q: an interface of that name already exists on the host: %w", req.Name, api.ErrAlreadyExists)
 	}
 	if err := m.resolveAuto(ctx, req.Name, cfg); err != nil {
 		return err
@@ -185,13 +181,8 @@ func (m *Manager) Rename(ctx context.Context, old, name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := m.o.DB.GetNetwork(ctx, name); err == nil {
-		return fmt.Errorf("network %q already exists: %w", name, api.ErrAlreadyExists)
-	}
-	if ok, err := netutil.LinkExists(name); err != nil {
+	if err := m.checkNameFree(ctx, name); err != nil {
 		return err
-	} else if ok {
-		return fmt.Errorf("an interface named %q already exists on the host: %w", name, api.ErrAlreadyExists)
 	}
 	users, err := m.usedBy(ctx, old)
 	if err != nil {
@@ -233,6 +224,22 @@ func (m *Manager) Rename(ctx context.Context, old, name string) error {
 		return err
 	}
 	rev.Success()
+	return nil
+}
+
+// checkNameFree fails with ErrAlreadyExists when a network, or any host interface, is called
+// name (create and rename): the bridge takes the network's name. Call it with m.mu held.
+func (m *Manager) checkNameFree(ctx context.Context, name string) error {
+	if _, err := m.o.DB.GetNetwork(ctx, name); err == nil {
+		return fmt.Errorf("network %q already exists: %w", name, api.ErrAlreadyExists)
+	} else if !errors.Is(err, api.ErrNotFound) {
+		return err
+	}
+	if ok, err := netutil.LinkExists(name); err != nil {
+		return err
+	} else if ok {
+		return fmt.Errorf("network %q: an interface of that name already exists on the host: %w", name, api.ErrAlreadyExists)
+	}
 	return nil
 }
 

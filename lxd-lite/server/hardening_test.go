@@ -145,16 +145,24 @@ func TestInstanceNamesUniqueWithoutCase(t *testing.T) {
 	}
 }
 
-// Publish and pull take the same alias rules as alias create, refused before any work.
+// Publish, pull and build take the same alias rules as alias create (imagesvc.CheckAliasesFree),
+// refused before any work: a bad name with 400, a taken one with 409.
 func TestAliasRulesOnEveryPath(t *testing.T) {
 	e := newEnv(t)
 	e.create("c1", nil)
-	for _, bad := range []string{"../x", "/abs", "a//b", "x/.."} {
-		e.fail("POST", "/1.0/images", map[string]any{"source": map[string]string{"type": "instance", "name": "c1"},
-			"aliases": []map[string]string{{"name": bad}}}, 400)
-		e.fail("POST", "/1.0/images", map[string]any{"source": map[string]string{"type": "image", "mode": "pull",
-			"server": "https://images.invalid", "protocol": "simplestreams", "alias": "debian/12"},
-			"aliases": []map[string]string{{"name": bad}}}, 400)
+	sources := []map[string]string{
+		{"type": "instance", "name": "c1"},
+		{"type": "image", "mode": "pull", "server": "https://images.invalid", "protocol": "simplestreams", "alias": "debian/12"},
+		{"type": "build", "alias": "debian/12"},
+	}
+	for _, src := range sources {
+		for _, bad := range []string{"../x", "/abs", "a//b", "x/.."} {
+			e.fail("POST", "/1.0/images", map[string]any{"source": src, "aliases": []map[string]string{{"name": bad}}}, 400)
+		}
+		// debian/12 is the test image's alias.
+		if msg := e.fail("POST", "/1.0/images", map[string]any{"source": src, "aliases": []map[string]string{{"name": "debian/12"}}}, 409); !strings.Contains(msg, `image alias "debian/12" already exists`) {
+			t.Errorf("%s with a taken alias: %s", src["type"], msg)
+		}
 	}
 }
 

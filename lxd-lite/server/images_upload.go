@@ -230,6 +230,9 @@ func pullImage(s *Server, req api.ImagesPost) Response {
 // with debootstrap, reporting its progress.
 func buildImage(s *Server, req api.ImagesPost) Response {
 	src := req.Source
+	if err := s.Images.CheckAliasesFree(context.Background(), req.Aliases); err != nil {
+		return Error(err)
+	}
 	op := s.Ops.Start(operations.Spec{
 		Description: "Building image",
 		Resources:   map[string][]string{"images": {}},

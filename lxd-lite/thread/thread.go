@@ -24,10 +24,13 @@ type Options struct {
 	// As, when set (not nil nor the zero Map), makes the thread's filesystem ids those of the
 	// container's root. A container's overlay mounted in its user namespace refuses ids that
 	// namespace does not map (EOVERFLOW for host root), so new entries must be made as the
-	// container's root. The capabilities the kernel drops on that change (chown, DAC
-	// override, fowner) are raised again from the permitted set, so owners and modes can
-	// still be set as asked.
+	// container's root.
 	As *idmap.Map
+	// RaiseCaps raises again, from the permitted set, the capabilities the kernel drops when
+	// As changes the filesystem ids (chown, DAC override, fowner), for callers that must set
+	// owners and modes as asked (file push). Without it the thread has no more file access
+	// than the container's root.
+	RaiseCaps bool
 }
 
 // Run runs fn as o asks. With nothing to change it runs fn on the calling goroutine.
@@ -64,9 +67,11 @@ func Run(o Options, fn func() error) error {
 			// setfsuid reports the previous id, never an error.
 			unix.Setfsgid(int(o.As.GID))
 			unix.Setfsuid(int(o.As.UID))
-			if err := raiseCaps(); err != nil {
-				errc <- err
-				return
+			if o.RaiseCaps {
+				if err := raiseCaps(); err != nil {
+					errc <- err
+					return
+				}
 			}
 		}
 		errc <- fn()

@@ -35,14 +35,14 @@ func TestRunInline(t *testing.T) {
 	}
 }
 
-// As the container's root, new files get its host ids, chown to other ids of the container
-// still works (capabilities raised again), and the caller's ids do not change.
+// As the container's root, new files get its host ids; chown to other ids of the container
+// works only with RaiseCaps; the caller's ids do not change.
 func TestRunAsContainerRoot(t *testing.T) {
 	requireRoot(t)
 	dir := t.TempDir()
 	m := &idmap.Map{UID: 100000, GID: 200000, Size: idmap.Size}
 	inside, chowned := filepath.Join(dir, "inside"), filepath.Join(dir, "chowned")
-	err := Run(Options{As: m}, func() error {
+	err := Run(Options{As: m, RaiseCaps: true}, func() error {
 		if err := os.WriteFile(inside, nil, 0o644); err != nil {
 			return err
 		}
@@ -69,6 +69,22 @@ func TestRunAsContainerRoot(t *testing.T) {
 		if st.Uid != c.uid || st.Gid != c.gid {
 			t.Errorf("%s owned by %d:%d, want %d:%d", filepath.Base(c.path), st.Uid, st.Gid, c.uid, c.gid)
 		}
+	}
+}
+
+// Without RaiseCaps the thread has no more file access than the container's root: chown to
+// another id is refused.
+func TestRunAsContainerRootKeepsCapsDropped(t *testing.T) {
+	requireRoot(t)
+	f := filepath.Join(t.TempDir(), "f")
+	err := Run(Options{As: &idmap.Map{UID: 100000, GID: 200000, Size: idmap.Size}}, func() error {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			return err
+		}
+		return os.Chown(f, 100005, 200007)
+	})
+	if !errors.Is(err, os.ErrPermission) {
+		t.Fatalf("chown without raised capabilities: %v, want EPERM", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"lite/profiles"
 	"strconv"
 	"strings"
 
@@ -139,7 +140,7 @@ func (r *reader) boolean(n *yaml.Node, path string) *bool {
 	if !ok {
 		return nil
 	}
-	b, err := strconv.ParseBool(s)
+	b, err := profiles.ParseBool(s)
 	if err != nil {
 		r.add(pos(deref(n)), path, "expected true or false, found %q", s)
 		return nil
