@@ -147,15 +147,19 @@ const cancelTimeout = 10 * time.Second
 func Interrupted(ctx context.Context, op *client.Operation) error {
 	cause := ctx.Err()
 	o := op.Get()
+	what := "operation " + o.ID
+	if o.Description != "" {
+		what += " (" + o.Description + ")"
+	}
 	if !o.MayCancel {
-		return fmt.Errorf("interrupted: operation %s (%s) goes on in the daemon, it cannot be cancelled: %w", o.ID, o.Description, cause)
+		return fmt.Errorf("interrupted: %s goes on in the daemon, it cannot be cancelled: %w", what, cause)
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelTimeout)
 	defer cancel()
 	if err := op.Cancel(cctx); err != nil {
-		return fmt.Errorf("interrupted: cancelling operation %s (%s) failed: %v: %w", o.ID, o.Description, err, cause)
+		return fmt.Errorf("interrupted: cancelling %s failed: %v: %w", what, err, cause)
 	}
-	return fmt.Errorf("interrupted: operation %s (%s) cancelled: %w", o.ID, o.Description, cause)
+	return fmt.Errorf("interrupted: %s cancelled: %w", what, cause)
 }
 
 // WrapOperation adapts a *client.Operation to Operation, for commands whose narrow client

@@ -26,8 +26,8 @@ func NewCmdConfig(f *cli.Factory) *cobra.Command {
 			if min := instanceArgs[cmd.Name()]; len(args) < min {
 				return fmt.Errorf("lite config %s INSTANCE needs %d arguments (see --help): %w", cmd.Name(), min, api.ErrInvalid)
 			}
-			get, name := f.For(args[0])
-			c, err := connectWith(get)
+			get, name := f.APIFor(args[0])
+			c, err := clientOf(get)()
 			if err != nil {
 				return err
 			}
@@ -95,6 +95,6 @@ func NewCmdConfig(f *cli.Factory) *cobra.Command {
 			t.inst.InstancePut = put
 			return t.save(cmd.Context())
 		})}
-	cmd.AddCommand(get, show, set, unset, editCmd, newCmdDevice(f, "instance", loadInstance), newCmdTrust(f))
+	cmd.AddCommand(get, show, set, unset, editCmd, newCmdDevice(f, clientOf(f.API), "instance", loadInstance), newCmdTrust(f))
 	return cmd
 }

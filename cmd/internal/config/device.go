@@ -16,13 +16,14 @@ type loader func(ctx context.Context, c Client, name string) (*target, error)
 // deviceCmds builds the `device` subcommands for one kind of target.
 type deviceCmds struct {
 	f    *cli.Factory
+	conn func() (Client, error)
 	up   string // INSTANCE or PROFILE, for the usage lines
 	load loader
 }
 
 // newCmdDevice returns the `device` group for a target kind ("instance" or "profile").
-func newCmdDevice(f *cli.Factory, what string, load loader) *cobra.Command {
-	d := deviceCmds{f: f, up: "INSTANCE", load: load}
+func newCmdDevice(f *cli.Factory, conn func() (Client, error), what string, load loader) *cobra.Command {
+	d := deviceCmds{f: f, conn: conn, up: "INSTANCE", load: load}
 	if what == "profile" {
 		d.up = "PROFILE"
 	}
@@ -35,7 +36,7 @@ func newCmdDevice(f *cli.Factory, what string, load loader) *cobra.Command {
 // cmd returns a subcommand whose first argument names the target, loaded before fn runs.
 func (d deviceCmds) cmd(use, short string, args cobra.PositionalArgs, fn func(cmd *cobra.Command, t *target, args []string) error) *cobra.Command {
 	return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
-		c, err := connect(d.f)
+		c, err := d.conn()
 		if err != nil {
 			return err
 		}

@@ -14,22 +14,28 @@ import (
 )
 
 // profileCmds builds the `lite profile` subcommands.
-type profileCmds struct{ f *cli.Factory }
+type profileCmds struct {
+	f    *cli.Factory
+	conn func() (Client, error)
+}
 
-// NewCmdProfile returns `lite profile`.
-func NewCmdProfile(f *cli.Factory) *cobra.Command {
-	p := profileCmds{f}
+// NewCmdProfile returns `lite profile`, on the default daemon's API client.
+func NewCmdProfile(f *cli.Factory) *cobra.Command { return newCmdProfile(f, clientOf(f.API)) }
+
+// newCmdProfile is NewCmdProfile with the client conn makes (a fake in tests).
+func newCmdProfile(f *cli.Factory, conn func() (Client, error)) *cobra.Command {
+	p := profileCmds{f: f, conn: conn}
 	cmd := &cobra.Command{Use: "profile", Short: "Manage profiles", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	cmd.AddCommand(p.list(), p.create(), p.show(), p.copy(), p.rename(), p.delete(), p.get(), p.set(), p.unset(),
-		p.edit(), p.add(), p.remove(), p.assign(), newCmdDevice(f, "profile", loadProfile))
+		p.edit(), p.add(), p.remove(), p.assign(), newCmdDevice(f, conn, "profile", loadProfile))
 	return cmd
 }
 
 // withClient runs fn with a connected client.
 func (p profileCmds) withClient(fn func(cmd *cobra.Command, c Client, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		c, err := connect(p.f)
+		c, err := p.conn()
 		if err != nil {
 			return err
 		}

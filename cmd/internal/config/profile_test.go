@@ -73,8 +73,7 @@ func (f *fakeProfiles) DeleteProfile(ctx context.Context, name string) error {
 func runProfile(t *testing.T, fake *fakeProfiles, stdin string, args ...string) (string, error) {
 	t.Helper()
 	ios, stdout, _ := cli.TestIO(stdin)
-	f := &cli.Factory{IO: ios, Client: func() (cli.Client, error) { return fake, nil }}
-	cmd := NewCmdProfile(f)
+	cmd := newCmdProfile(&cli.Factory{IO: ios}, func() (Client, error) { return fake, nil })
 	cmd.SetArgs(args)
 	cmd.SetOut(stdout)
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true

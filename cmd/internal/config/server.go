@@ -2,7 +2,6 @@ package config
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -27,16 +26,8 @@ type ServerClient interface {
 
 // serverClient returns the client for ref's remote ("host2:" or "") as a ServerClient.
 func serverClient(f *cli.Factory, ref string) (ServerClient, error) {
-	get, _ := f.For(ref)
-	c, err := get()
-	if err != nil {
-		return nil, err
-	}
-	sc, ok := c.(ServerClient)
-	if !ok {
-		return nil, errors.New("this client cannot manage the server config")
-	}
-	return sc, nil
+	get, _ := f.APIFor(ref)
+	return get()
 }
 
 // isServerCall tells `lite config get|set|unset|show` aimed at the server from those aimed
@@ -113,7 +104,7 @@ func newCmdTrust(f *cli.Factory) *cobra.Command {
 		Example: "  lite config trust add laptop\n  (then on the laptop: lite remote add host2 TOKEN)", Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			_, name := f.For(args[0])
+			_, name := f.APIFor(args[0])
 			c, err := serverClient(f, args[0])
 			if err != nil {
 				return err
@@ -155,7 +146,7 @@ func newCmdTrust(f *cli.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, who := f.For(args[0])
+			_, who := f.APIFor(args[0])
 			certs, err := c.GetCertificates(ctx)
 			if err != nil {
 				return err

@@ -34,20 +34,14 @@ type Client interface {
 	DeleteProfile(ctx context.Context, name string) error
 }
 
-// connect returns the factory's client as a Client.
-func connect(f *cli.Factory) (Client, error) { return connectWith(f.Client) }
+var (
+	_ Client       = (*client.Client)(nil)
+	_ ServerClient = (*client.Client)(nil)
+)
 
-// connectWith returns the client get makes as a Client.
-func connectWith(get func() (cli.Client, error)) (Client, error) {
-	c, err := get()
-	if err != nil {
-		return nil, err
-	}
-	pc, ok := c.(Client)
-	if !ok {
-		return nil, errors.New("this client cannot manage profiles and config")
-	}
-	return pc, nil
+// clientOf returns the API client get makes as a Client.
+func clientOf(get func() (*client.Client, error)) func() (Client, error) {
+	return func() (Client, error) { return get() }
 }
 
 // target is an instance or a profile being changed.

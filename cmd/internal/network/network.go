@@ -30,38 +30,44 @@ type Client interface {
 	GetNetworkLeases(ctx context.Context, name string) ([]api.NetworkLease, error)
 }
 
-// Options are what every network command gets: its I/O and its client.
-type Options struct {
-	IO     *cli.IOStreams
-	Client func() (Client, error)
-	// On, when set, returns the options for the server a "REMOTE:NAME" reference names and
-	// the name without its remote.
-	On func(ref string) (*Options, string)
-}
-
 var _ Client = (*client.Client)(nil)
 
-// FromFactory takes the factory's typed API client (for "REMOTE:NAME" references too).
-func FromFactory(f *cli.Factory) *Options {
-	with := func(get func() (*client.Client, error)) func() (Client, error) {
-		return func() (Client, error) { return get() }
-	}
-	return &Options{IO: f.IO, Client: with(f.API), On: func(ref string) (*Options, string) {
-		get, name := f.APIFor(ref)
-		return &Options{IO: f.IO, Client: with(get)}, name
-	}}
+// clientFor returns the API client for the server ref names ("host2:net0" or "net0") as a
+// Client, and the name without its remote.
+func clientFor(f *cli.Factory, ref string) (func() (Client, error), string) {
+	get, name := f.APIFor(ref)
+	return func() (Client, error) { return get() }, name
 }
 
-// on returns the options and name for ref ("host2:net0" or "net0").
-func (o *Options) on(ref string) (*Options, string) {
-	if o.On == nil {
-		return o, ref
+// base are the inputs every network command has: its I/O, its client and the network.
+type base struct {
+	IO     *cli.IOStreams
+	Client func() (Client, error)
+	Name   string
+}
+
+// newCmd completes cmd, a network command on the network named by its first argument (a
+// remote's network with "REMOTE:NAME"): bind fills the rest of the options from the
+// arguments, then run (or runF, in tests) runs. It returns the command and its options.
+func newCmd[O any](f *cli.Factory, b func(*O) *base, runF, run func(context.Context, *O) error, cmd *cobra.Command, bind func(*O, []string)) (*cobra.Command, *O) {
+	opts := new(O)
+	b(opts).IO = f.IO
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		bo := b(opts)
+		bo.Client, bo.Name = clientFor(f, args[0])
+		if bind != nil {
+			bind(opts, args)
+		}
+		if runF != nil {
+			return runF(cmd.Context(), opts)
+		}
+		return run(cmd.Context(), opts)
 	}
-	return o.On(ref)
+	return cmd, opts
 }
 
 // NewCmdNetwork returns the `lite network` command group.
-func NewCmdNetwork(opts *Options) *cobra.Command {
+func NewCmdNetwork(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "network",
 		Short: "Manage networks",
@@ -73,67 +79,137 @@ func NewCmdNetwork(opts *Options) *cobra.Command {
 			return cmd.Help()
 		},
 	}
-	var format output.Format
-	list := &cobra.Command{Use: "list [SERVER:]", Aliases: []string{"ls"}, Short: "List networks", Args: cli.RangeArgs(0, 1),
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdCreate(f, nil), NewCmdLeases(f, nil), NewCmdShow(f, nil), NewCmdInfo(f, nil),
+		NewCmdSet(f, nil), NewCmdUnset(f, nil), NewCmdRename(f, nil), NewCmdDelete(f, nil))
+	return cmd
+}
+
+// ListOptions are the inputs of lite network list (Name is unused: it lists a server).
+type ListOptions struct {
+	base
+	Format output.Format
+}
+
+// NewCmdList returns `lite network list [SERVER:]`; runF replaces RunList in tests.
+func NewCmdList(f *cli.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
+	opts := &ListOptions{base: base{IO: f.IO}}
+	cmd := &cobra.Command{Use: "list [SERVER:]", Aliases: []string{"ls"}, Short: "List networks", Args: cli.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := opts
+			opts.Client, opts.Name = clientFor(f, "")
 			if len(args) == 1 {
-				var rest string
-				if o, rest = opts.on(args[0]); rest != "" && args[0] != "local:" {
+				if opts.Client, opts.Name = clientFor(f, args[0]); opts.Name != "" && args[0] != "local:" {
 					return fmt.Errorf("lite network list takes a server (REMOTE:), not %q: %w", args[0], api.ErrInvalid)
 				}
 			}
-			return RunList(cmd.Context(), o, format)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunList(cmd.Context(), opts)
 		}}
-	output.AddFormatFlag(list, &format)
-	var leaseFormat output.Format
-	leases := &cobra.Command{Use: "list-leases NAME", Short: "List a network's DHCP leases and reservations", Args: cli.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o, name := opts.on(args[0])
-			return RunLeases(cmd.Context(), o, name, leaseFormat)
-		}}
-	output.AddFormatFlag(leases, &leaseFormat)
-	var desc string
-	create := &cobra.Command{Use: "create NAME [key=value...]", Short: "Create a managed bridge network", Args: cli.MinArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o, name := opts.on(args[0])
-			return RunCreate(cmd.Context(), o, name, desc, args[1:])
-		}}
-	create.Flags().StringVar(&desc, "description", "", "network description")
-	cmd.AddCommand(list, create, leases,
-		&cobra.Command{Use: "show NAME", Short: "Show a network's configuration", Args: cli.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				o, n := opts.on(args[0])
-				return RunShow(cmd.Context(), o, n)
-			}},
-		&cobra.Command{Use: "info NAME", Short: "Show a network's bridge state", Args: cli.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				o, n := opts.on(args[0])
-				return RunInfo(cmd.Context(), o, n)
-			}},
-		&cobra.Command{Use: "set NAME KEY VALUE | NAME KEY=VALUE...", Short: "Set network config keys", Args: cli.MinArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				o, n := opts.on(args[0])
-				return RunSet(cmd.Context(), o, n, args[1:])
-			}},
-		&cobra.Command{Use: "unset NAME KEY", Short: "Unset a network config key", Args: cli.ExactArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				o, n := opts.on(args[0])
-				return RunSet(cmd.Context(), o, n, []string{args[1] + "="})
-			}},
-		&cobra.Command{Use: "rename NAME NEW", Short: "Rename a network", Args: cli.ExactArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error { return RunRename(cmd.Context(), opts, args[0], args[1]) }},
-		&cobra.Command{Use: "delete NAME", Aliases: []string{"rm"}, Short: "Delete a network", Args: cli.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				o, n := opts.on(args[0])
-				return RunDelete(cmd.Context(), o, n)
-			}},
-	)
+	output.AddFormatFlag(cmd, &opts.Format)
+	return cmd
+}
+
+// LeasesOptions are the inputs of lite network list-leases.
+type LeasesOptions struct {
+	base
+	Format output.Format
+}
+
+// NewCmdLeases returns `lite network list-leases NAME`; runF replaces RunLeases in tests.
+func NewCmdLeases(f *cli.Factory, runF func(context.Context, *LeasesOptions) error) *cobra.Command {
+	cmd, opts := newCmd(f, func(o *LeasesOptions) *base { return &o.base }, runF, RunLeases,
+		&cobra.Command{Use: "list-leases NAME", Short: "List a network's DHCP leases and reservations", Args: cli.ExactArgs(1)}, nil)
+	output.AddFormatFlag(cmd, &opts.Format)
+	return cmd
+}
+
+// CreateOptions are the inputs of lite network create.
+type CreateOptions struct {
+	base
+	Description string
+	Config      []string // key=value
+}
+
+// NewCmdCreate returns `lite network create NAME [key=value...]`; runF replaces RunCreate in
+// tests.
+func NewCmdCreate(f *cli.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
+	cmd, opts := newCmd(f, func(o *CreateOptions) *base { return &o.base }, runF, RunCreate,
+		&cobra.Command{Use: "create NAME [key=value...]", Short: "Create a managed bridge network", Args: cli.MinArgs(1)},
+		func(o *CreateOptions, args []string) { o.Config = args[1:] })
+	cmd.Flags().StringVar(&opts.Description, "description", "", "network description")
+	return cmd
+}
+
+// ShowOptions are the inputs of lite network show.
+type ShowOptions struct{ base }
+
+// NewCmdShow returns `lite network show NAME`; runF replaces RunShow in tests.
+func NewCmdShow(f *cli.Factory, runF func(context.Context, *ShowOptions) error) *cobra.Command {
+	cmd, _ := newCmd(f, func(o *ShowOptions) *base { return &o.base }, runF, RunShow,
+		&cobra.Command{Use: "show NAME", Short: "Show a network's configuration", Args: cli.ExactArgs(1)}, nil)
+	return cmd
+}
+
+// InfoOptions are the inputs of lite network info.
+type InfoOptions struct{ base }
+
+// NewCmdInfo returns `lite network info NAME`; runF replaces RunInfo in tests.
+func NewCmdInfo(f *cli.Factory, runF func(context.Context, *InfoOptions) error) *cobra.Command {
+	cmd, _ := newCmd(f, func(o *InfoOptions) *base { return &o.base }, runF, RunInfo,
+		&cobra.Command{Use: "info NAME", Short: "Show a network's bridge state", Args: cli.ExactArgs(1)}, nil)
+	return cmd
+}
+
+// SetOptions are the inputs of lite network set and unset.
+type SetOptions struct {
+	base
+	Args []string // KEY VALUE, or KEY=VALUE...; an empty value unsets
+}
+
+// NewCmdSet returns `lite network set NAME KEY VALUE | NAME KEY=VALUE...`; runF replaces
+// RunSet in tests.
+func NewCmdSet(f *cli.Factory, runF func(context.Context, *SetOptions) error) *cobra.Command {
+	cmd, _ := newCmd(f, func(o *SetOptions) *base { return &o.base }, runF, RunSet,
+		&cobra.Command{Use: "set NAME KEY VALUE | NAME KEY=VALUE...", Short: "Set network config keys", Args: cli.MinArgs(2)},
+		func(o *SetOptions, args []string) { o.Args = args[1:] })
+	return cmd
+}
+
+// NewCmdUnset returns `lite network unset NAME KEY`; runF replaces RunSet in tests.
+func NewCmdUnset(f *cli.Factory, runF func(context.Context, *SetOptions) error) *cobra.Command {
+	cmd, _ := newCmd(f, func(o *SetOptions) *base { return &o.base }, runF, RunSet,
+		&cobra.Command{Use: "unset NAME KEY", Short: "Unset a network config key", Args: cli.ExactArgs(2)},
+		func(o *SetOptions, args []string) { o.Args = []string{args[1] + "="} })
+	return cmd
+}
+
+// RenameOptions are the inputs of lite network rename.
+type RenameOptions struct {
+	base
+	New string
+}
+
+// NewCmdRename returns `lite network rename NAME NEW`; runF replaces RunRename in tests.
+func NewCmdRename(f *cli.Factory, runF func(context.Context, *RenameOptions) error) *cobra.Command {
+	cmd, _ := newCmd(f, func(o *RenameOptions) *base { return &o.base }, runF, RunRename,
+		&cobra.Command{Use: "rename NAME NEW", Short: "Rename a network", Args: cli.ExactArgs(2)},
+		func(o *RenameOptions, args []string) { o.New = args[1] })
+	return cmd
+}
+
+// DeleteOptions are the inputs of lite network delete.
+type DeleteOptions struct{ base }
+
+// NewCmdDelete returns `lite network delete NAME`; runF replaces RunDelete in tests.
+func NewCmdDelete(f *cli.Factory, runF func(context.Context, *DeleteOptions) error) *cobra.Command {
+	cmd, _ := newCmd(f, func(o *DeleteOptions) *base { return &o.base }, runF, RunDelete,
+		&cobra.Command{Use: "delete NAME", Aliases: []string{"rm"}, Short: "Delete a network", Args: cli.ExactArgs(1)}, nil)
 	return cmd
 }
 
 // RunList prints the networks like lxc network list.
-func RunList(ctx context.Context, opts *Options, format output.Format) error {
+func RunList(ctx context.Context, opts *ListOptions) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
@@ -151,11 +227,12 @@ func RunList(ctx context.Context, opts *Options, format output.Format) error {
 		data.Rows = append(data.Rows, []string{n.Name, n.Type, managed, n.Config["ipv4.address"], n.Config["ipv6.address"],
 			n.Description, strconv.Itoa(len(n.UsedBy)), strings.ToUpper(n.Status)})
 	}
-	return output.Print(opts.IO.Out, format, data)
+	return output.Print(opts.IO.Out, opts.Format, data)
 }
 
 // RunLeases prints a network's leases like lxc network list-leases.
-func RunLeases(ctx context.Context, opts *Options, name string, format output.Format) error {
+func RunLeases(ctx context.Context, opts *LeasesOptions) error {
+	name := opts.Name
 	c, err := opts.Client()
 	if err != nil {
 		return err
@@ -168,11 +245,12 @@ func RunLeases(ctx context.Context, opts *Options, name string, format output.Fo
 	for _, l := range leases {
 		data.Rows = append(data.Rows, []string{l.Hostname, l.Hwaddr, l.Address, strings.ToUpper(l.Type)})
 	}
-	return output.Print(opts.IO.Out, format, data)
+	return output.Print(opts.IO.Out, opts.Format, data)
 }
 
 // RunShow prints a network as YAML.
-func RunShow(ctx context.Context, opts *Options, name string) error {
+func RunShow(ctx context.Context, opts *ShowOptions) error {
+	name := opts.Name
 	c, err := opts.Client()
 	if err != nil {
 		return err
@@ -185,7 +263,8 @@ func RunShow(ctx context.Context, opts *Options, name string) error {
 }
 
 // RunInfo prints the bridge's live state.
-func RunInfo(ctx context.Context, opts *Options, name string) error {
+func RunInfo(ctx context.Context, opts *InfoOptions) error {
+	name := opts.Name
 	c, err := opts.Client()
 	if err != nil {
 		return err
@@ -218,8 +297,9 @@ func parseKV(args []string) (map[string]string, error) {
 }
 
 // RunCreate creates a network with key=value config.
-func RunCreate(ctx context.Context, opts *Options, name, desc string, args []string) error {
-	cfg, err := parseKV(args)
+func RunCreate(ctx context.Context, opts *CreateOptions) error {
+	name, desc := opts.Name, opts.Description
+	cfg, err := parseKV(opts.Config)
 	if err != nil {
 		return err
 	}
@@ -235,7 +315,8 @@ func RunCreate(ctx context.Context, opts *Options, name, desc string, args []str
 }
 
 // RunSet sets keys ("KEY VALUE" or "KEY=VALUE..."); an empty value unsets.
-func RunSet(ctx context.Context, opts *Options, name string, args []string) error {
+func RunSet(ctx context.Context, opts *SetOptions) error {
+	name, args := opts.Name, opts.Args
 	var kv map[string]string
 	if len(args) == 2 && !strings.Contains(args[0], "=") {
 		kv = map[string]string{args[0]: args[1]}
@@ -276,7 +357,8 @@ func RunSet(ctx context.Context, opts *Options, name string, args []string) erro
 }
 
 // RunRename renames a network.
-func RunRename(ctx context.Context, opts *Options, name, to string) error {
+func RunRename(ctx context.Context, opts *RenameOptions) error {
+	name, to := opts.Name, opts.New
 	c, err := opts.Client()
 	if err != nil {
 		return err
@@ -289,7 +371,8 @@ func RunRename(ctx context.Context, opts *Options, name, to string) error {
 }
 
 // RunDelete deletes a network.
-func RunDelete(ctx context.Context, opts *Options, name string) error {
+func RunDelete(ctx context.Context, opts *DeleteOptions) error {
+	name := opts.Name
 	c, err := opts.Client()
 	if err != nil {
 		return err

@@ -3,8 +3,12 @@ package network
 import (
 	"context"
 	"errors"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"lite/client/api"
 	"lite/cmd/internal/cli"
@@ -60,14 +64,20 @@ func newFake() *fake {
 	}}
 }
 
-func opts(f *fake) (*Options, func() string) {
+func opts(f *fake) (base, func() string) {
 	ios, out, _ := cli.TestIO("")
-	return &Options{IO: ios, Client: func() (Client, error) { return f, nil }}, out.String
+	return base{IO: ios, Client: func() (Client, error) { return f, nil }}, out.String
+}
+
+// on returns o naming the network name.
+func on(o base, name string) base {
+	o.Name = name
+	return o
 }
 
 func TestList(t *testing.T) {
 	o, out := opts(newFake())
-	if err := RunList(context.Background(), o, output.CSV); err != nil {
+	if err := RunList(context.Background(), &ListOptions{base: o, Format: output.CSV}); err != nil {
 		t.Fatal(err)
 	}
 	if got := out(); got != "litebr0,bridge,YES,10.1.2.1/24,,d,1,CREATED\n" {
@@ -78,7 +88,7 @@ func TestList(t *testing.T) {
 func TestCreateParsesKeyValues(t *testing.T) {
 	f := newFake()
 	o, out := opts(f)
-	if err := RunCreate(context.Background(), o, "lab", "", []string{"ipv4.address=10.77.5.1/24", "ipv4.nat=false"}); err != nil {
+	if err := RunCreate(context.Background(), &CreateOptions{base: on(o, "lab"), Config: []string{"ipv4.address=10.77.5.1/24", "ipv4.nat=false"}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.posts) != 1 || f.posts[0].Name != "lab" || f.posts[0].Config["ipv4.nat"] != "false" || f.posts[0].Type != "bridge" {
@@ -87,7 +97,7 @@ func TestCreateParsesKeyValues(t *testing.T) {
 	if !strings.Contains(out(), "Network lab created") {
 		t.Errorf("out = %q", out())
 	}
-	if err := RunCreate(context.Background(), o, "lab", "", []string{"novalue"}); !errors.Is(err, api.ErrInvalid) || len(f.posts) != 1 {
+	if err := RunCreate(context.Background(), &CreateOptions{base: on(o, "lab"), Config: []string{"novalue"}}); !errors.Is(err, api.ErrInvalid) || len(f.posts) != 1 {
 		t.Errorf("bad arg: %v, posts %d", err, len(f.posts))
 	}
 }
@@ -95,10 +105,10 @@ func TestCreateParsesKeyValues(t *testing.T) {
 func TestSetAndUnset(t *testing.T) {
 	f := newFake()
 	o, _ := opts(f)
-	if err := RunSet(context.Background(), o, "litebr0", []string{"dns.domain", "lab"}); err != nil {
+	if err := RunSet(context.Background(), &SetOptions{base: on(o, "litebr0"), Args: []string{"dns.domain", "lab"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := RunSet(context.Background(), o, "litebr0", []string{"ipv4.nat="}); err != nil {
+	if err := RunSet(context.Background(), &SetOptions{base: on(o, "litebr0"), Args: []string{"ipv4.nat="}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.puts) != 2 || f.puts[0].Config["dns.domain"] != "lab" || f.puts[0].Config["ipv4.address"] != "10.1.2.1/24" || f.puts[0].Description != "d" {
@@ -110,20 +120,56 @@ func TestSetAndUnset(t *testing.T) {
 	if f.nets["litebr0"].Config["dns.domain"] != "" {
 		t.Errorf("set changed the fetched object in place")
 	}
-	if err := RunSet(context.Background(), o, "litebr0", []string{"no.such="}); !errors.Is(err, api.ErrInvalid) {
+	if err := RunSet(context.Background(), &SetOptions{base: on(o, "litebr0"), Args: []string{"no.such="}}); !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("unset of a missing key = %v", err)
 	}
-	if err := RunSet(context.Background(), o, "nope", []string{"a", "b"}); !errors.Is(err, api.ErrNotFound) {
+	if err := RunSet(context.Background(), &SetOptions{base: on(o, "nope"), Args: []string{"a", "b"}}); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("missing network = %v", err)
 	}
 }
 
 func TestLeases(t *testing.T) {
 	o, out := opts(newFake())
-	if err := RunLeases(context.Background(), o, "litebr0", output.CSV); err != nil {
+	if err := RunLeases(context.Background(), &LeasesOptions{base: on(o, "litebr0"), Format: output.CSV}); err != nil {
 		t.Fatal(err)
 	}
 	if got := out(); got != "web1,00:16:3e:00:00:01,10.1.2.5,STATIC\n" {
 		t.Errorf("csv = %q", got)
+	}
+}
+
+// TestCommandsParseArguments: the commands fill their options from the arguments.
+func TestCommandsParseArguments(t *testing.T) {
+	ios, _, _ := cli.TestIO("")
+	f := &cli.Factory{IO: ios}
+	var set *SetOptions
+	record := func(_ context.Context, o *SetOptions) error { set = o; return nil }
+	for _, tc := range []struct {
+		cmd  *cobra.Command
+		args []string
+		want []string
+	}{
+		{NewCmdSet(f, record), []string{"n1", "dns.domain", "lab"}, []string{"dns.domain", "lab"}},
+		{NewCmdSet(f, record), []string{"n1", "a=1", "b=2"}, []string{"a=1", "b=2"}},
+		{NewCmdUnset(f, record), []string{"n1", "ipv4.nat"}, []string{"ipv4.nat="}},
+	} {
+		set = nil
+		tc.cmd.SetArgs(tc.args)
+		if err := tc.cmd.Execute(); err != nil || set == nil || set.Name != "n1" || !reflect.DeepEqual(set.Args, tc.want) {
+			t.Errorf("%s %v: options %+v, err %v", tc.cmd.Name(), tc.args, set, err)
+		}
+	}
+	var created *CreateOptions
+	cmd := NewCmdCreate(f, func(_ context.Context, o *CreateOptions) error { created = o; return nil })
+	cmd.SetArgs([]string{"lab", "ipv4.address=10.9.0.1/24", "--description", "d"})
+	if err := cmd.Execute(); err != nil || created.Name != "lab" || created.Description != "d" || !reflect.DeepEqual(created.Config, []string{"ipv4.address=10.9.0.1/24"}) {
+		t.Errorf("create options %+v, err %v", created, err)
+	}
+	list := NewCmdList(f, func(context.Context, *ListOptions) error { t.Error("list ran"); return nil })
+	list.SetArgs([]string{"n1"})
+	list.SetOut(io.Discard)
+	list.SetErr(io.Discard)
+	if err := list.Execute(); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("lite network list n1: %v, want ErrInvalid (it takes a server)", err)
 	}
 }

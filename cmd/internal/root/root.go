@@ -50,7 +50,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		instance.NewCmdInfo(f, nil),
 		instance.NewCmdExec(f, nil),
 		image.NewCmdImage(f),
-		network.NewCmdNetwork(network.FromFactory(f)),
+		network.NewCmdNetwork(f),
 		lab.NewCmdLab(lab.FromFactory(f)),
 		image.NewCmdPublish(f),
 		remote.NewCmdRemote(f),

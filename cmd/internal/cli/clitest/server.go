@@ -48,12 +48,27 @@ func NewServer(t *testing.T) *Server {
 		}
 		Sync(w, op)
 	})
+	s.Mux.HandleFunc("DELETE /1.0/operations/{id}", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		op, ok := s.ops[r.PathValue("id")]
+		if ok {
+			op.StatusCode, op.Status, op.Err = api.Cancelled, api.Cancelled.String(), "operation cancelled"
+			s.ops[op.ID] = op
+		}
+		s.mu.Unlock()
+		if !ok {
+			Fail(w, http.StatusNotFound, "Operation not found")
+			return
+		}
+		Sync(w, map[string]any{})
+	})
 	ln, err := net.Listen("unix", s.socket)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/1.0/operations/") && r.URL.Path != "/1.0/events" {
+		following := r.Method == http.MethodGet && (strings.HasPrefix(r.URL.Path, "/1.0/operations/") || r.URL.Path == "/1.0/events")
+		if !following {
 			call := r.Method + " " + r.URL.Path
 			if r.URL.RawQuery != "" {
 				call += "?" + r.URL.RawQuery
@@ -88,7 +103,8 @@ func (s *Server) CallLog() string {
 }
 
 // Async answers with a new operation that ends as final (api.Success unless final says
-// otherwise), for the client to wait on.
+// otherwise), for the client to wait on. A final state of api.Running never ends, unless a
+// client cancels the operation (DELETE /1.0/operations/{id}).
 func (s *Server) Async(w http.ResponseWriter, final api.Operation) {
 	s.mu.Lock()
 	s.nextID++
