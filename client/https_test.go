@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"lite/client/api"
-	"lite/trust"
+	"lite/client/trust"
 )
 
 func TestConnectHTTPSPinsTheServer(t *testing.T) {

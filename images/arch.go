@@ -3,7 +3,7 @@ package images
 import (
 	"fmt"
 
-	"lite/osarch"
+	"lite/client/osarch"
 )
 
 // NormalizeArchitecture returns LXD's name ("x86_64") for any known spelling

@@ -15,7 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 
-	"lite/internal/roottest"
+	"lite/test/roottest"
 )
 
 // testTime is the mtime of every fixture entry.

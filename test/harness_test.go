@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"lite/client"
-	"lite/internal/roottest"
+	"lite/test/roottest"
 )
 
 // buildCache is where lited keeps built image tarballs between runs (keyed by recipe), so

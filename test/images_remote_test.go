@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"lite/simplestreams"
+	"lite/client/simplestreams"
 )
 
 // TestImagesRemote: a simplestreams server on 127.0.0.1 serves the image lite built itself;

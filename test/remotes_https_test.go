@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"lite/client/api"
-	"lite/trust"
+	"lite/client/trust"
 )
 
 // freePort returns a loopback TCP port nothing listens on right now.

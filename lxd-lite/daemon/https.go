@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"lite/client/api"
+	"lite/client/trust"
 	"lite/lxd-lite/server"
-	"lite/trust"
 )
 
 // httpsListener serves the API over TLS 1.3 on core.https_address (or lited --https). The

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"lite/client/api"
-	"lite/internal/roottest"
 	"lite/lxd-lite/instance"
+	"lite/test/roottest"
 )
 
 func freePort(t *testing.T, proto string) int {

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"lite/client/api"
+	"lite/client/simplestreams"
 	"lite/db"
-	"lite/simplestreams"
 )
 
 // PullOptions describe a server-side pull from a remote image server.

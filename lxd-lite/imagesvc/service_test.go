@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"lite/client/api"
+	"lite/client/simplestreams"
 	"lite/db"
 	"lite/images"
-	"lite/internal/roottest"
 	"lite/lxd-lite/idmap"
 	"lite/lxd-lite/instance/instancetest"
-	"lite/simplestreams"
+	"lite/test/roottest"
 )
 
 // testFP is an image row the tests insert (no store files); its alias is debian/12.

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lite/client/api"
-	"lite/internal/roottest"
+	"lite/test/roottest"
 )
 
 // inThrowawayNetns runs fn on a locked thread inside a new network namespace, so the host's

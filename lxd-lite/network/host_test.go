@@ -18,8 +18,8 @@ import (
 
 	"lite/client/api"
 	"lite/db"
-	"lite/internal/roottest"
 	"lite/lxd-lite/netutil"
+	"lite/test/roottest"
 )
 
 // childEnv marks the copy of the test binary that runs inside a network namespace of its own.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"lite/client/api"
-	"lite/trust"
+	"lite/client/trust"
 )
 
 // untrustedDeadline bounds how long an untrusted request may take to send its body, so a

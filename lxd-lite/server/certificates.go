@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"lite/client/api"
+	"lite/client/trust"
 	"lite/lxd-lite/operations"
 	"lite/profiles"
-	"lite/trust"
 )
 
 var certificateEndpoints = []endpoint{

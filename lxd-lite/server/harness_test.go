@@ -20,7 +20,6 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
-	"lite/internal/roottest"
 	"lite/lxd-lite/device"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/idmap"
@@ -30,6 +29,7 @@ import (
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/server"
 	"lite/lxd-lite/storage"
+	"lite/test/roottest"
 )
 
 // testFP is the image the tests create instances from; its alias is debian/12.

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"lite/client/api"
-	"lite/internal/roottest"
-	"lite/simplestreams"
+	"lite/client/simplestreams"
+	"lite/test/roottest"
 )
 
 // TestImagePullSimplestreams: POST /1.0/images with a simplestreams source downloads a split

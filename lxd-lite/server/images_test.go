@@ -21,7 +21,7 @@ import (
 
 	"lite/client"
 	"lite/client/api"
-	"lite/internal/roottest"
+	"lite/test/roottest"
 )
 
 // tent is one entry of a tarball a test crafts.

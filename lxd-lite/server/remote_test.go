@@ -15,11 +15,11 @@ import (
 	"testing"
 
 	"lite/client/api"
+	"lite/client/trust"
 	"lite/db"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/server"
-	"lite/trust"
 )
 
 // remoteEnv is a server with only what config and trust need, served on the unix side

@@ -6,8 +6,8 @@ import (
 	"net/http"
 
 	"lite/client/api"
+	"lite/client/trust"
 	"lite/profiles"
-	"lite/trust"
 )
 
 // Remote is what the HTTPS side of the API needs: the server's certificate, the pending

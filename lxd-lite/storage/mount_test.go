@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"lite/internal/roottest"
+	"lite/test/roottest"
 )
 
 // testVolume makes a lower layer (d/a, d/b, keep) and a container volume on it.

@@ -9,10 +9,10 @@ import (
 
 	"lite/client"
 	"lite/client/api"
+	"lite/client/trust"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/output"
 	"lite/profiles"
-	"lite/trust"
 )
 
 // ServerClient is the part of the API the server config and trust commands use.

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"lite/client/api"
-	"lite/trust"
+	"lite/client/trust"
 )
 
 func TestIsServerCall(t *testing.T) {

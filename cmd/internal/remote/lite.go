@@ -10,7 +10,7 @@ import (
 
 	"lite/client"
 	"lite/client/api"
-	"lite/trust"
+	"lite/client/trust"
 )
 
 // ProtocolLite marks a remote that is another lited (or LXD) reached over HTTPS.

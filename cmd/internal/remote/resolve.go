@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"lite/client/api"
-	"lite/simplestreams"
+	"lite/client/simplestreams"
 )
 
 // remoteLookupTimeout bounds the question asked of each remote.

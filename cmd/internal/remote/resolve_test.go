@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"lite/client/api"
-	"lite/simplestreams"
+	"lite/client/simplestreams"
 )
 
 // serveTree publishes one unified image with the given aliases on a local server.

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"lite/osarch"
+	"lite/client/osarch"
 )
 
 // maxIndexSize bounds the JSON files read from a server.
