@@ -30,8 +30,9 @@ func TestDaemonShutdownEndsExec(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{}) // closed once cmd is reaped; waitErr is then set
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
@@ -55,8 +56,8 @@ func TestDaemonShutdownEndsExec(t *testing.T) {
 	}
 	t.Logf("lited exited %s after SIGTERM with an exec running", time.Since(began).Round(time.Millisecond))
 	select {
-	case err := <-exited:
-		if err == nil {
+	case <-exited:
+		if waitErr == nil {
 			t.Errorf("lite exec exited 0 although lited killed its command; output %q", out.String())
 		}
 	case <-time.After(30 * time.Second):
