@@ -22,7 +22,11 @@ import (
 // maxBody bounds JSON request bodies; uploads use their own streaming paths.
 const maxBody = 4 << 20
 
-// Server holds what the handlers need.
+// Server holds what the handlers need: services, not stores. Instances go through the
+// lifecycle (exec and console too), images and aliases through the image service, long work
+// through the operations manager. DB is left for what has no service yet: certificates and
+// the TLS client check, the server config, profile reads (their writes are the lifecycle's)
+// and a lab's existence check.
 type Server struct {
 	Instances *instance.Manager
 	Snapshots *instance.Snapshots
