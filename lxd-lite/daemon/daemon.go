@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -193,7 +194,14 @@ func Run(ctx context.Context, o Options) error {
 	if err := svc.Recovery.RestoreDevices(ctx); err != nil {
 		return fmt.Errorf("restore devices: %w", err)
 	}
-	go svc.Scheduler.RunScheduler(ctx)
+	// The daemon's own background loops end with ctx; shutdown waits for them (bounded) so
+	// none of them still writes while the database closes.
+	var bg sync.WaitGroup
+	background := func(fn func(context.Context)) {
+		bg.Add(1)
+		go func() { defer bg.Done(); fn(ctx) }()
+	}
+	background(svc.Scheduler.RunScheduler)
 
 	// Subscribed before anything starts, so the labs see every instance start (autostart too).
 	labEvents := hub.Subscribe(api.EventTypeLifecycle)
@@ -218,8 +226,8 @@ func Run(ctx context.Context, o Options) error {
 	log.Info("lited ready", "dir", dir, "socket", sock, "storage", pool.Driver, "idmap", fmt.Sprintf("%d:%d", uids.Start, gids.Start))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	go srv.Labs.Watch(ctx, labEvents)
-	go svc.Scheduler.Autostart(ctx)
+	background(func(ctx context.Context) { srv.Labs.Watch(ctx, labEvents) })
+	background(svc.Scheduler.Autostart)
 	select {
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -231,6 +239,9 @@ func Run(ctx context.Context, o Options) error {
 		defer ocancel()
 		if err := ops.Shutdown(octx); err != nil {
 			log.Warn("stop operations", "err", err)
+		}
+		if !waitGroup(octx, &bg) {
+			log.Warn("stop background loops: still running after the bound")
 		}
 		_ = os.Remove(sock)
 		fs.Release(func() bool { return mgr.AnyRunning(sctx) })
@@ -317,4 +328,16 @@ func hostsFile(p string) string {
 		return "/etc/hosts"
 	}
 	return p
+}
+
+// waitGroup waits for wg until ctx ends; it says whether wg finished.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -139,8 +139,10 @@ func (m *Manager) Stop(ctx context.Context, name string, opts StopOptions) error
 		ctx, unlock, preempted := m.locks.lockPreempting(ctx, name)
 		defer unlock()
 		err := m.stop(ctx, name, opts)
-		if preempted && errors.Is(err, errAlreadyStopped) {
-			return nil // what it cancelled had stopped it already
+		// What it cancelled had stopped it already, or it ended by itself in between (the
+		// runtime's own "not running").
+		if preempted && errors.Is(err, api.ErrNotRunning) {
+			return nil
 		}
 		return err
 	}

@@ -68,7 +68,3 @@ func New(c Config) *Services {
 		Recovery: &Recovery{core: co},
 	}
 }
-
-// NewManager returns the lifecycle alone (New(c).Instances). Every job built by a separate
-// call has its own locks: a caller that needs more than the lifecycle uses New.
-func NewManager(c Config) *Manager { return New(c).Instances }
