@@ -166,6 +166,13 @@ func (d *daemon) instance(name string) api.InstanceFull {
 	return d.instances[name]
 }
 
+// serverConfig returns a copy of the server config the daemon holds.
+func (d *daemon) serverConfig() map[string]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.config)
+}
+
 // factory returns a Factory whose default daemon is d and, for each remote named in
 // remotes ("host2" -> its daemon), a remote reached with "host2:".
 func factory(t *testing.T, d *daemon, stdin string, remotes map[string]*daemon) (*cli.Factory, *strings.Builder) {
