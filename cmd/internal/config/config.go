@@ -135,7 +135,10 @@ func NewCmdSet(f *cli.Factory, runF func(context.Context, *SetOptions) error) *c
 		&cobra.Command{Use: "set [INSTANCE|REMOTE:] KEY=VALUE...", Short: "Set config keys of an instance (applied at once where possible) or of the server",
 			Example: "  lite config set web1 limits.memory=512MiB limits.cpu=1\n  lite config set web1 limits.memory 256MiB\n  lite config set core.https_address 127.0.0.1:8443",
 			Args:    cli.MinArgs(1)},
-		func(args []string) (err error) { opts.Args, err = bindTarget(f, &opts.base, "set", 2, args); return err })
+		func(args []string) (err error) {
+			opts.Args, err = bindTarget(f, &opts.base, "set", 2, args)
+			return err
+		})
 }
 
 // RunSet sets the keys and writes the config back.

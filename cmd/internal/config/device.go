@@ -12,9 +12,9 @@ import (
 
 // DeviceOptions are the inputs of the device commands of lite config and lite profile.
 type DeviceOptions struct {
-	base          // Name is the instance or profile
-	Profile bool  // the target is a profile, not an instance
-	Args []string // the arguments after the target
+	base             // Name is the instance or profile
+	Profile bool     // the target is a profile, not an instance
+	Args    []string // the arguments after the target
 }
 
 // deviceCmd is a `device` subcommand: what is its usage after the target, min and max bound
