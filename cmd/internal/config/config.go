@@ -145,32 +145,39 @@ func NewCmdSet(f *cli.Factory, runF func(context.Context, *SetOptions) error) *c
 func RunSet(ctx context.Context, opts *SetOptions) error {
 	if opts.Name == "" {
 		return opts.updateServer(ctx, func(cfg map[string]string) error {
-			kv, err := keyValues(opts.Args)
-			if err != nil {
-				return err
-			}
-			for k, v := range kv {
-				cfg[k] = v
-			}
 			// The same table the server checks, so a typo is caught before any request.
-			return profiles.ValidateServerConfig(cfg)
+			return setKeys(cfg, opts.Args, nil, profiles.ValidateServerConfig)
 		})
 	}
 	t, err := opts.load(ctx, false)
 	if err != nil {
 		return err
 	}
-	kv, err := keyValues(opts.Args)
+	if err := setKeys(t.inst.Config, opts.Args, notVolatile, nil); err != nil {
+		return err
+	}
+	return t.save(ctx)
+}
+
+// setKeys sets in cfg the keys args give (KEY=VALUE... or KEY VALUE), refusing any key
+// checkKey refuses, then the whole config if checkAll refuses it (either may be nil).
+func setKeys(cfg map[string]string, args []string, checkKey func(string) error, checkAll func(map[string]string) error) error {
+	kv, err := keyValues(args)
 	if err != nil {
 		return err
 	}
 	for k, v := range kv {
-		if err := notVolatile(k); err != nil {
-			return err
+		if checkKey != nil {
+			if err := checkKey(k); err != nil {
+				return err
+			}
 		}
-		t.inst.Config[k] = v
+		cfg[k] = v
 	}
-	return t.save(ctx)
+	if checkAll != nil {
+		return checkAll(cfg)
+	}
+	return nil
 }
 
 // UnsetOptions are the inputs of lite config unset.
@@ -240,8 +247,8 @@ func NewCmdEdit(f *cli.Factory, runF func(context.Context, *EditOptions) error) 
 func RunEdit(ctx context.Context, opts *EditOptions) error {
 	if opts.Name == "" {
 		return opts.updateServer(ctx, func(cfg map[string]string) error {
-			var put api.ServerPut
-			if err := edit(opts.IO, api.ServerPut{Config: cfg}, &put); err != nil {
+			put := api.ServerPut{Config: cfg}
+			if err := editPart(opts.IO, &put); err != nil {
 				return err
 			}
 			clear(cfg)
@@ -255,10 +262,5 @@ func RunEdit(ctx context.Context, opts *EditOptions) error {
 	if err != nil {
 		return err
 	}
-	var put api.InstancePut
-	if err := edit(opts.IO, t.inst.InstancePut, &put); err != nil {
-		return err
-	}
-	t.inst.InstancePut = put
-	return t.save(ctx)
+	return t.editAndSave(ctx)
 }

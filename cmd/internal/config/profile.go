@@ -216,12 +216,8 @@ func RunProfileSet(ctx context.Context, opts *ProfileOptions) error {
 	if err != nil {
 		return err
 	}
-	kv, err := keyValues(opts.Args)
-	if err != nil {
+	if err := setKeys(t.prof.Config, opts.Args, nil, nil); err != nil {
 		return err
-	}
-	for k, v := range kv {
-		t.prof.Config[k] = v
 	}
 	return t.save(ctx)
 }
@@ -247,12 +243,7 @@ func RunProfileEdit(ctx context.Context, opts *ProfileOptions) error {
 	if err != nil {
 		return err
 	}
-	var put api.ProfilePut
-	if err := edit(opts.IO, t.prof.ProfilePut, &put); err != nil {
-		return err
-	}
-	t.prof.ProfilePut = put
-	return t.save(ctx)
+	return t.editAndSave(ctx)
 }
 
 // RunProfileAdd appends profile Args[0] to the instance's profiles.

@@ -122,11 +122,7 @@ func onlyServer(name string) error {
 
 // RunTrustList prints the trusted certificates.
 func RunTrustList(ctx context.Context, opts *TrustListOptions) error {
-	c, err := opts.Client()
-	if err != nil {
-		return err
-	}
-	certs, err := c.GetCertificates(ctx)
+	_, certs, err := opts.certificates(ctx)
 	if err != nil {
 		return err
 	}
@@ -148,11 +144,7 @@ func NewCmdTrustRemove(f *cli.Factory, runF func(context.Context, *TrustOptions)
 // RunTrustRemove deletes the first certificate of that name, or whose fingerprint starts with
 // it (12 digits at least).
 func RunTrustRemove(ctx context.Context, opts *TrustOptions) error {
-	c, err := opts.Client()
-	if err != nil {
-		return err
-	}
-	certs, err := c.GetCertificates(ctx)
+	c, certs, err := opts.certificates(ctx)
 	if err != nil {
 		return err
 	}
@@ -163,6 +155,16 @@ func RunTrustRemove(ctx context.Context, opts *TrustOptions) error {
 		}
 	}
 	return fmt.Errorf("no trusted certificate named %q: %w", who, api.ErrNotFound)
+}
+
+// certificates connects and returns the client and the certificates the server trusts.
+func (b *base) certificates(ctx context.Context) (Client, []api.Certificate, error) {
+	c, err := b.Client()
+	if err != nil {
+		return nil, nil, err
+	}
+	certs, err := c.GetCertificates(ctx)
+	return c, certs, err
 }
 
 // tokenFromOp builds the printable token from a token operation's metadata.

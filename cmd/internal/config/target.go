@@ -165,6 +165,30 @@ func (t *target) save(ctx context.Context) error {
 	return err
 }
 
+// editAndSave replaces the target's writable part with the user's edit of it and saves it.
+func (t *target) editAndSave(ctx context.Context) error {
+	var err error
+	if t.prof != nil {
+		err = editPart(t.io, &t.prof.ProfilePut)
+	} else {
+		err = editPart(t.io, &t.inst.InstancePut)
+	}
+	if err != nil {
+		return err
+	}
+	return t.save(ctx)
+}
+
+// editPart replaces *part with the user's edit of it (see edit); on an error it is unchanged.
+func editPart[T any](ios *cli.IOStreams, part *T) error {
+	var put T
+	if err := edit(ios, *part, &put); err != nil {
+		return err
+	}
+	*part = put
+	return nil
+}
+
 // keyValues reads "k=v k2=v2" or, as lxc also allows, "k v".
 func keyValues(args []string) (map[string]string, error) {
 	if len(args) == 2 && !strings.Contains(args[0], "=") {
