@@ -17,7 +17,7 @@ import (
 func NewCmdConfig(f *cli.Factory) *cobra.Command {
 	return group("config", "Manage server and instance config, devices and trusted clients",
 		NewCmdGet(f, nil), NewCmdShow(f, nil), NewCmdSet(f, nil), NewCmdUnset(f, nil), NewCmdEdit(f, nil),
-		NewCmdDevice(f, false), NewCmdTrust(f))
+		NewCmdDevice(f, Instance), NewCmdTrust(f))
 }
 
 // bindTarget points b at the instance args[0] names, or at the server when args name one
@@ -46,7 +46,7 @@ type GetOptions struct {
 // NewCmdGet returns `lite config get [INSTANCE|REMOTE:] KEY`; runF replaces RunGet in tests.
 func NewCmdGet(f *cli.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
 	opts := &GetOptions{}
-	cmd := newCmd(f, opts, &opts.base, runF, RunGet,
+	cmd := newCmd(f, &opts.base, runner(runF, RunGet, opts),
 		&cobra.Command{Use: "get [INSTANCE|REMOTE:] KEY", Short: "Get a config key (of the server when no instance is named)", Args: cli.RangeArgs(1, 2)},
 		func(args []string) error {
 			rest, err := bindTarget(f, &opts.base, "get", 2, args)
@@ -73,7 +73,7 @@ func RunGet(ctx context.Context, opts *GetOptions) error {
 		}
 		cfg = c
 	} else {
-		t, err := opts.load(ctx, false)
+		t, err := opts.load(ctx, Instance)
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ type ShowOptions struct {
 // NewCmdShow returns `lite config show [INSTANCE|REMOTE:]`; runF replaces RunShow in tests.
 func NewCmdShow(f *cli.Factory, runF func(context.Context, *ShowOptions) error) *cobra.Command {
 	opts := &ShowOptions{}
-	cmd := newCmd(f, opts, &opts.base, runF, RunShow,
+	cmd := newCmd(f, &opts.base, runner(runF, RunShow, opts),
 		&cobra.Command{Use: "show [INSTANCE|REMOTE:]", Short: "Show an instance's (or the server's) config as YAML", Args: cli.RangeArgs(0, 1)},
 		func(args []string) error { _, err := bindTarget(f, &opts.base, "show", 1, args); return err })
 	cmd.Flags().BoolVarP(&opts.Expanded, "expanded", "e", false, "show the config and devices after profiles")
@@ -110,7 +110,7 @@ func RunShow(ctx context.Context, opts *ShowOptions) error {
 		}
 		return output.PrintYAML(opts.IO.Out, api.ServerPut{Config: cfg})
 	}
-	t, err := opts.load(ctx, false)
+	t, err := opts.load(ctx, Instance)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ type SetOptions struct {
 // in tests.
 func NewCmdSet(f *cli.Factory, runF func(context.Context, *SetOptions) error) *cobra.Command {
 	opts := &SetOptions{}
-	return newCmd(f, opts, &opts.base, runF, RunSet,
+	return newCmd(f, &opts.base, runner(runF, RunSet, opts),
 		&cobra.Command{Use: "set [INSTANCE|REMOTE:] KEY=VALUE...", Short: "Set config keys of an instance (applied at once where possible) or of the server",
 			Example: "  lite config set web1 limits.memory=512MiB limits.cpu=1\n  lite config set web1 limits.memory 256MiB\n  lite config set core.https_address 127.0.0.1:8443",
 			Args:    cli.MinArgs(1)},
@@ -149,7 +149,7 @@ func RunSet(ctx context.Context, opts *SetOptions) error {
 			return setKeys(cfg, opts.Args, nil, profiles.ValidateServerConfig)
 		})
 	}
-	t, err := opts.load(ctx, false)
+	t, err := opts.load(ctx, Instance)
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ type UnsetOptions struct {
 // in tests.
 func NewCmdUnset(f *cli.Factory, runF func(context.Context, *UnsetOptions) error) *cobra.Command {
 	opts := &UnsetOptions{}
-	return newCmd(f, opts, &opts.base, runF, RunUnset,
+	return newCmd(f, &opts.base, runner(runF, RunUnset, opts),
 		&cobra.Command{Use: "unset [INSTANCE|REMOTE:] KEY...", Short: "Unset config keys of an instance or of the server", Args: cli.MinArgs(1)},
 		func(args []string) (err error) {
 			if opts.Keys, err = bindTarget(f, &opts.base, "unset", 2, args); err == nil && len(opts.Keys) == 0 {
@@ -213,7 +213,7 @@ func RunUnset(ctx context.Context, opts *UnsetOptions) error {
 			return nil
 		})
 	}
-	t, err := opts.load(ctx, false)
+	t, err := opts.load(ctx, Instance)
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ type EditOptions struct {
 // NewCmdEdit returns `lite config edit INSTANCE|REMOTE:`; runF replaces RunEdit in tests.
 func NewCmdEdit(f *cli.Factory, runF func(context.Context, *EditOptions) error) *cobra.Command {
 	opts := &EditOptions{}
-	return newCmd(f, opts, &opts.base, runF, RunEdit,
+	return newCmd(f, &opts.base, runner(runF, RunEdit, opts),
 		&cobra.Command{Use: "edit INSTANCE|REMOTE:", Short: "Edit an instance's (or a server's) config as YAML ($EDITOR, or stdin when it is not a terminal)", Args: cli.ExactArgs(1)},
 		func(args []string) error { _, err := bindTarget(f, &opts.base, "edit", 1, args); return err })
 }
@@ -258,7 +258,7 @@ func RunEdit(ctx context.Context, opts *EditOptions) error {
 			return profiles.ValidateServerConfig(cfg)
 		})
 	}
-	t, err := opts.load(ctx, false)
+	t, err := opts.load(ctx, Instance)
 	if err != nil {
 		return err
 	}

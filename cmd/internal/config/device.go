@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -12,9 +13,9 @@ import (
 
 // DeviceOptions are the inputs of the device commands of lite config and lite profile.
 type DeviceOptions struct {
-	base             // Name is the instance or profile
-	Profile bool     // the target is a profile, not an instance
-	Args    []string // the arguments after the target
+	base          // Name is the instance or profile
+	Kind Kind     // what Name names
+	Args []string // the arguments after the target
 }
 
 // deviceCmd is a `device` subcommand: what is its usage after the target, min and max bound
@@ -35,39 +36,32 @@ var deviceCmds = map[string]deviceCmd{
 	"unset":  {"DEVICE KEY", "Unset a device key", 3, 3, RunDeviceUnset},
 }
 
-// NewCmdDevice returns the `device` group of lite config (profile false) or lite profile.
-func NewCmdDevice(f *cli.Factory, profile bool) *cobra.Command {
-	what := "instance"
-	if profile {
-		what = "profile"
-	}
+// NewCmdDevice returns the `device` group of lite config (kind Instance) or lite profile
+// (Profile).
+func NewCmdDevice(f *cli.Factory, kind Kind) *cobra.Command {
 	var subs []*cobra.Command
 	for _, verb := range []string{"add", "remove", "list", "show", "get", "set", "unset"} {
-		subs = append(subs, NewCmdDeviceVerb(f, profile, verb, nil))
+		subs = append(subs, NewCmdDeviceVerb(f, kind, verb, nil))
 	}
-	return group("device", "Manage devices of a "+what, subs...)
+	return group("device", "Manage devices of a "+strings.ToLower(string(kind)), subs...)
 }
 
 // NewCmdDeviceVerb returns `device VERB [REMOTE:]INSTANCE|PROFILE ...` (verb one of add,
 // remove, list, show, get, set, unset); runF replaces its RunDeviceVerb in tests.
-func NewCmdDeviceVerb(f *cli.Factory, profile bool, verb string, runF func(context.Context, *DeviceOptions) error) *cobra.Command {
+func NewCmdDeviceVerb(f *cli.Factory, kind Kind, verb string, runF func(context.Context, *DeviceOptions) error) *cobra.Command {
 	d := deviceCmds[verb]
-	up := "[REMOTE:]INSTANCE"
-	if profile {
-		up = "[REMOTE:]PROFILE"
-	}
-	use := verb + " " + up
+	use := verb + " [REMOTE:]" + strings.ToUpper(string(kind))
 	if d.what != "" {
 		use += " " + d.what
 	}
-	opts := &DeviceOptions{Profile: profile}
-	return newCmd(f, opts, &opts.base, runF, d.run, &cobra.Command{Use: use, Short: d.short, Args: cli.RangeArgs(d.min, d.max)},
+	opts := &DeviceOptions{Kind: kind}
+	return newCmd(f, &opts.base, runner(runF, d.run, opts), &cobra.Command{Use: use, Short: d.short, Args: cli.RangeArgs(d.min, d.max)},
 		func(args []string) error { opts.Args = args[1:]; return nil })
 }
 
 // RunDeviceAdd adds device Args[0] of type Args[1] with the keys that follow.
 func RunDeviceAdd(ctx context.Context, opts *DeviceOptions) error {
-	t, err := opts.load(ctx, opts.Profile)
+	t, err := opts.load(ctx, opts.Kind)
 	if err != nil {
 		return err
 	}
@@ -89,7 +83,7 @@ func RunDeviceAdd(ctx context.Context, opts *DeviceOptions) error {
 
 // RunDeviceRemove removes the devices Args names, all or none.
 func RunDeviceRemove(ctx context.Context, opts *DeviceOptions) error {
-	t, err := opts.load(ctx, opts.Profile)
+	t, err := opts.load(ctx, opts.Kind)
 	if err != nil {
 		return err
 	}
@@ -112,7 +106,7 @@ func RunDeviceRemove(ctx context.Context, opts *DeviceOptions) error {
 
 // RunDeviceList prints the target's own devices, one a line.
 func RunDeviceList(ctx context.Context, opts *DeviceOptions) error {
-	t, err := opts.load(ctx, opts.Profile)
+	t, err := opts.load(ctx, opts.Kind)
 	if err != nil {
 		return err
 	}
@@ -126,7 +120,7 @@ func RunDeviceList(ctx context.Context, opts *DeviceOptions) error {
 
 // RunDeviceShow prints the target's own devices as YAML.
 func RunDeviceShow(ctx context.Context, opts *DeviceOptions) error {
-	t, err := opts.load(ctx, opts.Profile)
+	t, err := opts.load(ctx, opts.Kind)
 	if err != nil {
 		return err
 	}
@@ -135,7 +129,7 @@ func RunDeviceShow(ctx context.Context, opts *DeviceOptions) error {
 
 // RunDeviceGet prints key Args[1] of device Args[0].
 func RunDeviceGet(ctx context.Context, opts *DeviceOptions) error {
-	t, err := opts.load(ctx, opts.Profile)
+	t, err := opts.load(ctx, opts.Kind)
 	if err != nil {
 		return err
 	}
@@ -171,7 +165,7 @@ func RunDeviceUnset(ctx context.Context, opts *DeviceOptions) error {
 // changeDevice applies change to a copy of device Args[0], which becomes the target's own,
 // and saves the target.
 func changeDevice(ctx context.Context, opts *DeviceOptions, change func(dev map[string]string) error) error {
-	t, err := opts.load(ctx, opts.Profile)
+	t, err := opts.load(ctx, opts.Kind)
 	if err != nil {
 		return err
 	}

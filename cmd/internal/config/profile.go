@@ -20,7 +20,7 @@ func NewCmdProfile(f *cli.Factory) *cobra.Command {
 	for _, verb := range []string{"show", "copy", "rename", "delete", "get", "set", "unset", "edit", "add", "remove", "assign"} {
 		subs = append(subs, NewCmdProfileVerb(f, verb, nil))
 	}
-	return group("profile", "Manage profiles", append(subs, NewCmdDevice(f, true))...)
+	return group("profile", "Manage profiles", append(subs, NewCmdDevice(f, Profile))...)
 }
 
 // ProfileListOptions are the inputs of lite profile list.
@@ -33,7 +33,7 @@ type ProfileListOptions struct {
 // tests.
 func NewCmdProfileList(f *cli.Factory, runF func(context.Context, *ProfileListOptions) error) *cobra.Command {
 	opts := &ProfileListOptions{}
-	cmd := newCmd(f, opts, &opts.base, runF, RunProfileList,
+	cmd := newCmd(f, &opts.base, runner(runF, RunProfileList, opts),
 		&cobra.Command{Use: "list [REMOTE:]", Aliases: []string{"ls"}, Short: "List profiles", Args: cli.RangeArgs(0, 1)},
 		func([]string) error { return onlyServer(opts.Name) })
 	output.AddFormatFlag(cmd, &opts.Format)
@@ -70,7 +70,7 @@ type ProfileCreateOptions struct {
 // RunProfileCreate in tests.
 func NewCmdProfileCreate(f *cli.Factory, runF func(context.Context, *ProfileCreateOptions) error) *cobra.Command {
 	opts := &ProfileCreateOptions{}
-	cmd := newCmd(f, opts, &opts.base, runF, RunProfileCreate,
+	cmd := newCmd(f, &opts.base, runner(runF, RunProfileCreate, opts),
 		&cobra.Command{Use: "create [REMOTE:]PROFILE", Short: "Create a profile", Args: cli.ExactArgs(1)}, nil)
 	cmd.Flags().StringVar(&opts.Description, "description", "", "the profile's description")
 	return cmd
@@ -121,7 +121,7 @@ var profileCmds = map[string]profileCmd{
 func NewCmdProfileVerb(f *cli.Factory, verb string, runF func(context.Context, *ProfileOptions) error) *cobra.Command {
 	p := profileCmds[verb]
 	opts := &ProfileOptions{}
-	return newCmd(f, opts, &opts.base, runF, p.run,
+	return newCmd(f, &opts.base, runner(runF, p.run, opts),
 		&cobra.Command{Use: p.use, Short: p.short, Aliases: p.aliases, Args: cli.RangeArgs(p.min, p.max)},
 		func(args []string) error {
 			opts.Args = args[1:]
@@ -154,7 +154,7 @@ func sameServer(f *cli.Factory, refs []string) ([]string, error) {
 
 // RunProfileShow prints the profile as YAML.
 func RunProfileShow(ctx context.Context, opts *ProfileOptions) error {
-	t, err := opts.load(ctx, true)
+	t, err := opts.load(ctx, Profile)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func RunProfileShow(ctx context.Context, opts *ProfileOptions) error {
 // RunProfileCopy creates profile Args[0] on the same server with the profile's config and
 // devices.
 func RunProfileCopy(ctx context.Context, opts *ProfileOptions) error {
-	t, err := opts.load(ctx, true)
+	t, err := opts.load(ctx, Profile)
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func RunProfileDelete(ctx context.Context, opts *ProfileOptions) error {
 
 // RunProfileGet prints the profile's config key Args[0].
 func RunProfileGet(ctx context.Context, opts *ProfileOptions) error {
-	t, err := opts.load(ctx, true)
+	t, err := opts.load(ctx, Profile)
 	if err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func RunProfileGet(ctx context.Context, opts *ProfileOptions) error {
 
 // RunProfileSet sets the profile's config keys (KEY=VALUE... or KEY VALUE).
 func RunProfileSet(ctx context.Context, opts *ProfileOptions) error {
-	t, err := opts.load(ctx, true)
+	t, err := opts.load(ctx, Profile)
 	if err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func RunProfileSet(ctx context.Context, opts *ProfileOptions) error {
 
 // RunProfileUnset removes the profile's config keys, each of which must be set.
 func RunProfileUnset(ctx context.Context, opts *ProfileOptions) error {
-	t, err := opts.load(ctx, true)
+	t, err := opts.load(ctx, Profile)
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func RunProfileUnset(ctx context.Context, opts *ProfileOptions) error {
 
 // RunProfileEdit replaces the profile's writable part with the user's edit of it.
 func RunProfileEdit(ctx context.Context, opts *ProfileOptions) error {
-	t, err := opts.load(ctx, true)
+	t, err := opts.load(ctx, Profile)
 	if err != nil {
 		return err
 	}
@@ -285,7 +285,7 @@ func RunProfileAssign(ctx context.Context, opts *ProfileOptions) error {
 // changeProfiles loads the instance, lets change edit its profiles with Args[0], saves it
 // and prints the message change returns.
 func changeProfiles(ctx context.Context, opts *ProfileOptions, change func(t *target, arg string) (string, error)) error {
-	t, err := opts.load(ctx, false)
+	t, err := opts.load(ctx, Instance)
 	if err != nil {
 		return err
 	}

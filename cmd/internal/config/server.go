@@ -72,7 +72,7 @@ type TrustOptions struct {
 // tests.
 func NewCmdTrustAdd(f *cli.Factory, runF func(context.Context, *TrustOptions) error) *cobra.Command {
 	opts := &TrustOptions{}
-	return newCmd(f, opts, &opts.base, runF, RunTrustAdd,
+	return newCmd(f, &opts.base, runner(runF, RunTrustAdd, opts),
 		&cobra.Command{Use: "add [REMOTE:]NAME", Short: "Print a one-time join token for a client called NAME",
 			Example: "  lite config trust add laptop\n  (then on the laptop: lite remote add host2 TOKEN)", Args: cli.ExactArgs(1)}, nil)
 }
@@ -104,7 +104,7 @@ type TrustListOptions struct {
 // tests.
 func NewCmdTrustList(f *cli.Factory, runF func(context.Context, *TrustListOptions) error) *cobra.Command {
 	opts := &TrustListOptions{}
-	cmd := newCmd(f, opts, &opts.base, runF, RunTrustList,
+	cmd := newCmd(f, &opts.base, runner(runF, RunTrustList, opts),
 		&cobra.Command{Use: "list [REMOTE:]", Aliases: []string{"ls"}, Short: "List trusted client certificates", Args: cli.RangeArgs(0, 1)},
 		func(args []string) error { return onlyServer(opts.Name) })
 	output.AddFormatFlag(cmd, &opts.Format)
@@ -137,7 +137,7 @@ func RunTrustList(ctx context.Context, opts *TrustListOptions) error {
 // replaces RunTrustRemove in tests.
 func NewCmdTrustRemove(f *cli.Factory, runF func(context.Context, *TrustOptions) error) *cobra.Command {
 	opts := &TrustOptions{}
-	return newCmd(f, opts, &opts.base, runF, RunTrustRemove,
+	return newCmd(f, &opts.base, runner(runF, RunTrustRemove, opts),
 		&cobra.Command{Use: "remove [REMOTE:]NAME|FINGERPRINT", Aliases: []string{"rm"}, Short: "Stop trusting a client (refused at once)", Args: cli.ExactArgs(1)}, nil)
 }
 

@@ -28,6 +28,12 @@ import (
 
 // Client is the part of the API these commands use; *client.Client satisfies it.
 type Client interface {
+	TargetClient
+	ServerClient
+}
+
+// TargetClient is the part of the API that reads and writes instances and profiles.
+type TargetClient interface {
 	GetInstance(ctx context.Context, name string) (*api.InstanceFull, error)
 	UpdateInstance(ctx context.Context, name string, put api.InstancePut) (*client.Operation, error)
 	GetProfiles(ctx context.Context) ([]api.Profile, error)
@@ -36,6 +42,10 @@ type Client interface {
 	UpdateProfile(ctx context.Context, name string, p api.ProfilePut) error
 	RenameProfile(ctx context.Context, name, newName string) error
 	DeleteProfile(ctx context.Context, name string) error
+}
+
+// ServerClient is the part of the API that reads and writes a server's config and trust.
+type ServerClient interface {
 	GetServer(ctx context.Context) (*api.Server, error)
 	UpdateServer(ctx context.Context, put api.ServerPut) error
 	GetCertificates(ctx context.Context) ([]api.Certificate, error)
@@ -62,9 +72,9 @@ type base struct {
 }
 
 // newCmd completes cmd, a command on what its first argument names ("REMOTE:NAME" for another
-// server's): base gets the client and name from it, bind (when not nil) fills the rest of the
-// options from all the arguments or refuses them, then run (or runF, in tests) runs.
-func newCmd[O any](f *cli.Factory, opts *O, b *base, runF, run func(context.Context, *O) error, cmd *cobra.Command, bind func(args []string) error) *cobra.Command {
+// server's): b gets the client and name from it, bind (when not nil) fills the rest of the
+// options from all the arguments or refuses them, then run runs.
+func newCmd(f *cli.Factory, b *base, run func(context.Context) error, cmd *cobra.Command, bind func(args []string) error) *cobra.Command {
 	b.IO = f.IO
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ref := ""
@@ -77,12 +87,17 @@ func newCmd[O any](f *cli.Factory, opts *O, b *base, runF, run func(context.Cont
 				return err
 			}
 		}
-		if runF != nil {
-			return runF(cmd.Context(), opts)
-		}
-		return run(cmd.Context(), opts)
+		return run(cmd.Context())
 	}
 	return cmd
+}
+
+// runner returns what runs a command's options: runF when a test gives one, else run.
+func runner[O any](runF, run func(context.Context, *O) error, opts *O) func(context.Context) error {
+	if runF != nil {
+		run = runF
+	}
+	return func(ctx context.Context) error { return run(ctx, opts) }
 }
 
 // group returns a command that only holds subcommands.
@@ -108,14 +123,23 @@ type target struct {
 	prof *api.Profile      // set for a profile
 }
 
-// load connects and loads the profile (or instance) b names.
-func (b *base) load(ctx context.Context, profile bool) (*target, error) {
+// Kind is what a command's target is: an instance or a profile.
+type Kind string
+
+// The kinds of target; the names appear in usage lines ([REMOTE:]INSTANCE).
+const (
+	Instance Kind = "Instance"
+	Profile  Kind = "Profile"
+)
+
+// load connects and loads the instance or profile b names.
+func (b *base) load(ctx context.Context, kind Kind) (*target, error) {
 	c, err := b.Client()
 	if err != nil {
 		return nil, err
 	}
 	t := &target{c: c, io: b.IO, name: b.Name}
-	if profile {
+	if kind == Profile {
 		if t.prof, err = c.GetProfile(ctx, b.Name); err != nil {
 			return nil, err
 		}
