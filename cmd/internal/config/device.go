@@ -43,7 +43,11 @@ func NewCmdDevice(f *cli.Factory, kind Kind) *cobra.Command {
 	for _, verb := range []string{"add", "remove", "list", "show", "get", "set", "unset"} {
 		subs = append(subs, NewCmdDeviceVerb(f, kind, verb, nil))
 	}
-	return group("device", "Manage devices of a "+strings.ToLower(string(kind)), subs...)
+	what := "an instance"
+	if kind == Profile {
+		what = "a profile"
+	}
+	return group("device", "Manage devices of "+what, subs...)
 }
 
 // NewCmdDeviceVerb returns `device VERB [REMOTE:]INSTANCE|PROFILE ...` (verb one of add,
