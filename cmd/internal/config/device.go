@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -10,143 +11,177 @@ import (
 	"lite/cmd/internal/output"
 )
 
-// loader loads the target a command names (an instance or a profile).
-type loader func(ctx context.Context, c Client, name string) (*target, error)
-
-// deviceCmds builds the `device` subcommands for one kind of target.
-type deviceCmds struct {
-	f    *cli.Factory
-	conn func() (Client, error)
-	up   string // INSTANCE or PROFILE, for the usage lines
-	load loader
+// DeviceOptions are the inputs of the device commands of lite config and lite profile.
+type DeviceOptions struct {
+	base          // Name is the instance or profile
+	Kind Kind     // what Name names
+	Args []string // the arguments after the target
 }
 
-// newCmdDevice returns the `device` group for a target kind ("instance" or "profile").
-func newCmdDevice(f *cli.Factory, conn func() (Client, error), what string, load loader) *cobra.Command {
-	d := deviceCmds{f: f, conn: conn, up: "INSTANCE", load: load}
-	if what == "profile" {
-		d.up = "PROFILE"
+// deviceCmd is a `device` subcommand: what is its usage after the target, min and max bound
+// its argument count (max -1: no bound), run does the work.
+type deviceCmd struct {
+	what, short string
+	min, max    int
+	run         func(context.Context, *DeviceOptions) error
+}
+
+var deviceCmds = map[string]deviceCmd{
+	"add":    {"DEVICE TYPE [KEY=VALUE...]", "Add a device", 3, -1, RunDeviceAdd},
+	"remove": {"DEVICE...", "Remove devices", 2, -1, RunDeviceRemove},
+	"list":   {"", "List devices", 1, 1, RunDeviceList},
+	"show":   {"", "Show devices as YAML", 1, 1, RunDeviceShow},
+	"get":    {"DEVICE KEY", "Get a device key", 3, 3, RunDeviceGet},
+	"set":    {"DEVICE KEY=VALUE...", "Set device keys", 3, -1, RunDeviceSet},
+	"unset":  {"DEVICE KEY", "Unset a device key", 3, 3, RunDeviceUnset},
+}
+
+// NewCmdDevice returns the `device` group of lite config (kind Instance) or lite profile
+// (Profile).
+func NewCmdDevice(f *cli.Factory, kind Kind) *cobra.Command {
+	var subs []*cobra.Command
+	for _, verb := range []string{"add", "remove", "list", "show", "get", "set", "unset"} {
+		subs = append(subs, NewCmdDeviceVerb(f, kind, verb, nil))
 	}
-	cmd := &cobra.Command{Use: "device", Short: "Manage devices of a " + what, Args: cli.ExactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
-	cmd.AddCommand(d.add(), d.remove(), d.list(), d.show(), d.get(), d.set(), d.unset())
-	return cmd
+	what := "an instance"
+	if kind == Profile {
+		what = "a profile"
+	}
+	return group("device", "Manage devices of "+what, subs...)
 }
 
-// cmd returns a subcommand whose first argument names the target, loaded before fn runs.
-func (d deviceCmds) cmd(use, short string, args cobra.PositionalArgs, fn func(cmd *cobra.Command, t *target, args []string) error) *cobra.Command {
-	return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
-		c, err := d.conn()
-		if err != nil {
+// NewCmdDeviceVerb returns `device VERB [REMOTE:]INSTANCE|PROFILE ...` (verb one of add,
+// remove, list, show, get, set, unset); runF replaces its RunDeviceVerb in tests.
+func NewCmdDeviceVerb(f *cli.Factory, kind Kind, verb string, runF func(context.Context, *DeviceOptions) error) *cobra.Command {
+	d := deviceCmds[verb]
+	use := verb + " [REMOTE:]" + strings.ToUpper(string(kind))
+	if d.what != "" {
+		use += " " + d.what
+	}
+	opts := &DeviceOptions{Kind: kind}
+	return newCmd(f, &opts.base, runner(runF, d.run, opts), &cobra.Command{Use: use, Short: d.short, Args: cli.RangeArgs(d.min, d.max)},
+		func(args []string) error { opts.Args = args[1:]; return nil })
+}
+
+// RunDeviceAdd adds device Args[0] of type Args[1] with the keys that follow.
+func RunDeviceAdd(ctx context.Context, opts *DeviceOptions) error {
+	t, err := opts.load(ctx, opts.Kind)
+	if err != nil {
+		return err
+	}
+	name, typ := opts.Args[0], opts.Args[1]
+	if _, ok := t.devices()[name]; ok {
+		return fmt.Errorf("The device already exists") //nolint:staticcheck // lxc's wording
+	}
+	kv, err := pairs(opts.Args[2:])
+	if err != nil {
+		return err
+	}
+	kv["type"] = typ
+	t.devices()[name] = kv
+	if err := t.save(ctx); err != nil {
+		return err
+	}
+	return opts.say("Device %s added to %s", name, t.name)
+}
+
+// RunDeviceRemove removes the devices Args names, all or none.
+func RunDeviceRemove(ctx context.Context, opts *DeviceOptions) error {
+	t, err := opts.load(ctx, opts.Kind)
+	if err != nil {
+		return err
+	}
+	for _, name := range opts.Args {
+		if _, ok := t.devices()[name]; !ok {
+			return t.missing(name)
+		}
+		delete(t.devices(), name)
+	}
+	if err := t.save(ctx); err != nil {
+		return err
+	}
+	for _, name := range opts.Args {
+		if err := opts.say("Device %s removed from %s", name, t.name); err != nil {
 			return err
 		}
-		t, err := d.load(cmd.Context(), c, args[0])
-		if err != nil {
+	}
+	return nil
+}
+
+// RunDeviceList prints the target's own devices, one a line.
+func RunDeviceList(ctx context.Context, opts *DeviceOptions) error {
+	t, err := opts.load(ctx, opts.Kind)
+	if err != nil {
+		return err
+	}
+	for _, n := range sortedKeys(t.devices()) {
+		if err := opts.say("%s", n); err != nil {
 			return err
 		}
-		return fn(cmd, t, args[1:])
-	}}
+	}
+	return nil
 }
 
-func (d deviceCmds) say(format string, a ...any) error {
-	_, err := fmt.Fprintf(d.f.IO.Out, format+"\n", a...)
-	return err
+// RunDeviceShow prints the target's own devices as YAML.
+func RunDeviceShow(ctx context.Context, opts *DeviceOptions) error {
+	t, err := opts.load(ctx, opts.Kind)
+	if err != nil {
+		return err
+	}
+	return output.PrintYAML(opts.IO.Out, t.devices())
 }
 
-func (d deviceCmds) add() *cobra.Command {
-	return d.cmd("add "+d.up+" DEVICE TYPE [KEY=VALUE...]", "Add a device", cli.MinArgs(3), func(cmd *cobra.Command, t *target, args []string) error {
-		name, typ := args[0], args[1]
-		if _, ok := t.devices()[name]; ok {
-			return fmt.Errorf("The device already exists") //nolint:staticcheck // lxc's wording
-		}
-		kv, err := pairs(args[2:])
-		if err != nil {
-			return err
-		}
-		kv["type"] = typ
-		t.devices()[name] = kv
-		if err := t.save(cmd.Context()); err != nil {
-			return err
-		}
-		return d.say("Device %s added to %s", name, t.name)
-	})
+// RunDeviceGet prints key Args[1] of device Args[0].
+func RunDeviceGet(ctx context.Context, opts *DeviceOptions) error {
+	t, err := opts.load(ctx, opts.Kind)
+	if err != nil {
+		return err
+	}
+	dev, err := t.device(opts.Args[0])
+	if err != nil {
+		return err
+	}
+	return opts.say("%s", dev[opts.Args[1]])
 }
 
-func (d deviceCmds) remove() *cobra.Command {
-	return d.cmd("remove "+d.up+" DEVICE...", "Remove devices", cli.MinArgs(2), func(cmd *cobra.Command, t *target, args []string) error {
-		for _, name := range args {
-			if _, ok := t.devices()[name]; !ok {
-				return t.missing(name)
-			}
-			delete(t.devices(), name)
-		}
-		if err := t.save(cmd.Context()); err != nil {
-			return err
-		}
-		for _, name := range args {
-			if err := d.say("Device %s removed from %s", name, t.name); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-func (d deviceCmds) list() *cobra.Command {
-	return d.cmd("list "+d.up, "List devices", cli.ExactArgs(1), func(_ *cobra.Command, t *target, _ []string) error {
-		for _, n := range sortedKeys(t.devices()) {
-			if err := d.say("%s", n); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-func (d deviceCmds) show() *cobra.Command {
-	return d.cmd("show "+d.up, "Show devices as YAML", cli.ExactArgs(1), func(_ *cobra.Command, t *target, _ []string) error {
-		return output.PrintYAML(d.f.IO.Out, t.devices())
-	})
-}
-
-func (d deviceCmds) get() *cobra.Command {
-	return d.cmd("get "+d.up+" DEVICE KEY", "Get a device key", cli.ExactArgs(3), func(_ *cobra.Command, t *target, args []string) error {
-		dev, err := t.device(args[0])
-		if err != nil {
-			return err
-		}
-		return d.say("%s", dev[args[1]])
-	})
-}
-
-func (d deviceCmds) set() *cobra.Command {
-	return d.cmd("set "+d.up+" DEVICE KEY=VALUE...", "Set device keys", cli.MinArgs(3), func(cmd *cobra.Command, t *target, args []string) error {
-		dev, err := t.device(args[0])
-		if err != nil {
-			return err
-		}
-		kv, err := keyValues(args[1:])
+// RunDeviceSet sets keys of device Args[0].
+func RunDeviceSet(ctx context.Context, opts *DeviceOptions) error {
+	return changeDevice(ctx, opts, func(dev map[string]string) error {
+		kv, err := keyValues(opts.Args[1:])
 		if err != nil {
 			return err
 		}
 		for k, v := range kv {
 			dev[k] = v
 		}
-		t.devices()[args[0]] = dev
-		return t.save(cmd.Context())
+		return nil
 	})
 }
 
-func (d deviceCmds) unset() *cobra.Command {
-	return d.cmd("unset "+d.up+" DEVICE KEY", "Unset a device key", cli.ExactArgs(3), func(cmd *cobra.Command, t *target, args []string) error {
-		dev, err := t.device(args[0])
-		if err != nil {
-			return err
-		}
-		delete(dev, args[1])
-		t.devices()[args[0]] = dev
-		return t.save(cmd.Context())
+// RunDeviceUnset removes key Args[1] of device Args[0].
+func RunDeviceUnset(ctx context.Context, opts *DeviceOptions) error {
+	return changeDevice(ctx, opts, func(dev map[string]string) error {
+		delete(dev, opts.Args[1])
+		return nil
 	})
+}
+
+// changeDevice applies change to a copy of device Args[0], which becomes the target's own,
+// and saves the target.
+func changeDevice(ctx context.Context, opts *DeviceOptions, change func(dev map[string]string) error) error {
+	t, err := opts.load(ctx, opts.Kind)
+	if err != nil {
+		return err
+	}
+	dev, err := t.device(opts.Args[0])
+	if err != nil {
+		return err
+	}
+	if err := change(dev); err != nil {
+		return err
+	}
+	t.devices()[opts.Args[0]] = dev
+	return t.save(ctx)
 }
 
 // pairs reads KEY=VALUE arguments.

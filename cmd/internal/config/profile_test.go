@@ -1,164 +1,202 @@
 package config
 
 import (
-	"context"
-	"fmt"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
 
-	"lite/client"
+	"github.com/spf13/cobra"
+
 	"lite/client/api"
-	"lite/cmd/internal/cli"
-	"lite/cmd/internal/cli/clitest"
 )
 
-// fakeProfiles is a cli.Client (from clitest) that also serves profiles from memory.
-type fakeProfiles struct {
-	*clitest.Client
-	profiles map[string]*api.Profile
-	calls    []string
-}
-
-func (f *fakeProfiles) UpdateInstance(context.Context, string, api.InstancePut) (*client.Operation, error) {
-	return nil, fmt.Errorf("not in this fake")
-}
-
-func (f *fakeProfiles) GetProfiles(ctx context.Context) ([]api.Profile, error) {
-	out := []api.Profile{}
-	for _, n := range sortedKeys(f.profiles) {
-		out = append(out, *f.profiles[n])
-	}
-	return out, nil
-}
-
-func (f *fakeProfiles) GetProfile(ctx context.Context, name string) (*api.Profile, error) {
-	p, ok := f.profiles[name]
-	if !ok {
-		return nil, fmt.Errorf("profile %q: %w", name, api.ErrNotFound)
-	}
-	c := *p
-	c.Config, c.Devices = map[string]string{}, map[string]map[string]string{}
-	for k, v := range p.Config {
-		c.Config[k] = v
-	}
-	for k, v := range p.Devices {
-		c.Devices[k] = v
-	}
-	return &c, nil
-}
-
-func (f *fakeProfiles) CreateProfile(ctx context.Context, p api.ProfilesPost) error {
-	f.calls = append(f.calls, "create "+p.Name)
-	f.profiles[p.Name] = &api.Profile{Name: p.Name, ProfilePut: p.ProfilePut}
-	return nil
-}
-
-func (f *fakeProfiles) UpdateProfile(ctx context.Context, name string, p api.ProfilePut) error {
-	f.calls = append(f.calls, "update "+name)
-	f.profiles[name].ProfilePut = p
-	return nil
-}
-
-func (f *fakeProfiles) RenameProfile(ctx context.Context, name, to string) error {
-	f.calls = append(f.calls, "rename "+name+" "+to)
-	return nil
-}
-
-func (f *fakeProfiles) DeleteProfile(ctx context.Context, name string) error {
-	f.calls = append(f.calls, "delete "+name)
-	return nil
-}
-
-func runProfile(t *testing.T, fake *fakeProfiles, stdin string, args ...string) (string, error) {
-	t.Helper()
-	ios, stdout, _ := cli.TestIO(stdin)
-	cmd := newCmdProfile(&cli.Factory{IO: ios}, func() (Client, error) { return fake, nil })
-	cmd.SetArgs(args)
-	cmd.SetOut(stdout)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	err := cmd.Execute()
-	return stdout.String(), err
-}
-
-func newFake() *fakeProfiles {
-	return &fakeProfiles{Client: &clitest.Client{}, profiles: map[string]*api.Profile{
-		"default": {Name: "default", ProfilePut: api.ProfilePut{Description: "Default", Config: map[string]string{},
-			Devices: map[string]map[string]string{"root": {"type": "disk", "path": "/", "pool": "default"}}}, UsedBy: []string{"/1.0/instances/a"}},
-	}}
-}
-
+// TestProfileCommands drives lite profile through its command line against the fake daemon.
 func TestProfileCommands(t *testing.T) {
-	fake := newFake()
-	out, err := runProfile(t, fake, "", "list")
+	d := newDaemon(t)
+	f, buf := factory(t, d, "", nil)
+	cmd := NewCmdProfile(f)
+	out, err := run(cmd, buf, "list")
 	if err != nil || !strings.Contains(out, "| default | Default     | 1       |") {
 		t.Errorf("list: %v\n%s", err, out)
 	}
-	if out, err = runProfile(t, fake, "", "create", "p1"); err != nil || out != "Profile p1 created\n" {
-		t.Errorf("create: %q %v", out, err)
+	if out, err = run(cmd, buf, "create", "p1", "--description", "first"); err != nil || out != "Profile p1 created\n" || d.profile("p1").Description != "first" {
+		t.Errorf("create: %q %v %+v", out, err, d.profile("p1"))
 	}
-	if _, err = runProfile(t, fake, "", "set", "p1", "limits.memory=1GiB", "user.a=b"); err != nil {
+	if _, err = run(cmd, buf, "set", "p1", "limits.memory=1GiB", "user.a=b"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = runProfile(t, fake, "", "set", "p1", "limits.cpu", "2"); err != nil {
+	if _, err = run(cmd, buf, "set", "p1", "limits.cpu", "2"); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"limits.memory": "1GiB", "user.a": "b", "limits.cpu": "2"}
-	if !reflect.DeepEqual(fake.profiles["p1"].Config, want) {
-		t.Errorf("config after set = %v", fake.profiles["p1"].Config)
+	if got := d.profile("p1").Config; !reflect.DeepEqual(got, want) {
+		t.Errorf("config after set = %v", got)
 	}
-	if out, _ = runProfile(t, fake, "", "get", "p1", "limits.cpu"); out != "2\n" {
+	if out, _ = run(cmd, buf, "get", "p1", "limits.cpu"); out != "2\n" {
 		t.Errorf("get = %q", out)
 	}
-	if _, err = runProfile(t, fake, "", "unset", "p1", "user.a"); err != nil {
+	if _, err = run(cmd, buf, "unset", "p1", "user.a"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = runProfile(t, fake, "", "unset", "p1", "user.a"); err == nil || !strings.Contains(err.Error(), "not set") {
+	if _, err = run(cmd, buf, "unset", "p1", "user.a"); err == nil || !strings.Contains(err.Error(), "not set") {
 		t.Errorf("unset of a missing key: %v", err)
 	}
-	if _, err = runProfile(t, fake, "", "set", "p1", "novalue"); err == nil {
+	if _, err = run(cmd, buf, "set", "p1", "novalue"); err == nil {
 		t.Error("set without a value accepted")
 	}
-	if out, err = runProfile(t, fake, "", "device", "add", "p1", "data", "disk", "source=/srv", "path=/data"); err != nil || out != "Device data added to p1\n" {
+	if out, err = run(cmd, buf, "copy", "p1", "p3"); err != nil || out != "" || !reflect.DeepEqual(d.profile("p3").Config, d.profile("p1").Config) {
+		t.Errorf("copy: %q %v %+v", out, err, d.profile("p3"))
+	}
+	if out, err = run(cmd, buf, "show", "p3"); err != nil || !strings.Contains(out, "limits.cpu: \"2\"") {
+		t.Errorf("show: %v\n%s", err, out)
+	}
+	checkProfileDevices(t, d, cmd, buf)
+	// edit from stdin (not a terminal) replaces the writable part.
+	f.IO.In = strings.NewReader("description: new\nconfig:\n  limits.cpu: 1\n")
+	if _, err = run(cmd, buf, "edit", "p1"); err != nil {
+		t.Fatal(err)
+	}
+	if p := d.profile("p1"); p.Description != "new" || !reflect.DeepEqual(p.Config, map[string]string{"limits.cpu": "1"}) || len(p.Devices) != 0 {
+		t.Errorf("after edit: %+v", p)
+	}
+	f.IO.In = strings.NewReader("config: [not, a, map]\n")
+	if _, err = run(cmd, buf, "edit", "p1"); err == nil || !strings.Contains(err.Error(), "YAML") {
+		t.Errorf("edit with bad YAML: %v", err)
+	}
+	if out, _ = run(cmd, buf, "rename", "p1", "p2"); out != "Profile p1 renamed to p2\n" || d.profile("p2").Name != "p2" {
+		t.Errorf("rename: %q", out)
+	}
+	if out, _ = run(cmd, buf, "delete", "p2", "p3"); out != "Profile p2 deleted\nProfile p3 deleted\n" || d.profile("p3").Name != "" {
+		t.Errorf("delete: %q", out)
+	}
+	if _, err = run(cmd, buf, "show", "nope"); !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("show of a missing profile: %v, want ErrNotFound", err)
+	}
+}
+
+// checkProfileDevices drives lite profile device on profile p1.
+func checkProfileDevices(t *testing.T, d *daemon, c *cobra.Command, buf *strings.Builder) {
+	t.Helper()
+	out, err := run(c, buf, "device", "add", "p1", "data", "disk", "source=/srv", "path=/data")
+	if err != nil || out != "Device data added to p1\n" {
 		t.Errorf("device add: %q %v", out, err)
 	}
-	if _, err = runProfile(t, fake, "", "device", "add", "p1", "data", "disk"); err == nil {
-		t.Error("adding an existing device succeeded")
+	if _, err = run(c, buf, "device", "add", "p1", "data", "disk"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("adding a device twice: %v", err)
 	}
-	if _, err = runProfile(t, fake, "", "device", "set", "p1", "data", "readonly=true"); err != nil {
+	if _, err = run(c, buf, "device", "add", "p1", "x", "disk", "novalue"); err == nil || d.profile("p1").Devices["x"] != nil {
+		t.Errorf("device add with a bad key: %v", err)
+	}
+	if _, err = run(c, buf, "device", "set", "p1", "data", "readonly=true"); err != nil {
 		t.Fatal(err)
 	}
 	wantDev := map[string]string{"type": "disk", "source": "/srv", "path": "/data", "readonly": "true"}
-	if !reflect.DeepEqual(fake.profiles["p1"].Devices["data"], wantDev) {
-		t.Errorf("device = %v", fake.profiles["p1"].Devices["data"])
+	if got := d.profile("p1").Devices["data"]; !reflect.DeepEqual(got, wantDev) {
+		t.Errorf("device = %v", got)
 	}
-	if out, _ = runProfile(t, fake, "", "device", "list", "p1"); out != "data\n" {
+	if out, _ = run(c, buf, "device", "get", "p1", "data", "path"); out != "/data\n" {
+		t.Errorf("device get = %q", out)
+	}
+	if _, err = run(c, buf, "device", "unset", "p1", "data", "readonly"); err != nil || d.profile("p1").Devices["data"]["readonly"] != "" {
+		t.Errorf("device unset: %v %v", err, d.profile("p1").Devices["data"])
+	}
+	if out, _ = run(c, buf, "device", "list", "p1"); out != "data\n" {
 		t.Errorf("device list = %q", out)
 	}
-	if out, err = runProfile(t, fake, "", "device", "remove", "p1", "data"); err != nil || out != "Device data removed from p1\n" {
+	if out, _ = run(c, buf, "device", "show", "p1"); !strings.Contains(out, "source: /srv") {
+		t.Errorf("device show = %q", out)
+	}
+	if out, err = run(c, buf, "device", "remove", "p1", "data"); err != nil || out != "Device data removed from p1\n" {
 		t.Errorf("device remove: %q %v", out, err)
 	}
-	if _, err = runProfile(t, fake, "", "device", "remove", "p1", "data"); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if _, err = run(c, buf, "device", "remove", "p1", "data"); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("removing a missing device: %v", err)
 	}
-	// edit from stdin (not a terminal) replaces the writable part.
-	if _, err = runProfile(t, fake, "description: new\nconfig:\n  limits.cpu: 1\n", "edit", "p1"); err != nil {
-		t.Fatal(err)
+}
+
+// TestProfilesOfInstance: add, remove and assign change an instance's profiles and wait for
+// its update operation; refusals send no update.
+func TestProfilesOfInstance(t *testing.T) {
+	d := newDaemon(t)
+	f, buf := factory(t, d, "", nil)
+	cmd := NewCmdProfile(f)
+	if out, err := run(cmd, buf, "add", "c1", "big"); err != nil || out != "Profile big added to c1\n" ||
+		!reflect.DeepEqual(d.instance("c1").Profiles, []string{"default", "big"}) {
+		t.Errorf("add: %q %v %v", out, err, d.instance("c1").Profiles)
 	}
-	if p := fake.profiles["p1"]; p.Description != "new" || !reflect.DeepEqual(p.Config, map[string]string{"limits.cpu": "1"}) || len(p.Devices) != 0 {
-		t.Errorf("after edit: %+v", p)
+	if _, err := run(cmd, buf, "add", "c1", "big"); err == nil || !strings.Contains(err.Error(), "already applied") {
+		t.Errorf("adding a profile twice: %v", err)
 	}
-	if _, err = runProfile(t, fake, "config: [not, a, map]\n", "edit", "p1"); err == nil || !strings.Contains(err.Error(), "YAML") {
-		t.Errorf("edit with bad YAML: %v", err)
+	if out, err := run(cmd, buf, "remove", "c1", "default"); err != nil || out != "Profile default removed from c1\n" ||
+		!reflect.DeepEqual(d.instance("c1").Profiles, []string{"big"}) {
+		t.Errorf("remove: %q %v %v", out, err, d.instance("c1").Profiles)
 	}
-	if out, _ = runProfile(t, fake, "", "rename", "p1", "p2"); out != "Profile p1 renamed to p2\n" {
-		t.Errorf("rename: %q", out)
+	if _, err := run(cmd, buf, "remove", "c1", "default"); err == nil || !strings.Contains(err.Error(), "isn't currently applied") {
+		t.Errorf("removing a profile not applied: %v", err)
 	}
-	if out, _ = runProfile(t, fake, "", "delete", "p2"); out != "Profile p2 deleted\n" {
-		t.Errorf("delete: %q", out)
+	if out, err := run(cmd, buf, "assign", "c1", "a,b"); err != nil || out != "Profiles a,b applied to c1\n" ||
+		!reflect.DeepEqual(d.instance("c1").Profiles, []string{"a", "b"}) {
+		t.Errorf("assign: %q %v %v", out, err, d.instance("c1").Profiles)
 	}
-	if _, err = runProfile(t, fake, "", "show", "nope"); err == nil {
-		t.Error("show of a missing profile succeeded")
+	if out, err := run(cmd, buf, "apply", "c1", ""); err != nil || out != "Profiles removed from c1\n" || len(d.instance("c1").Profiles) != 0 {
+		t.Errorf("assign none: %q %v %v", out, err, d.instance("c1").Profiles)
+	}
+	if n := strings.Count(d.CallLog(), "PUT /1.0/instances/c1"); n != 4 {
+		t.Errorf("%d instance updates, want 4 (refusals send none):\n%s", n, d.CallLog())
+	}
+	// A failed update is the command's error.
+	d.updateOp = api.Operation{StatusCode: api.Failure, Err: `Profile "nope" doesn't exist`}
+	if _, err := run(cmd, buf, "add", "c1", "nope"); err == nil || err.Error() != `Profile "nope" doesn't exist` {
+		t.Errorf("add of a missing profile: %v, want the operation's error", err)
+	}
+}
+
+// TestProfileRemotes: every profile command takes REMOTE: on its first argument and then
+// works on that server only; names of several servers in one delete are refused.
+func TestProfileRemotes(t *testing.T) {
+	local, host2 := newDaemon(t), newDaemon(t)
+	f, buf := factory(t, local, "", map[string]*daemon{"host2": host2})
+	cmd := NewCmdProfile(f)
+	steps := [][]string{
+		{"create", "host2:rp"}, {"set", "host2:rp", "user.where=host2"}, {"copy", "host2:rp", "rp2"},
+		{"device", "add", "host2:rp", "data", "disk", "source=/srv", "path=/data"},
+		{"add", "host2:c1", "rp"}, {"rename", "host2:rp2", "rp3"}, {"delete", "host2:rp3"},
+	}
+	for _, args := range steps {
+		if _, err := run(cmd, buf, args...); err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+	}
+	if local.CallLog() != "" {
+		t.Errorf("the default daemon got requests: %q", local.CallLog())
+	}
+	if p := host2.profile("rp"); p.Config["user.where"] != "host2" || p.Devices["data"]["path"] != "/data" {
+		t.Errorf("host2's profile: %+v", p)
+	}
+	if !reflect.DeepEqual(host2.instance("c1").Profiles, []string{"default", "rp"}) || host2.profile("rp3").Name != "" {
+		t.Errorf("host2: c1's profiles %v, rp3 %+v", host2.instance("c1").Profiles, host2.profile("rp3"))
+	}
+	if out, err := run(cmd, buf, "get", "host2:rp", "user.where"); err != nil || out != "host2\n" {
+		t.Errorf("get host2:rp: %q %v", out, err)
+	}
+	if out, err := run(cmd, buf, "list", "host2:"); err != nil || !strings.Contains(out, "| rp ") {
+		t.Errorf("list host2: %q %v", out, err)
+	}
+	if out, err := run(cmd, buf, "list"); err != nil || strings.Contains(out, "| rp ") {
+		t.Errorf("list of the default daemon shows host2's profile: %q %v", out, err)
+	}
+	before, localBefore := host2.CallLog(), local.CallLog()
+	for _, args := range [][]string{{"list", "host2:rp"}, {"list", "nope:"}, {"delete", "host2:rp", "default"}, {"delete", "rp", "host2:default"}} {
+		if _, err := run(cmd, buf, args...); !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("%q: %v, want ErrInvalid", args, err)
+		}
+	}
+	if host2.CallLog() != before || local.CallLog() != localBefore {
+		t.Errorf("refused commands sent requests: host2 %q, local %q", strings.TrimPrefix(host2.CallLog(), before), strings.TrimPrefix(local.CallLog(), localBefore))
+	}
+	if _, err := run(cmd, buf, "delete", "host2:rp", "host2:default"); err != nil || host2.profile("rp").Name != "" || host2.profile("default").Name != "" {
+		t.Errorf("delete of two host2 profiles: %v", err)
 	}
 }
 

@@ -7,31 +7,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"lite/client"
 	"lite/client/api"
 	"lite/client/trust"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/output"
-	"lite/profiles"
 )
 
-// ServerClient is the part of the API the server config and trust commands use.
-type ServerClient interface {
-	GetServer(ctx context.Context) (*api.Server, error)
-	UpdateServer(ctx context.Context, put api.ServerPut) error
-	GetCertificates(ctx context.Context) ([]api.Certificate, error)
-	CreateCertificateToken(ctx context.Context, name string) (*client.Operation, error)
-	DeleteCertificate(ctx context.Context, fingerprint string) error
-}
-
-// serverClient returns the client for ref's remote ("host2:" or "") as a ServerClient.
-func serverClient(f *cli.Factory, ref string) (ServerClient, error) {
-	get, _ := f.APIFor(ref)
-	return get()
-}
-
-// isServerCall tells `lite config get|set|unset|show` aimed at the server from those aimed
-// at an instance: a server key has a dot (instance names cannot), and a bare "REMOTE:"
+// isServerCall tells `lite config get|set|unset|show|edit` aimed at the server from those
+// aimed at an instance: a server key has a dot (instance names cannot), and a bare "REMOTE:"
 // names a server.
 func isServerCall(args []string) bool {
 	if len(args) == 0 {
@@ -49,117 +32,139 @@ func serverArgs(args []string) (string, []string) {
 	return "", args
 }
 
-// runServerConfig does get/set/unset/show on the server config.
-func runServerConfig(ctx context.Context, f *cli.Factory, verb string, args []string) error {
-	ref, args := serverArgs(args)
-	c, err := serverClient(f, ref)
+// serverConfig connects and returns the client and the server's config (never nil).
+func (b *base) serverConfig(ctx context.Context) (Client, map[string]string, error) {
+	c, err := b.Client()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	srv, err := c.GetServer(ctx)
 	if err != nil {
+		return nil, nil, err
+	}
+	return c, orEmpty(srv.Config), nil
+}
+
+// updateServer reads the server's config, lets change edit it and writes it back.
+func (b *base) updateServer(ctx context.Context, change func(cfg map[string]string) error) error {
+	c, cfg, err := b.serverConfig(ctx)
+	if err != nil {
 		return err
 	}
-	cfg := srv.Config
-	if cfg == nil {
-		cfg = map[string]string{}
-	}
-	switch verb {
-	case "show":
-		return output.PrintYAML(f.IO.Out, api.ServerPut{Config: cfg})
-	case "get":
-		if len(args) != 1 {
-			return fmt.Errorf("lite config get [REMOTE:] KEY: want one key: %w", api.ErrInvalid)
-		}
-		_, err := fmt.Fprintln(f.IO.Out, cfg[args[0]])
+	if err := change(cfg); err != nil {
 		return err
-	case "unset":
-		for _, k := range args {
-			if _, ok := cfg[k]; !ok {
-				return fmt.Errorf("server config key %q is not set: %w", k, api.ErrInvalid)
-			}
-			delete(cfg, k)
-		}
-	case "set":
-		kv, err := keyValues(args)
-		if err != nil {
-			return err
-		}
-		for k, v := range kv {
-			cfg[k] = v
-		}
-		// The same table the server checks, so a typo is caught before any request.
-		if err := profiles.ValidateServerConfig(cfg); err != nil {
-			return err
-		}
 	}
 	return c.UpdateServer(ctx, api.ServerPut{Config: cfg})
 }
 
-// newCmdTrust returns `lite config trust add|list|remove`.
-func newCmdTrust(f *cli.Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "trust", Short: "Manage the clients trusted over HTTPS", Args: cli.ExactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
-	add := &cobra.Command{Use: "add [REMOTE:]NAME", Short: "Print a one-time join token for a client called NAME",
-		Example: "  lite config trust add laptop\n  (then on the laptop: lite remote add host2 TOKEN)", Args: cli.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			_, name := f.APIFor(args[0])
-			c, err := serverClient(f, args[0])
-			if err != nil {
-				return err
-			}
-			op, err := c.CreateCertificateToken(ctx, name)
-			if err != nil {
-				return err
-			}
-			tok, err := tokenFromOp(op.Get())
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(f.IO.Out, "Client %s certificate add token:\n%s\n", name, tok)
-			return err
-		}}
-	var format output.Format
-	list := &cobra.Command{Use: "list [REMOTE:]", Aliases: []string{"ls"}, Short: "List trusted client certificates", Args: cli.RangeArgs(0, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := serverClient(f, strings.Join(args, ""))
-			if err != nil {
-				return err
-			}
-			certs, err := c.GetCertificates(ctx)
-			if err != nil {
-				return err
-			}
-			d := output.Data{Header: []string{"NAME", "TYPE", "FINGERPRINT"}, Raw: certs}
-			for _, ce := range certs {
-				d.Rows = append(d.Rows, []string{ce.Name, ce.Type, ce.Fingerprint[:12]})
-			}
-			return output.Print(f.IO.Out, format, d)
-		}}
-	output.AddFormatFlag(list, &format)
-	remove := &cobra.Command{Use: "remove [REMOTE:]NAME|FINGERPRINT", Aliases: []string{"rm"}, Short: "Stop trusting a client (refused at once)", Args: cli.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := serverClient(f, args[0])
-			if err != nil {
-				return err
-			}
-			_, who := f.APIFor(args[0])
-			certs, err := c.GetCertificates(ctx)
-			if err != nil {
-				return err
-			}
-			for _, ce := range certs {
-				if ce.Name == who || len(who) >= 12 && strings.HasPrefix(ce.Fingerprint, who) {
-					return c.DeleteCertificate(ctx, ce.Fingerprint)
-				}
-			}
-			return fmt.Errorf("no trusted certificate named %q: %w", who, api.ErrNotFound)
-		}}
-	cmd.AddCommand(add, list, remove)
+// NewCmdTrust returns `lite config trust add|list|remove`.
+func NewCmdTrust(f *cli.Factory) *cobra.Command {
+	return group("trust", "Manage the clients trusted over HTTPS",
+		NewCmdTrustAdd(f, nil), NewCmdTrustList(f, nil), NewCmdTrustRemove(f, nil))
+}
+
+// TrustOptions are the inputs of lite config trust add and remove.
+type TrustOptions struct {
+	base // Name is the client's name (remove: or its fingerprint, 12 digits at least)
+}
+
+// NewCmdTrustAdd returns `lite config trust add [REMOTE:]NAME`; runF replaces RunTrustAdd in
+// tests.
+func NewCmdTrustAdd(f *cli.Factory, runF func(context.Context, *TrustOptions) error) *cobra.Command {
+	opts := &TrustOptions{}
+	return newCmd(f, &opts.base, runner(runF, RunTrustAdd, opts),
+		&cobra.Command{Use: "add [REMOTE:]NAME", Short: "Print a one-time join token for a client called NAME",
+			Example: "  lite config trust add laptop\n  (then on the laptop: lite remote add host2 TOKEN)", Args: cli.ExactArgs(1)}, nil)
+}
+
+// RunTrustAdd asks the server for a join token and prints it.
+func RunTrustAdd(ctx context.Context, opts *TrustOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	op, err := c.CreateCertificateToken(ctx, opts.Name)
+	if err != nil {
+		return err
+	}
+	tok, err := tokenFromOp(op.Get())
+	if err != nil {
+		return err
+	}
+	return opts.say("Client %s certificate add token:\n%s", opts.Name, tok)
+}
+
+// TrustListOptions are the inputs of lite config trust list.
+type TrustListOptions struct {
+	base   // Name is unused: it lists a server
+	Format output.Format
+}
+
+// NewCmdTrustList returns `lite config trust list [REMOTE:]`; runF replaces RunTrustList in
+// tests.
+func NewCmdTrustList(f *cli.Factory, runF func(context.Context, *TrustListOptions) error) *cobra.Command {
+	opts := &TrustListOptions{}
+	cmd := newCmd(f, &opts.base, runner(runF, RunTrustList, opts),
+		&cobra.Command{Use: "list [REMOTE:]", Aliases: []string{"ls"}, Short: "List trusted client certificates", Args: cli.RangeArgs(0, 1)},
+		func(args []string) error { return onlyServer(opts.Name) })
+	output.AddFormatFlag(cmd, &opts.Format)
 	return cmd
+}
+
+// onlyServer refuses the name left after a command's "REMOTE:" argument: it takes a server,
+// not an object on one.
+func onlyServer(name string) error {
+	if name != "" {
+		return fmt.Errorf("%q is not a server: want REMOTE: or nothing: %w", name, api.ErrInvalid)
+	}
+	return nil
+}
+
+// RunTrustList prints the trusted certificates.
+func RunTrustList(ctx context.Context, opts *TrustListOptions) error {
+	_, certs, err := opts.certificates(ctx)
+	if err != nil {
+		return err
+	}
+	d := output.Data{Header: []string{"NAME", "TYPE", "FINGERPRINT"}, Raw: certs}
+	for _, ce := range certs {
+		d.Rows = append(d.Rows, []string{ce.Name, ce.Type, ce.Fingerprint[:min(12, len(ce.Fingerprint))]})
+	}
+	return output.Print(opts.IO.Out, opts.Format, d)
+}
+
+// NewCmdTrustRemove returns `lite config trust remove [REMOTE:]NAME|FINGERPRINT`; runF
+// replaces RunTrustRemove in tests.
+func NewCmdTrustRemove(f *cli.Factory, runF func(context.Context, *TrustOptions) error) *cobra.Command {
+	opts := &TrustOptions{}
+	return newCmd(f, &opts.base, runner(runF, RunTrustRemove, opts),
+		&cobra.Command{Use: "remove [REMOTE:]NAME|FINGERPRINT", Aliases: []string{"rm"}, Short: "Stop trusting a client (refused at once)", Args: cli.ExactArgs(1)}, nil)
+}
+
+// RunTrustRemove deletes the first certificate of that name, or whose fingerprint starts with
+// it (12 digits at least).
+func RunTrustRemove(ctx context.Context, opts *TrustOptions) error {
+	c, certs, err := opts.certificates(ctx)
+	if err != nil {
+		return err
+	}
+	who := opts.Name
+	for _, ce := range certs {
+		if ce.Name == who || len(who) >= 12 && strings.HasPrefix(ce.Fingerprint, who) {
+			return c.DeleteCertificate(ctx, ce.Fingerprint)
+		}
+	}
+	return fmt.Errorf("no trusted certificate named %q: %w", who, api.ErrNotFound)
+}
+
+// certificates connects and returns the client and the certificates the server trusts.
+func (b *base) certificates(ctx context.Context) (Client, []api.Certificate, error) {
+	c, err := b.Client()
+	if err != nil {
+		return nil, nil, err
+	}
+	certs, err := c.GetCertificates(ctx)
+	return c, certs, err
 }
 
 // tokenFromOp builds the printable token from a token operation's metadata.
