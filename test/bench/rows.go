@@ -176,6 +176,9 @@ func (r *run) measure(ctx context.Context, s system, density bool) (err error) {
 		}
 	}
 	launched = nil
+	if err := r.labRows(ctx, s); err != nil {
+		return err
+	}
 	if rows["density"] && density && ctx.Err() == nil {
 		launched, err = r.density(ctx, s)
 		if err != nil {
@@ -277,6 +280,9 @@ func (r *run) density(ctx context.Context, s system) (launched []string, err err
 		reason = fmt.Sprintf("reached the target of %d", r.opts.density)
 	}
 	r.report.add("density", s.Name(), []float64{float64(reached)})
+	if reached > 0 {
+		r.report.add("density-mem", s.Name(), []float64{(hostMemUsedMiB() - before) / float64(reached)})
+	}
 	r.report.densityEnd(s.Name(), reached, reason)
 	fmt.Printf("   density: %d running (%s)\n", reached, reason)
 	return launched, nil
