@@ -83,6 +83,7 @@ type report struct {
 	sysctls []string
 	image   string
 	load    []string // /proc/loadavg at start and end: the host is shared
+	commit  string   // the commit the run started from
 }
 
 func loadavg() string {
@@ -95,7 +96,7 @@ func loadavg() string {
 }
 
 func newReport(o options) *report {
-	return &report{opts: o, start: time.Now(), results: map[string]map[string]*Result{}, density: map[string]*densityRun{}, load: []string{loadavg()}}
+	return &report{opts: o, start: time.Now(), results: map[string]map[string]*Result{}, density: map[string]*densityRun{}, load: []string{loadavg()}, commit: gitCommit()}
 }
 
 func rowOf(key string) rowDef {
@@ -274,7 +275,7 @@ func (r *report) write(path string) error {
 	host, _ := os.Hostname()
 	o := r.opts
 	this, err := json.Marshal(map[string]any{
-		"time": r.start.UTC(), "end": time.Now().UTC(), "host": host, "commit": gitCommit(),
+		"time": r.start.UTC(), "end": time.Now().UTC(), "host": host, "commit": r.commit,
 		"args": os.Args[1:], "image": r.image, "results": list, "density": r.density,
 		"sysctls_raised_by_lited": r.sysctls, "notes": r.notes, "loadavg": r.load,
 		"options": map[string]any{"slow": o.slow, "fast": o.fast, "list": o.listN, "density": o.density,
