@@ -261,6 +261,9 @@ func (r *run) density(ctx context.Context, s system) (launched []string, err err
 			break
 		}
 		reached = i + 1
+		if reached%10 == 0 {
+			fmt.Printf("   density: %d running\n", reached)
+		}
 		if reached%25 == 0 || reached == r.opts.density {
 			p := densityPoint{Running: reached}
 			if v, err := timeN(ctx, 5, func() error { return s.List(ctx) }, time.Millisecond); err == nil {
