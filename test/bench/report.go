@@ -58,6 +58,7 @@ type Result struct {
 	N      int       `json:"n"`
 	Values []float64 `json:"values,omitempty"`
 	NA     string    `json:"na,omitempty"`
+	Load   string    `json:"loadavg,omitempty"` // when the row was done: the host is shared
 }
 
 type densityPoint struct {
@@ -124,7 +125,7 @@ func (r *report) add(row, system string, v []float64) {
 	d := rowOf(row)
 	s := append([]float64{}, v...)
 	sort.Float64s(s)
-	r.put(&Result{Row: row, Metric: d.metric, System: system, Unit: d.unit, Min: s[0], Median: median(v), Max: s[len(s)-1], N: len(s), Values: v})
+	r.put(&Result{Row: row, Metric: d.metric, System: system, Unit: d.unit, Min: s[0], Median: median(v), Max: s[len(s)-1], N: len(s), Values: v, Load: loadavg()})
 }
 
 func (r *report) na(row, system string, why error) {
