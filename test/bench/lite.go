@@ -20,6 +20,7 @@ type lite struct {
 	daemon        *exec.Cmd
 	net, table    string
 	sysctlChanges []string
+	pprof         string // lited --pprof ADDR ("" = off)
 }
 
 // image is what lite prepared and the others reuse: the LXD unified tarball and the rootfs
@@ -38,8 +39,8 @@ func readSysctl(key string) string {
 	return strings.TrimSpace(string(b))
 }
 
-func startLite(ctx context.Context, cl *cleanups) (*lite, error) {
-	l := &lite{}
+func startLite(ctx context.Context, cl *cleanups, pprof string) (*lite, error) {
+	l := &lite{pprof: pprof}
 	var err error
 	if l.bin, err = os.MkdirTemp("", "lite-bench-bin-"); err != nil {
 		return nil, err
@@ -95,7 +96,11 @@ func (l *lite) StartDaemon(context.Context) error {
 		return err
 	}
 	defer log.Close()
-	d := exec.Command(filepath.Join(l.bin, "lited"))
+	var args []string
+	if l.pprof != "" {
+		args = []string{"--pprof", l.pprof}
+	}
+	d := exec.Command(filepath.Join(l.bin, "lited"), args...)
 	d.Env = append(os.Environ(), "LITE_DIR="+l.dir, "LITE_DEFAULT_NETWORK="+l.net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+l.table)
 	d.Stdout, d.Stderr = log, log
 	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -155,7 +160,11 @@ func (l *lite) waitAPI(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("lited did not come up; see %s/lited.log", l.dir)
+			log, _ := os.ReadFile(filepath.Join(l.dir, "lited.log"))
+			if len(log) > 600 {
+				log = log[len(log)-600:]
+			}
+			return fmt.Errorf("lited did not come up within 30 s; its log ends: %s", strings.TrimSpace(string(log)))
 		}
 	}
 }

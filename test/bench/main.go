@@ -92,6 +92,7 @@ type options struct {
 	restart  int // containers running while the daemon restarts
 	out      string
 	lxdDense bool
+	pprof    string // lited --pprof ADDR for the measured lited
 }
 
 var allRows = []string{"launch", "ipv4", "exec", "list", "stop", "copy", "copy-remote", "disk", "rss", "monitor",
@@ -130,6 +131,7 @@ func main() {
 	burstN := flag.Int("burst-reps", 3, "repetitions of the burst row")
 	restart := flag.Int("restart", 200, "restart row: containers running while the daemon restarts (-n restarts)")
 	lxdDense := flag.Bool("lxd-density", false, "also run the density row against LXD (slow: ~3 s per container on dir)")
+	pprof := flag.String("lited-pprof", "", "run the measured lited with --pprof ADDR (loopback), to take Go profiles during the run")
 	out := flag.String("out", "bench/results.json", "where to write the results as JSON")
 	flag.Parse()
 	fail := func(msg string) {
@@ -140,7 +142,7 @@ func main() {
 		fail("unexpected arguments: " + strings.Join(flag.Args(), " "))
 	}
 	o := options{slow: *slow, fast: *fast, listN: *listN, density: *density, out: *out, lxdDense: *lxdDense,
-		burst: *burst, burstN: *burstN, restart: *restart}
+		burst: *burst, burstN: *burstN, restart: *restart, pprof: *pprof}
 	var err error
 	if o.only, err = parseSet(*only, []string{"lite", "lxd", "floor"}, "system"); err != nil {
 		fail(err.Error())
@@ -201,7 +203,7 @@ type run struct {
 // all prepares the image with lite (always: LXD and the floor use its image and layer), then
 // measures each selected system in turn, tearing each down before the next.
 func (r *run) all(ctx context.Context) error {
-	l, err := startLite(ctx, &r.clean)
+	l, err := startLite(ctx, &r.clean, r.opts.pprof)
 	if err != nil {
 		return err
 	}
