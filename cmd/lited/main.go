@@ -40,11 +40,18 @@ func main() {
 	storageDriver := fs.String("storage", os.Getenv("LITE_STORAGE"), "storage driver: overlay or dir (env LITE_STORAGE; default overlay where the kernel has it); choose it before creating containers, lited does not convert between them")
 	https := fs.String("https", os.Getenv("LITE_HTTPS"), "also serve the API over HTTPS (TLS 1.3) on ADDR while core.https_address is unset (env LITE_HTTPS)")
 	debug := fs.Bool("debug", false, "log debug messages")
+	pprofAddr := fs.String("pprof", "", "serve Go profiles (/debug/pprof/) on this loopback HOST:PORT, e.g. 127.0.0.1:6060 (off by default; any local user can read them)")
 	version := fs.Bool("version", false, "print the version and exit")
 	_ = fs.Parse(os.Args[1:])
 	if *version {
 		fmt.Println(daemon.Version)
 		return
+	}
+	if *pprofAddr != "" {
+		if err := daemon.CheckPprofAddr(*pprofAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "Error: --pprof:", err)
+			os.Exit(2)
+		}
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "Error: lited must run as root (it creates containers, mounts and cgroups)")
@@ -57,6 +64,12 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *pprofAddr != "" {
+		if _, _, err := daemon.ServePprof(ctx, *pprofAddr, log); err != nil {
+			fmt.Fprintln(os.Stderr, "Error:", err)
+			os.Exit(1)
+		}
+	}
 	if err := daemon.Run(ctx, daemon.Options{Dir: dir, BuildCache: cache, Mirror: *mirror, Log: log, HostsFile: os.Getenv("LITE_HOSTS_FILE"),
 		DefaultNetwork: *defNet, DefaultNAT: *nat, NFTTable: *table,
 		ImageMaxBytes: *maxImage, Storage: *storageDriver, HTTPS: *https, UbuntuMirror: *ubuntuMirror, UbuntuKeyring: *ubuntuKeyring,

@@ -20,6 +20,7 @@ type lite struct {
 	daemon        *exec.Cmd
 	net, table    string
 	sysctlChanges []string
+	pprof         string // lited --pprof ADDR ("" = off)
 }
 
 // image is what lite prepared and the others reuse: the LXD unified tarball and the rootfs
@@ -38,8 +39,8 @@ func readSysctl(key string) string {
 	return strings.TrimSpace(string(b))
 }
 
-func startLite(ctx context.Context, cl *cleanups) (*lite, error) {
-	l := &lite{}
+func startLite(ctx context.Context, cl *cleanups, pprof string) (*lite, error) {
+	l := &lite{pprof: pprof}
 	var err error
 	if l.bin, err = os.MkdirTemp("", "lite-bench-bin-"); err != nil {
 		return nil, err
@@ -79,40 +80,112 @@ func (l *lite) spawn(ctx context.Context, cl *cleanups, tag string) error {
 	if err := os.Chmod(l.dir, 0o711); err != nil {
 		return err
 	}
-	log, err := os.Create(filepath.Join(l.dir, "lited.log"))
+	l.net, l.table = "ltb"+suffix()+tag, "lite_bench_"+suffix()+tag
+	if err := l.StartDaemon(ctx); err != nil {
+		return err
+	}
+	cl.add("stop lited and its network", l.stop)
+	return l.waitAPI(ctx)
+}
+
+// StartDaemon starts lited on l.dir (again, for the restart row), its log appended to
+// LITE_DIR/lited.log; it does not wait for the API.
+func (l *lite) StartDaemon(context.Context) error {
+	log, err := os.OpenFile(filepath.Join(l.dir, "lited.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
-	l.daemon = exec.Command(filepath.Join(l.bin, "lited"))
-	l.net, l.table = "ltb"+suffix()+tag, "lite_bench_"+suffix()+tag
-	l.daemon.Env = append(os.Environ(), "LITE_DIR="+l.dir, "LITE_DEFAULT_NETWORK="+l.net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+l.table)
-	l.daemon.Stdout, l.daemon.Stderr = log, log
-	l.daemon.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := l.daemon.Start(); err != nil {
-		return err
+	var args []string
+	if l.pprof != "" {
+		args = []string{"--pprof", l.pprof}
 	}
-	cl.add("stop lited and its network", l.stop)
+	d := exec.Command(filepath.Join(l.bin, "lited"), args...)
+	d.Env = append(os.Environ(), "LITE_DIR="+l.dir, "LITE_DEFAULT_NETWORK="+l.net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+l.table)
+	d.Stdout, d.Stderr = log, log
+	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := d.Start(); err != nil {
+		return fmt.Errorf("start lited: %w", err)
+	}
+	l.daemon = d
+	return nil
+}
+
+// StopDaemon sends lited SIGTERM (containers keep running) and waits up to a minute.
+func (l *lite) StopDaemon(ctx context.Context) error {
+	return stopProc(ctx, l.daemon, "lited")
+}
+
+// States is lite's list as name -> STATE.
+func (l *lite) States(ctx context.Context) (map[string]string, error) {
+	out, err := l.lite(ctx, "list", "-c", "ns", "--format", "csv")
+	return csvStates(out), err
+}
+
+// csvStates reads "name,STATE" lines.
+func csvStates(out string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if n, st, ok := strings.Cut(strings.TrimSpace(line), ","); ok {
+			m[n] = st
+		}
+	}
+	return m
+}
+
+// stopProc sends SIGTERM to a daemon started by the bench and waits for it (SIGKILL after a
+// minute, then an error).
+func stopProc(ctx context.Context, d *exec.Cmd, what string) error {
+	if d.ProcessState != nil {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Wait() }()
+	_ = d.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+		return nil
+	case <-time.After(time.Minute):
+	case <-ctx.Done():
+	}
+	_ = d.Process.Kill()
+	<-done
+	return fmt.Errorf("%s did not stop within a minute of SIGTERM (killed)", what)
+}
+
+// waitAPI waits until lite list answers.
+func (l *lite) waitAPI(ctx context.Context) error {
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if _, err := l.lite(ctx, "list"); err == nil {
-			break
+			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("lited did not come up; see %s", log.Name())
+			log, _ := os.ReadFile(filepath.Join(l.dir, "lited.log"))
+			if len(log) > 600 {
+				log = log[len(log)-600:]
+			}
+			return fmt.Errorf("lited did not come up within 30 s; its log ends: %s", strings.TrimSpace(string(log)))
 		}
 	}
-	return nil
 }
 
 // stop deletes lite's containers, stops lited and removes its default network's dnsmasq,
 // bridge and nft table, which outlive lited as containers would.
 func (l *lite) stop(ctx context.Context) {
+	if l.daemon == nil {
+		return
+	}
+	if l.daemon.ProcessState != nil {
+		// Stopped by a failed restart row: start it again to delete what it runs.
+		if l.StartDaemon(ctx) == nil {
+			_ = l.waitAPI(ctx)
+		}
+	}
 	out, _ := l.lite(ctx, "list", "-c", "n", "--format", "csv")
 	for _, name := range strings.Fields(out) {
 		_, _ = l.lite(ctx, "delete", "--force", name)
 	}
-	_ = l.daemon.Process.Signal(syscall.SIGTERM)
-	_, _ = l.daemon.Process.Wait()
+	_ = stopProc(ctx, l.daemon, "lited")
 	if pidb, err := os.ReadFile(filepath.Join(l.dir, "networks", l.net, "dnsmasq.pid")); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(pidb))); err == nil && pid > 0 {
 			if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), l.dir) {

@@ -134,6 +134,12 @@ func (e *lxdEnv) lxc(ctx context.Context, args ...string) (string, error) {
 // stop undoes startLXD in order; each step is best effort so one failure does not leave the
 // rest behind.
 func (e *lxdEnv) stop(ctx context.Context) {
+	if e.daemon.ProcessState != nil {
+		// Stopped by a failed restart row: start it again to delete what it runs.
+		if e.StartDaemon(ctx) == nil {
+			_, _ = e.lxd(ctx, "waitready", "--timeout", "60")
+		}
+	}
 	if out, err := e.lxc(ctx, "list", "-c", "n", "--format", "csv"); err == nil {
 		for _, n := range strings.Fields(out) {
 			_, _ = e.lxc(ctx, "delete", "--force", n)
@@ -305,12 +311,37 @@ func (e *lxdEnv) spawn(cl *cleanups, prefix, name string) error {
 			return err
 		}
 	}
-	e.daemon = exec.Command("lxd", "--logfile", filepath.Join(e.dir, "lxd.log"))
-	e.daemon.Env = append(os.Environ(), "LXD_DIR="+e.state)
-	e.daemon.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := e.daemon.Start(); err != nil {
+	if err := e.StartDaemon(context.Background()); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
 	cl.add("stop "+name+" and remove its containers, image, pools and bridge", e.stop)
 	return nil
+}
+
+// StartDaemon starts lxd on e.state (again, for the restart row); it does not wait for it.
+func (e *lxdEnv) StartDaemon(context.Context) error {
+	d := exec.Command("lxd", "--logfile", filepath.Join(e.dir, "lxd.log"))
+	d.Env = append(os.Environ(), "LXD_DIR="+e.state)
+	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := d.Start(); err != nil {
+		return err
+	}
+	e.daemon = d
+	return nil
+}
+
+// StopDaemon sends lxd SIGTERM, which stops the daemon and leaves instances running (SIGPWR
+// or "lxd shutdown" would stop them).
+func (e *lxdEnv) StopDaemon(ctx context.Context) error { return stopProc(ctx, e.daemon, "lxd") }
+
+// States is LXD's list as name -> STATE.
+func (e *lxdEnv) States(ctx context.Context) (map[string]string, error) {
+	out, err := e.lxc(ctx, "list", "-c", "ns", "--format", "csv")
+	return csvStates(out), err
+}
+
+func (s *lxdSys) StopDaemon(ctx context.Context) error  { return s.e.StopDaemon(ctx) }
+func (s *lxdSys) StartDaemon(ctx context.Context) error { return s.e.StartDaemon(ctx) }
+func (s *lxdSys) States(ctx context.Context) (map[string]string, error) {
+	return s.e.States(ctx)
 }

@@ -2,7 +2,8 @@
 // available) and the raw liblxc floor (lxc-start of the same rootfs) on this machine, in one
 // run, and prints min/median/max per system with the ratios lite/LXD and lite/floor.
 //
-//	go run ./test/bench [-only lite,lxd,floor] [-rows launch,ipv4,exec,list,stop,copy,disk,rss,monitor,density] [-n 5] [-fast 20]
+//	go run ./test/bench [-only lite,lxd,floor] [-rows launch,ipv4,...] [-n 5] [-fast 20]
+//	    [-burst 30] [-burst-reps 3] [-restart 200] [-density 20] [-lxd-density]
 //
 // Everything it makes (its lited and LITE_DIR, LXD's daemon, state dir, pools, loop file and
 // bridge, the floor's containers, bridge and dnsmasq) is removed at the end, also on failure
@@ -86,11 +87,16 @@ type options struct {
 	fast     int // repetitions of fast rows (exec, list)
 	listN    int // containers running for the list and memory rows
 	density  int // density target
+	burst    int // containers launched at once in the burst row
+	burstN   int // repetitions of the burst
+	restart  int // containers running while the daemon restarts
 	out      string
 	lxdDense bool
+	pprof    string // lited --pprof ADDR for the measured lited
 }
 
-var allRows = []string{"launch", "ipv4", "exec", "list", "stop", "copy", "copy-remote", "disk", "rss", "monitor", "density"}
+var allRows = []string{"launch", "ipv4", "exec", "list", "stop", "copy", "copy-remote", "disk", "rss", "monitor",
+	"delete-force", "burst", "restart", "density"}
 
 func parseSet(s string, valid []string, what string) (map[string]bool, error) {
 	m := map[string]bool{}
@@ -120,8 +126,12 @@ func main() {
 	slow := flag.Int("n", 5, "repetitions of slow rows (launch, stop); fast rows use -fast")
 	fast := flag.Int("fast", 20, "repetitions of fast rows (exec, list)")
 	listN := flag.Int("list", 25, "containers running for the list, RSS and monitor rows")
-	density := flag.Int("density", 100, "density run: launch until this many are running or one fails (lite)")
+	density := flag.Int("density", 20, "density run: launch until this many are running or one fails (lite; the issue's target is 300)")
+	burst := flag.Int("burst", 30, "burst row: containers launched at once")
+	burstN := flag.Int("burst-reps", 3, "repetitions of the burst row")
+	restart := flag.Int("restart", 200, "restart row: containers running while the daemon restarts (-n restarts)")
 	lxdDense := flag.Bool("lxd-density", false, "also run the density row against LXD (slow: ~3 s per container on dir)")
+	pprof := flag.String("lited-pprof", "", "run the measured lited with --pprof ADDR (loopback), to take Go profiles during the run")
 	out := flag.String("out", "bench/results.json", "where to write the results as JSON")
 	flag.Parse()
 	fail := func(msg string) {
@@ -131,7 +141,8 @@ func main() {
 	if flag.NArg() > 0 {
 		fail("unexpected arguments: " + strings.Join(flag.Args(), " "))
 	}
-	o := options{slow: *slow, fast: *fast, listN: *listN, density: *density, out: *out, lxdDense: *lxdDense}
+	o := options{slow: *slow, fast: *fast, listN: *listN, density: *density, out: *out, lxdDense: *lxdDense,
+		burst: *burst, burstN: *burstN, restart: *restart, pprof: *pprof}
 	var err error
 	if o.only, err = parseSet(*only, []string{"lite", "lxd", "floor"}, "system"); err != nil {
 		fail(err.Error())
@@ -139,8 +150,8 @@ func main() {
 	if o.rows, err = parseSet(*rows, allRows, "row"); err != nil {
 		fail(err.Error())
 	}
-	if o.slow < 1 || o.fast < 1 || o.listN < o.slow || o.density < 1 {
-		fail("-n, -fast and -density must be >= 1 and -list >= -n")
+	if o.slow < 1 || o.fast < 1 || o.listN < o.slow || o.density < 1 || o.burst < 1 || o.burstN < 1 || o.restart < 1 {
+		fail("-n, -fast, -density, -burst, -burst-reps and -restart must be >= 1 and -list >= -n")
 	}
 	if os.Geteuid() != 0 {
 		fail("bench must run as root (it starts lited, lxd and containers)")
@@ -192,7 +203,7 @@ type run struct {
 // all prepares the image with lite (always: LXD and the floor use its image and layer), then
 // measures each selected system in turn, tearing each down before the next.
 func (r *run) all(ctx context.Context) error {
-	l, err := startLite(ctx, &r.clean)
+	l, err := startLite(ctx, &r.clean, r.opts.pprof)
 	if err != nil {
 		return err
 	}

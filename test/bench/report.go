@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,12 +22,17 @@ type rowDef struct {
 	atLeast           bool    // the goal is a minimum (density)
 }
 
+// The goals are issue 15's.
 var rowDefs = []rowDef{
-	{"launch", "launch (image present) -> systemd running", "s", 0.6, false},
+	{"launch", "launch (image present) -> systemd running", "s", 0.35, false},
 	{"ipv4", "launch -> IPv4 shown in list", "s", 0.6, false},
-	{"exec", "exec NAME -- true, CLI round trip", "ms", 15, false},
-	{"list", "list, 25 running", "ms", 30, false},
+	{"burst", "N launched at once -> all N systemd running", "s", 8, false},
+	{"exec", "exec NAME -- true, CLI round trip", "ms", 10, false},
+	{"list", "list, 25 running", "ms", 20, false},
 	{"stop", "stop (clean systemd shutdown)", "s", 1.0, false},
+	{"delete-force", "delete --force of a running container", "s", 0.5, false},
+	{"restart", "daemon restart with N running: start -> API ready, all adopted", "s", 2, false},
+	{"restart-stop", "daemon stop (SIGTERM) with N running, containers kept", "s", 0, false},
 	{"copy", "copy (stopped)", "ms", 100, false},
 	{"copy-remote", "copy (stopped, 100 MB written) to a 2nd daemon", "s", 0, false},
 	{"snapshot", "snapshot (running)", "ms", 100, false},
@@ -33,7 +40,8 @@ var rowDefs = []rowDef{
 	{"rss-idle", "daemon RSS idle", "MiB", 30, false},
 	{"rss-busy", "daemon RSS with 25 containers", "MiB", 40, false},
 	{"monitor", "liblxc monitor per container (RSS)", "MiB", 3, false},
-	{"density", "idle systemd containers booted to running", "count", 100, true},
+	{"density", "idle systemd containers booted to running", "count", 300, true},
+	{"density-mem", "host memory per idle container at the density reached", "MiB", 12, false},
 }
 
 var systems = []string{"lite", "lxd-dir", "lxd-btrfs", "floor"}
@@ -50,6 +58,7 @@ type Result struct {
 	N      int       `json:"n"`
 	Values []float64 `json:"values,omitempty"`
 	NA     string    `json:"na,omitempty"`
+	Load   string    `json:"loadavg,omitempty"` // when the row was done: the host is shared
 }
 
 type densityPoint struct {
@@ -75,6 +84,7 @@ type report struct {
 	sysctls []string
 	image   string
 	load    []string // /proc/loadavg at start and end: the host is shared
+	commit  string   // the commit the run started from
 }
 
 func loadavg() string {
@@ -87,7 +97,7 @@ func loadavg() string {
 }
 
 func newReport(o options) *report {
-	return &report{opts: o, start: time.Now(), results: map[string]map[string]*Result{}, density: map[string]*densityRun{}, load: []string{loadavg()}}
+	return &report{opts: o, start: time.Now(), results: map[string]map[string]*Result{}, density: map[string]*densityRun{}, load: []string{loadavg()}, commit: gitCommit()}
 }
 
 func rowOf(key string) rowDef {
@@ -115,7 +125,7 @@ func (r *report) add(row, system string, v []float64) {
 	d := rowOf(row)
 	s := append([]float64{}, v...)
 	sort.Float64s(s)
-	r.put(&Result{Row: row, Metric: d.metric, System: system, Unit: d.unit, Min: s[0], Median: median(v), Max: s[len(s)-1], N: len(s), Values: v})
+	r.put(&Result{Row: row, Metric: d.metric, System: system, Unit: d.unit, Min: s[0], Median: median(v), Max: s[len(s)-1], N: len(s), Values: v, Load: loadavg()})
 }
 
 func (r *report) na(row, system string, why error) {
@@ -246,6 +256,9 @@ func (r *report) print(w io.Writer) {
 	}
 }
 
+// write appends this run to the history in path ({"runs": [...]}, oldest first; a file of
+// the older one-run format becomes the first run). It never overwrites earlier runs: a file
+// it cannot read as either format is left alone and the run goes to path.new.
 func (r *report) write(path string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -261,13 +274,81 @@ func (r *report) write(path string) error {
 		}
 	}
 	host, _ := os.Hostname()
-	data, err := json.MarshalIndent(map[string]any{
-		"time": r.start.UTC(), "host": host, "image": r.image, "results": list, "density": r.density,
+	o := r.opts
+	this, err := json.Marshal(map[string]any{
+		"time": r.start.UTC(), "end": time.Now().UTC(), "host": host, "commit": r.commit,
+		"args": os.Args[1:], "image": r.image, "results": list, "density": r.density,
 		"sysctls_raised_by_lited": r.sysctls, "notes": r.notes, "loadavg": r.load,
-		"options": map[string]any{"slow": r.opts.slow, "fast": r.opts.fast, "list": r.opts.listN, "density": r.opts.density},
-	}, "", "  ")
+		"options": map[string]any{"slow": o.slow, "fast": o.fast, "list": o.listN, "density": o.density,
+			"burst": o.burst, "burst_reps": o.burstN, "restart": o.restart, "lxd_density": o.lxdDense},
+	})
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	hist, err := readHistory(path)
+	if err != nil {
+		alt := path + ".new"
+		_ = os.WriteFile(alt, append(this, '\n'), 0o644)
+		return fmt.Errorf("%s: %w; this run was written to %s instead", path, err, alt)
+	}
+	hist.Runs = append(hist.Runs, this)
+	data, err := json.MarshalIndent(hist, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	fmt.Printf("\nrun appended to %s (%d runs)\n", path, len(hist.Runs))
+	return nil
+}
+
+// history is bench/results.json: every run, oldest first, each as the bench wrote it.
+type history struct {
+	Runs []json.RawMessage `json:"runs"`
+}
+
+// readHistory reads path; a missing file is an empty history, a file of the older one-run
+// format (an object with "results") is a history of that one run.
+func readHistory(path string) (history, error) {
+	var h history
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return h, nil
+	}
+	if err != nil {
+		return h, err
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return h, fmt.Errorf("not a results history (%v): move it aside", err)
+	}
+	if _, ok := probe["runs"]; ok {
+		if err := json.Unmarshal(b, &h); err != nil {
+			return h, fmt.Errorf("not a results history (%v): move it aside", err)
+		}
+		return h, nil
+	}
+	if _, ok := probe["results"]; ok {
+		h.Runs = []json.RawMessage{json.RawMessage(bytes.TrimSpace(b))}
+		return h, nil
+	}
+	return h, fmt.Errorf("neither a results history nor one run: move it aside")
+}
+
+// gitCommit is the commit the bench runs from, "+dirty" with uncommitted changes.
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		c += "+dirty"
+	}
+	return c
 }

@@ -176,6 +176,9 @@ func (r *run) measure(ctx context.Context, s system, density bool) (err error) {
 		}
 	}
 	launched = nil
+	if err := r.labRows(ctx, s); err != nil {
+		return err
+	}
 	if rows["density"] && density && ctx.Err() == nil {
 		launched, err = r.density(ctx, s)
 		if err != nil {
@@ -258,6 +261,9 @@ func (r *run) density(ctx context.Context, s system) (launched []string, err err
 			break
 		}
 		reached = i + 1
+		if reached%10 == 0 {
+			fmt.Printf("   density: %d running\n", reached)
+		}
 		if reached%25 == 0 || reached == r.opts.density {
 			p := densityPoint{Running: reached}
 			if v, err := timeN(ctx, 5, func() error { return s.List(ctx) }, time.Millisecond); err == nil {
@@ -277,6 +283,9 @@ func (r *run) density(ctx context.Context, s system) (launched []string, err err
 		reason = fmt.Sprintf("reached the target of %d", r.opts.density)
 	}
 	r.report.add("density", s.Name(), []float64{float64(reached)})
+	if reached > 0 {
+		r.report.add("density-mem", s.Name(), []float64{(hostMemUsedMiB() - before) / float64(reached)})
+	}
 	r.report.densityEnd(s.Name(), reached, reason)
 	fmt.Printf("   density: %d running (%s)\n", reached, reason)
 	return launched, nil
