@@ -16,7 +16,7 @@ import (
 
 // Capturer is the part of the API lab capture uses; *client.Client satisfies it.
 type Capturer interface {
-	CaptureLab(name, target string, filter []string, count int) (io.ReadCloser, string, error)
+	CaptureLab(ctx context.Context, name, target string, filter []string, count int) (io.ReadCloser, string, error)
 }
 
 // captureOptions are lab capture's flags.
@@ -63,10 +63,6 @@ func RunCapture(ctx context.Context, opts *Options, name, target string, filter 
 	if err != nil {
 		return err
 	}
-	cp, ok := c.(Capturer)
-	if !ok {
-		return fmt.Errorf("this client cannot capture")
-	}
 	out := opts.IO.Out
 	if o.file != "-" {
 		f, err := os.OpenFile(o.file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -76,7 +72,7 @@ func RunCapture(ctx context.Context, opts *Options, name, target string, filter 
 		defer f.Close()
 		out = f
 	}
-	body, where, err := cp.CaptureLab(name, target, filter, o.count)
+	body, where, err := c.CaptureLab(ctx, name, target, filter, o.count)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ type Client interface {
 	DownLab(ctx context.Context, name string) (*client.Operation, error)
 	Snapshotter
 	Execer
+	Capturer
 }
 
 var _ Client = (*client.Client)(nil)
