@@ -29,7 +29,7 @@ func exportInstance(s *Server, r *http.Request) Response {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		// Errors after the first byte can only cut the stream short; the client checks the
 		// tar's end marker.
-		return s.Backups.Export(r.Context(), name, instanceOnly, w)
+		return s.Backups.Export(r.Context(), name, instance.ExportOptions{InstanceOnly: instanceOnly, Layers: r.URL.Query().Get("layers") == "writable"}, w)
 	})
 }
 
