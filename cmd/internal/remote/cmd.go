@@ -12,7 +12,7 @@ import (
 
 // NewCmdRemote returns `lite remote add|list|remove|rename|set-url|get-default|switch`.
 func NewCmdRemote(f *cli.Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "remote", Short: "Manage image remotes (simplestreams servers)", Args: cli.ExactArgs(0),
+	cmd := &cobra.Command{Use: "remote", Short: "Manage remotes: lite servers (over HTTPS) and image servers (simplestreams)", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var protocol string
 	add := &cobra.Command{Use: "add NAME URL|TOKEN", Short: "Add a remote: an image server by URL, or a lite server by a token from \"lite config trust add\"", Args: cli.ExactArgs(2),
@@ -29,7 +29,7 @@ func NewCmdRemote(f *cli.Factory) *cobra.Command {
 		RunE: edit(func(c *Config, args []string) error { return c.Rename(args[0], args[1]) })}
 	setURL := &cobra.Command{Use: "set-url NAME URL", Short: "Point a remote (built-in ones too) at another URL", Args: cli.ExactArgs(2),
 		RunE: edit(func(c *Config, args []string) error { return c.SetURL(args[0], args[1]) })}
-	switchCmd := &cobra.Command{Use: "switch NAME", Short: "Make a remote the default for bare image names", Args: cli.ExactArgs(1),
+	switchCmd := &cobra.Command{Use: "switch NAME", Short: "Make a remote the default: a lite server for every command without REMOTE:, an image server for bare image names", Args: cli.ExactArgs(1),
 		RunE: edit(func(c *Config, args []string) error { return c.Switch(args[0]) })}
 	getDefault := &cobra.Command{Use: "get-default", Short: "Show the default remote", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {

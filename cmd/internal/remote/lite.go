@@ -103,19 +103,41 @@ func Connect(name string) (*client.Client, error) {
 	return client.ConnectHTTPS(r.Addr, cert, r.Fingerprint)
 }
 
-// IsLite reports whether ref starts with the name of a lite remote ("host2:web1"), and
-// returns the remote and the rest.
-func IsLite(ref string) (remoteName, rest string, ok bool) {
+// Server tells which server ref ("host2:web1", "local:web1", "web1") names: a lite remote's
+// name, LocalName for the daemon, or "" when ref has no server prefix (or names an image
+// server, whose references the image commands resolve). A prefix that names no remote is an
+// error.
+func Server(ref string) (server, rest string, err error) {
 	rname, rest, found := strings.Cut(ref, ":")
-	if !found || rname == "" || rname == "local" {
-		return "", ref, false
+	if !found || !nameRe.MatchString(rname) {
+		return "", ref, nil
+	}
+	if rname == LocalName {
+		return LocalName, rest, nil
 	}
 	c, err := Load()
 	if err != nil {
-		return "", ref, false
+		return "", ref, err
 	}
-	if r, found := c.Remotes[rname]; found && r.Protocol == ProtocolLite {
-		return rname, rest, true
+	r, err := c.get(rname)
+	if err != nil {
+		return "", ref, err
 	}
-	return "", ref, false
+	if r.Protocol != ProtocolLite {
+		return "", ref, nil
+	}
+	return rname, rest, nil
+}
+
+// DefaultServer returns the default remote when it is a lite server (after `lite remote
+// switch host2`), else "" (the local daemon).
+func DefaultServer() (string, error) {
+	c, err := Load()
+	if err != nil {
+		return "", err
+	}
+	if r, ok := c.Remotes[c.DefaultRemote]; ok && r.Protocol == ProtocolLite {
+		return c.DefaultRemote, nil
+	}
+	return "", nil
 }
