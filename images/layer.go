@@ -69,7 +69,7 @@ func (p *packer) layerEntry(path, name string) error {
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
 		dir, base := filepath.Split(name)
-		return p.marker(path, dir+WhiteoutPrefix+base)
+		return p.marker(dir + WhiteoutPrefix + base)
 	}
 	for _, x := range []string{"trusted.overlay.", "user.overlay."} {
 		if hasXattr(path, x+"redirect") || hasXattr(path, x+"metacopy") {
@@ -80,26 +80,15 @@ func (p *packer) layerEntry(path, name string) error {
 		return err
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR && (xattrIs(path, "trusted.overlay.opaque", "y") || xattrIs(path, "user.overlay.opaque", "y")) {
-		return p.marker(path, name+"/"+OpaqueMarker)
+		return p.marker(name + "/" + OpaqueMarker)
 	}
 	return nil
 }
 
-// marker writes an empty regular file owned as path is.
-func (p *packer) marker(path, name string) error {
-	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
-		return err
-	}
-	uid, err := unshiftID(p.unshift, idmap.User, st.Uid)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	gid, err := unshiftID(p.unshift, idmap.Group, st.Gid)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return p.tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(name, "/"), Typeflag: tar.TypeReg, Mode: 0o600, Uid: int(uid), Gid: int(gid)})
+// marker writes an empty regular file owned by the container's root: overlay makes whiteouts
+// with the mounter's (host root's) ids, which no container id maps to.
+func (p *packer) marker(name string) error {
+	return p.tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(name, "/"), Typeflag: tar.TypeReg, Mode: 0o600})
 }
 
 func hasXattr(path, name string) bool {
