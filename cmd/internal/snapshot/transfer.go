@@ -42,8 +42,8 @@ type Transfer struct {
 func newTransfer(f *cli.Factory, src, dst string) *Transfer {
 	srcGet, srcName := f.APIFor(src)
 	dstGet, dstName := f.APIFor(dst)
-	if srcName == src && dstName == dst {
-		return nil
+	if strings.TrimSuffix(src, srcName) == strings.TrimSuffix(dst, dstName) {
+		return nil // both on one server
 	}
 	t := &Transfer{SrcName: srcName, DstName: dstName,
 		Src: func() (Streamer, error) { return srcGet() },
@@ -179,9 +179,14 @@ func NewCmdMove(f *cli.Factory, runF func(context.Context, *MoveOptions) error) 
 		Example: "  lite move db1 host2:db1\n  lite move web1 host2: --stateless",
 		Args:    cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Client, opts.Source, opts.Dest = clientOf(f), args[0], args[1]
 			if opts.Transfer = newTransfer(f, args[0], args[1]); opts.Transfer != nil {
 				opts.Transfer.Move, opts.Transfer.Stateless, opts.Transfer.InstanceOnly = true, stateless, instanceOnly
+			} else {
+				get, src, dst, err := clientForPair(f, args[0], args[1], false)
+				if err != nil {
+					return err
+				}
+				opts.Client, opts.Source, opts.Dest = get, src, dst
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
