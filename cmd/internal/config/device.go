@@ -22,9 +22,9 @@ type deviceCmds struct {
 
 // newCmdDevice returns the `device` group for a target kind ("instance" or "profile").
 func newCmdDevice(f *cli.Factory, what string, load loader) *cobra.Command {
-	d := deviceCmds{f: f, up: "INSTANCE", load: load}
+	d := deviceCmds{f: f, up: "[REMOTE:]INSTANCE", load: load}
 	if what == "profile" {
-		d.up = "PROFILE"
+		d.up = "[REMOTE:]PROFILE"
 	}
 	cmd := &cobra.Command{Use: "device", Short: "Manage devices of a " + what, Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
@@ -35,7 +35,7 @@ func newCmdDevice(f *cli.Factory, what string, load loader) *cobra.Command {
 // cmd returns a subcommand whose first argument names the target, loaded before fn runs.
 func (d deviceCmds) cmd(use, short string, args cobra.PositionalArgs, fn func(cmd *cobra.Command, t *target, args []string) error) *cobra.Command {
 	return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
-		c, err := connect(d.f)
+		c, args, err := connectFor(d.f, args)
 		if err != nil {
 			return err
 		}

@@ -26,10 +26,11 @@ func NewCmdProfile(f *cli.Factory) *cobra.Command {
 	return cmd
 }
 
-// withClient runs fn with a connected client.
+// withClient runs fn with a client of the server the first argument names
+// ([REMOTE:]PROFILE or [REMOTE:]INSTANCE), the remote taken off it.
 func (p profileCmds) withClient(fn func(cmd *cobra.Command, c Client, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		c, err := connect(p.f)
+		c, args, err := connectFor(p.f, args)
 		if err != nil {
 			return err
 		}
@@ -74,8 +75,11 @@ func (p profileCmds) say(format string, a ...any) error {
 
 func (p profileCmds) list() *cobra.Command {
 	var format output.Format
-	cmd := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List profiles", Args: cli.ExactArgs(0),
-		RunE: p.withClient(func(cmd *cobra.Command, c Client, _ []string) error {
+	cmd := &cobra.Command{Use: "list [REMOTE:]", Aliases: []string{"ls"}, Short: "List profiles", Args: cli.RangeArgs(0, 1),
+		RunE: p.withClient(func(cmd *cobra.Command, c Client, args []string) error {
+			if len(args) == 1 && args[0] != "" {
+				return fmt.Errorf("%q is not a server: want REMOTE: or nothing: %w", args[0], api.ErrInvalid)
+			}
 			profiles, err := c.GetProfiles(cmd.Context())
 			if err != nil {
 				return err
@@ -95,7 +99,7 @@ func (p profileCmds) list() *cobra.Command {
 
 func (p profileCmds) create() *cobra.Command {
 	var description string
-	cmd := &cobra.Command{Use: "create PROFILE", Short: "Create a profile", Args: cli.ExactArgs(1),
+	cmd := &cobra.Command{Use: "create [REMOTE:]PROFILE", Short: "Create a profile", Args: cli.ExactArgs(1),
 		RunE: p.withClient(func(cmd *cobra.Command, c Client, args []string) error {
 			if err := c.CreateProfile(cmd.Context(), api.ProfilesPost{Name: args[0], ProfilePut: api.ProfilePut{Description: description}}); err != nil {
 				return err
@@ -107,19 +111,19 @@ func (p profileCmds) create() *cobra.Command {
 }
 
 func (p profileCmds) show() *cobra.Command {
-	return &cobra.Command{Use: "show PROFILE", Short: "Show a profile as YAML", Args: cli.ExactArgs(1),
+	return &cobra.Command{Use: "show [REMOTE:]PROFILE", Short: "Show a profile as YAML", Args: cli.ExactArgs(1),
 		RunE: p.withProfile(func(_ *cobra.Command, t *target, _ []string) error { return output.PrintYAML(p.f.IO.Out, t.prof) })}
 }
 
 func (p profileCmds) copy() *cobra.Command {
-	return &cobra.Command{Use: "copy PROFILE NEW", Aliases: []string{"cp"}, Short: "Copy a profile", Args: cli.ExactArgs(2),
+	return &cobra.Command{Use: "copy [REMOTE:]PROFILE NEW", Aliases: []string{"cp"}, Short: "Copy a profile", Args: cli.ExactArgs(2),
 		RunE: p.withProfile(func(cmd *cobra.Command, t *target, args []string) error {
 			return t.c.CreateProfile(cmd.Context(), api.ProfilesPost{Name: args[0], ProfilePut: t.prof.ProfilePut})
 		})}
 }
 
 func (p profileCmds) rename() *cobra.Command {
-	return &cobra.Command{Use: "rename PROFILE NEW", Aliases: []string{"mv"}, Short: "Rename a profile", Args: cli.ExactArgs(2),
+	return &cobra.Command{Use: "rename [REMOTE:]PROFILE NEW", Aliases: []string{"mv"}, Short: "Rename a profile", Args: cli.ExactArgs(2),
 		RunE: p.withClient(func(cmd *cobra.Command, c Client, args []string) error {
 			if err := c.RenameProfile(cmd.Context(), args[0], args[1]); err != nil {
 				return err
@@ -129,7 +133,7 @@ func (p profileCmds) rename() *cobra.Command {
 }
 
 func (p profileCmds) delete() *cobra.Command {
-	return &cobra.Command{Use: "delete PROFILE...", Aliases: []string{"rm"}, Short: "Delete profiles", Args: cli.MinArgs(1),
+	return &cobra.Command{Use: "delete [REMOTE:]PROFILE...", Aliases: []string{"rm"}, Short: "Delete profiles", Args: cli.MinArgs(1),
 		RunE: p.withClient(func(cmd *cobra.Command, c Client, args []string) error {
 			for _, n := range args {
 				if err := c.DeleteProfile(cmd.Context(), n); err != nil {
@@ -144,12 +148,12 @@ func (p profileCmds) delete() *cobra.Command {
 }
 
 func (p profileCmds) get() *cobra.Command {
-	return &cobra.Command{Use: "get PROFILE KEY", Short: "Get a profile's config key", Args: cli.ExactArgs(2),
+	return &cobra.Command{Use: "get [REMOTE:]PROFILE KEY", Short: "Get a profile's config key", Args: cli.ExactArgs(2),
 		RunE: p.withProfile(func(_ *cobra.Command, t *target, args []string) error { return p.say("%s", t.prof.Config[args[0]]) })}
 }
 
 func (p profileCmds) set() *cobra.Command {
-	return &cobra.Command{Use: "set PROFILE KEY=VALUE...", Short: "Set config keys of a profile (applied to the instances using it)", Args: cli.MinArgs(2),
+	return &cobra.Command{Use: "set [REMOTE:]PROFILE KEY=VALUE...", Short: "Set config keys of a profile (applied to the instances using it)", Args: cli.MinArgs(2),
 		RunE: p.withProfile(func(cmd *cobra.Command, t *target, args []string) error {
 			kv, err := keyValues(args)
 			if err != nil {
@@ -163,7 +167,7 @@ func (p profileCmds) set() *cobra.Command {
 }
 
 func (p profileCmds) unset() *cobra.Command {
-	return &cobra.Command{Use: "unset PROFILE KEY...", Short: "Unset config keys of a profile", Args: cli.MinArgs(2),
+	return &cobra.Command{Use: "unset [REMOTE:]PROFILE KEY...", Short: "Unset config keys of a profile", Args: cli.MinArgs(2),
 		RunE: p.withProfile(func(cmd *cobra.Command, t *target, args []string) error {
 			for _, k := range args {
 				if _, ok := t.prof.Config[k]; !ok {
@@ -176,7 +180,7 @@ func (p profileCmds) unset() *cobra.Command {
 }
 
 func (p profileCmds) edit() *cobra.Command {
-	return &cobra.Command{Use: "edit PROFILE", Short: "Edit a profile as YAML ($EDITOR, or stdin when it is not a terminal)", Args: cli.ExactArgs(1),
+	return &cobra.Command{Use: "edit [REMOTE:]PROFILE", Short: "Edit a profile as YAML ($EDITOR, or stdin when it is not a terminal)", Args: cli.ExactArgs(1),
 		RunE: p.withProfile(func(cmd *cobra.Command, t *target, _ []string) error {
 			var put api.ProfilePut
 			if err := edit(p.f.IO, t.prof.ProfilePut, &put); err != nil {
@@ -188,7 +192,7 @@ func (p profileCmds) edit() *cobra.Command {
 }
 
 func (p profileCmds) add() *cobra.Command {
-	return &cobra.Command{Use: "add INSTANCE PROFILE", Short: "Add a profile to an instance", Args: cli.ExactArgs(2),
+	return &cobra.Command{Use: "add [REMOTE:]INSTANCE PROFILE", Short: "Add a profile to an instance", Args: cli.ExactArgs(2),
 		RunE: p.withInstance(func(t *target, args []string) (string, error) {
 			if slices.Contains(t.inst.Profiles, args[0]) {
 				return "", fmt.Errorf("profile %s is already applied to %s", args[0], t.name)
@@ -199,7 +203,7 @@ func (p profileCmds) add() *cobra.Command {
 }
 
 func (p profileCmds) remove() *cobra.Command {
-	return &cobra.Command{Use: "remove INSTANCE PROFILE", Short: "Remove a profile from an instance", Args: cli.ExactArgs(2),
+	return &cobra.Command{Use: "remove [REMOTE:]INSTANCE PROFILE", Short: "Remove a profile from an instance", Args: cli.ExactArgs(2),
 		RunE: p.withInstance(func(t *target, args []string) (string, error) {
 			i := slices.Index(t.inst.Profiles, args[0])
 			if i < 0 {
@@ -211,7 +215,7 @@ func (p profileCmds) remove() *cobra.Command {
 }
 
 func (p profileCmds) assign() *cobra.Command {
-	return &cobra.Command{Use: "assign INSTANCE PROFILES", Aliases: []string{"apply"}, Short: "Set an instance's profiles (comma-separated; \"\" for none)", Args: cli.ExactArgs(2),
+	return &cobra.Command{Use: "assign [REMOTE:]INSTANCE PROFILES", Aliases: []string{"apply"}, Short: "Set an instance's profiles (comma-separated; \"\" for none)", Args: cli.ExactArgs(2),
 		RunE: p.withInstance(func(t *target, args []string) (string, error) {
 			if args[0] == "" {
 				t.inst.Profiles = []string{}

@@ -34,8 +34,17 @@ type Client interface {
 	DeleteProfile(ctx context.Context, name string) error
 }
 
-// connect returns the factory's client as a Client.
-func connect(f *cli.Factory) (Client, error) { return connectWith(f.Client) }
+// connectFor returns the client of the server args[0] names ("host2:web1" goes to host2,
+// "web1" and no args to the default) and args with the remote taken off args[0].
+func connectFor(f *cli.Factory, args []string) (Client, []string, error) {
+	if len(args) == 0 {
+		c, err := connectWith(f.Client)
+		return c, args, err
+	}
+	get, first := f.For(args[0])
+	c, err := connectWith(get)
+	return c, append([]string{first}, args[1:]...), err
+}
 
 // connectWith returns the client get makes as a Client.
 func connectWith(get func() (cli.Client, error)) (Client, error) {
