@@ -124,6 +124,7 @@ func TestRemotesCopyMove(t *testing.T) {
 	if got := snapshotsOf(t, lap, "host2:", "mv1"); got != "1" {
 		t.Fatalf("mv1 has %q snapshots, want 1", got)
 	}
+	checkRemoteCommands(t, lap)
 }
 
 // checkThinExport checks that a layers-only export of name (stopped) on d is far smaller than
