@@ -46,7 +46,7 @@ func checkRemoteCommands(t *testing.T, lap laptop) {
 		{"image", "info", "nope:deb-a"},
 	} {
 		_, stderr, code := lap.run(args...)
-		oneLineError(t, strings.Join(args, " "), stderr, code, `remote "nope" not found`)
+		oneLineError(t, strings.Join(args, " "), stderr, code, `remote.*"nope".*not found`)
 	}
 
 	// host2 as the default: names without a remote go there, local: reaches the daemon.
