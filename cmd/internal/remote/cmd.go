@@ -1,11 +1,15 @@
 package remote
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"lite/client/api"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/output"
 )
@@ -14,15 +18,32 @@ import (
 func NewCmdRemote(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "remote", Short: "Manage remotes: lite servers (over HTTPS) and image servers (simplestreams)", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
-	var protocol string
-	add := &cobra.Command{Use: "add NAME URL|TOKEN", Short: "Add a remote: an image server by URL, or a lite server by a token from \"lite config trust add\"", Args: cli.ExactArgs(2),
+	var protocol, token string
+	add := &cobra.Command{Use: "add NAME TOKEN | NAME https://ADDR[:PORT] --token TOKEN | NAME URL",
+		Short: "Add a remote: a lite server by a token from \"lite config trust add\" (at the token's addresses or at a URL), or an image server by URL",
+		Example: "  lite remote add host2 TOKEN\n  lite remote add host2 https://10.0.0.2:8443 --token TOKEN\n" +
+			"  lite remote add host2 https://10.0.0.2 --protocol lite     (asks for the token)\n  lite remote add mirror https://images.example/ --protocol simplestreams",
+		Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !strings.Contains(args[1], "://") {
+				if token != "" {
+					return fmt.Errorf("--token goes with a server URL (https://ADDR[:PORT]), not a token: %w", api.ErrInvalid)
+				}
 				return Join(cmd.Context(), args[0], args[1])
+			}
+			if token != "" || protocol == ProtocolLite {
+				if token == "" {
+					var err error
+					if token, err = askToken(f.IO, args[0]); err != nil {
+						return err
+					}
+				}
+				return JoinAt(cmd.Context(), args[0], args[1], token)
 			}
 			return edit(func(c *Config, args []string) error { return c.Add(args[0], args[1], protocol) })(cmd, args)
 		}}
-	add.Flags().StringVar(&protocol, "protocol", "simplestreams", "server protocol (simplestreams)")
+	add.Flags().StringVar(&protocol, "protocol", "simplestreams", "server protocol: simplestreams (an image server), or lite (a lite server: the token is asked for)")
+	add.Flags().StringVar(&token, "token", "", "join token from \"lite config trust add\" on the server (with a server URL)")
 	remove := &cobra.Command{Use: "remove NAME", Aliases: []string{"rm"}, Short: "Remove a remote", Args: cli.ExactArgs(1),
 		RunE: edit(func(c *Config, args []string) error { return c.Remove(args[0]) })}
 	rename := &cobra.Command{Use: "rename OLD NEW", Aliases: []string{"mv"}, Short: "Rename a remote", Args: cli.ExactArgs(2),
@@ -42,6 +63,20 @@ func NewCmdRemote(f *cli.Factory) *cobra.Command {
 		}}
 	cmd.AddCommand(add, newCmdList(f), remove, rename, setURL, switchCmd, getDefault)
 	return cmd
+}
+
+// askToken reads the join token for a lite server remote from stdin.
+func askToken(ios *cli.IOStreams, name string) (string, error) {
+	fmt.Fprintf(ios.ErrOut, "Join token for %s (from \"lite config trust add\" on it): ", name)
+	line, err := bufio.NewReader(ios.In).ReadString('\n')
+	token := strings.TrimSpace(line)
+	if token == "" {
+		return "", fmt.Errorf("no join token given for %s: pass --token, or type it when asked: %w", name, api.ErrInvalid)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return token, nil
 }
 
 // edit runs a change on the config file and saves it.

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
+	neturl "net/url"
 	"path/filepath"
 	"strings"
 
@@ -45,10 +47,21 @@ func (c *Config) AddLite(name, addr, fingerprint string) error {
 // Join adds a lite server from a join token: it tries the token's addresses, pins the
 // fingerprint the token names (a server with another certificate is refused), presents the
 // token and records the remote.
-func Join(ctx context.Context, name, token string) error {
+func Join(ctx context.Context, name, token string) error { return JoinAt(ctx, name, "", token) }
+
+// JoinAt is Join at the server URL names ("https://ADDR[:PORT]", port 8443 by default)
+// instead of the token's addresses; the token's fingerprint is pinned all the same.
+func JoinAt(ctx context.Context, name, url, token string) error {
 	tok, err := trust.DecodeToken(token)
 	if err != nil {
 		return err
+	}
+	if url != "" {
+		addr, err := serverAddr(url)
+		if err != nil {
+			return err
+		}
+		tok.Addresses = []string{addr}
 	}
 	c, err := Load()
 	if err != nil {
@@ -81,6 +94,18 @@ func Join(ctx context.Context, name, token string) error {
 		return fmt.Errorf("token names no server address (is core.https_address set on the server?): %w", api.ErrInvalid)
 	}
 	return errors.Join(errs...)
+}
+
+// serverAddr returns HOST:PORT of a lite server URL.
+func serverAddr(raw string) (string, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.User != nil || u.RawQuery != "" {
+		return "", fmt.Errorf("bad server URL %q: want https://ADDR[:PORT]: %w", raw, api.ErrInvalid)
+	}
+	if u.Port() == "" {
+		return net.JoinHostPort(u.Hostname(), "8443"), nil
+	}
+	return u.Host, nil
 }
 
 // Connect returns a client for a lite remote.
