@@ -75,3 +75,24 @@ func checkRemoteCommands(t *testing.T, lap laptop) {
 		t.Fatal("list after remote switch local still shows host2's instances")
 	}
 }
+
+// checkAddByURL adds host (serving HTTPS) by its URL, with --token and with the token typed
+// at the prompt; a URL with a token for another server's certificate is refused.
+func checkAddByURL(t *testing.T, local, host *Daemon) {
+	addr := strings.TrimSpace(mustLite(t, host, "config", "get", "core.https_address"))
+	lap := laptop{d: local, conf: t.TempDir()}
+	lap.must(t, "remote", "add", "byurl", "https://"+addr, "--token", newToken(t, host, "byurl"))
+	env := []string{"LITE_DIR=" + local.Dir, "LITE_CONF=" + lap.conf}
+	out, stderr, code := runLite(env, liteTimeout, strings.NewReader(newToken(t, host, "asked")+"\n"),
+		"remote", "add", "asked", "https://"+addr, "--protocol", "lite")
+	if code != 0 {
+		t.Fatalf("remote add with the token asked for: exit %d: %s%s", code, out, stderr)
+	}
+	for _, r := range []string{"byurl:", "asked:"} {
+		if !strings.Contains(lap.must(t, "list", r, "--format", "csv", "-c", "n"), "cp1") {
+			t.Fatalf("list %s does not show host2's cp1", r)
+		}
+	}
+	_, stderr, code = runLite(env, liteTimeout, strings.NewReader(""), "remote", "add", "empty", "https://"+addr, "--protocol", "lite")
+	oneLineError(t, "remote add with no token typed", stderr, code, "no join token")
+}

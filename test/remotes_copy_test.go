@@ -125,6 +125,7 @@ func TestRemotesCopyMove(t *testing.T) {
 		t.Fatalf("mv1 has %q snapshots, want 1", got)
 	}
 	checkRemoteCommands(t, lap)
+	checkAddByURL(t, local, host2)
 }
 
 // checkThinExport checks that a layers-only export of name (stopped) on d is far smaller than
