@@ -77,7 +77,7 @@ func checkRemoteCommands(t *testing.T, lap laptop) {
 }
 
 // checkAddByURL adds host (serving HTTPS) by its URL, with --token and with the token typed
-// at the prompt; a URL with a token for another server's certificate is refused.
+// at the prompt; an empty answer is refused.
 func checkAddByURL(t *testing.T, local, host *Daemon) {
 	addr := strings.TrimSpace(mustLite(t, host, "config", "get", "core.https_address"))
 	lap := laptop{d: local, conf: t.TempDir()}
