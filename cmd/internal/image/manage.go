@@ -317,7 +317,7 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 		Args:  cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 2 {
-				if _, rest := f.APIFor(args[1]); rest != args[1] {
+				if _, rest := f.APIFor(args[1]); rest != args[1] && args[1] != "local:" {
 					return copyToServer(cmd, f, args[0], args[1], aliases)
 				}
 			}

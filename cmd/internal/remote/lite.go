@@ -79,7 +79,7 @@ func JoinAt(ctx context.Context, name, url, token string) error {
 		addr := "https://" + a
 		cl, err := client.ConnectHTTPS(addr, cert, tok.Fingerprint)
 		if err == nil {
-			err = cl.JoinWithToken(ctx, token)
+			err = join(ctx, cl, token)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", a, err))
@@ -94,6 +94,15 @@ func JoinAt(ctx context.Context, name, url, token string) error {
 		return fmt.Errorf("token names no server address (is core.https_address set on the server?): %w", api.ErrInvalid)
 	}
 	return errors.Join(errs...)
+}
+
+// join presents the token, unless the server trusts this client already (another remote
+// name for the same server): then, as in LXD, the token is left unused.
+func join(ctx context.Context, cl *client.Client, token string) error {
+	if srv, err := cl.GetServer(ctx); err == nil && srv.Auth == "trusted" {
+		return nil
+	}
+	return cl.JoinWithToken(ctx, token)
 }
 
 // serverAddr returns HOST:PORT of a lite server URL.
