@@ -67,7 +67,7 @@ func NewCmdRemote(f *cli.Factory) *cobra.Command {
 
 // askToken reads the join token for a lite server remote from stdin.
 func askToken(ios *cli.IOStreams, name string) (string, error) {
-	fmt.Fprintf(ios.ErrOut, "Join token for %s (from \"lite config trust add\" on it): ", name)
+	fmt.Fprintf(ios.Out, "Join token for %s (from \"lite config trust add\" on it): ", name)
 	line, err := bufio.NewReader(ios.In).ReadString('\n')
 	token := strings.TrimSpace(line)
 	if token == "" {
