@@ -124,16 +124,14 @@ func (m *Backups) Export(ctx context.Context, name string, opts ExportOptions, w
 	}
 	var parts []string
 	if opts.Layers && !isDir(m.pool.PrivateLayer(name)) && inst.Config["volatile.base_image"] != "" {
-		parts, err = m.packAll(ctx, name, uppers, func(upper string) (string, error) { return packLayer(ctx, stage, upper, unshift) })
-		if errors.Is(err, images.ErrNotPortable) {
-			m.log.Info("export: sending the full root filesystem", "instance", name, "reason", err)
-		} else if err != nil {
+		if parts, err = m.packLayers(ctx, name, stage, uppers, unshift); err != nil {
 			return err
-		} else {
+		}
+		if parts != nil {
 			idx.BaseImage = inst.Config["volatile.base_image"]
 		}
 	}
-	if idx.BaseImage == "" {
+	if parts == nil {
 		parts, err = m.packAll(ctx, name, uppers, func(upper string) (string, error) {
 			return m.packPart(ctx, stage, []string{upper, vol.Lower}, unshift)
 		})
@@ -172,6 +170,17 @@ func (m *Backups) packAll(ctx context.Context, name string, uppers []string, pac
 	})
 	for i := 1; err == nil && i < len(uppers); i++ {
 		parts[i], err = pack(uppers[i])
+	}
+	return parts, err
+}
+
+// packLayers packs the writable layers alone, or returns nil when one has metadata a tar
+// cannot carry (the caller sends the merged views instead).
+func (m *Backups) packLayers(ctx context.Context, name, stage string, uppers []string, unshift idmap.Map) ([]string, error) {
+	parts, err := m.packAll(ctx, name, uppers, func(upper string) (string, error) { return packLayer(ctx, stage, upper, unshift) })
+	if errors.Is(err, images.ErrNotPortable) {
+		m.log.Info("export: sending the full root filesystem", "instance", name, "reason", err)
+		return nil, nil
 	}
 	return parts, err
 }
