@@ -127,7 +127,7 @@ func TestBackupHostileImport(t *testing.T) {
 	}
 	// Layers-only backups (a copy between servers): the image must be here and be the
 	// instance's, and the whiteout markers must make sense.
-	img, err := d.Client(t).GetImageAlias(t.Context(), "debian/12")
+	img, err := sharedWeb1(t).Client(t).GetImageAlias(t.Context(), "debian/12") // web1 brings the image
 	if err != nil {
 		t.Fatal(err)
 	}
