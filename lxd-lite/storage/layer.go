@@ -27,8 +27,9 @@ func RestoreWhiteouts(upper string, owner Owner) error {
 		if !strings.HasPrefix(name, images.WhiteoutPrefix) || path == upper {
 			return nil
 		}
+		rel := strings.TrimPrefix(path, upper)
 		if !d.Type().IsRegular() {
-			return fmt.Errorf("bad layer: %s is a marker but not a file: %w", path, api.ErrInvalid)
+			return fmt.Errorf("bad layer: %s is a whiteout marker but not a file: %w", rel, api.ErrInvalid)
 		}
 		dir := filepath.Dir(path)
 		if name == images.OpaqueMarker {
@@ -39,10 +40,10 @@ func RestoreWhiteouts(upper string, owner Owner) error {
 		}
 		target := filepath.Join(dir, strings.TrimPrefix(name, images.WhiteoutPrefix))
 		if base := filepath.Base(target); base == "." || base == ".." || base == "" {
-			return fmt.Errorf("bad layer: marker %s names no file: %w", path, api.ErrInvalid)
+			return fmt.Errorf("bad layer: whiteout marker %s names no file: %w", rel, api.ErrInvalid)
 		}
 		if _, err := os.Lstat(target); err == nil {
-			return fmt.Errorf("bad layer: %s is both deleted and present: %w", target, api.ErrInvalid)
+			return fmt.Errorf("bad layer: %s is both deleted (a whiteout marker) and present: %w", strings.TrimPrefix(target, upper), api.ErrInvalid)
 		}
 		if err := unix.Mknod(target, unix.S_IFCHR|0o000, 0); err != nil {
 			return fmt.Errorf("whiteout %s: %w", target, err)
