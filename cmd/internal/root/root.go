@@ -100,8 +100,14 @@ func Main(ctx context.Context, args []string, ios *cli.IOStreams, connect func(s
 	// Names without a remote go to the default one: the daemon, or the lite server `lite
 	// remote switch` chose (unless --socket names a daemon).
 	api := sync.OnceValues(func() (*client.Client, error) {
+		if socket != "" {
+			return local()
+		}
 		name, err := remote.DefaultServer()
-		if err != nil || name == "" || socket != "" {
+		if err != nil {
+			return nil, err
+		}
+		if name == "" {
 			return local()
 		}
 		return remote.Connect(name)
