@@ -164,8 +164,11 @@ func Server(ref string) (server, rest string, err error) {
 }
 
 // DefaultServer returns the default remote when it is a lite server (after `lite remote
-// switch host2`), else "" (the local daemon).
+// switch host2`), else "" (the local daemon, also when there is no config dir: no HOME).
 func DefaultServer() (string, error) {
+	if _, err := Path(); err != nil {
+		return "", nil
+	}
 	c, err := Load()
 	if err != nil {
 		return "", err
