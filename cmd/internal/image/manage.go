@@ -31,10 +31,20 @@ type ImportOptions struct {
 func NewCmdImport(f *cli.Factory) *cobra.Command {
 	opts := &ImportOptions{IO: f.IO, Client: func() (Client, error) { return f.API() }}
 	cmd := &cobra.Command{
-		Use:   "import FILE [ROOTFS]",
+		Use:   "import FILE [ROOTFS] [REMOTE:]",
 		Short: "Import an image file (unified) or a metadata tarball and its rootfs (split)",
-		Args:  cli.RangeArgs(1, 2),
+		Args:  cli.RangeArgs(1, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if last := args[len(args)-1]; len(args) > 1 && strings.HasSuffix(last, ":") {
+				get, rest := f.APIFor(last)
+				if rest != "" {
+					return fmt.Errorf("%q is not a lite server remote (lite remote list shows them): %w", last, api.ErrInvalid)
+				}
+				opts.Client, args = func() (Client, error) { return get() }, args[:len(args)-1]
+			}
+			if len(args) > 2 {
+				return fmt.Errorf("too many arguments: want FILE [ROOTFS] [REMOTE:]: %w", api.ErrInvalid)
+			}
 			opts.Files = args
 			return RunImport(cmd.Context(), opts)
 		},
