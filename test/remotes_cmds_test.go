@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// checkRemoteCommands drives file, rename, profile, image and console commands at host2
+// checkRemoteCommands drives file, rename, export/import, profile, image and console commands at host2
 // through "host2:" and then through `lite remote switch host2`; host2 holds cp1 (running),
 // cp2 (stopped) and the image alias deb-a. A remote that does not exist is a clear error.
 func checkRemoteCommands(t *testing.T, lap laptop) {
@@ -29,6 +29,12 @@ func checkRemoteCommands(t *testing.T, lap laptop) {
 	if names := lap.must(t, "list", "host2:", "--format", "csv", "-c", "n"); !strings.Contains(names, "cp3") || strings.Contains(names, "cp2") {
 		t.Fatalf("after rename host2:cp2 cp3, host2 lists %q", names)
 	}
+	backup := filepath.Join(dir, "cp3.tar")
+	lap.must(t, "export", "host2:cp3", backup, "--instance-only")
+	lap.must(t, "import", "host2:", backup, "cp4")
+	if names := lap.must(t, "list", "host2:", "--format", "csv", "-c", "n"); !strings.Contains(names, "cp4") {
+		t.Fatalf("after import host2: ... cp4, host2 lists %q", names)
+	}
 	lap.must(t, "profile", "create", "host2:remprof")
 	lap.must(t, "profile", "set", "host2:remprof", "user.where=host2")
 	if strings.Contains(lap.must(t, "profile", "list"), "remprof") || !strings.Contains(lap.must(t, "profile", "list", "host2:"), "remprof") {
@@ -44,6 +50,8 @@ func checkRemoteCommands(t *testing.T, lap laptop) {
 		{"list", "nope:"},
 		{"profile", "show", "nope:default"},
 		{"image", "info", "nope:deb-a"},
+		{"image", "import", in, "nope:"},
+		{"export", "nope:cp1", out},
 	} {
 		_, stderr, code := lap.run(args...)
 		oneLineError(t, strings.Join(args, " "), stderr, code, `remote.*"nope".*not found`)
