@@ -7,9 +7,10 @@ import (
 	"testing"
 )
 
-// checkRemoteCommands drives file, rename, export/import, profile, image and console commands at host2
-// through "host2:" and then through `lite remote switch host2`; host2 holds cp1 (running),
-// cp2 (stopped) and the image alias deb-a. A remote that does not exist is a clear error.
+// checkRemoteCommands drives file, rename, export/import, profile, image and console
+// commands at host2 through "host2:" and then through `lite remote switch host2`; host2
+// holds cp1 (running), cp2 (stopped) and the image alias deb-a. A remote that does not
+// exist is a clear error.
 func checkRemoteCommands(t *testing.T, lap laptop) {
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
