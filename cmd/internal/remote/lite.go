@@ -155,7 +155,7 @@ func Server(ref string) (server, rest string, err error) {
 	}
 	r, err := c.get(rname)
 	if err != nil {
-		return "", ref, err
+		return "", rest, err
 	}
 	if r.Protocol != ProtocolLite {
 		return "", ref, nil
