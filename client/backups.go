@@ -13,9 +13,23 @@ import (
 
 // ExportInstance streams a backup of an instance (with its snapshots unless instanceOnly) to w.
 func (c *Client) ExportInstance(ctx context.Context, name string, instanceOnly bool, w io.Writer) error {
+	return c.export(ctx, name, instanceOnly, false, w)
+}
+
+// ExportInstanceLayers is ExportInstance for a target that holds the instance's image: the
+// backup carries only the writable layers (index.yaml names the image) when the instance is
+// built on an image, else the whole root filesystem.
+func (c *Client) ExportInstanceLayers(ctx context.Context, name string, instanceOnly bool, w io.Writer) error {
+	return c.export(ctx, name, instanceOnly, true, w)
+}
+
+func (c *Client) export(ctx context.Context, name string, instanceOnly, layers bool, w io.Writer) error {
 	q := url.Values{}
 	if instanceOnly {
 		q.Set("instance_only", "true")
+	}
+	if layers {
+		q.Set("layers", "writable")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint("http", apiPath("/1.0/instances", name)+"/export", q), nil)
 	if err != nil {

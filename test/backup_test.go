@@ -125,6 +125,23 @@ func TestBackupHostileImport(t *testing.T) {
 		"bad index":         tarOf(t, false, "index.yaml", "{{{", "instance.tar.gz", part()),
 		"not a tar":         []byte("garbage"),
 	}
+	// Layers-only backups (a copy between servers): the image must be here and be the
+	// instance's, and the whiteout markers must make sense.
+	img, err := sharedWeb1(t).Client(t).GetImageAlias(t.Context(), "debian/12") // web1 brings the image
+	if err != nil {
+		t.Fatal(err)
+	}
+	thinIndex := func(base, config string) string {
+		return "name: bk-evil\nbase_image: " + base + "\ninstance:\n  architecture: x86_64\n  config: {volatile.base_image: " + config + "}\n  devices: {}\n  profiles: [default]\n"
+	}
+	layer := func(entries ...string) string { return string(tarOf(t, true, append([]string{"rootfs/", ""}, entries...)...)) }
+	absent := strings.Repeat("f", 64)
+	cases["layers on a missing image"] = tarOf(t, false, "index.yaml", thinIndex(absent, absent), "instance.tar.gz", layer())
+	cases["layers on another image"] = tarOf(t, false, "index.yaml", thinIndex(img.Target, absent), "instance.tar.gz", layer())
+	cases["whiteout beside its file"] = tarOf(t, false, "index.yaml", thinIndex(img.Target, img.Target), "instance.tar.gz",
+		layer("rootfs/etc/", "", "rootfs/etc/x", "1", "rootfs/etc/.wh.x", ""))
+	cases["whiteout marker a dir"] = tarOf(t, false, "index.yaml", thinIndex(img.Target, img.Target), "instance.tar.gz",
+		layer("rootfs/.wh.etc/", ""))
 	for what, data := range cases {
 		path := filepath.Join(t.TempDir(), "evil.tar")
 		if err := os.WriteFile(path, data, 0o644); err != nil {

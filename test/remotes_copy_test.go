@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -35,16 +36,37 @@ func TestRemotesCopyMove(t *testing.T) {
 	deleteOnCleanup(t, local, "xfer1")
 
 	lap.must(t, "launch", "debian/12", "xfer1")
-	lap.must(t, "exec", "xfer1", "--", "sh", "-c", "echo copied-$(hostname) > /root/marker")
+	// A file changed, one deleted (a whiteout) and an image directory replaced (an opaque
+	// one): all must come out the same on the other side of a layers-only stream.
+	lap.must(t, "exec", "xfer1", "--", "sh", "-c", "echo copied-$(hostname) > /root/marker && rm /etc/motd && "+
+		"rm -rf /usr/share/doc/bash && mkdir /usr/share/doc/bash && echo new > /usr/share/doc/bash/only")
 	lap.must(t, "stop", "xfer1")
-
-	// The image goes over once; a second copy only adds the alias.
-	lap.must(t, "image", "copy", "debian/12", "host2:", "--alias", "deb-a")
-	lap.must(t, "image", "copy", "debian/12", "host2:", "--alias", "deb-b")
 	want, err := local.Client(t).GetImageAlias(ctx, "debian/12")
 	if err != nil {
 		t.Fatal(err)
 	}
+	thin := checkThinExport(t, local, host2, "xfer1")
+	lap.must(t, "snapshot", "xfer1", "snap0")
+
+	// Copy with snapshots onto a host without the image: the image goes first, then the
+	// layers; the copy boots on host2 with the same files.
+	lap.must(t, "copy", "xfer1", "host2:cp1")
+	if _, err := host2.Client(t).GetImage(ctx, want.Target); err != nil {
+		t.Fatalf("the copy did not bring image %s to host2: %v", want.Target, err)
+	}
+	if got := snapshotsOf(t, lap, "host2:", "cp1"); got != "1" {
+		t.Fatalf("cp1 on host2 has %q snapshots, want 1", got)
+	}
+	lap.must(t, "start", "host2:cp1")
+	waitRunning(t, host2, "cp1")
+	got := lap.must(t, "exec", "host2:cp1", "--", "sh", "-c", "cat /root/marker; ls /usr/share/doc/bash; test -e /etc/motd || echo no-motd")
+	if got != "copied-xfer1\nonly\nno-motd\n" {
+		t.Fatalf("host2:cp1 has marker, doc/bash, motd = %q", got)
+	}
+
+	// The image is on host2 now: a copy only adds the alias.
+	lap.must(t, "image", "copy", "debian/12", "host2:", "--alias", "deb-a")
+	lap.must(t, "image", "copy", "debian/12", "host2:", "--alias", "deb-b")
 	for _, a := range []string{"deb-a", "deb-b"} {
 		got, err := host2.Client(t).GetImageAlias(ctx, a)
 		if err != nil || got.Target != want.Target {
@@ -53,18 +75,16 @@ func TestRemotesCopyMove(t *testing.T) {
 	}
 	_, stderr, code := lap.run("image", "copy", "no-such-image", "host2:")
 	oneLineError(t, "image copy of a missing image", stderr, code, "not found")
-	lap.must(t, "snapshot", "xfer1", "snap0")
+	// host2 takes the layers-only stream now that it holds the image.
+	op, err := host2.Client(t).ImportInstance(ctx, bytes.NewReader(thin), "thin1")
+	if err == nil {
+		err = op.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatalf("host2 refused a layers-only stream on an image it has: %v", err)
+	}
+	deleteOnCleanup(t, host2, "thin1")
 
-	// Copy with snapshots; the copy boots on host2 with the same files.
-	lap.must(t, "copy", "xfer1", "host2:cp1")
-	if got := snapshotsOf(t, lap, "host2:", "cp1"); got != "1" {
-		t.Fatalf("cp1 on host2 has %q snapshots, want 1", got)
-	}
-	lap.must(t, "start", "host2:cp1")
-	waitRunning(t, host2, "cp1")
-	if got := strings.TrimSpace(lap.must(t, "exec", "host2:cp1", "--", "cat", "/root/marker")); got != "copied-xfer1" {
-		t.Fatalf("/root/marker in host2:cp1 = %q", got)
-	}
 	lap.must(t, "copy", "xfer1", "host2:cp2", "--instance-only")
 	if got := snapshotsOf(t, lap, "host2:", "cp2"); got != "0" {
 		t.Fatalf("cp2 (--instance-only) has %q snapshots, want 0", got)
@@ -104,4 +124,45 @@ func TestRemotesCopyMove(t *testing.T) {
 	if got := snapshotsOf(t, lap, "host2:", "mv1"); got != "1" {
 		t.Fatalf("mv1 has %q snapshots, want 1", got)
 	}
+	checkRemoteCommands(t, lap)
+	checkAddByURL(t, local, host2)
+}
+
+// checkThinExport checks that a layers-only export of name (stopped) on d is far smaller than
+// the full one, and that target, which lacks the image, refuses it clearly and keeps nothing.
+// It returns the layers-only export.
+func checkThinExport(t *testing.T, d, target *Daemon, name string) []byte {
+	t.Helper()
+	ctx := t.Context()
+	var full countWriter
+	if err := d.Client(t).ExportInstance(ctx, name, false, &full); err != nil {
+		t.Fatal(err)
+	}
+	var thin bytes.Buffer
+	if err := d.Client(t).ExportInstanceLayers(ctx, name, false, &thin); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("export of %s: full %d bytes, writable layers only %d bytes", name, int64(full), thin.Len())
+	if int64(thin.Len())*5 > int64(full) {
+		t.Fatalf("layers-only export is %d bytes, full %d: not much smaller", thin.Len(), int64(full))
+	}
+	op, err := target.Client(t).ImportInstance(ctx, bytes.NewReader(thin.Bytes()), "thin0")
+	if err == nil {
+		err = op.Wait(ctx)
+	}
+	if err == nil || !strings.Contains(err.Error(), "copy the image here first") {
+		t.Fatalf("a target without the image took a layers-only stream: %v", err)
+	}
+	if _, err := target.Client(t).GetInstance(ctx, "thin0"); err == nil {
+		t.Fatal("the refused import left an instance")
+	}
+	return thin.Bytes()
+}
+
+// countWriter counts what is written to it.
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
 }

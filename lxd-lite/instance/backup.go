@@ -3,6 +3,7 @@ package instance
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,6 +40,18 @@ type BackupIndex struct {
 	Snapshots []BackupSnapshot  `yaml:"snapshots"`
 	Created   time.Time         `yaml:"created_at"`
 	Extra     map[string]string `yaml:"extra,omitempty"`
+	// BaseImage, when set, makes every part a writable layer only (images.PackLayer) to be
+	// laid on that image (by fingerprint), which the receiver must hold already.
+	BaseImage string `yaml:"base_image,omitempty"`
+}
+
+// ExportOptions choose what Export writes.
+type ExportOptions struct {
+	InstanceOnly bool // no snapshots
+	// Layers asks for the writable layers only, on the instance's image (index.yaml names
+	// it), for a target that has the image; an instance with no image of its own, or a layer
+	// a tar cannot carry (images.ErrNotPortable), gets the full backup instead.
+	Layers bool
 }
 
 // BackupConfig is an instance's (or a snapshot's) config in a backup.
@@ -61,7 +74,8 @@ type BackupSnapshot struct {
 
 // Export writes a backup of an instance to w; a running instance is frozen while its files
 // are read.
-func (m *Backups) Export(ctx context.Context, name string, instanceOnly bool, w io.Writer) error {
+func (m *Backups) Export(ctx context.Context, name string, opts ExportOptions, w io.Writer) error {
+	instanceOnly := opts.InstanceOnly
 	ctx, unlock := m.locks.lockCancellable(ctx, name)
 	defer unlock()
 	inst, err := m.db.GetInstance(ctx, name)
@@ -100,6 +114,31 @@ func (m *Backups) Export(ctx context.Context, name string, instanceOnly bool, w 
 		return fmt.Errorf("create export dir: %w", err)
 	}
 	defer os.RemoveAll(stage)
+	unshift := idmap.Map{}
+	if im != nil {
+		unshift = idmap.Map{UID: im.UID, GID: im.GID, Size: im.Size}
+	}
+	uppers := []string{filepath.Join(vol.Path, "upper")}
+	for _, s := range snaps {
+		uppers = append(uppers, filepath.Join(m.pool.SnapshotPath(vol, s.Name), "upper"))
+	}
+	var parts []string
+	if opts.Layers && !isDir(m.pool.PrivateLayer(name)) && inst.Config["volatile.base_image"] != "" {
+		if parts, err = m.packLayers(ctx, name, stage, uppers, unshift); err != nil {
+			return err
+		}
+		if parts != nil {
+			idx.BaseImage = inst.Config["volatile.base_image"]
+		}
+	}
+	if parts == nil {
+		parts, err = m.packAll(ctx, name, uppers, func(upper string) (string, error) {
+			return m.packPart(ctx, stage, []string{upper, vol.Lower}, unshift)
+		})
+		if err != nil {
+			return err
+		}
+	}
 	tw := tar.NewWriter(w)
 	b, err := yaml.Marshal(idx)
 	if err != nil {
@@ -108,33 +147,55 @@ func (m *Backups) Export(ctx context.Context, name string, instanceOnly bool, w 
 	if err := addTarFile(tw, "index.yaml", b); err != nil {
 		return err
 	}
-	unshift := idmap.Map{}
-	if im != nil {
-		unshift = idmap.Map{UID: im.UID, GID: im.GID, Size: im.Size}
-	}
-	// The running instance is frozen only while its files are packed into the stage, never
-	// while the client reads: a slow reader must not keep it frozen.
-	var tarball string
-	err = m.frozen(ctx, name, func() (err error) {
-		tarball, err = m.packPart(ctx, stage, []string{filepath.Join(vol.Path, "upper"), vol.Lower}, unshift)
-		return err
-	})
-	if err == nil {
-		err = addTarPath(tw, "instance.tar.gz", tarball)
-	}
-	if err != nil {
-		return err
-	}
-	for _, s := range snaps {
-		tarball, err := m.packPart(ctx, stage, []string{filepath.Join(m.pool.SnapshotPath(vol, s.Name), "upper"), vol.Lower}, unshift)
-		if err == nil {
-			err = addTarPath(tw, "snapshots/"+s.Name+".tar.gz", tarball)
+	for i, tarball := range parts {
+		entry := "instance.tar.gz"
+		if i > 0 {
+			entry = "snapshots/" + snaps[i-1].Name + ".tar.gz"
 		}
-		if err != nil {
+		if err := addTarPath(tw, entry, tarball); err != nil {
 			return err
 		}
 	}
 	return tw.Close()
+}
+
+// packAll packs the instance's writable layer (the first; frozen while a running instance's
+// files are packed, never while the client reads: a slow reader must not keep it frozen) and
+// its snapshots' with pack, and returns the tarballs in the same order.
+func (m *Backups) packAll(ctx context.Context, name string, uppers []string, pack func(upper string) (string, error)) ([]string, error) {
+	parts := make([]string, len(uppers))
+	err := m.frozen(ctx, name, func() (err error) {
+		parts[0], err = pack(uppers[0])
+		return err
+	})
+	for i := 1; err == nil && i < len(uppers); i++ {
+		parts[i], err = pack(uppers[i])
+	}
+	return parts, err
+}
+
+// packLayers packs the writable layers alone, or returns nil when one has metadata a tar
+// cannot carry (the caller sends the merged views instead).
+func (m *Backups) packLayers(ctx context.Context, name, stage string, uppers []string, unshift idmap.Map) ([]string, error) {
+	parts, err := m.packAll(ctx, name, uppers, func(upper string) (string, error) { return packLayer(ctx, stage, upper, unshift) })
+	if errors.Is(err, images.ErrNotPortable) {
+		m.log.Info("export: sending the full root filesystem", "instance", name, "reason", err)
+		return nil, nil
+	}
+	return parts, err
+}
+
+// packLayer packs one writable layer alone into a tarball in stage.
+func packLayer(ctx context.Context, stage, upper string, unshift idmap.Map) (string, error) {
+	f, err := os.CreateTemp(stage, "layer-*.tar.gz")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if err := images.PackLayer(ctx, f, upper, unshift); err != nil {
+		return "", err
+	}
+	return f.Name(), f.Close()
 }
 
 // packPart packs the merged view of layers, with the layer dir's metadata.yaml and templates,

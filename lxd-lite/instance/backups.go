@@ -129,7 +129,7 @@ func (m *Backups) CreateBackup(ctx context.Context, name string, req api.Instanc
 	}
 	defer os.Remove(f.Name())
 	only := req.InstanceOnly || req.ContainerOnly
-	err = m.Export(ctx, name, only, f)
+	err = m.Export(ctx, name, ExportOptions{InstanceOnly: only}, f)
 	if err == nil {
 		err = f.Sync()
 	}

@@ -165,20 +165,14 @@ func (m *Backups) Import(ctx context.Context, r io.Reader, name string) (string,
 		shift, owner = idmap.Map{UID: im.UID, GID: im.GID, Size: im.Size}, storage.Owner{UID: int(im.UID), GID: int(im.GID)}
 		inst.Config["volatile.idmap.base"] = fmt.Sprint(im.UID)
 	}
-	c := filepath.Join(stage, "c")
-	if err := unpackPart(ctx, parts[""], filepath.Join(stage, "u"), filepath.Join(c, "upper"), filepath.Join(c, "layer"), shift); err != nil {
+	if err := m.checkBaseImage(ctx, idx, inst, im); err != nil {
 		return "", err
 	}
-	for _, s := range idx.Snapshots {
-		dst := filepath.Join(c, "snapshots", s.Name)
-		if err := os.MkdirAll(dst, 0o700); err != nil {
-			return "", err
-		}
-		if err := unpackPart(ctx, parts[s.Name], filepath.Join(stage, "s-"+s.Name), filepath.Join(dst, "upper"), "", shift); err != nil {
-			return "", err
-		}
+	c := filepath.Join(stage, "c")
+	if err := m.unpackParts(ctx, stage, c, idx, parts, shift, owner); err != nil {
+		return "", err
 	}
-	if err := m.pool.AdoptImport(c, name, owner); err != nil {
+	if err := m.pool.AdoptImport(c, name, owner, idx.BaseImage == ""); err != nil {
 		return "", err
 	}
 	if name != idx.Name {
@@ -202,6 +196,56 @@ func (m *Backups) Import(ctx context.Context, r io.Reader, name string) (string,
 	}
 	m.hub.Lifecycle("instance-created", URL(name), map[string]any{"source": "backup"})
 	return name, nil
+}
+
+// checkBaseImage refuses a backup of writable layers only (BackupIndex.BaseImage) unless
+// this server holds its image, the one the instance's config names.
+func (m *Backups) checkBaseImage(ctx context.Context, idx BackupIndex, inst db.Instance, im *idmap.Map) error {
+	fp := idx.BaseImage
+	if fp == "" {
+		return nil
+	}
+	if !fingerprintRe.MatchString(fp) || inst.Config["volatile.base_image"] != fp {
+		return fmt.Errorf("bad backup: base_image %q is not the instance's image fingerprint: %w", fp, api.ErrInvalid)
+	}
+	if _, err := m.images.Layer(ctx, fp, im, nil); err != nil {
+		return fmt.Errorf("bad backup: it holds only writable layers on image %s, which this server cannot use (%v): copy the image here first (lite image copy): %w", fp, err, api.ErrInvalid)
+	}
+	return nil
+}
+
+// unpackParts unpacks the instance's part and its snapshots' into c/upper (with c/layer for
+// a full backup) and c/snapshots/NAME/upper; the writable layers of a thin backup get their
+// whiteouts back.
+func (m *Backups) unpackParts(ctx context.Context, stage, c string, idx BackupIndex, parts map[string]string, shift idmap.Map, owner storage.Owner) error {
+	layer := filepath.Join(c, "layer")
+	if idx.BaseImage != "" {
+		layer = ""
+	}
+	upper := filepath.Join(c, "upper")
+	if err := unpackPart(ctx, parts[""], filepath.Join(stage, "u"), upper, layer, shift); err != nil {
+		return err
+	}
+	uppers := []string{upper}
+	for _, s := range idx.Snapshots {
+		dst := filepath.Join(c, "snapshots", s.Name)
+		if err := os.MkdirAll(dst, 0o700); err != nil {
+			return err
+		}
+		uppers = append(uppers, filepath.Join(dst, "upper"))
+		if err := unpackPart(ctx, parts[s.Name], filepath.Join(stage, "s-"+s.Name), uppers[len(uppers)-1], "", shift); err != nil {
+			return err
+		}
+	}
+	if idx.BaseImage == "" {
+		return nil
+	}
+	for _, u := range uppers {
+		if err := storage.RestoreWhiteouts(u, owner); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fingerprintRe is an image fingerprint (sha256, hex).

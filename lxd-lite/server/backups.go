@@ -24,13 +24,32 @@ func exportInstance(s *Server, r *http.Request) Response {
 	if _, err := s.Instances.Get(r.Context(), name); err != nil {
 		return Error(err)
 	}
-	instanceOnly := r.URL.Query().Get("instance_only") == "true"
+	q := r.URL.Query()
+	opts := instance.ExportOptions{InstanceOnly: q.Get("instance_only") == "true", Layers: q.Get("layers") == "writable"}
 	return Manual(func(w http.ResponseWriter) error {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		// Errors after the first byte can only cut the stream short; the client checks the
-		// tar's end marker.
-		return s.Backups.Export(r.Context(), name, instanceOnly, w)
+		// Export packs everything before it writes: an error until then is a proper error
+		// reply; one after the first byte can only cut the stream short.
+		sw := &startWriter{w: w}
+		err := s.Backups.Export(r.Context(), name, opts, sw)
+		if err != nil && !sw.started {
+			return Error(err).Render(w)
+		}
+		return err
 	})
+}
+
+// startWriter sends the reply's headers with its first byte.
+type startWriter struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (s *startWriter) Write(p []byte) (int, error) {
+	if !s.started {
+		s.started = true
+		s.w.Header().Set("Content-Type", "application/octet-stream")
+	}
+	return s.w.Write(p)
 }
 
 // importInstance saves the uploaded backup, then imports it in an operation.

@@ -52,12 +52,15 @@ func ensureDir(dir string, owner Owner) error {
 }
 
 // AdoptImport turns an unpacked backup under tmp into the container directory of name:
-// tmp/layer/{metadata.yaml,templates} stay, tmp/layer/rootfs becomes an empty lower dir,
-// tmp/upper (the full root filesystem) the writable layer; a work dir is added. The final
+// with private, tmp/layer/{metadata.yaml,templates} stay, tmp/layer/rootfs becomes an empty
+// lower dir and tmp/upper (the full root filesystem) the writable layer; without, tmp/upper is
+// a writable layer on a store image. A work dir is added. The final
 // rename is atomic, so a crash leaves only tmp, which the daemon's recovery removes.
-func (p *Pool) AdoptImport(tmp, name string, owner Owner) error {
-	if err := ensureDir(filepath.Join(tmp, "layer", "rootfs"), owner); err != nil {
-		return fmt.Errorf("create private layer: %w", err)
+func (p *Pool) AdoptImport(tmp, name string, owner Owner, private bool) error {
+	if private {
+		if err := ensureDir(filepath.Join(tmp, "layer", "rootfs"), owner); err != nil {
+			return fmt.Errorf("create private layer: %w", err)
+		}
 	}
 	if err := ensureDir(filepath.Join(tmp, "work"), owner); err != nil {
 		return fmt.Errorf("create work dir: %w", err)

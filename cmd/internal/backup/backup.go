@@ -4,12 +4,15 @@ package backup
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"lite/client"
+	"lite/client/api"
 	"lite/client/localfs"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/progress"
@@ -23,9 +26,11 @@ type Client interface {
 
 var _ Client = (*client.Client)(nil)
 
-// clientOf returns the default daemon's API client as a Client.
-func clientOf(f *cli.Factory) func() (Client, error) {
-	return func() (Client, error) { return f.API() }
+// clientFor returns the API client of the server ref names ("host2:web1" goes to host2,
+// "web1" to the default) and the name without its remote.
+func clientFor(f *cli.Factory, ref string) (func() (Client, error), string) {
+	get, name := f.APIFor(ref)
+	return func() (Client, error) { return get() }, name
 }
 
 // ExportOptions are the inputs of lite export.
@@ -43,11 +48,12 @@ type ExportOptions struct {
 func NewCmdExport(f *cli.Factory, runF func(context.Context, *ExportOptions) error) *cobra.Command {
 	opts := &ExportOptions{IO: f.IO}
 	cmd := &cobra.Command{
-		Use:   "export NAME FILE",
+		Use:   "export [REMOTE:]NAME FILE",
 		Short: "Write a backup of an instance (config, snapshots, root filesystem) to a tarball",
 		Args:  cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Client, opts.Name, opts.File = clientOf(f), args[0], args[1]
+			opts.Client, opts.Name = clientFor(f, args[0])
+			opts.File = args[1]
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -90,14 +96,21 @@ type ImportOptions struct {
 func NewCmdImport(f *cli.Factory, runF func(context.Context, *ImportOptions) error) *cobra.Command {
 	opts := &ImportOptions{IO: f.IO}
 	return &cobra.Command{
-		Use:   "import FILE [NAME]",
+		Use:   "import [REMOTE:] FILE [[REMOTE:]NAME]",
 		Short: "Create an instance from a backup tarball",
-		Args:  cli.RangeArgs(1, 2),
+		Args:  cli.RangeArgs(1, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Client, opts.File = clientOf(f), args[0]
-			if len(args) == 2 {
-				opts.Name = args[1]
+			server := ""
+			if len(args) > 1 && strings.HasSuffix(args[0], ":") {
+				server, args = args[0], args[1:] // LXD's form: the server first
+			} else if len(args) == 3 {
+				return fmt.Errorf("too many arguments: want [REMOTE:] FILE [NAME]: %w", api.ErrInvalid)
 			}
+			if len(args) == 2 {
+				server = server + args[1]
+			}
+			opts.Client, opts.Name = clientFor(f, server)
+			opts.File = args[0]
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

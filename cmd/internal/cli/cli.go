@@ -74,17 +74,40 @@ func (f *Factory) ForAll(refs []string) (func() (Client, error), []string, error
 	if len(refs) == 0 {
 		return f.Client, refs, nil
 	}
-	get, first := f.For(refs[0])
+	names, err := f.SameServer(refs)
+	if err != nil {
+		return nil, nil, err
+	}
+	get, _ := f.For(refs[0])
+	return get, names, nil
+}
+
+// APIForAll is APIFor for commands that take several names: they must all be on one server.
+func (f *Factory) APIForAll(refs []string) (func() (*client.Client, error), []string, error) {
+	if len(refs) == 0 {
+		return f.API, refs, nil
+	}
+	names, err := f.SameServer(refs)
+	if err != nil {
+		return nil, nil, err
+	}
+	get, _ := f.APIFor(refs[0])
+	return get, names, nil
+}
+
+// SameServer returns refs without their remote, or an error when they name several servers.
+func (f *Factory) SameServer(refs []string) ([]string, error) {
+	_, first := f.APIFor(refs[0])
 	names := []string{first}
 	prefix := strings.TrimSuffix(refs[0], first)
 	for _, ref := range refs[1:] {
-		_, name := f.For(ref)
+		_, name := f.APIFor(ref)
 		if strings.TrimSuffix(ref, name) != prefix {
-			return nil, nil, fmt.Errorf("%q and %q are on different servers: name instances of one server per command: %w", refs[0], ref, api.ErrInvalid)
+			return nil, fmt.Errorf("%q and %q are on different servers: give names on one server per command: %w", refs[0], ref, api.ErrInvalid)
 		}
 		names = append(names, name)
 	}
-	return get, names, nil
+	return names, nil
 }
 
 // RemoteOf turns a function returning an API client into one returning it as a Client.

@@ -129,27 +129,12 @@ func NewCmdProfileVerb(f *cli.Factory, verb string, runF func(context.Context, *
 				return nil
 			}
 			// Every profile to delete is on the first one's server.
-			names, err := sameServer(f, args)
+			names, err := f.SameServer(args)
 			if err == nil {
 				opts.Args = names[1:]
 			}
 			return err
 		})
-}
-
-// sameServer returns refs without their remote, or an error when they name several servers.
-func sameServer(f *cli.Factory, refs []string) ([]string, error) {
-	_, first := f.APIFor(refs[0])
-	names := []string{first}
-	prefix := strings.TrimSuffix(refs[0], first)
-	for _, ref := range refs[1:] {
-		_, name := f.APIFor(ref)
-		if strings.TrimSuffix(ref, name) != prefix {
-			return nil, fmt.Errorf("%q and %q are on different servers: name profiles of one server per command: %w", refs[0], ref, api.ErrInvalid)
-		}
-		names = append(names, name)
-	}
-	return names, nil
 }
 
 // RunProfileShow prints the profile as YAML.

@@ -36,11 +36,12 @@ type Options struct {
 func NewCmdConsole(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
 	cmd := &cobra.Command{
-		Use:   "console NAME",
+		Use:   "console [REMOTE:]NAME",
 		Short: "Attach to an instance's console (detach with ctrl+a q)",
 		Args:  cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Client, opts.Name = func() (Client, error) { return f.API() }, args[0]
+			get, name := f.APIFor(args[0])
+			opts.Client, opts.Name = func() (Client, error) { return get() }, name
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -27,9 +27,14 @@ type Client interface {
 
 var _ Client = (*client.Client)(nil)
 
-// clientOf returns the default daemon's API client as a Client.
-func clientOf(f *cli.Factory) func() (Client, error) {
-	return func() (Client, error) { return f.API() }
+// clientFor returns the API client of the server refs name (one server: "host2:web1/etc/x"
+// goes to host2, "web1/etc/x" to the default) and the refs without their remote.
+func clientFor(f *cli.Factory, refs []string) (func() (Client, error), []string, error) {
+	get, names, err := f.APIForAll(refs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func() (Client, error) { return get() }, names, nil
 }
 
 // target splits NAME/PATH into the instance and an absolute path inside it.
@@ -70,14 +75,17 @@ type PushOptions struct {
 func NewCmdPush(f *cli.Factory, runF func(context.Context, *PushOptions) error) *cobra.Command {
 	opts := &PushOptions{IO: f.IO}
 	cmd := &cobra.Command{
-		Use:   "push SOURCE... NAME/PATH",
+		Use:   "push SOURCE... [REMOTE:]NAME/PATH",
 		Short: "Copy local files into an instance",
 		Long: "Copy local files into an instance. With several sources, or a PATH ending in /, PATH is a\n" +
 			"directory. Owners are in the container's ids; the mode defaults to the source's.",
 		Args: cli.MinArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Client = clientOf(f)
-			opts.Sources, opts.Target = args[:len(args)-1], args[len(args)-1]
+			get, target, err := clientFor(f, args[len(args)-1:])
+			if err != nil {
+				return err
+			}
+			opts.Client, opts.Sources, opts.Target = get, args[:len(args)-1], target[0]
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -231,12 +239,16 @@ type DeleteOptions struct {
 func NewCmdDelete(f *cli.Factory, runF func(context.Context, *DeleteOptions) error) *cobra.Command {
 	opts := &DeleteOptions{IO: f.IO}
 	return &cobra.Command{
-		Use:     "delete NAME/PATH...",
+		Use:     "delete [REMOTE:]NAME/PATH...",
 		Aliases: []string{"rm"},
 		Short:   "Delete files (or empty directories) inside an instance",
 		Args:    cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Client, opts.Targets = clientOf(f), args
+			get, targets, err := clientFor(f, args)
+			if err != nil {
+				return err
+			}
+			opts.Client, opts.Targets = get, targets
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -30,13 +30,16 @@ type PullOptions struct {
 func NewCmdPull(f *cli.Factory, runF func(context.Context, *PullOptions) error) *cobra.Command {
 	opts := &PullOptions{IO: f.IO}
 	cmd := &cobra.Command{
-		Use:   "pull NAME/PATH... DEST",
+		Use:   "pull [REMOTE:]NAME/PATH... DEST",
 		Short: "Copy files out of an instance",
 		Long:  "Copy files out of an instance. DEST may be an existing directory, a file name, or - for stdout.",
 		Args:  cli.MinArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Client = clientOf(f)
-			opts.Sources, opts.Dest = args[:len(args)-1], args[len(args)-1]
+			get, sources, err := clientFor(f, args[:len(args)-1])
+			if err != nil {
+				return err
+			}
+			opts.Client, opts.Sources, opts.Dest = get, sources, args[len(args)-1]
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -161,11 +164,15 @@ type EditOptions struct {
 func NewCmdEdit(f *cli.Factory, runF func(context.Context, *EditOptions) error) *cobra.Command {
 	opts := &EditOptions{IO: f.IO}
 	return &cobra.Command{
-		Use:   "edit NAME/PATH",
+		Use:   "edit [REMOTE:]NAME/PATH",
 		Short: "Edit a file inside an instance with $EDITOR (or replace it from stdin)",
 		Args:  cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Client, opts.Target = clientOf(f), args[0]
+			get, target, err := clientFor(f, args[:1])
+			if err != nil {
+				return err
+			}
+			opts.Client, opts.Target = get, target[0]
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -8,6 +8,7 @@ import (
 
 	"lite/client"
 	"lite/client/api"
+	"lite/cmd/internal/cli"
 )
 
 // Client is the part of the API the image commands use; *client.Client (behind cli.Remote)
@@ -30,6 +31,14 @@ var _ Client = (*client.Client)(nil)
 
 // imageClient returns the API client get makes as a Client.
 func imageClient(get func() (*client.Client, error)) (Client, error) { return get() }
+
+// imageOn returns the client of the server ref names ("host2:debian/12" goes to host2, a
+// bare name to the default) and ref without its remote.
+func imageOn(f *cli.Factory, ref string) (Client, string, error) {
+	get, rest := f.APIFor(ref)
+	c, err := imageClient(get)
+	return c, rest, err
+}
 
 // resolve turns an alias, fingerprint or unique fingerprint prefix into the image.
 func resolve(ctx context.Context, c Client, name string) (*api.Image, error) {

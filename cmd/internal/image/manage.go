@@ -31,10 +31,20 @@ type ImportOptions struct {
 func NewCmdImport(f *cli.Factory) *cobra.Command {
 	opts := &ImportOptions{IO: f.IO, Client: func() (Client, error) { return f.API() }}
 	cmd := &cobra.Command{
-		Use:   "import FILE [ROOTFS]",
+		Use:   "import FILE [ROOTFS] [REMOTE:]",
 		Short: "Import an image file (unified) or a metadata tarball and its rootfs (split)",
-		Args:  cli.RangeArgs(1, 2),
+		Args:  cli.RangeArgs(1, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if last := args[len(args)-1]; len(args) > 1 && strings.HasSuffix(last, ":") {
+				get, rest := f.APIFor(last)
+				if rest != "" {
+					return fmt.Errorf("%q is not a lite server remote (lite remote list shows them): %w", last, api.ErrInvalid)
+				}
+				opts.Client, args = func() (Client, error) { return get() }, args[:len(args)-1]
+			}
+			if len(args) > 2 {
+				return fmt.Errorf("too many arguments: want FILE [ROOTFS] [REMOTE:]: %w", api.ErrInvalid)
+			}
 			opts.Files = args
 			return RunImport(cmd.Context(), opts)
 		},
@@ -95,7 +105,7 @@ func RunImport(ctx context.Context, opts *ImportOptions) error {
 // NewCmdExport returns `lite image export IMAGE [DIR]`.
 func NewCmdExport(f *cli.Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "export IMAGE [TARGET]",
+		Use:   "export [REMOTE:]IMAGE [TARGET]",
 		Short: "Write an image's files, as LXD's lxc image import accepts them",
 		Long: "Write an image's files, as LXD's lxc image import accepts them. TARGET (default .) is a directory,\n" +
 			"where the files keep the server's names, or else the file to write: a unified image gets its\n" +
@@ -103,7 +113,7 @@ func NewCmdExport(f *cli.Factory) *cobra.Command {
 		Args: cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.API)
+			c, name, err := imageOn(f, args[0])
 			if err != nil {
 				return err
 			}
@@ -114,7 +124,7 @@ func NewCmdExport(f *cli.Factory) *cobra.Command {
 			if st, err := os.Stat(filepath.Dir(target)); err != nil || !st.IsDir() {
 				return fmt.Errorf("export target %q: %s is not a directory: %w", target, filepath.Dir(target), api.ErrInvalid)
 			}
-			img, err := resolve(ctx, c, args[0])
+			img, err := resolve(ctx, c, name)
 			if err != nil {
 				return err
 			}
@@ -133,17 +143,21 @@ func NewCmdExport(f *cli.Factory) *cobra.Command {
 // NewCmdDelete returns `lite image delete IMAGE...`.
 func NewCmdDelete(f *cli.Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:     "delete IMAGE...",
+		Use:     "delete [REMOTE:]IMAGE...",
 		Aliases: []string{"rm"},
 		Short:   "Delete images (by alias, fingerprint or unique prefix)",
 		Args:    cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.API)
+			get, names, err := f.APIForAll(args)
 			if err != nil {
 				return err
 			}
-			for _, name := range args {
+			c, err := imageClient(get)
+			if err != nil {
+				return err
+			}
+			for _, name := range names {
 				img, err := resolve(ctx, c, name)
 				if err != nil {
 					return err
@@ -164,17 +178,17 @@ func NewCmdDelete(f *cli.Factory) *cobra.Command {
 // NewCmdInfo returns `lite image info|show IMAGE`.
 func NewCmdInfo(f *cli.Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:     "info IMAGE",
+		Use:     "info [REMOTE:]IMAGE",
 		Aliases: []string{"show"},
 		Short:   "Show an image (by alias, fingerprint or unique prefix), as YAML",
 		Args:    cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.API)
+			c, name, err := imageOn(f, args[0])
 			if err != nil {
 				return err
 			}
-			img, err := resolve(ctx, c, args[0])
+			img, err := resolve(ctx, c, name)
 			if err != nil {
 				return err
 			}
@@ -188,10 +202,13 @@ func NewCmdAlias(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "alias", Short: "Manage image aliases", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var format output.Format
-	list := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List aliases", Args: cli.ExactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	list := &cobra.Command{Use: "list [REMOTE:]", Aliases: []string{"ls"}, Short: "List aliases", Args: cli.RangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.API)
+			c, rest, err := imageOn(f, strings.Join(args, ""))
+			if err == nil && rest != "" {
+				err = fmt.Errorf("%q is not a server: want REMOTE: or nothing: %w", args[0], api.ErrInvalid)
+			}
 			if err != nil {
 				return err
 			}
@@ -207,10 +224,10 @@ func NewCmdAlias(f *cli.Factory) *cobra.Command {
 		}}
 	output.AddFormatFlag(list, &format)
 	var desc string
-	create := &cobra.Command{Use: "create ALIAS IMAGE", Short: "Create an alias", Args: cli.ExactArgs(2),
+	create := &cobra.Command{Use: "create [REMOTE:]ALIAS IMAGE", Short: "Create an alias", Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.API)
+			c, alias, err := imageOn(f, args[0])
 			if err != nil {
 				return err
 			}
@@ -218,26 +235,26 @@ func NewCmdAlias(f *cli.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.CreateImageAlias(ctx, api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: args[0], Description: desc, Target: img.Fingerprint}})
+			return c.CreateImageAlias(ctx, api.ImageAliasesPost{ImageAliasesEntry: api.ImageAliasesEntry{Name: alias, Description: desc, Target: img.Fingerprint}})
 		}}
 	create.Flags().StringVar(&desc, "description", "", "alias description")
-	del := &cobra.Command{Use: "delete ALIAS", Aliases: []string{"rm"}, Short: "Delete an alias", Args: cli.ExactArgs(1),
+	del := &cobra.Command{Use: "delete [REMOTE:]ALIAS", Aliases: []string{"rm"}, Short: "Delete an alias", Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.API)
+			c, alias, err := imageOn(f, args[0])
 			if err != nil {
 				return err
 			}
-			return c.DeleteImageAlias(ctx, args[0])
+			return c.DeleteImageAlias(ctx, alias)
 		}}
-	rename := &cobra.Command{Use: "rename ALIAS NEW", Aliases: []string{"mv"}, Short: "Rename an alias", Args: cli.ExactArgs(2),
+	rename := &cobra.Command{Use: "rename [REMOTE:]ALIAS NEW", Aliases: []string{"mv"}, Short: "Rename an alias", Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.API)
+			c, alias, err := imageOn(f, args[0])
 			if err != nil {
 				return err
 			}
-			return c.RenameImageAlias(ctx, args[0], args[1])
+			return c.RenameImageAlias(ctx, alias, args[1])
 		}}
 	cmd.AddCommand(list, create, del, rename)
 	return cmd
@@ -248,19 +265,19 @@ func NewCmdPublish(f *cli.Factory) *cobra.Command {
 	var aliases []string
 	var props []string
 	cmd := &cobra.Command{
-		Use:   "publish INSTANCE [key=value...]",
+		Use:   "publish [REMOTE:]INSTANCE [key=value...]",
 		Short: "Make an image from a stopped instance",
 		Args:  cli.MinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := imageClient(f.API)
+			c, name, err := imageOn(f, args[0])
 			if err != nil {
 				return err
 			}
-			if strings.Contains(args[0], "/") {
+			if strings.Contains(name, "/") {
 				return fmt.Errorf("publishing snapshots is not supported yet: publish the stopped instance: %w", api.ErrInvalid)
 			}
-			req := api.ImagesPost{Source: &api.ImagesPostSource{Type: "instance", Name: args[0]}}
+			req := api.ImagesPost{Source: &api.ImagesPostSource{Type: "instance", Name: name}}
 			req.Properties = map[string]string{}
 			for _, kv := range append(props, args[1:]...) {
 				k, v, ok := strings.Cut(kv, "=")
@@ -310,7 +327,7 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 		Args:  cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 2 {
-				if _, rest := f.APIFor(args[1]); rest != args[1] {
+				if _, rest := f.APIFor(args[1]); rest != args[1] && args[1] != "local:" {
 					return copyToServer(cmd, f, args[0], args[1], aliases)
 				}
 			}

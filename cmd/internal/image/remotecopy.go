@@ -1,6 +1,7 @@
 package image
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -36,11 +37,7 @@ func copyToServer(cmd *cobra.Command, f *cli.Factory, srcRef, dstRef string, ali
 	if err != nil {
 		return err
 	}
-	if _, err := dst.GetImage(ctx, img.Fingerprint); errors.Is(err, api.ErrNotFound) {
-		if err := sendImage(cmd, f, src, dst, img); err != nil {
-			return err
-		}
-	} else if err != nil {
+	if err := Ensure(ctx, f.IO, src, dst, img); err != nil {
 		return err
 	}
 	for _, a := range aliases {
@@ -52,8 +49,15 @@ func copyToServer(cmd *cobra.Command, f *cli.Factory, srcRef, dstRef string, ali
 	return nil
 }
 
-func sendImage(cmd *cobra.Command, f *cli.Factory, src, dst Client, img *api.Image) error {
-	ctx := cmd.Context()
+// Ensure copies img from src to dst unless dst has it already (same fingerprint).
+func Ensure(ctx context.Context, ios *cli.IOStreams, src, dst Client, img *api.Image) error {
+	if _, err := dst.GetImage(ctx, img.Fingerprint); !errors.Is(err, api.ErrNotFound) {
+		return err
+	}
+	return sendImage(ctx, ios, src, dst, img)
+}
+
+func sendImage(ctx context.Context, ios *cli.IOStreams, src, dst Client, img *api.Image) error {
 	tmp, err := os.MkdirTemp("", "lite-image-copy-")
 	if err != nil {
 		return err
@@ -71,7 +75,7 @@ func sendImage(cmd *cobra.Command, f *cli.Factory, src, dst Client, img *api.Ima
 	if err != nil {
 		return err
 	}
-	final, err := progress.Wait(cmd.Context(), f.IO, cli.WrapOperation(o))
+	final, err := progress.Wait(ctx, ios, cli.WrapOperation(o))
 	if err != nil {
 		return err
 	}

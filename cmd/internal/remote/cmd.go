@@ -1,19 +1,23 @@
 package remote
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"lite/client/api"
 	"lite/cmd/internal/cli"
 	"lite/cmd/internal/output"
 )
 
 // NewCmdRemote returns `lite remote add|list|remove|rename|set-url|get-default|switch`.
 func NewCmdRemote(f *cli.Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "remote", Short: "Manage image remotes (simplestreams servers)", Args: cli.ExactArgs(0),
+	cmd := &cobra.Command{Use: "remote", Short: "Manage remotes: lite servers (over HTTPS) and image servers (simplestreams)", Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	cmd.AddCommand(NewCmdAdd(f, nil), NewCmdList(f, nil), NewCmdRemove(f, nil), NewCmdRename(f, nil),
 		NewCmdSetURL(f, nil), NewCmdSwitch(f, nil), NewCmdGetDefault(f, nil))
@@ -45,28 +49,62 @@ type AddOptions struct {
 	IO *cli.IOStreams
 
 	Name     string
-	Target   string // an image server's URL, or a join token of a lite server
+	Target   string // an image server's URL, a lite server's URL, or a join token of a lite server
 	Protocol string
+	Token    string // with a lite server's URL
 }
 
-// NewCmdAdd returns `lite remote add NAME URL|TOKEN`; runF replaces RunAdd in tests.
+// NewCmdAdd returns `lite remote add NAME TOKEN|URL`; runF replaces RunAdd in tests.
 func NewCmdAdd(f *cli.Factory, runF func(context.Context, *AddOptions) error) *cobra.Command {
 	opts := &AddOptions{IO: f.IO}
-	cmd := &cobra.Command{Use: "add NAME URL|TOKEN", Short: "Add a remote: an image server by URL, or a lite server by a token from \"lite config trust add\"", Args: cli.ExactArgs(2),
+	cmd := &cobra.Command{Use: "add NAME TOKEN | NAME https://ADDR[:PORT] --token TOKEN | NAME URL",
+		Short: "Add a remote: a lite server by a token from \"lite config trust add\" (at the token's addresses or at a URL), or an image server by URL",
+		Example: "  lite remote add host2 TOKEN\n  lite remote add host2 https://10.0.0.2:8443 --token TOKEN\n" +
+			"  lite remote add host2 https://10.0.0.2 --protocol lite     (asks for the token)\n  lite remote add mirror https://images.example/ --protocol simplestreams",
+		Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name, opts.Target = args[0], args[1]
 			return run(cmd.Context(), opts, runF, RunAdd)
 		}}
-	cmd.Flags().StringVar(&opts.Protocol, "protocol", "simplestreams", "server protocol (simplestreams)")
+	cmd.Flags().StringVar(&opts.Protocol, "protocol", "simplestreams", "server protocol: simplestreams (an image server), or lite (a lite server: the token is asked for)")
+	cmd.Flags().StringVar(&opts.Token, "token", "", "join token from \"lite config trust add\" on the server (with a server URL)")
 	return cmd
 }
 
-// RunAdd adds an image server, or joins a lite server with a token.
+// RunAdd adds a remote: a lite server joined by a token (at the token's addresses or at a
+// URL given), or an image server by URL.
 func RunAdd(ctx context.Context, opts *AddOptions) error {
 	if !strings.Contains(opts.Target, "://") {
+		if opts.Token != "" {
+			return fmt.Errorf("--token goes with a server URL (https://ADDR[:PORT]), not a token: %w", api.ErrInvalid)
+		}
 		return Join(ctx, opts.Name, opts.Target)
 	}
+	if opts.Token != "" || opts.Protocol == ProtocolLite {
+		token := opts.Token
+		if token == "" {
+			var err error
+			if token, err = askToken(opts.IO, opts.Name); err != nil {
+				return err
+			}
+		}
+		return JoinAt(ctx, opts.Name, opts.Target, token)
+	}
 	return edit(func(c *Config) error { return c.Add(opts.Name, opts.Target, opts.Protocol) })
+}
+
+// askToken reads the join token for a lite server remote from stdin.
+func askToken(ios *cli.IOStreams, name string) (string, error) {
+	fmt.Fprintf(ios.Out, "Join token for %s (from \"lite config trust add\" on it): ", name)
+	line, err := bufio.NewReader(ios.In).ReadString('\n')
+	token := strings.TrimSpace(line)
+	if token == "" {
+		return "", fmt.Errorf("no join token given for %s: pass --token, or type it when asked: %w", name, api.ErrInvalid)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return token, nil
 }
 
 // RemoveOptions are the inputs of lite remote remove.
@@ -141,7 +179,7 @@ type SwitchOptions struct {
 // NewCmdSwitch returns `lite remote switch NAME`; runF replaces RunSwitch in tests.
 func NewCmdSwitch(f *cli.Factory, runF func(context.Context, *SwitchOptions) error) *cobra.Command {
 	opts := &SwitchOptions{IO: f.IO}
-	return &cobra.Command{Use: "switch NAME", Short: "Make a remote the default for bare image names", Args: cli.ExactArgs(1),
+	return &cobra.Command{Use: "switch NAME", Short: "Make a remote the default: a lite server for every command without REMOTE:, an image server for bare image names", Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			return run(cmd.Context(), opts, runF, RunSwitch)

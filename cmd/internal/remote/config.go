@@ -238,8 +238,8 @@ func (c *Config) SetURL(name, addr string) error {
 	return nil
 }
 
-// Switch makes name the default remote. Only "local" can hold instances, so a simplestreams
-// remote as default only changes where bare image names are looked up.
+// Switch makes name the default remote. A lite server as default gets every command without
+// a remote prefix; a simplestreams remote only changes where bare image names are looked up.
 func (c *Config) Switch(name string) error {
 	if name != LocalName {
 		if _, err := c.get(name); err != nil {

@@ -167,3 +167,20 @@ func TestRemoteCommands(t *testing.T) {
 		t.Errorf("after removing the default remote: %q", out)
 	}
 }
+
+func TestServerAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://10.0.0.2:9443": "10.0.0.2:9443",
+		"https://host2":         "host2:8443",
+		"https://[::1]/":        "[::1]:8443",
+	} {
+		if got, err := serverAddr(in); err != nil || got != want {
+			t.Errorf("serverAddr(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"http://host2", "https://", "https://u@host2", "https://host2/path", "https://host2?x=1", "host2:8443"} {
+		if _, err := serverAddr(bad); !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("serverAddr(%q): %v, want ErrInvalid", bad, err)
+		}
+	}
+}

@@ -46,6 +46,9 @@ func Split(ref string) (*Remote, string, error) {
 	}
 	if !ok {
 		rname, name = c.DefaultRemote, ref
+		if c.Remotes[rname].Protocol == ProtocolLite {
+			rname = LocalName // a lite server as default: its own images
+		}
 	}
 	if rname == LocalName || rname == "" {
 		if name == "" {

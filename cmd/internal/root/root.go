@@ -90,14 +90,29 @@ func addCompletion(root *cobra.Command) {
 // line). connect dials the daemon's socket, once, when a command first needs it.
 func Main(ctx context.Context, args []string, ios *cli.IOStreams, connect func(socket string) (*client.Client, error)) int {
 	var socket string
-	api := sync.OnceValues(func() (*client.Client, error) {
+	local := sync.OnceValues(func() (*client.Client, error) {
 		path := socket
 		if path == "" {
 			path = client.DefaultSocket()
 		}
 		return connect(path)
 	})
-	f := &cli.Factory{IO: ios, API: api, Client: cli.RemoteOf(api), SplitRemote: splitRemote}
+	// Names without a remote go to the default one: the daemon, or the lite server `lite
+	// remote switch` chose (unless --socket names a daemon).
+	api := sync.OnceValues(func() (*client.Client, error) {
+		if socket != "" {
+			return local()
+		}
+		name, err := remote.DefaultServer()
+		if err != nil {
+			return nil, err
+		}
+		if name == "" {
+			return local()
+		}
+		return remote.Connect(name)
+	})
+	f := &cli.Factory{IO: ios, API: api, Client: cli.RemoteOf(api), SplitRemote: splitRemote(local)}
 	return Run(ctx, args, f, &socket)
 }
 
@@ -109,11 +124,19 @@ func Run(ctx context.Context, args []string, f *cli.Factory, socket *string) int
 	return cli.ExitCode(f.IO.ErrOut, err)
 }
 
-// splitRemote connects to the lite remote a reference names, if it names one.
-func splitRemote(ref string) (func() (*client.Client, error), string, bool) {
-	name, rest, ok := remote.IsLite(ref)
-	if !ok {
-		return nil, ref, false
+// splitRemote returns the factory's SplitRemote: "local:REST" is the daemon, "NAME:REST" the
+// lite remote NAME; a prefix that names no remote gives a client that fails saying so.
+func splitRemote(local func() (*client.Client, error)) func(ref string) (func() (*client.Client, error), string, bool) {
+	return func(ref string) (func() (*client.Client, error), string, bool) {
+		name, rest, err := remote.Server(ref)
+		switch {
+		case err != nil:
+			return func() (*client.Client, error) { return nil, err }, rest, true
+		case name == "":
+			return nil, ref, false
+		case name == remote.LocalName:
+			return local, rest, true
+		}
+		return func() (*client.Client, error) { return remote.Connect(name) }, rest, true
 	}
-	return func() (*client.Client, error) { return remote.Connect(name) }, rest, true
 }

@@ -35,8 +35,13 @@ func NewCmdCopy(f *cli.Factory, runF func(context.Context, *CopyOptions) error) 
 			"snapshots, or make a new instance from a snapshot. The copy is stopped, with a new MAC and uuid.",
 		Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Client, opts.Source, opts.Dest = clientOf(f), args[0], args[1]
-			opts.Transfer = newTransfer(f, args[0], args[1])
+			if opts.Transfer = newTransfer(f, args[0], args[1]); opts.Transfer == nil {
+				get, src, dst, err := clientForPair(f, args[0], args[1], false)
+				if err != nil {
+					return err
+				}
+				opts.Client, opts.Source, opts.Dest = get, src, dst
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -28,16 +28,25 @@ type Client interface {
 
 var _ Client = (*client.Client)(nil)
 
-// clientOf returns the default daemon's API client as a Client.
-func clientOf(f *cli.Factory) func() (Client, error) {
-	return func() (Client, error) { return f.API() }
-}
-
-// clientFor is clientOf for the server ref names ("host2:web1" or "web1"); it returns the
-// name without its remote.
+// clientFor returns the API client of the server ref names ("host2:web1" goes to host2,
+// "web1" to the default) and the name without its remote.
 func clientFor(f *cli.Factory, ref string) (func() (Client, error), string) {
 	get, name := f.APIFor(ref)
 	return func() (Client, error) { return get() }, name
+}
+
+// clientForPair is clientFor for SOURCE and DEST on one server; DEST may leave out the remote
+// when sameByDefault (rename: it is the source's), else (copy, move) both name the same one.
+func clientForPair(f *cli.Factory, src, dst string, sameByDefault bool) (func() (Client, error), string, string, error) {
+	if _, rest := f.APIFor(dst); sameByDefault && rest == dst {
+		get, name := clientFor(f, src)
+		return get, name, dst, nil
+	}
+	get, names, err := f.APIForAll([]string{src, dst})
+	if err != nil {
+		return nil, "", "", err
+	}
+	return func() (Client, error) { return get() }, names[0], names[1], nil
 }
 
 // wait waits for an operation the way every lite command does.
@@ -167,12 +176,16 @@ type RenameOptions struct {
 func NewCmdRename(f *cli.Factory, runF func(context.Context, *RenameOptions) error) *cobra.Command {
 	opts := &RenameOptions{IO: f.IO}
 	return &cobra.Command{
-		Use:     "rename OLD NEW | NAME/SNAP [NAME/]NEWSNAP",
+		Use:     "rename [REMOTE:]OLD NEW | [REMOTE:]NAME/SNAP [NAME/]NEWSNAP",
 		Aliases: []string{"mv"},
 		Short:   "Rename a stopped instance or a snapshot",
 		Args:    cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Client, opts.From, opts.To = clientOf(f), args[0], args[1]
+			get, from, to, err := clientForPair(f, args[0], args[1], true)
+			if err != nil {
+				return err
+			}
+			opts.Client, opts.From, opts.To = get, from, to
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -148,10 +148,27 @@ func TestRestoreRenameCopy(t *testing.T) {
 // twoServers returns a source and a target daemon for transfers; the source serves web1 in
 // the given state and its backup.
 func twoServers(t *testing.T, status api.StatusCode, onTarget bool) (src, dst *clitest.Server, tr *Transfer, upload *[]byte) {
+	return twoServersOn(t, status, onTarget, "")
+}
+
+// twoServersOn is twoServers with web1 made from image base (a fingerprint), which both
+// servers have.
+func twoServersOn(t *testing.T, status api.StatusCode, onTarget bool, base string) (src, dst *clitest.Server, tr *Transfer, upload *[]byte) {
 	src, dst = clitest.NewServer(t), clitest.NewServer(t)
 	src.Mux.HandleFunc("GET /1.0/instances/web1", func(w http.ResponseWriter, _ *http.Request) {
-		clitest.Sync(w, api.InstanceFull{Instance: api.Instance{Name: "web1", StatusCode: status, Status: status.String()}})
+		inst := api.InstanceFull{Instance: api.Instance{Name: "web1", StatusCode: status, Status: status.String()}}
+		if base != "" {
+			inst.Config = map[string]string{"volatile.base_image": base}
+		}
+		clitest.Sync(w, inst)
 	})
+	if base != "" {
+		for _, s := range []*clitest.Server{src, dst} {
+			s.Mux.HandleFunc("GET /1.0/images/"+base, func(w http.ResponseWriter, _ *http.Request) {
+				clitest.Sync(w, api.Image{Fingerprint: base})
+			})
+		}
+	}
 	src.Mux.HandleFunc("GET /1.0/instances/web1/export", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "the backup")
 	})
@@ -220,5 +237,20 @@ func TestTransferRefusals(t *testing.T) {
 	tr.SrcName = "web1/snap0"
 	if err := tr.Run(t.Context(), ios); !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("transfer of a snapshot: %v, want ErrInvalid", err)
+	}
+}
+
+// TestTransferLayersOnly: an instance made from an image the target has goes as its
+// writable layers only; the image is not sent again.
+func TestTransferLayersOnly(t *testing.T) {
+	ios, _, _ := cli.TestIO("")
+	fp := strings.Repeat("ab", 32)
+	src, dst, tr, _ := twoServersOn(t, api.Stopped, false, fp)
+	if err := RunCopy(t.Context(), &CopyOptions{IO: ios, Transfer: tr}); err != nil {
+		t.Fatal(err)
+	}
+	if src.CallLog() != "GET /1.0/instances/web1?recursion=1\nGET /1.0/images/"+fp+"\nGET /1.0/instances/web1/export?layers=writable" ||
+		dst.CallLog() != "GET /1.0/instances/web1?recursion=1\nGET /1.0/images/"+fp+"\nPOST /1.0/instances" {
+		t.Errorf("source calls %q; target calls %q", src.CallLog(), dst.CallLog())
 	}
 }

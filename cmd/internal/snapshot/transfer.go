@@ -12,13 +12,16 @@ import (
 	"lite/client"
 	"lite/client/api"
 	"lite/cmd/internal/cli"
+	"lite/cmd/internal/image"
 )
 
 // Streamer is what a transfer between two daemons uses on either end; *client.Client
 // satisfies it.
 type Streamer interface {
+	image.Client
 	GetInstance(ctx context.Context, name string) (*api.InstanceFull, error)
 	ExportInstance(ctx context.Context, name string, instanceOnly bool, w io.Writer) error
+	ExportInstanceLayers(ctx context.Context, name string, instanceOnly bool, w io.Writer) error
 	ImportInstance(ctx context.Context, r io.Reader, name string) (*client.Operation, error)
 	UpdateInstanceState(ctx context.Context, name string, req api.InstanceStatePut) (*client.Operation, error)
 	DeleteInstance(ctx context.Context, name string) (*client.Operation, error)
@@ -39,8 +42,8 @@ type Transfer struct {
 func newTransfer(f *cli.Factory, src, dst string) *Transfer {
 	srcGet, srcName := f.APIFor(src)
 	dstGet, dstName := f.APIFor(dst)
-	if srcName == src && dstName == dst {
-		return nil
+	if strings.TrimSuffix(src, srcName) == strings.TrimSuffix(dst, dstName) {
+		return nil // both on one server
 	}
 	t := &Transfer{SrcName: srcName, DstName: dstName,
 		Src: func() (Streamer, error) { return srcGet() },
@@ -84,7 +87,11 @@ func (t Transfer) Run(ctx context.Context, ios *cli.IOStreams) error {
 			return fmt.Errorf("stop %s before the move: %w", t.SrcName, err)
 		}
 	}
-	if err := t.stream(ctx, ios, src, dst); err != nil {
+	layers, err := t.baseImage(ctx, ios, inst, src, dst)
+	if err != nil {
+		return err
+	}
+	if err := t.stream(ctx, ios, src, dst, layers); err != nil {
 		return err
 	}
 	if !t.Move {
@@ -99,12 +106,38 @@ func (t Transfer) Run(ctx context.Context, ios *cli.IOStreams) error {
 	return nil
 }
 
-// stream pipes an export from src into an import on dst; an error on either side ends both.
-func (t Transfer) stream(ctx context.Context, ios *cli.IOStreams, src, dst Streamer) error {
+// baseImage makes sure the target holds the image the instance was made from (copied there
+// once, first, when it does not) and reports whether the stream can then carry the writable
+// layers only. An instance whose image the source no longer has goes whole.
+func (t Transfer) baseImage(ctx context.Context, ios *cli.IOStreams, inst *api.InstanceFull, src, dst Streamer) (bool, error) {
+	fp := inst.Config["volatile.base_image"]
+	if fp == "" {
+		return false, nil
+	}
+	img, err := src.GetImage(ctx, fp)
+	if errors.Is(err, api.ErrNotFound) {
+		return false, nil
+	}
+	if err == nil {
+		err = image.Ensure(ctx, ios, src, dst, img)
+	}
+	if err != nil {
+		return false, fmt.Errorf("copy image %s of %s to the target: %w", fp, t.SrcName, err)
+	}
+	return true, nil
+}
+
+// stream pipes an export from src into an import on dst (of the writable layers only when
+// layers is set); an error on either side ends both.
+func (t Transfer) stream(ctx context.Context, ios *cli.IOStreams, src, dst Streamer, layers bool) error {
 	pr, pw := io.Pipe()
 	exported := make(chan error, 1)
+	export := src.ExportInstance
+	if layers {
+		export = src.ExportInstanceLayers
+	}
 	go func() {
-		err := src.ExportInstance(ctx, t.SrcName, t.InstanceOnly, pw)
+		err := export(ctx, t.SrcName, t.InstanceOnly, pw)
 		_ = pw.CloseWithError(err)
 		exported <- err
 	}()
@@ -146,9 +179,14 @@ func NewCmdMove(f *cli.Factory, runF func(context.Context, *MoveOptions) error) 
 		Example: "  lite move db1 host2:db1\n  lite move web1 host2: --stateless",
 		Args:    cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Client, opts.Source, opts.Dest = clientOf(f), args[0], args[1]
 			if opts.Transfer = newTransfer(f, args[0], args[1]); opts.Transfer != nil {
 				opts.Transfer.Move, opts.Transfer.Stateless, opts.Transfer.InstanceOnly = true, stateless, instanceOnly
+			} else {
+				get, src, dst, err := clientForPair(f, args[0], args[1], false)
+				if err != nil {
+					return err
+				}
+				opts.Client, opts.Source, opts.Dest = get, src, dst
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
