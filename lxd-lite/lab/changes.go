@@ -51,7 +51,7 @@ func diffNode(l *labfile.Lab, i api.InstanceFull, prev *labfile.Node, n labfile.
 		d.live = append(d.live, fmt.Sprintf("profiles %s -> %s", strings.Join(i.Profiles, ","), strings.Join(want, ",")))
 	}
 	want := instanceRequest(l, n).Devices
-	for _, name := range sortedKeys(i.Devices) {
+	for _, name := range slices.Sorted(maps.Keys(i.Devices)) {
 		dev := i.Devices[name]
 		if dev["type"] != "nic" {
 			continue
@@ -64,7 +64,7 @@ func diffNode(l *labfile.Lab, i api.InstanceFull, prev *labfile.Node, n labfile.
 			d.recreate = append(d.recreate, fmt.Sprintf("nic %s %s -> %s", name, nicText(l.Name, dev), nicText(l.Name, w)))
 		}
 	}
-	for _, name := range sortedKeys(want) {
+	for _, name := range slices.Sorted(maps.Keys(want)) {
 		if _, ok := i.Devices[name]; !ok {
 			d.recreate = append(d.recreate, fmt.Sprintf("nic %s added (%s)", name, nicText(l.Name, want[name])))
 		}
@@ -82,15 +82,6 @@ func nicText(lab string, dev map[string]string) string {
 		a = "dhcp"
 	}
 	return strings.TrimPrefix(dev["network"], NetworkName(lab, "")) + ":" + a
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // planNode adds an existing, provisioned node of the lab to the plan: recreated when up

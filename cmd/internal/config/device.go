@@ -3,6 +3,8 @@ package config
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -114,7 +116,7 @@ func RunDeviceList(ctx context.Context, opts *DeviceOptions) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range sortedKeys(t.devices()) {
+	for _, n := range slices.Sorted(maps.Keys(t.devices())) {
 		if err := opts.say("%s", n); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,7 +41,7 @@ func newDaemon(t *testing.T) *daemon {
 	}
 	d.handle("GET /1.0/profiles", func(*http.Request) (any, int, string) {
 		out := []api.Profile{}
-		for _, n := range sortedKeys(d.profiles) {
+		for _, n := range slices.Sorted(maps.Keys(d.profiles)) {
 			out = append(out, d.profiles[n])
 		}
 		return out, 0, ""
