@@ -32,6 +32,7 @@ import (
 	"lite/lxd-lite/lxcfs"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/server"
+	"lite/lxd-lite/settings"
 	"lite/lxd-lite/storage"
 )
 
@@ -208,7 +209,7 @@ func Run(ctx context.Context, o Options) error {
 	ops := operations.NewManager(ctx, hub)
 	srv := &server.Server{
 		Instances: mgr, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
-		Networks: nets, Images: imgs, DB: database, Ops: ops, Hub: hub, Log: log,
+		Networks: nets, Images: imgs, Settings: &settings.Service{DB: database}, Ops: ops, Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver),
 		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: svc.Snapshots, Images: imgs, Log: log,
 			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},

@@ -132,10 +132,11 @@ func startHTTPS(ctx context.Context, dir, flagAddr string, srv *server.Server, l
 		Apply: func(_ context.Context, cfg map[string]string) error { return h.Set(cfg["core.https_address"]) },
 	}
 	h.handler = srv.HTTPSHandler()
-	addr, err := srv.DB.GetConfig(ctx, "core.https_address")
+	cfg, err := srv.Settings.Config(ctx)
 	if err != nil {
 		return nil, err
 	}
+	addr := cfg["core.https_address"]
 	if err := h.Set(addr); err != nil {
 		if addr == "" {
 			return nil, err // lited --https: the user asked at this start, so say it now

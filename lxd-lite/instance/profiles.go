@@ -168,3 +168,18 @@ func (m *Profiles) expandWith(ctx context.Context, inst db.Instance, p db.Profil
 	cfg, devs := profiles.Expand(layers...)
 	return cfg, devs, nil
 }
+
+// Get returns one profile.
+func (m *Profiles) Get(ctx context.Context, name string) (db.Profile, error) {
+	return m.db.GetProfile(ctx, name)
+}
+
+// Names lists the profiles' names.
+func (m *Profiles) Names(ctx context.Context) ([]string, error) {
+	return m.db.ListProfileNames(ctx)
+}
+
+// UsedBy lists the instances that use a profile.
+func (m *Profiles) UsedBy(ctx context.Context, name string) ([]string, error) {
+	return m.db.ProfileUsedBy(ctx, name)
+}

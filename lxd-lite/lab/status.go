@@ -141,3 +141,9 @@ func (s *Service) Down(ctx context.Context, name string, progress Progress) erro
 	}
 	return s.syncHosts(ctx)
 }
+
+// Lab returns a lab's stored record (ErrNotFound when there is none), without its nodes'
+// live state: what a request checks before it starts an operation on the lab.
+func (s *Service) Lab(ctx context.Context, name string) (db.Lab, error) {
+	return s.DB.GetLab(ctx, name)
+}

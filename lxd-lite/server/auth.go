@@ -70,7 +70,7 @@ func (s *Server) peerOf(r *http.Request) (peer, error) {
 		return peer{}, nil
 	}
 	fp := trust.Fingerprint(r.TLS.PeerCertificates[0].Raw)
-	_, err := s.DB.GetCertificate(r.Context(), fp)
+	_, err := s.Settings.Certificate(r.Context(), fp)
 	if errors.Is(err, api.ErrNotFound) {
 		return peer{fingerprint: fp}, nil
 	}

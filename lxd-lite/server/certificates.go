@@ -24,7 +24,7 @@ var certificateEndpoints = []endpoint{
 func certificateURL(fp string) string { return "/1.0/certificates/" + fp }
 
 func listCertificates(s *Server, r *http.Request) Response {
-	certs, err := s.DB.GetCertificates(r.Context())
+	certs, err := s.Settings.Certificates(r.Context())
 	if err != nil {
 		return Error(err)
 	}
@@ -40,7 +40,7 @@ func listCertificates(s *Server, r *http.Request) Response {
 
 // findCertificate resolves a fingerprint or a unique prefix of one, as LXD does.
 func (s *Server) findCertificate(ctx context.Context, prefix string) (*api.Certificate, error) {
-	certs, err := s.DB.GetCertificates(ctx)
+	certs, err := s.Settings.Certificates(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func deleteCertificate(s *Server, r *http.Request) Response {
 	if err != nil {
 		return Error(err)
 	}
-	if err := s.DB.DeleteCertificate(r.Context(), c.Fingerprint); err != nil {
+	if err := s.Settings.Untrust(r.Context(), c.Fingerprint); err != nil {
 		return Error(err)
 	}
 	return EmptySync()
@@ -113,7 +113,7 @@ func createCertificate(s *Server, r *http.Request) Response {
 		return Errorf(api.ErrInvalid, "certificate name %q: %v", req.Name, err)
 	}
 	c := api.Certificate{CertificatePut: api.CertificatePut{Name: req.Name, Type: api.CertificateTypeClient, Projects: []string{}, Certificate: trust.EncodePEM(der)}, Fingerprint: fp}
-	if err := s.DB.CreateCertificate(r.Context(), c); err != nil {
+	if err := s.Settings.Trust(r.Context(), c); err != nil {
 		return Error(err)
 	}
 	return Created(certificateURL(fp))
@@ -139,7 +139,7 @@ func (s *Server) joinWithToken(r *http.Request, req api.CertificatesPost) Respon
 	}
 	der := r.TLS.PeerCertificates[0].Raw
 	c := api.Certificate{CertificatePut: api.CertificatePut{Name: p.Name, Type: api.CertificateTypeClient, Projects: []string{}, Certificate: trust.EncodePEM(der)}, Fingerprint: trust.Fingerprint(der)}
-	err = s.DB.CreateCertificate(r.Context(), c)
+	err = s.Settings.Trust(r.Context(), c)
 	p.Done(err)
 	if err != nil {
 		return Error(err)
@@ -157,7 +157,7 @@ func (s *Server) createToken(r *http.Request, name string) Response {
 	if s.Remote == nil || s.Remote.Fingerprint == "" {
 		return Errorf(api.ErrInvalid, "this server has no HTTPS certificate yet: set core.https_address first")
 	}
-	certs, err := s.DB.GetCertificates(r.Context())
+	certs, err := s.Settings.Certificates(r.Context())
 	if err != nil {
 		return Error(err)
 	}
@@ -166,7 +166,7 @@ func (s *Server) createToken(r *http.Request, name string) Response {
 			return Errorf(api.ErrAlreadyExists, "a certificate named %q is already trusted (remove it first)", name)
 		}
 	}
-	ttl, err := s.tokenTTL(r.Context())
+	ttl, err := s.Settings.TokenTTL(r.Context())
 	if err != nil {
 		return Error(err)
 	}
@@ -196,12 +196,4 @@ func (s *Server) createToken(r *http.Request, name string) Response {
 		},
 	})
 	return Async(op)
-}
-
-func (s *Server) tokenTTL(ctx context.Context) (time.Duration, error) {
-	v, err := s.DB.GetConfig(ctx, "core.remote_token_expiry")
-	if err != nil || v == "" {
-		return trust.DefaultTokenTTL, err
-	}
-	return time.ParseDuration(v)
 }

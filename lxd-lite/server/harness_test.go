@@ -28,6 +28,7 @@ import (
 	"lite/lxd-lite/instance/instancetest"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/server"
+	"lite/lxd-lite/settings"
 	"lite/lxd-lite/storage"
 	"lite/test/roottest"
 )
@@ -142,7 +143,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	e.ops = operations.NewManager(context.Background(), e.hub)
 	srv := &server.Server{
 		Instances: svc.Instances, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
-		Networks: o.networks, Images: imgsvc, DB: database, Ops: e.ops, Hub: e.hub, Log: log,
+		Networks: o.networks, Images: imgsvc, Settings: &settings.Service{DB: database}, Ops: e.ops, Hub: e.hub, Log: log,
 		Info: func() api.Server { return e.info },
 	}
 	ln, err := net.Listen("unix", e.socket)

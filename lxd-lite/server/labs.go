@@ -98,7 +98,7 @@ func downLab(s *Server, r *http.Request) Response {
 // labOp runs fn as an operation on an existing lab, holding its lock.
 func labOp(s *Server, r *http.Request, desc string, fn func(ctx context.Context, op *operations.Op, name string) error) Response {
 	name := r.PathValue("name")
-	if _, err := s.DB.GetLab(r.Context(), name); err != nil {
+	if _, err := s.Labs.Lab(r.Context(), name); err != nil {
 		return Error(err)
 	}
 	unlock, err := s.Labs.Lock(name)

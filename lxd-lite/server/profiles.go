@@ -26,7 +26,7 @@ var profileEndpoints = []endpoint{
 func profileURL(name string) string { return "/1.0/profiles/" + url.PathEscape(name) }
 
 func profileToAPI(s *Server, r *http.Request, p db.Profile) (api.Profile, error) {
-	users, err := s.DB.ProfileUsedBy(r.Context(), p.Name)
+	users, err := s.Profiles.UsedBy(r.Context(), p.Name)
 	if err != nil {
 		return api.Profile{}, err
 	}
@@ -38,7 +38,7 @@ func profileToAPI(s *Server, r *http.Request, p db.Profile) (api.Profile, error)
 }
 
 func listProfiles(s *Server, r *http.Request) Response {
-	names, err := s.DB.ListProfileNames(r.Context())
+	names, err := s.Profiles.Names(r.Context())
 	if err != nil {
 		return Error(err)
 	}
@@ -51,7 +51,7 @@ func listProfiles(s *Server, r *http.Request) Response {
 	}
 	out := []api.Profile{}
 	for _, n := range names {
-		p, err := s.DB.GetProfile(r.Context(), n)
+		p, err := s.Profiles.Get(r.Context(), n)
 		if err != nil {
 			return Error(err)
 		}
@@ -65,7 +65,7 @@ func listProfiles(s *Server, r *http.Request) Response {
 }
 
 func getProfile(s *Server, r *http.Request) Response {
-	p, err := s.DB.GetProfile(r.Context(), r.PathValue("name"))
+	p, err := s.Profiles.Get(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return Error(err)
 	}
@@ -131,7 +131,7 @@ func patchProfile(s *Server, r *http.Request) Response {
 	if err := decode(r, &req); err != nil {
 		return Error(err)
 	}
-	p, err := s.DB.GetProfile(r.Context(), r.PathValue("name"))
+	p, err := s.Profiles.Get(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return Error(err)
 	}

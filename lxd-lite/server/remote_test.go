@@ -20,6 +20,7 @@ import (
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/server"
+	"lite/lxd-lite/settings"
 )
 
 // remoteEnv is a server with only what config and trust need, served on the unix side
@@ -46,7 +47,7 @@ func newRemoteEnv(t *testing.T) *remoteEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &server.Server{DB: database, Hub: events.NewHub(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	srv := &server.Server{Settings: &settings.Service{DB: database}, Hub: events.NewHub(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Info: func() api.Server {
 			return api.Server{ServerPut: api.ServerPut{Config: map[string]string{}}, Auth: "trusted"}
 		}}

@@ -11,12 +11,12 @@ import (
 	"slices"
 
 	"lite/client/api"
-	"lite/db"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
 	"lite/lxd-lite/lab"
 	"lite/lxd-lite/operations"
+	"lite/lxd-lite/settings"
 )
 
 // maxBody bounds JSON request bodies; uploads use their own streaming paths.
@@ -24,9 +24,7 @@ const maxBody = 4 << 20
 
 // Server holds what the handlers need: services, not stores. Instances go through the
 // lifecycle (exec and console too), images and aliases through the image service, long work
-// through the operations manager. DB is left for what has no service yet: certificates and
-// the TLS client check, the server config, profile reads (their writes are the lifecycle's)
-// and a lab's existence check.
+// through the operations manager, the server config and the trust store through settings.
 type Server struct {
 	Instances *instance.Manager
 	Snapshots *instance.Snapshots
@@ -37,7 +35,7 @@ type Server struct {
 	Networks  Networks
 	Images    *imagesvc.Service
 	Labs      *lab.Service
-	DB        *db.DB
+	Settings  *settings.Service
 	Ops       *operations.Manager
 	Hub       *events.Hub
 	Info      func() api.Server

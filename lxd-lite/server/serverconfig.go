@@ -41,7 +41,7 @@ func getServer(s *Server, r *http.Request) Response {
 		})
 	}
 	info := s.Info()
-	cfg, err := s.DB.GetServerConfig(r.Context(), profiles.ServerKeys())
+	cfg, err := s.Settings.Config(r.Context())
 	if err != nil {
 		return Error(err)
 	}
@@ -68,7 +68,7 @@ func patchServer(s *Server, r *http.Request) Response {
 	if err := decode(r, &req); err != nil {
 		return Error(err)
 	}
-	cfg, err := s.DB.GetServerConfig(r.Context(), profiles.ServerKeys())
+	cfg, err := s.Settings.Config(r.Context())
 	if err != nil {
 		return Error(err)
 	}
@@ -85,7 +85,7 @@ func (s *Server) setServerConfig(ctx context.Context, cfg map[string]string) Res
 	if err := profiles.ValidateServerConfig(cfg); err != nil {
 		return Error(err)
 	}
-	old, err := s.DB.GetServerConfig(ctx, profiles.ServerKeys())
+	old, err := s.Settings.Config(ctx)
 	if err != nil {
 		return Error(err)
 	}
@@ -94,7 +94,7 @@ func (s *Server) setServerConfig(ctx context.Context, cfg map[string]string) Res
 			return Error(err)
 		}
 	}
-	if err := s.DB.ReplaceServerConfig(ctx, profiles.ServerKeys(), cfg); err != nil {
+	if err := s.Settings.ReplaceConfig(ctx, cfg); err != nil {
 		if s.Remote != nil && s.Remote.Apply != nil {
 			if rerr := s.Remote.Apply(ctx, old); rerr != nil {
 				s.Log.Error("restore the old server config", "err", rerr)
