@@ -46,6 +46,26 @@ type Factory struct {
 	// SplitRemote, when set, recognises "REMOTE:REST" naming a lite server remote: it
 	// returns the API client of that server and REST.
 	SplitRemote func(ref string) (api func() (*client.Client, error), rest string, ok bool)
+	// ServerOf, when set, names the server a reference goes to ("local", or a remote's name,
+	// the default remote for one without a prefix), so two references can be compared.
+	ServerOf func(ref string) string
+}
+
+// sameServerAs says whether refs a and b (with restA, restB left after their remotes) go to
+// one server: by ServerOf when set, else by their written prefixes.
+func (f *Factory) sameServerAs(a, restA, b, restB string) bool {
+	if f.ServerOf != nil {
+		return f.ServerOf(a) == f.ServerOf(b)
+	}
+	return strings.TrimSuffix(a, restA) == strings.TrimSuffix(b, restB)
+}
+
+// OneServer says whether two references go to the same server ("host2:a" and "b" do after
+// `lite remote switch host2`).
+func (f *Factory) OneServer(a, b string) bool {
+	_, restA := f.APIFor(a)
+	_, restB := f.APIFor(b)
+	return f.sameServerAs(a, restA, b, restB)
 }
 
 // APIFor returns the API client a reference is meant for and the reference without its
@@ -99,10 +119,9 @@ func (f *Factory) APIForAll(refs []string) (func() (*client.Client, error), []st
 func (f *Factory) SameServer(refs []string) ([]string, error) {
 	_, first := f.APIFor(refs[0])
 	names := []string{first}
-	prefix := strings.TrimSuffix(refs[0], first)
 	for _, ref := range refs[1:] {
 		_, name := f.APIFor(ref)
-		if strings.TrimSuffix(ref, name) != prefix {
+		if !f.sameServerAs(refs[0], first, ref, name) {
 			return nil, fmt.Errorf("%q and %q are on different servers: give names on one server per command: %w", refs[0], ref, api.ErrInvalid)
 		}
 		names = append(names, name)

@@ -112,7 +112,7 @@ func Main(ctx context.Context, args []string, ios *cli.IOStreams, connect func(s
 		}
 		return remote.Connect(name)
 	})
-	f := &cli.Factory{IO: ios, API: api, Client: cli.RemoteOf(api), SplitRemote: splitRemote(local)}
+	f := &cli.Factory{IO: ios, API: api, Client: cli.RemoteOf(api), SplitRemote: splitRemote(local), ServerOf: serverOf}
 	return Run(ctx, args, f, &socket)
 }
 
@@ -122,6 +122,23 @@ func Run(ctx context.Context, args []string, f *cli.Factory, socket *string) int
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	return cli.ExitCode(f.IO.ErrOut, err)
+}
+
+// serverOf names the server ref goes to: its lite remote, "local:" the daemon, and without a
+// prefix the default remote (the daemon unless switched). An unknown remote names nothing
+// another reference can share.
+func serverOf(ref string) string {
+	name, _, err := remote.Server(ref)
+	switch {
+	case err != nil:
+		return "\x00" + ref
+	case name != "":
+		return name
+	}
+	if d, err := remote.DefaultServer(); err == nil && d != "" {
+		return d
+	}
+	return remote.LocalName
 }
 
 // splitRemote returns the factory's SplitRemote: "local:REST" is the daemon, "NAME:REST" the

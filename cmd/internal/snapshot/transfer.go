@@ -42,7 +42,7 @@ type Transfer struct {
 func newTransfer(f *cli.Factory, src, dst string) *Transfer {
 	srcGet, srcName := f.APIFor(src)
 	dstGet, dstName := f.APIFor(dst)
-	if strings.TrimSuffix(src, srcName) == strings.TrimSuffix(dst, dstName) {
+	if f.OneServer(src, dst) {
 		return nil // both on one server
 	}
 	t := &Transfer{SrcName: srcName, DstName: dstName,
