@@ -1,10 +1,15 @@
 package test
 
 import (
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"lite/client/simplestreams"
 )
 
 // checkRemoteCommands drives file, rename, export/import, profile, image and console
@@ -104,4 +109,35 @@ func checkAddByURL(t *testing.T, local, host *Daemon) {
 	}
 	_, stderr, code = runLite(env, liteTimeout, strings.NewReader(""), "remote", "add", "empty", "https://"+addr, "--protocol", "lite")
 	oneLineError(t, "remote add with no token typed", stderr, code, "no join token")
+}
+
+// checkImageCopyFromMirror: `lite image copy MIRROR:IMAGE host2:` makes host2 pull the image
+// from the image server itself (as lxc does), instead of looking for MIRROR:IMAGE on the
+// laptop's default daemon.
+func checkImageCopyFromMirror(t *testing.T, lap laptop, local, host2 *Daemon) {
+	t.Helper()
+	base := exportBase(t, local)
+	tree := t.TempDir()
+	err := simplestreams.Write(tree, []simplestreams.Entry{{
+		OS: "Litetest", Release: "bookworm", ReleaseTitle: "12", Variant: "default", Arch: "amd64",
+		Serial: time.Now().UTC().Format("20060102_15:04"), Aliases: []string{"mirrortest/12"}, Files: []string{base},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(tree))}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	lap.must(t, "remote", "add", "mirror", "http://"+ln.Addr().String(), "--protocol", "simplestreams")
+	lap.must(t, "image", "copy", "mirror:mirrortest/12", "host2:", "--alias", "from-mirror")
+	if _, err := host2.Client(t).GetImageAlias(t.Context(), "from-mirror"); err != nil {
+		t.Fatalf("image copy mirror:mirrortest/12 host2: left no alias from-mirror on host2: %v", err)
+	}
+	if _, err := local.Client(t).GetImageAlias(t.Context(), "from-mirror"); err == nil {
+		t.Fatal("image copy mirror:... host2: made the alias on the laptop's daemon too")
+	}
 }

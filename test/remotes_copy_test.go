@@ -125,6 +125,7 @@ func TestRemotesCopyMove(t *testing.T) {
 		t.Fatalf("mv1 has %q snapshots, want 1", got)
 	}
 	checkRemoteCommands(t, lap)
+	checkImageCopyFromMirror(t, lap, local, host2)
 	checkAddByURL(t, local, host2)
 }
 

@@ -327,7 +327,17 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 		Args:  cli.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 2 {
-				if _, rest := f.APIFor(args[1]); rest != args[1] && args[1] != "local:" {
+				if dstGet, rest := f.APIFor(args[1]); rest != args[1] && args[1] != "local:" {
+					if r, name, ok := imageServer(f, args[0]); ok {
+						// From an image server to a lite server: that server pulls it
+						// itself and verifies it, as lxc's image copy does.
+						c, err := imageClient(dstGet)
+						if err != nil {
+							return err
+						}
+						src := &api.ImagesPostSource{Type: "image", Mode: "pull", Server: r.Addr, Protocol: r.Protocol, Alias: name}
+						return createFromSource(cmd, f, c, src, aliases, "copied")
+					}
 					return copyToServer(cmd, f, args[0], args[1], aliases)
 				}
 			}
@@ -351,6 +361,19 @@ func NewCmdCopy(f *cli.Factory) *cobra.Command {
 	}
 	cmd.Flags().StringSliceVar(&aliases, "alias", nil, "alias for the copied image (repeatable)")
 	return cmd
+}
+
+// imageServer returns the image server (simplestreams) ref names with the image's name on it,
+// when ref is not on a lite server.
+func imageServer(f *cli.Factory, ref string) (*remote.Remote, string, bool) {
+	if _, rest := f.APIFor(ref); rest != ref {
+		return nil, "", false // a lite server's image
+	}
+	r, name, err := remote.Split(ref)
+	if err != nil || r == nil || r.Protocol == remote.ProtocolLite {
+		return nil, "", false
+	}
+	return r, name, true
 }
 
 // NewCmdBuild returns `lite image build RECIPE [--alias A] [--mirror URL] [--include pkg,pkg]`.
