@@ -203,7 +203,7 @@ func checkRemoteUse(t *testing.T, lap laptop, host2 *Daemon, addr string) {
 	})
 	lap.must(t, "list", "host2:")
 	_, stderr, code := lap.run("list", "typo:")
-	oneLineError(t, "list of an unknown remote", stderr, code, "no lite server remote called \"typo\"")
+	oneLineError(t, "list of an unknown remote", stderr, code, `remote "typo" not found`)
 	if !strings.Contains(lap.must(t, "network", "list", "host2:", "--format", "csv"), host2.Net) {
 		t.Fatalf("network list host2: lacks host2's network %s", host2.Net)
 	}
