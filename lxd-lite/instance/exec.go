@@ -27,11 +27,12 @@ func (m *Manager) CheckRunning(ctx context.Context, name string) error {
 	return nil
 }
 
-// Exec starts a process in a running instance. The check and the start happen under the
-// instance's lock, so a stop, delete or rename cannot slip between them.
+// Exec starts a process in a running instance. It takes no instance lock, as in LXD: a
+// clean stop or a restart may hold that lock for minutes (a unit that never stops), and an
+// exec into the container meanwhile (to see why) must not wait behind it. A stop that wins
+// the race ends the process with the container; a rename or delete makes the runtime call
+// fail.
 func (m *Manager) Exec(ctx context.Context, name string, spec ExecSpec) (Process, error) {
-	_, release := m.locks.lock(ctx, name)
-	defer release()
 	if err := m.CheckRunning(ctx, name); err != nil {
 		return nil, err
 	}
@@ -45,9 +46,8 @@ func (m *Manager) Exec(ctx context.Context, name string, spec ExecSpec) (Process
 
 // OpenPty allocates a terminal inside a running instance for an interactive exec: the
 // master for the caller and the slave for Exec.
+// Like Exec it takes no instance lock.
 func (m *Manager) OpenPty(ctx context.Context, name string) (ptmx, tty *os.File, err error) {
-	_, release := m.locks.lock(ctx, name)
-	defer release()
 	if err := m.CheckRunning(ctx, name); err != nil {
 		return nil, nil, err
 	}
@@ -56,9 +56,8 @@ func (m *Manager) OpenPty(ctx context.Context, name string) (ptmx, tty *os.File,
 
 // Console attaches to a running instance's console: the host end, and the function that
 // frees it for the next client once the file is closed.
+// Like Exec it takes no instance lock: the console is how one sees a stop that hangs.
 func (m *Manager) Console(ctx context.Context, name string) (*os.File, func(), error) {
-	_, release := m.locks.lock(ctx, name)
-	defer release()
 	if err := m.CheckRunning(ctx, name); err != nil {
 		return nil, nil, err
 	}
