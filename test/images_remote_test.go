@@ -22,22 +22,7 @@ func TestImagesRemote(t *testing.T) {
 	deleteOnCleanup(t, d, "imgremote")
 	fp := strings.TrimSuffix(base[strings.LastIndex(base, "/")+1:], ".tar.gz")
 
-	tree := t.TempDir()
-	err := simplestreams.Write(tree, []simplestreams.Entry{{
-		OS: "Litetest", Release: "bookworm", ReleaseTitle: "12", Variant: "default", Arch: "amd64",
-		Serial: time.Now().UTC().Format("20060102_15:04"), Aliases: []string{"litetest/12"}, Files: []string{base},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(tree))}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	url := "http://" + ln.Addr().String()
+	url := serveImage(t, base, "litetest/12")
 
 	mustLite(t, d, "remote", "add", "lab", url, "--protocol", "simplestreams")
 	if out := mustLite(t, d, "remote", "list", "--format", "csv"); !strings.Contains(out, "lab,"+url+",simplestreams") {
@@ -63,4 +48,32 @@ func TestImagesRemote(t *testing.T) {
 	mustLite(t, d, "remote", "remove", "lab")
 	_, stderr, code = d.Lite("launch", "lab:litetest/12", "imgremote2")
 	oneLineError(t, "lite launch after remote remove", stderr, code, `not found`)
+}
+
+// serveDir serves dir over HTTP on loopback until the test ends and returns its URL.
+func serveDir(t *testing.T, dir string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(dir))}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// serveImage serves the unified image tarball base as a simplestreams server with one product
+// (alias) and returns the server's URL.
+func serveImage(t *testing.T, base, alias string) string {
+	t.Helper()
+	tree := t.TempDir()
+	err := simplestreams.Write(tree, []simplestreams.Entry{{
+		OS: "Litetest", Release: "bookworm", ReleaseTitle: "12", Variant: "default", Arch: "amd64",
+		Serial: time.Now().UTC().Format("20060102_15:04"), Aliases: []string{alias}, Files: []string{base},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveDir(t, tree)
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,14 +130,7 @@ func serveUbuntuStream(t *testing.T, meta, squash string) (string, string) {
 			t.Fatal(err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(tree))}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return "http://" + ln.Addr().String(), fp
+	return serveDir(t, tree), fp
 }
 
 // combinedSHA is the split image fingerprint: sha256 of the metadata then the rootfs bytes.

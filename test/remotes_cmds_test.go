@@ -1,15 +1,10 @@
 package test
 
 import (
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"lite/client/simplestreams"
 )
 
 // checkRemoteCommands drives file, rename, export/import, profile, image and console
@@ -117,22 +112,8 @@ func checkAddByURL(t *testing.T, local, host *Daemon) {
 func checkImageCopyFromMirror(t *testing.T, lap laptop, local, host2 *Daemon) {
 	t.Helper()
 	base := exportBase(t, local)
-	tree := t.TempDir()
-	err := simplestreams.Write(tree, []simplestreams.Entry{{
-		OS: "Litetest", Release: "bookworm", ReleaseTitle: "12", Variant: "default", Arch: "amd64",
-		Serial: time.Now().UTC().Format("20060102_15:04"), Aliases: []string{"mirrortest/12"}, Files: []string{base},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(tree))}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	lap.must(t, "remote", "add", "mirror", "http://"+ln.Addr().String(), "--protocol", "simplestreams")
+	url := serveImage(t, base, "mirrortest/12")
+	lap.must(t, "remote", "add", "mirror", url, "--protocol", "simplestreams")
 	lap.must(t, "image", "copy", "mirror:mirrortest/12", "host2:", "--alias", "from-mirror")
 	if _, err := host2.Client(t).GetImageAlias(t.Context(), "from-mirror"); err != nil {
 		t.Fatalf("image copy mirror:mirrortest/12 host2: left no alias from-mirror on host2: %v", err)
