@@ -97,7 +97,9 @@ func RunCapture(ctx context.Context, opts *Options, name, target string, filter 
 	pw := &pcapWriter{w: out}
 	n, err := io.Copy(pw, body)
 	n -= int64(len(pw.buf)) // a last record cut short is left out
-	if stopped.Load() {
+	// Ctrl-C is how a capture ends: through the signal, or through ctx (lite's own signal
+	// context), whose end may cut the stream before the goroutine above marks it stopped.
+	if stopped.Load() || ctx.Err() != nil {
 		err = nil
 	}
 	if err != nil {
