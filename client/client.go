@@ -46,6 +46,7 @@ type Client struct {
 	socket string
 	http   *http.Client
 	ws     *websocket.Dialer
+	header http.Header // extra headers of every request (WithHeader); nil: none
 }
 
 // Connect returns a client for the daemon listening on socketPath. It dials the socket once so
@@ -221,7 +222,7 @@ func (c *Client) operation(ctx context.Context, r request) (*Operation, error) {
 
 // dialWebsocket opens a websocket on path (escaped) with the given query.
 func (c *Client) dialWebsocket(ctx context.Context, path string, query url.Values) (*websocket.Conn, error) {
-	conn, resp, err := c.ws.DialContext(ctx, endpoint("ws", path, query), nil)
+	conn, resp, err := c.ws.DialContext(ctx, endpoint("ws", path, query), c.header)
 	if err != nil {
 		if resp != nil {
 			defer func() { _ = resp.Body.Close() }()

@@ -30,7 +30,7 @@ func (d *DB) backupBeforeUpdate(ctx context.Context, path string, version int) e
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("create backup %s: %w", bak, err)
 	}
-	if _, err := d.sql.ExecContext(ctx, `VACUUM INTO ?`, bak); err != nil {
+	if _, err := d.conn().ExecContext(ctx, `VACUUM INTO ?`, bak); err != nil {
 		_ = os.Remove(bak)
 		return fmt.Errorf("back up the database to %s before the schema update: %w", bak, err)
 	}

@@ -25,7 +25,7 @@ CREATE TABLE certificates (
 
 // GetCertificates returns the trusted certificates, by name.
 func (d *DB) GetCertificates(ctx context.Context) ([]api.Certificate, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT fingerprint, type, name, certificate, restricted FROM certificates ORDER BY name`)
+	rows, err := d.conn().QueryContext(ctx, `SELECT fingerprint, type, name, certificate, restricted FROM certificates ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("read certificates: %w", err)
 	}
@@ -44,7 +44,7 @@ func (d *DB) GetCertificates(ctx context.Context) ([]api.Certificate, error) {
 // GetCertificate returns the certificate with this full fingerprint.
 func (d *DB) GetCertificate(ctx context.Context, fingerprint string) (*api.Certificate, error) {
 	c := api.Certificate{CertificatePut: api.CertificatePut{Projects: []string{}}}
-	err := d.sql.QueryRowContext(ctx, `SELECT fingerprint, type, name, certificate, restricted FROM certificates WHERE fingerprint = ?`, fingerprint).
+	err := d.conn().QueryRowContext(ctx, `SELECT fingerprint, type, name, certificate, restricted FROM certificates WHERE fingerprint = ?`, fingerprint).
 		Scan(&c.Fingerprint, &c.Type, &c.Name, &c.Certificate, &c.Restricted)
 	if err != nil {
 		return nil, fmt.Errorf("certificate %q: %w", fingerprint, mapErr(err))
@@ -54,7 +54,7 @@ func (d *DB) GetCertificate(ctx context.Context, fingerprint string) (*api.Certi
 
 // CreateCertificate adds a trusted certificate; a taken name or fingerprint is ErrAlreadyExists.
 func (d *DB) CreateCertificate(ctx context.Context, c api.Certificate) error {
-	_, err := d.sql.ExecContext(ctx, `INSERT INTO certificates (fingerprint, type, name, certificate, restricted) VALUES (?, ?, ?, ?, ?)`,
+	_, err := d.conn().ExecContext(ctx, `INSERT INTO certificates (fingerprint, type, name, certificate, restricted) VALUES (?, ?, ?, ?, ?)`,
 		c.Fingerprint, c.Type, c.Name, c.Certificate, c.Restricted)
 	if err != nil {
 		return fmt.Errorf("add certificate %q: %w", c.Name, mapErr(err))
@@ -64,7 +64,7 @@ func (d *DB) CreateCertificate(ctx context.Context, c api.Certificate) error {
 
 // DeleteCertificate removes the certificate with this full fingerprint.
 func (d *DB) DeleteCertificate(ctx context.Context, fingerprint string) error {
-	res, err := d.sql.ExecContext(ctx, `DELETE FROM certificates WHERE fingerprint = ?`, fingerprint)
+	res, err := d.conn().ExecContext(ctx, `DELETE FROM certificates WHERE fingerprint = ?`, fingerprint)
 	if err != nil {
 		return fmt.Errorf("delete certificate %q: %w", fingerprint, err)
 	}

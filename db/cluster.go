@@ -54,7 +54,7 @@ const nodeColumns = `id, name, address, db_address, architecture, description, h
 
 // GetNodes returns the cluster members, by name (none on a single host).
 func (d *DB) GetNodes(ctx context.Context) ([]Node, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT `+nodeColumns+` FROM nodes ORDER BY name`)
+	rows, err := d.conn().QueryContext(ctx, `SELECT `+nodeColumns+` FROM nodes ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("read cluster members: %w", err)
 	}
@@ -73,7 +73,7 @@ func (d *DB) GetNodes(ctx context.Context) ([]Node, error) {
 // GetNode returns one member by name.
 func (d *DB) GetNode(ctx context.Context, name string) (Node, error) {
 	var n Node
-	err := d.sql.QueryRowContext(ctx, `SELECT `+nodeColumns+` FROM nodes WHERE name = ?`, name).
+	err := d.conn().QueryRowContext(ctx, `SELECT `+nodeColumns+` FROM nodes WHERE name = ?`, name).
 		Scan(&n.ID, &n.Name, &n.Address, &n.DBAddress, &n.Architecture, &n.Description, &n.Heartbeat, &n.CreatedAt)
 	if err != nil {
 		return Node{}, fmt.Errorf("cluster member %q: %w", name, mapErr(err))
@@ -83,7 +83,7 @@ func (d *DB) GetNode(ctx context.Context, name string) (Node, error) {
 
 // CreateNode adds a member; a taken name or address is ErrAlreadyExists.
 func (d *DB) CreateNode(ctx context.Context, n Node) error {
-	_, err := d.sql.ExecContext(ctx, `INSERT INTO nodes (name, address, db_address, architecture, description, heartbeat, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := d.conn().ExecContext(ctx, `INSERT INTO nodes (name, address, db_address, architecture, description, heartbeat, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		n.Name, n.Address, n.DBAddress, n.Architecture, n.Description, n.Heartbeat.UTC(), n.CreatedAt.UTC())
 	if err != nil {
 		return fmt.Errorf("add cluster member %q: %w", n.Name, mapErr(err))
@@ -110,7 +110,7 @@ func (d *DB) DeleteNode(ctx context.Context, name string) error {
 
 // SetNodeHeartbeat records that member name is alive at t.
 func (d *DB) SetNodeHeartbeat(ctx context.Context, name string, t time.Time) error {
-	res, err := d.sql.ExecContext(ctx, `UPDATE nodes SET heartbeat = ? WHERE name = ?`, t.UTC(), name)
+	res, err := d.conn().ExecContext(ctx, `UPDATE nodes SET heartbeat = ? WHERE name = ?`, t.UTC(), name)
 	if err != nil {
 		return fmt.Errorf("heartbeat of %q: %w", name, mapErr(err))
 	}
@@ -120,7 +120,7 @@ func (d *DB) SetNodeHeartbeat(ctx context.Context, name string, t time.Time) err
 // CountInstancesOnNode returns how many instances live on member node.
 func (d *DB) CountInstancesOnNode(ctx context.Context, node string) (int, error) {
 	var n int
-	if err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM instances WHERE node = ?`, node).Scan(&n); err != nil {
+	if err := d.conn().QueryRowContext(ctx, `SELECT COUNT(*) FROM instances WHERE node = ?`, node).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count instances on %q: %w", node, err)
 	}
 	return n, nil
@@ -129,7 +129,7 @@ func (d *DB) CountInstancesOnNode(ctx context.Context, node string) (int, error)
 // CountInstances returns how many instances exist (on any member).
 func (d *DB) CountInstances(ctx context.Context) (int, error) {
 	var n int
-	if err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM instances`).Scan(&n); err != nil {
+	if err := d.conn().QueryRowContext(ctx, `SELECT COUNT(*) FROM instances`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count instances: %w", err)
 	}
 	return n, nil
@@ -138,7 +138,7 @@ func (d *DB) CountInstances(ctx context.Context) (int, error) {
 // SetInstanceNode moves the instance named name to member node (placement, or enable moving
 // every instance of the only host to the first member).
 func (d *DB) SetInstanceNode(ctx context.Context, name, node string) error {
-	res, err := d.sql.ExecContext(ctx, `UPDATE instances SET node = ? WHERE name = ?`, node, name)
+	res, err := d.conn().ExecContext(ctx, `UPDATE instances SET node = ? WHERE name = ?`, node, name)
 	if err != nil {
 		return fmt.Errorf("instance %q: %w", name, mapErr(err))
 	}
@@ -147,7 +147,7 @@ func (d *DB) SetInstanceNode(ctx context.Context, name, node string) error {
 
 // AddImageNode records that member node holds the files of the image with this fingerprint.
 func (d *DB) AddImageNode(ctx context.Context, fingerprint, node string) error {
-	res, err := d.sql.ExecContext(ctx, `INSERT INTO images_nodes (image_id, node) SELECT id, ? FROM images WHERE fingerprint = ? ON CONFLICT DO NOTHING`, node, fingerprint)
+	res, err := d.conn().ExecContext(ctx, `INSERT INTO images_nodes (image_id, node) SELECT id, ? FROM images WHERE fingerprint = ? ON CONFLICT DO NOTHING`, node, fingerprint)
 	if err != nil {
 		return fmt.Errorf("image %q on %q: %w", fingerprint, node, mapErr(err))
 	}
@@ -158,7 +158,7 @@ func (d *DB) AddImageNode(ctx context.Context, fingerprint, node string) error {
 	if n == 0 {
 		// Either recorded already, or no such image: say which.
 		var one int
-		if err := d.sql.QueryRowContext(ctx, `SELECT 1 FROM images WHERE fingerprint = ?`, fingerprint).Scan(&one); err != nil {
+		if err := d.conn().QueryRowContext(ctx, `SELECT 1 FROM images WHERE fingerprint = ?`, fingerprint).Scan(&one); err != nil {
 			return fmt.Errorf("image %q: %w", fingerprint, mapErr(err))
 		}
 	}
@@ -167,5 +167,61 @@ func (d *DB) AddImageNode(ctx context.Context, fingerprint, node string) error {
 
 // ImageNodes returns the members that hold the files of the image with this fingerprint.
 func (d *DB) ImageNodes(ctx context.Context, fingerprint string) ([]string, error) {
-	return queryNames(ctx, d.sql, "image members", `SELECT n.node FROM images_nodes n JOIN images i ON i.id = n.image_id WHERE i.fingerprint = ? ORDER BY n.node`, fingerprint)
+	return queryNames(ctx, d.conn(), "image members", `SELECT n.node FROM images_nodes n JOIN images i ON i.id = n.image_id WHERE i.fingerprint = ? ORDER BY n.node`, fingerprint)
+}
+
+// CreateClusterToken records a pending join token for member name (by the SHA-256 of its
+// secret); tokens that expired are dropped first. A pending token for the same name is
+// ErrAlreadyExists.
+func (d *DB) CreateClusterToken(ctx context.Context, secretHash, name string, expires, now time.Time) error {
+	return d.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM cluster_tokens WHERE expires_at <= ?`, now.UTC()); err != nil {
+			return fmt.Errorf("drop expired join tokens: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cluster_tokens (secret, name, expires_at) VALUES (?, ?, ?)`, secretHash, name, expires.UTC()); err != nil {
+			return fmt.Errorf("join token for %q: %w", name, mapErr(err))
+		}
+		return nil
+	})
+}
+
+// ClusterToken returns the member name and expiry of a pending token (ErrNotFound when
+// unknown or used).
+func (d *DB) ClusterToken(ctx context.Context, secretHash string) (string, time.Time, error) {
+	var name string
+	var exp time.Time
+	err := d.conn().QueryRowContext(ctx, `SELECT name, expires_at FROM cluster_tokens WHERE secret = ?`, secretHash).Scan(&name, &exp)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("join token: %w", mapErr(err))
+	}
+	return name, exp, nil
+}
+
+// AcceptNode uses up the token (single use) and adds member n, in one transaction: a used
+// token is ErrNotFound, a taken name or address ErrAlreadyExists, and then nothing changed.
+func (d *DB) AcceptNode(ctx context.Context, secretHash string, n Node) error {
+	return d.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM cluster_tokens WHERE secret = ? AND name = ?`, secretHash, n.Name)
+		if err != nil {
+			return fmt.Errorf("use join token: %w", err)
+		}
+		if err := affected(res, fmt.Errorf("join token: %w", api.ErrNotFound)); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO nodes (name, address, db_address, architecture, description, heartbeat, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			n.Name, n.Address, n.DBAddress, n.Architecture, n.Description, n.Heartbeat.UTC(), n.CreatedAt.UTC())
+		if err != nil {
+			return fmt.Errorf("add cluster member %q: %w", n.Name, mapErr(err))
+		}
+		return nil
+	})
+}
+
+// DeleteInstancesOnNode removes the rows of every instance of member node (a forced
+// removal of a member that cannot be asked to delete them).
+func (d *DB) DeleteInstancesOnNode(ctx context.Context, node string) error {
+	if _, err := d.conn().ExecContext(ctx, `DELETE FROM instances WHERE node = ?`, node); err != nil {
+		return fmt.Errorf("forget the instances of %q: %w", node, mapErr(err))
+	}
+	return nil
 }

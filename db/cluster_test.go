@@ -10,7 +10,7 @@ import (
 	"lite/client/api"
 )
 
-// An instance made before the cluster update lives on '' (the only host) afterwards.
+// An instance made before the cluster update lives on ” (the only host) afterwards.
 func TestClusterUpdateOnOldShape(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "lite.db")

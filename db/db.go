@@ -1,6 +1,7 @@
 // Package db is lited's state in SQLite: open with WAL, foreign keys and a busy timeout,
 // append-only numbered schema updates, one file per entity, and sqlite errors mapped to the
-// api error kinds so handlers can return them unchanged.
+// api error kinds so handlers can return them unchanged. A cluster member keeps the same
+// schema and runs the same queries on dqlite (see OpenConn and MoveInto).
 package db
 
 import (
@@ -10,16 +11,30 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 
+	dqlite "github.com/canonical/go-dqlite/driver"
 	"github.com/mattn/go-sqlite3"
 	"golang.org/x/sys/unix"
 
 	"lite/client/api"
 )
 
-// DB is the daemon's database.
+// DB is the daemon's database. The connection behind it can be replaced while lited runs
+// (MoveInto, Swap): every part of lited holds the same *DB and follows.
 type DB struct {
-	sql *sql.DB
+	cur atomic.Pointer[sql.DB]
+	// path is the SQLite file ("" on dqlite).
+	path string
+}
+
+// conn is the database in use now.
+func (d *DB) conn() *sql.DB { return d.cur.Load() }
+
+func newDB(s *sql.DB, path string) *DB {
+	d := &DB{path: path}
+	d.cur.Store(s)
+	return d
 }
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
@@ -42,7 +57,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// One writer at a time is what SQLite allows anyway; a single connection also keeps
 	// "immediate" transactions from fighting over the busy timeout.
 	s.SetMaxOpenConns(1)
-	d := &DB{sql: s}
+	d := newDB(s, path)
 	if err := d.update(ctx, path); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("update schema of %s: %w", path, err)
@@ -51,11 +66,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.sql.Close() }
+func (d *DB) Close() error { return d.conn().Close() }
 
 // Tx runs fn in one transaction, committed when fn returns nil.
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := d.sql.BeginTx(ctx, nil)
+	tx, err := d.conn().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -71,11 +86,12 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// mapErr turns constraint violations into api kinds.
+// mapErr turns constraint violations into api kinds, from SQLite's and dqlite's drivers
+// alike (dqlite's codes are SQLite's extended codes).
 func mapErr(err error) error {
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		switch se.ExtendedCode {
+	code, ok := extendedCode(err)
+	if ok {
+		switch code {
 		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
 			return fmt.Errorf("%w: %v", api.ErrAlreadyExists, err)
 		case sqlite3.ErrConstraintTrigger:
@@ -91,6 +107,19 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w", api.ErrNotFound)
 	}
 	return err
+}
+
+// extendedCode is the SQLite extended result code of a driver error, if err is one.
+func extendedCode(err error) (sqlite3.ErrNoExtended, bool) {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.ExtendedCode, true
+	}
+	var de dqlite.Error
+	if errors.As(err, &de) {
+		return sqlite3.ErrNoExtended(de.Code), true
+	}
+	return 0, false
 }
 
 // affected returns notFound when a statement changed no row.

@@ -32,21 +32,21 @@ func TestOpenUsesWALAndForeignKeys(t *testing.T) {
 	d, path := openTemp(t)
 	ctx := context.Background()
 	var mode string
-	if err := d.sql.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+	if err := d.conn().QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
 		t.Fatal(err)
 	}
 	if mode != "wal" {
 		t.Errorf("journal_mode = %q, want wal", mode)
 	}
 	var fk int
-	if err := d.sql.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil {
+	if err := d.conn().QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil {
 		t.Fatal(err)
 	}
 	if fk != 1 {
 		t.Errorf("foreign_keys = %d, want 1", fk)
 	}
 	var busy int
-	if err := d.sql.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy); err != nil {
+	if err := d.conn().QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy); err != nil {
 		t.Fatal(err)
 	}
 	if busy <= 0 {
@@ -95,7 +95,7 @@ func TestSchemaMatchesCheckedIn(t *testing.T) {
 
 func schemaVersion(t *testing.T, d *DB) []int {
 	t.Helper()
-	rows, err := d.sql.Query(`SELECT version FROM schema_version`)
+	rows, err := d.conn().Query(`SELECT version FROM schema_version`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.sql.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(updates)+1); err != nil {
+	if _, err := d.conn().ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(updates)+1); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Close(); err != nil {
@@ -221,7 +221,7 @@ func TestFailedUpdateRollsBack(t *testing.T) {
 		t.Errorf("schema_version = %v after a failed update, want [%d]", v, len(saved))
 	}
 	var n int
-	if err := d.sql.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'half_done'`).Scan(&n); err != nil {
+	if err := d.conn().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'half_done'`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {
@@ -244,7 +244,7 @@ func TestUpdateKeepsBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := len(saved) - 1
-	if _, err := d.sql.ExecContext(ctx, `INSERT INTO config (key, value) VALUES ('marker', 'before')`); err != nil {
+	if _, err := d.conn().ExecContext(ctx, `INSERT INTO config (key, value) VALUES ('marker', 'before')`); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Close(); err != nil {

@@ -83,7 +83,7 @@ func (d *DB) GetImage(ctx context.Context, prefix string) (Image, error) {
 // GetAlias returns the alias with that name.
 func (d *DB) GetAlias(ctx context.Context, name string) (Alias, error) {
 	var a Alias
-	err := d.sql.QueryRowContext(ctx, `SELECT a.name, a.description, i.fingerprint FROM images_aliases a JOIN images i ON i.id = a.image_id WHERE a.name = ?`, name).
+	err := d.conn().QueryRowContext(ctx, `SELECT a.name, a.description, i.fingerprint FROM images_aliases a JOIN images i ON i.id = a.image_id WHERE a.name = ?`, name).
 		Scan(&a.Name, &a.Description, &a.Target)
 	if err != nil {
 		return Alias{}, fmt.Errorf("image alias %q: %w", name, mapErr(err))
@@ -98,7 +98,7 @@ func (d *DB) ListImages(ctx context.Context) ([]Image, error) {
 
 // ListAliases returns every alias.
 func (d *DB) ListAliases(ctx context.Context) ([]Alias, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT a.name, a.description, i.fingerprint FROM images_aliases a JOIN images i ON i.id = a.image_id ORDER BY a.name`)
+	rows, err := d.conn().QueryContext(ctx, `SELECT a.name, a.description, i.fingerprint FROM images_aliases a JOIN images i ON i.id = a.image_id ORDER BY a.name`)
 	if err != nil {
 		return nil, fmt.Errorf("list aliases: %w", err)
 	}
@@ -116,13 +116,13 @@ func (d *DB) ListAliases(ctx context.Context) ([]Alias, error) {
 
 // TouchImage records that an image was just used.
 func (d *DB) TouchImage(ctx context.Context, fp string, at time.Time) error {
-	_, err := d.sql.ExecContext(ctx, `UPDATE images SET last_used_at = ? WHERE fingerprint = ?`, at.UTC(), fp)
+	_, err := d.conn().ExecContext(ctx, `UPDATE images SET last_used_at = ? WHERE fingerprint = ?`, at.UTC(), fp)
 	return err
 }
 
 // DeleteImage removes an image and its aliases.
 func (d *DB) DeleteImage(ctx context.Context, fp string) error {
-	res, err := d.sql.ExecContext(ctx, `DELETE FROM images WHERE fingerprint = ?`, fp)
+	res, err := d.conn().ExecContext(ctx, `DELETE FROM images WHERE fingerprint = ?`, fp)
 	if err != nil {
 		return fmt.Errorf("delete image %s: %w", fp, mapErr(err))
 	}
@@ -133,7 +133,7 @@ func (d *DB) DeleteImage(ctx context.Context, fp string) error {
 }
 
 func (d *DB) images(ctx context.Context, where string, args ...any) ([]Image, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT id, fingerprint, filename, size, architecture, type, public, auto_update, cached, properties, created_at, uploaded_at, last_used_at, expires_at FROM images `+where, args...)
+	rows, err := d.conn().QueryContext(ctx, `SELECT id, fingerprint, filename, size, architecture, type, public, auto_update, cached, properties, created_at, uploaded_at, last_used_at, expires_at FROM images `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list images: %w", err)
 	}

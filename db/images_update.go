@@ -18,7 +18,7 @@ func (d *DB) UpdateImage(ctx context.Context, fp string, props map[string]string
 	if expires.Valid {
 		exp = expires.Time.UTC()
 	}
-	res, err := d.sql.ExecContext(ctx, `UPDATE images SET properties = ?, public = ?, auto_update = ?, expires_at = ? WHERE fingerprint = ?`,
+	res, err := d.conn().ExecContext(ctx, `UPDATE images SET properties = ?, public = ?, auto_update = ?, expires_at = ? WHERE fingerprint = ?`,
 		p, public, autoUpdate, exp, fp)
 	if err != nil {
 		return fmt.Errorf("update image %s: %w", fp, mapErr(err))
@@ -28,7 +28,7 @@ func (d *DB) UpdateImage(ctx context.Context, fp string, props map[string]string
 
 // CreateAlias adds an alias pointing at the image with the full fingerprint target.
 func (d *DB) CreateAlias(ctx context.Context, a Alias) error {
-	res, err := d.sql.ExecContext(ctx, `INSERT INTO images_aliases (name, image_id, description) SELECT ?, id, ? FROM images WHERE fingerprint = ?`,
+	res, err := d.conn().ExecContext(ctx, `INSERT INTO images_aliases (name, image_id, description) SELECT ?, id, ? FROM images WHERE fingerprint = ?`,
 		a.Name, a.Description, a.Target)
 	if err != nil {
 		return fmt.Errorf("alias %q: %w", a.Name, mapErr(err))
@@ -53,7 +53,7 @@ func (d *DB) UpdateAlias(ctx context.Context, a Alias) error {
 
 // RenameAlias renames an alias; the new name must be free.
 func (d *DB) RenameAlias(ctx context.Context, from, to string) error {
-	res, err := d.sql.ExecContext(ctx, `UPDATE images_aliases SET name = ? WHERE name = ?`, to, from)
+	res, err := d.conn().ExecContext(ctx, `UPDATE images_aliases SET name = ? WHERE name = ?`, to, from)
 	if err != nil {
 		return fmt.Errorf("alias %q: %w", to, mapErr(err))
 	}
@@ -62,7 +62,7 @@ func (d *DB) RenameAlias(ctx context.Context, from, to string) error {
 
 // DeleteAlias removes an alias.
 func (d *DB) DeleteAlias(ctx context.Context, name string) error {
-	res, err := d.sql.ExecContext(ctx, `DELETE FROM images_aliases WHERE name = ?`, name)
+	res, err := d.conn().ExecContext(ctx, `DELETE FROM images_aliases WHERE name = ?`, name)
 	if err != nil {
 		return fmt.Errorf("delete alias %q: %w", name, mapErr(err))
 	}
@@ -71,5 +71,5 @@ func (d *DB) DeleteAlias(ctx context.Context, name string) error {
 
 // ImageUsers returns the names of the instances created from the image fp.
 func (d *DB) ImageUsers(ctx context.Context, fp string) ([]string, error) {
-	return queryNames(ctx, d.sql, "image "+fp+" users", `SELECT i.name FROM instances i JOIN instances_config c ON c.instance_id = i.id WHERE c.key = 'volatile.base_image' AND c.value = ? ORDER BY i.name`, fp)
+	return queryNames(ctx, d.conn(), "image "+fp+" users", `SELECT i.name FROM instances i JOIN instances_config c ON c.instance_id = i.id WHERE c.key = 'volatile.base_image' AND c.value = ? ORDER BY i.name`, fp)
 }

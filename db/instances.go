@@ -108,13 +108,13 @@ func (d *DB) SetInstanceConfig(ctx context.Context, name string, kv map[string]s
 
 // TouchInstance records that an instance was just started.
 func (d *DB) TouchInstance(ctx context.Context, name string, at time.Time) error {
-	_, err := d.sql.ExecContext(ctx, `UPDATE instances SET last_used_at = ? WHERE name = ?`, at.UTC(), name)
+	_, err := d.conn().ExecContext(ctx, `UPDATE instances SET last_used_at = ? WHERE name = ?`, at.UTC(), name)
 	return err
 }
 
 // DeleteInstance removes an instance row (its profile links go with it).
 func (d *DB) DeleteInstance(ctx context.Context, name string) error {
-	res, err := d.sql.ExecContext(ctx, `DELETE FROM instances WHERE name = ?`, name)
+	res, err := d.conn().ExecContext(ctx, `DELETE FROM instances WHERE name = ?`, name)
 	if err != nil {
 		return fmt.Errorf("delete instance %q: %w", name, mapErr(err))
 	}
@@ -142,7 +142,7 @@ func (d *DB) ListInstances(ctx context.Context) ([]Instance, error) {
 }
 
 func (d *DB) instances(ctx context.Context, where string, args ...any) ([]Instance, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT `+instanceColumns+` FROM instances `+where, args...)
+	rows, err := d.conn().QueryContext(ctx, `SELECT `+instanceColumns+` FROM instances `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list instances: %w", err)
 	}
@@ -165,10 +165,10 @@ func (d *DB) instances(ctx context.Context, where string, args ...any) ([]Instan
 		if out[i].Profiles, err = d.instanceProfiles(ctx, out[i].ID); err != nil {
 			return nil, err
 		}
-		if out[i].Config, err = instanceTables.loadConfig(ctx, d.sql, out[i].ID); err != nil {
+		if out[i].Config, err = instanceTables.loadConfig(ctx, d.conn(), out[i].ID); err != nil {
 			return nil, err
 		}
-		if out[i].Devices, err = instanceTables.loadDevices(ctx, d.sql, out[i].ID); err != nil {
+		if out[i].Devices, err = instanceTables.loadDevices(ctx, d.conn(), out[i].ID); err != nil {
 			return nil, err
 		}
 	}
@@ -176,7 +176,7 @@ func (d *DB) instances(ctx context.Context, where string, args ...any) ([]Instan
 }
 
 func (d *DB) instanceProfiles(ctx context.Context, id int64) ([]string, error) {
-	return queryNames(ctx, d.sql, "instance profiles", `SELECT p.name FROM instances_profiles ip JOIN profiles p ON p.id = ip.profile_id WHERE ip.instance_id = ? ORDER BY ip.apply_order`, id)
+	return queryNames(ctx, d.conn(), "instance profiles", `SELECT p.name FROM instances_profiles ip JOIN profiles p ON p.id = ip.profile_id WHERE ip.instance_id = ? ORDER BY ip.apply_order`, id)
 }
 
 // IsNotFound reports whether err says a row is missing.

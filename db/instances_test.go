@@ -39,7 +39,7 @@ func addProfile(t *testing.T, d *DB, name, config string) {
 func countRows(t *testing.T, d *DB, table string) int {
 	t.Helper()
 	var n int
-	if err := d.sql.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+	if err := d.conn().QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -360,7 +360,7 @@ func TestProfileInUseCannotBeDeleted(t *testing.T) {
 	if _, err := d.CreateInstance(ctx, inst); err != nil {
 		t.Fatal(err)
 	}
-	_, err := d.sql.ExecContext(ctx, `DELETE FROM profiles WHERE name = 'p1'`)
+	_, err := d.conn().ExecContext(ctx, `DELETE FROM profiles WHERE name = 'p1'`)
 	if err == nil {
 		t.Fatal("deleting a profile in use succeeded: foreign key not enforced")
 	}
@@ -377,7 +377,7 @@ func TestProfileInUseCannotBeDeleted(t *testing.T) {
 	if err := d.DeleteInstance(ctx, "c1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.sql.ExecContext(ctx, `DELETE FROM profiles WHERE name = 'p1'`); err != nil {
+	if _, err := d.conn().ExecContext(ctx, `DELETE FROM profiles WHERE name = 'p1'`); err != nil {
 		t.Errorf("deleting an unused profile: %v", err)
 	}
 }

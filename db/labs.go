@@ -87,7 +87,7 @@ func (d *DB) GetLab(ctx context.Context, name string) (Lab, error) {
 func (d *DB) ListLabs(ctx context.Context) ([]Lab, error) { return d.labs(ctx, `ORDER BY name`) }
 
 func (d *DB) labs(ctx context.Context, where string, args ...any) ([]Lab, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT name, source, filename, files, ssh_keys, created_at FROM labs `+where, args...)
+	rows, err := d.conn().QueryContext(ctx, `SELECT name, source, filename, files, ssh_keys, created_at FROM labs `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list labs: %w", err)
 	}
@@ -112,7 +112,7 @@ func (d *DB) labs(ctx context.Context, where string, args ...any) ([]Lab, error)
 
 // DeleteLab removes a lab and its nodes' state.
 func (d *DB) DeleteLab(ctx context.Context, name string) error {
-	res, err := d.sql.ExecContext(ctx, `DELETE FROM labs WHERE name = ?`, name)
+	res, err := d.conn().ExecContext(ctx, `DELETE FROM labs WHERE name = ?`, name)
 	if err != nil {
 		return fmt.Errorf("delete lab %q: %w", name, err)
 	}
@@ -121,7 +121,7 @@ func (d *DB) DeleteLab(ctx context.Context, name string) error {
 
 // LabNodes returns the provisioning state of a lab's nodes, by name.
 func (d *DB) LabNodes(ctx context.Context, lab string) (map[string]LabNode, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT n.name, n.provisioned, n.log FROM labs_nodes n
+	rows, err := d.conn().QueryContext(ctx, `SELECT n.name, n.provisioned, n.log FROM labs_nodes n
 JOIN labs l ON l.id = n.lab_id WHERE l.name = ?`, lab)
 	if err != nil {
 		return nil, fmt.Errorf("lab %q nodes: %w", lab, err)
@@ -140,7 +140,7 @@ JOIN labs l ON l.id = n.lab_id WHERE l.name = ?`, lab)
 
 // SetLabNode records a node's provisioning state.
 func (d *DB) SetLabNode(ctx context.Context, lab string, n LabNode) error {
-	_, err := d.sql.ExecContext(ctx, `INSERT INTO labs_nodes (lab_id, name, provisioned, log)
+	_, err := d.conn().ExecContext(ctx, `INSERT INTO labs_nodes (lab_id, name, provisioned, log)
 SELECT id, ?, ?, ? FROM labs WHERE name = ?
 ON CONFLICT(lab_id, name) DO UPDATE SET provisioned = excluded.provisioned, log = excluded.log`,
 		n.Name, n.Provisioned, n.Log, lab)
@@ -152,7 +152,7 @@ ON CONFLICT(lab_id, name) DO UPDATE SET provisioned = excluded.provisioned, log 
 
 // DeleteLabNode forgets a node's provisioning state.
 func (d *DB) DeleteLabNode(ctx context.Context, lab, node string) error {
-	_, err := d.sql.ExecContext(ctx, `DELETE FROM labs_nodes WHERE name = ? AND lab_id = (SELECT id FROM labs WHERE name = ?)`, node, lab)
+	_, err := d.conn().ExecContext(ctx, `DELETE FROM labs_nodes WHERE name = ? AND lab_id = (SELECT id FROM labs WHERE name = ?)`, node, lab)
 	if err != nil {
 		return fmt.Errorf("lab %q node %q: %w", lab, node, err)
 	}

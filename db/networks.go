@@ -27,7 +27,7 @@ func (d *DB) CreateNetwork(ctx context.Context, n Network) error {
 	if n.Status == "" {
 		n.Status = "Created"
 	}
-	_, err = d.sql.ExecContext(ctx, `INSERT INTO networks (name, description, type, config, status) VALUES (?, ?, ?, ?, ?)`,
+	_, err = d.conn().ExecContext(ctx, `INSERT INTO networks (name, description, type, config, status) VALUES (?, ?, ?, ?, ?)`,
 		n.Name, n.Description, n.Type, cfg, n.Status)
 	if err != nil {
 		return fmt.Errorf("network %q: %w", n.Name, mapErr(err))
@@ -58,7 +58,7 @@ func (d *DB) UpdateNetwork(ctx context.Context, n Network) error {
 	if err != nil {
 		return err
 	}
-	res, err := d.sql.ExecContext(ctx, `UPDATE networks SET description = ?, config = ? WHERE name = ?`, n.Description, cfg, n.Name)
+	res, err := d.conn().ExecContext(ctx, `UPDATE networks SET description = ?, config = ? WHERE name = ?`, n.Description, cfg, n.Name)
 	if err != nil {
 		return fmt.Errorf("network %q: %w", n.Name, mapErr(err))
 	}
@@ -67,7 +67,7 @@ func (d *DB) UpdateNetwork(ctx context.Context, n Network) error {
 
 // RenameNetwork renames a network.
 func (d *DB) RenameNetwork(ctx context.Context, old, name string) error {
-	res, err := d.sql.ExecContext(ctx, `UPDATE networks SET name = ? WHERE name = ?`, name, old)
+	res, err := d.conn().ExecContext(ctx, `UPDATE networks SET name = ? WHERE name = ?`, name, old)
 	if err != nil {
 		return fmt.Errorf("network %q: %w", name, mapErr(err))
 	}
@@ -76,7 +76,7 @@ func (d *DB) RenameNetwork(ctx context.Context, old, name string) error {
 
 // DeleteNetwork removes a network row.
 func (d *DB) DeleteNetwork(ctx context.Context, name string) error {
-	res, err := d.sql.ExecContext(ctx, `DELETE FROM networks WHERE name = ?`, name)
+	res, err := d.conn().ExecContext(ctx, `DELETE FROM networks WHERE name = ?`, name)
 	if err != nil {
 		return fmt.Errorf("network %q: %w", name, mapErr(err))
 	}
@@ -84,7 +84,7 @@ func (d *DB) DeleteNetwork(ctx context.Context, name string) error {
 }
 
 func (d *DB) networks(ctx context.Context, where string, args ...any) ([]Network, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT id, name, description, type, config, status FROM networks `+where+` ORDER BY name`, args...)
+	rows, err := d.conn().QueryContext(ctx, `SELECT id, name, description, type, config, status FROM networks `+where+` ORDER BY name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list networks: %w", err)
 	}
@@ -107,7 +107,7 @@ func (d *DB) networks(ctx context.Context, where string, args ...any) ([]Network
 // GetConfig returns a daemon config value ("" when unset).
 func (d *DB) GetConfig(ctx context.Context, key string) (string, error) {
 	var v string
-	err := d.sql.QueryRowContext(ctx, `SELECT value FROM config WHERE key = ?`, key).Scan(&v)
+	err := d.conn().QueryRowContext(ctx, `SELECT value FROM config WHERE key = ?`, key).Scan(&v)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}
@@ -119,7 +119,7 @@ func (d *DB) GetConfig(ctx context.Context, key string) (string, error) {
 
 // SetConfig sets a daemon config value.
 func (d *DB) SetConfig(ctx context.Context, key, value string) error {
-	if _, err := d.sql.ExecContext(ctx, `INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+	if _, err := d.conn().ExecContext(ctx, `INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
 		return fmt.Errorf("write config %q: %w", key, err)
 	}
 	return nil

@@ -21,15 +21,15 @@ type Profile struct {
 // GetProfile returns one profile by name.
 func (d *DB) GetProfile(ctx context.Context, name string) (Profile, error) {
 	var p Profile
-	err := d.sql.QueryRowContext(ctx, `SELECT id, name, description FROM profiles WHERE name = ?`, name).
+	err := d.conn().QueryRowContext(ctx, `SELECT id, name, description FROM profiles WHERE name = ?`, name).
 		Scan(&p.ID, &p.Name, &p.Description)
 	if err != nil {
 		return Profile{}, fmt.Errorf("profile %q: %w", name, mapErr(err))
 	}
-	if p.Config, err = profileTables.loadConfig(ctx, d.sql, p.ID); err != nil {
+	if p.Config, err = profileTables.loadConfig(ctx, d.conn(), p.ID); err != nil {
 		return Profile{}, err
 	}
-	if p.Devices, err = profileTables.loadDevices(ctx, d.sql, p.ID); err != nil {
+	if p.Devices, err = profileTables.loadDevices(ctx, d.conn(), p.ID); err != nil {
 		return Profile{}, err
 	}
 	return p, nil
@@ -85,7 +85,7 @@ func (d *DB) UpdateProfile(ctx context.Context, p Profile) error {
 
 // RenameProfile renames a profile; instances keep using it under the new name.
 func (d *DB) RenameProfile(ctx context.Context, from, to string) error {
-	res, err := d.sql.ExecContext(ctx, `UPDATE profiles SET name = ? WHERE name = ?`, to, from)
+	res, err := d.conn().ExecContext(ctx, `UPDATE profiles SET name = ? WHERE name = ?`, to, from)
 	if err != nil {
 		return fmt.Errorf("rename profile %q to %q: %w", from, to, mapErr(err))
 	}
@@ -112,7 +112,7 @@ func (d *DB) DeleteProfile(ctx context.Context, name string) error {
 
 // ProfileUsedBy lists the names of the instances using a profile.
 func (d *DB) ProfileUsedBy(ctx context.Context, name string) ([]string, error) {
-	return profileUsers(ctx, d.sql, name)
+	return profileUsers(ctx, d.conn(), name)
 }
 
 func profileUsers(ctx context.Context, q queryer, name string) ([]string, error) {
@@ -121,5 +121,5 @@ func profileUsers(ctx context.Context, q queryer, name string) ([]string, error)
 
 // ListProfileNames returns every profile's name.
 func (d *DB) ListProfileNames(ctx context.Context) ([]string, error) {
-	return queryNames(ctx, d.sql, "list profiles", `SELECT name FROM profiles ORDER BY name`)
+	return queryNames(ctx, d.conn(), "list profiles", `SELECT name FROM profiles ORDER BY name`)
 }

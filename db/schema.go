@@ -3,8 +3,12 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
+
+// errUpdatedMeanwhile says another member applied a schema update first.
+var errUpdatedMeanwhile = errors.New("schema updated meanwhile")
 
 // updates are the schema changes, in order. They are append-only: never edit a released one,
 // add a new one. Update N brings the schema from version N to N+1.
@@ -97,34 +101,46 @@ CREATE TABLE networks (
 // update applies the missing schema updates, each in its own transaction with the version bump.
 // A database that already has a schema is copied to path.bak.VERSION first.
 func (d *DB) update(ctx context.Context, path string) error {
-	if _, err := d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+	if _, err := d.conn().ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_version: %w", err)
 	}
 	var version int
-	err := d.sql.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version)
+	err := d.conn().QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version)
 	if err == sql.ErrNoRows {
-		if _, err := d.sql.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+		if _, err := d.conn().ExecContext(ctx, `INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)`); err != nil {
 			return fmt.Errorf("init schema_version: %w", err)
 		}
+		return d.update(ctx, path)
 	} else if err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if version > len(updates) {
 		return fmt.Errorf("database schema version %d is newer than this lited knows (%d): upgrade lited", version, len(updates))
 	}
-	if version > 0 && version < len(updates) {
+	if path != "" && version > 0 && version < len(updates) {
 		if err := d.backupBeforeUpdate(ctx, path, version); err != nil {
 			return err
 		}
 	}
 	for v := version; v < len(updates); v++ {
 		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			// The version moves first and only from v: on dqlite two members starting at
+			// once both see v, and the second one's update must not run again.
+			res, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ? WHERE version = ?`, v+1, v)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return fmt.Errorf("schema update %d: applied meanwhile by another member (%d rows, %v): %w", v, n, err, errUpdatedMeanwhile)
+			}
 			if err := updates[v](ctx, tx); err != nil {
 				return fmt.Errorf("schema update %d: %w", v, err)
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, v+1)
-			return err
+			return nil
 		})
+		if errors.Is(err, errUpdatedMeanwhile) {
+			return d.update(ctx, path)
+		}
 		if err != nil {
 			return err
 		}
@@ -134,7 +150,7 @@ func (d *DB) update(ctx context.Context, path string) error {
 
 // Schema returns the current schema as SQL text, for the checked-in schema test.
 func (d *DB) Schema(ctx context.Context) (string, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type, name`)
+	rows, err := d.conn().QueryContext(ctx, `SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type, name`)
 	if err != nil {
 		return "", err
 	}

@@ -27,7 +27,7 @@ func TestUpdate1MigratesJSONColumns(t *testing.T) {
 	now := time.Now().UTC()
 	mustExec := func(q string, args ...any) {
 		t.Helper()
-		if _, err := d.sql.ExecContext(ctx, q, args...); err != nil {
+		if _, err := d.conn().ExecContext(ctx, q, args...); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
@@ -89,7 +89,7 @@ func TestUpdate1MigratesJSONColumns(t *testing.T) {
 		t.Errorf("default profile devices = %v", def.Devices)
 	}
 	// The JSON columns are gone.
-	if _, err := d.sql.ExecContext(ctx, `SELECT config FROM instances`); err == nil {
+	if _, err := d.conn().ExecContext(ctx, `SELECT config FROM instances`); err == nil {
 		t.Error("instances.config still exists")
 	}
 	// Deleting the instance cascades to its config and devices.

@@ -50,7 +50,7 @@ INSERT INTO profiles_config (profile_id, key, value)
 // case of its own name.
 func (d *DB) InstanceNameClash(ctx context.Context, name, except string) (string, error) {
 	var other string
-	err := d.sql.QueryRowContext(ctx, `SELECT name FROM instances WHERE name = ? COLLATE NOCASE AND name != ? LIMIT 1`, name, except).Scan(&other)
+	err := d.conn().QueryRowContext(ctx, `SELECT name FROM instances WHERE name = ? COLLATE NOCASE AND name != ? LIMIT 1`, name, except).Scan(&other)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}

@@ -111,7 +111,7 @@ func TestDefaultProfileProcessLimit(t *testing.T) {
 func insertOldInstance(t *testing.T, d *DB, name string) {
 	t.Helper()
 	now := time.Now().UTC()
-	if _, err := d.sql.ExecContext(context.Background(), `INSERT INTO instances (name, architecture, created_at, last_used_at) VALUES (?, 'x86_64', ?, ?)`, name, now, now); err != nil {
+	if _, err := d.conn().ExecContext(context.Background(), `INSERT INTO instances (name, architecture, created_at, last_used_at) VALUES (?, 'x86_64', ?, ?)`, name, now, now); err != nil {
 		t.Fatalf("old schema: create %s: %v", name, err)
 	}
 }

@@ -63,7 +63,7 @@ func (d *DB) CreateSnapshot(ctx context.Context, s Snapshot) error {
 	if !s.ExpiresAt.IsZero() {
 		expires = s.ExpiresAt.UTC()
 	}
-	res, err := d.sql.ExecContext(ctx, `INSERT INTO instances_snapshots (instance_id, name, description, ephemeral, config, devices, profiles, created_at, expires_at)
+	res, err := d.conn().ExecContext(ctx, `INSERT INTO instances_snapshots (instance_id, name, description, ephemeral, config, devices, profiles, created_at, expires_at)
 SELECT id, ?, ?, ?, ?, ?, ?, ?, ? FROM instances WHERE name = ?`,
 		s.Name, s.Description, s.Ephemeral, cfg, devs, profs, s.CreatedAt.UTC(), expires, s.Instance)
 	if err != nil {
@@ -92,7 +92,7 @@ func (d *DB) ListSnapshots(ctx context.Context, instance string) ([]Snapshot, er
 func (d *DB) snapshots(ctx context.Context, where string, instance string, args ...any) ([]Snapshot, error) {
 	q := `SELECT s.id, i.name, s.name, s.description, s.ephemeral, s.config, s.devices, s.profiles, s.created_at, s.expires_at
 FROM instances_snapshots s JOIN instances i ON i.id = s.instance_id WHERE i.name = ? ` + where + ` ORDER BY s.created_at, s.id`
-	rows, err := d.sql.QueryContext(ctx, q, append([]any{instance}, args...)...)
+	rows, err := d.conn().QueryContext(ctx, q, append([]any{instance}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("list snapshots of %q: %w", instance, err)
 	}
@@ -127,7 +127,7 @@ FROM instances_snapshots s JOIN instances i ON i.id = s.instance_id WHERE i.name
 
 // RenameSnapshot renames one snapshot of an instance.
 func (d *DB) RenameSnapshot(ctx context.Context, instance, name, newName string) error {
-	res, err := d.sql.ExecContext(ctx, `UPDATE instances_snapshots SET name = ? WHERE name = ? AND instance_id = (SELECT id FROM instances WHERE name = ?)`, newName, name, instance)
+	res, err := d.conn().ExecContext(ctx, `UPDATE instances_snapshots SET name = ? WHERE name = ? AND instance_id = (SELECT id FROM instances WHERE name = ?)`, newName, name, instance)
 	if err != nil {
 		return fmt.Errorf("snapshot %q of %q: %w", newName, instance, mapErr(err))
 	}
@@ -140,7 +140,7 @@ func (d *DB) SetSnapshotExpiry(ctx context.Context, instance, name string, at ti
 	if !at.IsZero() {
 		expires = at.UTC()
 	}
-	res, err := d.sql.ExecContext(ctx, `UPDATE instances_snapshots SET expires_at = ? WHERE name = ? AND instance_id = (SELECT id FROM instances WHERE name = ?)`, expires, name, instance)
+	res, err := d.conn().ExecContext(ctx, `UPDATE instances_snapshots SET expires_at = ? WHERE name = ? AND instance_id = (SELECT id FROM instances WHERE name = ?)`, expires, name, instance)
 	if err != nil {
 		return fmt.Errorf("snapshot %q of %q: %w", name, instance, mapErr(err))
 	}
@@ -149,7 +149,7 @@ func (d *DB) SetSnapshotExpiry(ctx context.Context, instance, name string, at ti
 
 // DeleteSnapshot removes one snapshot row.
 func (d *DB) DeleteSnapshot(ctx context.Context, instance, name string) error {
-	res, err := d.sql.ExecContext(ctx, `DELETE FROM instances_snapshots WHERE name = ? AND instance_id = (SELECT id FROM instances WHERE name = ?)`, name, instance)
+	res, err := d.conn().ExecContext(ctx, `DELETE FROM instances_snapshots WHERE name = ? AND instance_id = (SELECT id FROM instances WHERE name = ?)`, name, instance)
 	if err != nil {
 		return fmt.Errorf("delete snapshot %q of %q: %w", name, instance, mapErr(err))
 	}
@@ -158,7 +158,7 @@ func (d *DB) DeleteSnapshot(ctx context.Context, instance, name string) error {
 
 // RenameInstance renames an instance row; its snapshots and profile links follow by id.
 func (d *DB) RenameInstance(ctx context.Context, name, newName string) error {
-	res, err := d.sql.ExecContext(ctx, `UPDATE instances SET name = ? WHERE name = ?`, newName, name)
+	res, err := d.conn().ExecContext(ctx, `UPDATE instances SET name = ? WHERE name = ?`, newName, name)
 	if err != nil {
 		return fmt.Errorf("instance %q: %w", newName, mapErr(err))
 	}

@@ -75,7 +75,7 @@ func TestSnapshotsUpdateOnOlderDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := d.sql.QueryRowContext(ctx, `SELECT count(*) FROM instances_snapshots`).Scan(&n); err != nil || n != 0 {
+	if err := d.conn().QueryRowContext(ctx, `SELECT count(*) FROM instances_snapshots`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("snapshot rows after the instance was deleted: %d %v", n, err)
 	}
 }

@@ -16,14 +16,19 @@ func (s *Service) members(ctx context.Context) ([]api.ClusterMember, error) {
 	if err != nil {
 		return nil, err
 	}
+	roles := s.dbRoles(ctx)
 	out := make([]api.ClusterMember, 0, len(nodes))
-	now := time.Now()
+	now := s.now()
 	for _, n := range nodes {
 		m := api.ClusterMember{
 			ClusterMemberPut: api.ClusterMemberPut{Config: map[string]string{}, Description: n.Description,
 				Roles: []string{}, FailureDomain: "default", Groups: []string{"default"}},
 			ServerName: n.Name, URL: "https://" + n.Address, Architecture: n.Architecture,
 			Status: api.ClusterMemberOnline, Message: "Fully operational",
+		}
+		if r, ok := roles[n.DBAddress]; ok {
+			m.Roles = []string{r}
+			m.Database = r == "database"
 		}
 		if age := now.Sub(n.Heartbeat); age > offlineAfter {
 			m.Status = api.ClusterMemberOffline
@@ -32,4 +37,23 @@ func (s *Service) members(ctx context.Context) ([]api.ClusterMember, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// dbRoles returns the dqlite role of each database address (none when the leader cannot be
+// asked: members are still listed, without roles).
+func (s *Service) dbRoles(ctx context.Context) map[string]string {
+	s.mu.RLock()
+	n := s.node
+	s.mu.RUnlock()
+	if n == nil {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	roles, err := n.roles(rctx)
+	if err != nil {
+		s.log.Debug("read database roles", "err", err)
+		return nil
+	}
+	return roles
 }

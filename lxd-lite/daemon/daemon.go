@@ -20,7 +20,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lite/client/api"
-	"lite/db"
 	"lite/images"
 	"lite/lxd-lite/cluster"
 	"lite/lxd-lite/device"
@@ -98,8 +97,10 @@ func Run(ctx context.Context, o Options) error {
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		return fmt.Errorf("another lited is already running with state dir %s", dir)
 	}
-	if err := checkDatabasePresent(dir); err != nil {
-		return err
+	if !cluster.IsMember(dir) {
+		if err := checkDatabasePresent(dir); err != nil {
+			return err
+		}
 	}
 	uids, changed, err := idmap.Ensure("/etc/subuid")
 	if err != nil {
@@ -132,10 +133,19 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("clean %s: %w", tmp, err)
 	}
 
-	database, err := db.Open(ctx, filepath.Join(dir, dbFile))
+	// A cluster member's database is the cluster's, in dqlite; otherwise the SQLite file.
+	cl, database, err := cluster.Open(ctx, dir, filepath.Join(dir, dbFile), log)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		// After the database (deferred below, so it runs first): the node serves it.
+		cctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := cl.Close(cctx); err != nil {
+			log.Warn("stop the cluster database node", "err", err)
+		}
+	}()
 	defer database.Close()
 	store := &images.Store{Dir: filepath.Join(dir, "images"), MaxBytes: o.ImageMaxBytes}
 	if err := store.CleanTemp(); err != nil {
@@ -210,8 +220,8 @@ func Run(ctx context.Context, o Options) error {
 	ops := operations.NewManager(ctx, hub)
 	srv := &server.Server{
 		Instances: mgr, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
-		Networks: nets, Images: imgs, Settings: &settings.Service{DB: database}, Ops: ops, Hub: hub, Log: log,
-		Info: serverInfo(pool.Driver), Cluster: cluster.New(dir, database, log),
+		Networks: nets, Images: imgs, Settings: &settings.Service{DB: database, Member: cl}, Ops: ops, Hub: hub, Log: log,
+		Info: serverInfo(pool.Driver), Cluster: cl,
 		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: svc.Snapshots, Images: imgs, Log: log,
 			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},
 	}

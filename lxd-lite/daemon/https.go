@@ -15,6 +15,7 @@ import (
 
 	"lite/client/api"
 	"lite/client/trust"
+	"lite/lxd-lite/cluster"
 	"lite/lxd-lite/server"
 )
 
@@ -31,16 +32,23 @@ type httpsListener struct {
 	srv  *http.Server
 }
 
-// newHTTPSListener loads (or makes, on first start) the server key pair in dir.
-func newHTTPSListener(dir string, log *slog.Logger) (*httpsListener, string, error) {
+// newHTTPSListener loads (or makes, on first start) the server key pair in dir. A cluster
+// member presents the cluster certificate instead (as LXD's members do), from the moment
+// it joins.
+func newHTTPSListener(dir string, cl *cluster.Service, log *slog.Logger) (*httpsListener, string, error) {
 	host, _ := os.Hostname()
 	pair, err := trust.KeyPair(filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"), host)
 	if err != nil {
 		return nil, "", err
 	}
 	h := &httpsListener{log: log, tls: &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{pair},
+		MinVersion: tls.VersionTLS13,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if c, _ := cl.Certificate(); c != nil {
+				return c, nil
+			}
+			return &pair, nil
+		},
 		// Any client certificate is asked for and none is required: the API decides by
 		// fingerprint, and an untrusted client may still present a join token.
 		ClientAuth: tls.RequestClientCert,
@@ -118,7 +126,7 @@ func (h *httpsListener) Close(ctx context.Context) {
 
 // startHTTPS wires the HTTPS side into srv and listens on the configured address.
 func startHTTPS(ctx context.Context, dir, flagAddr string, srv *server.Server, log *slog.Logger) (*httpsListener, error) {
-	h, certPEM, err := newHTTPSListener(dir, log)
+	h, certPEM, err := newHTTPSListener(dir, srv.Cluster, log)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"lite/lxd-lite/cluster"
 )
 
 func freeAddr(t *testing.T) string {
@@ -24,7 +26,8 @@ func freeAddr(t *testing.T) string {
 
 func TestHTTPSListener(t *testing.T) {
 	dir := t.TempDir()
-	h, certPEM, err := newHTTPSListener(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h, certPEM, err := newHTTPSListener(dir, cluster.New(dir, nil, log), log)
 	if err != nil || certPEM == "" {
 		t.Fatalf("newHTTPSListener: %v", err)
 	}

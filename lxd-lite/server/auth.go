@@ -8,6 +8,7 @@ import (
 
 	"lite/client/api"
 	"lite/client/trust"
+	"lite/lxd-lite/cluster"
 )
 
 // untrustedDeadline bounds how long an untrusted request may take to send its body, so a
@@ -21,6 +22,24 @@ type authKey struct{}
 type peer struct {
 	fingerprint string
 	trusted     bool
+	// member: the peer presented the cluster certificate (another member).
+	member bool
+}
+
+// IsClusterPeer reports whether a request came over HTTPS from another cluster member
+// (authenticated by the cluster certificate). Only such a request may carry the
+// forwarding header; requests on the unix socket never are.
+func IsClusterPeer(r *http.Request) bool {
+	p, ok := r.Context().Value(authKey{}).(peer)
+	return ok && p.member
+}
+
+// checkForwarded refuses the forwarding header from anyone but a member.
+func checkForwarded(r *http.Request) Response {
+	if r.Header.Get(cluster.ForwardedHeader) != "" && !IsClusterPeer(r) {
+		return Errorf(api.ErrForbidden, "the %s header is only accepted from cluster members", cluster.ForwardedHeader)
+	}
+	return nil
 }
 
 // isTrusted reports whether the request may use the whole API: every unix socket request
@@ -38,6 +57,8 @@ func untrustedAllowed(r *http.Request) bool {
 		return true
 	case r.Method == http.MethodPost && r.URL.Path == "/1.0/certificates":
 		return true
+	case r.Method == http.MethodPost && r.URL.Path == "/internal/cluster/accept":
+		return true // a joining server; the token's secret is its credential
 	}
 	return false
 }
@@ -69,7 +90,11 @@ func (s *Server) peerOf(r *http.Request) (peer, error) {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return peer{}, nil
 	}
-	fp := trust.Fingerprint(r.TLS.PeerCertificates[0].Raw)
+	der := r.TLS.PeerCertificates[0].Raw
+	fp := trust.Fingerprint(der)
+	if s.Cluster.IsPeer(der) {
+		return peer{fingerprint: fp, trusted: true, member: true}, nil
+	}
 	_, err := s.Settings.Certificate(r.Context(), fp)
 	if errors.Is(err, api.ErrNotFound) {
 		return peer{fingerprint: fp}, nil

@@ -100,7 +100,10 @@ func (s *Server) adapt(e endpoint, legacy bool) http.HandlerFunc {
 		if r.Body != nil && !raw && !streamingBody(r) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
-		resp := checkProject(r)
+		resp := checkForwarded(r)
+		if resp == nil {
+			resp = checkProject(r)
+		}
 		if resp == nil {
 			resp = fn(s, r)
 		}

@@ -52,8 +52,13 @@ func getServer(s *Server, r *http.Request) Response {
 		info.Environment.Addresses = s.Remote.Addresses()
 	}
 	if name := s.Cluster.LocalName(); name != "" {
+		// Every member serves HTTPS with the cluster certificate (as LXD).
 		info.Environment.ServerClustered = true
 		info.Environment.ServerName = name
+		if cert, pem := s.Cluster.Certificate(); cert != nil {
+			info.Environment.Certificate = pem
+			info.Environment.CertificateFingerprint = trust.Fingerprint(cert.Certificate[0])
+		}
 	}
 	return Sync(info)
 }
