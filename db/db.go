@@ -28,8 +28,8 @@ type DB struct {
 	path string
 }
 
-// conn is the database in use now.
-func (d *DB) conn() *sql.DB { return d.cur.Load() }
+// conn is the database in use now, its statements retried while it is busy.
+func (d *DB) conn() handle { return handle{d.cur.Load()} }
 
 func newDB(s *sql.DB, path string) *DB {
 	d := &DB{path: path}
@@ -68,8 +68,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // Close closes the database.
 func (d *DB) Close() error { return d.conn().Close() }
 
-// Tx runs fn in one transaction, committed when fn returns nil.
+// Tx runs fn in one transaction, committed when fn returns nil. A transaction that fails
+// because the database is busy (another member's write, on dqlite) runs again: fn must
+// have no effect outside tx.
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return retry(ctx, func() error { return d.tx(ctx, fn) })
+}
+
+func (d *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := d.conn().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)

@@ -95,7 +95,7 @@ func TestSchemaMatchesCheckedIn(t *testing.T) {
 
 func schemaVersion(t *testing.T, d *DB) []int {
 	t.Helper()
-	rows, err := d.conn().Query(`SELECT version FROM schema_version`)
+	rows, err := d.cur.Load().Query(`SELECT version FROM schema_version`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func addProfile(t *testing.T, d *DB, name, config string) {
 func countRows(t *testing.T, d *DB, table string) int {
 	t.Helper()
 	var n int
-	if err := d.conn().QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+	if err := d.cur.Load().QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -26,7 +26,7 @@ func (d *DB) SQLitePath() string { return d.path }
 // wait for the old connection fail ("database is closed") rather than write where nobody
 // reads again. other must not be used or closed by itself afterwards.
 func (d *DB) Swap(other *DB) error {
-	old := d.cur.Swap(other.conn())
+	old := d.cur.Swap(other.cur.Load())
 	d.path = other.path
 	return old.Close()
 }
@@ -69,9 +69,10 @@ func (d *DB) MoveInto(ctx context.Context, dst *DB, extra func(ctx context.Conte
 }
 
 // Tables names the tables whose rows are the state: every table but the schema version
-// (each database has its own) and SQLite's internal ones but sqlite_sequence (the next ids).
+// (each database has its own) and SQLite's internal ones but sqlite_sequence (the next
+// ids), which comes last: copying rows moves it, and then it is set to the source's.
 func Tables(ctx context.Context, q queryer) ([]string, error) {
-	return queryNames(ctx, q, "list tables", `SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_version' AND (name NOT LIKE 'sqlite_%' OR name = 'sqlite_sequence') ORDER BY name`)
+	return queryNames(ctx, q, "list tables", `SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_version' AND (name NOT LIKE 'sqlite_%' OR name = 'sqlite_sequence') ORDER BY name = 'sqlite_sequence', name`)
 }
 
 // copyTable replaces dst's rows of table with src's.

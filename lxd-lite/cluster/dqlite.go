@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/canonical/go-dqlite/app"
@@ -44,6 +45,12 @@ func startNode(ctx context.Context, dir string, cert tls.Certificate, address st
 	}
 	if len(join) > 0 {
 		opts = append(opts, app.WithCluster(join))
+	}
+	// go-dqlite names its node's abstract unix socket after the node id, and every
+	// bootstrap node has the same id: two lited in one network namespace (tests, or a
+	// second LITE_DIR) would collide. Its only knob for a prefix is this variable.
+	if err := os.Setenv("SNAP_INSTANCE_NAME", fmt.Sprintf("lite-%d", os.Getpid())); err != nil {
+		return nil, err
 	}
 	a, err := app.New(dir, opts...)
 	if err != nil {
