@@ -120,3 +120,25 @@ func (t *Tokens) Drop(secret string) {
 
 // Done reports the end of a token taken with Take.
 func (p *Pending) Done(err error) { p.done(err) }
+
+// EncodeClusterToken returns the base64 JSON form of a cluster join token, as LXD's.
+func EncodeClusterToken(t api.ClusterMemberJoinToken) (string, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// DecodeClusterToken parses a token printed by `lite cluster add`.
+func DecodeClusterToken(s string) (api.ClusterMemberJoinToken, error) {
+	var t api.ClusterMemberJoinToken
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	if err != nil || t.Secret == "" || t.ServerName == "" || len(t.Fingerprint) != 64 || len(t.Addresses) == 0 {
+		return api.ClusterMemberJoinToken{}, fmt.Errorf("not a cluster join token (get one with \"lite cluster add NAME\" on a member): %w", api.ErrInvalid)
+	}
+	return t, nil
+}

@@ -116,7 +116,7 @@ func (m *testMember) token(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatalf("token for %s: %v", name, err)
 	}
-	s, err := EncodeToken(tok)
+	s, err := trust.EncodeClusterToken(tok)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -26,28 +24,6 @@ const maxClockSkew = 30 * time.Second
 func hashSecret(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
-}
-
-// EncodeToken is the join token string of t: base64 of its JSON, as LXD's.
-func EncodeToken(t api.ClusterMemberJoinToken) (string, error) {
-	b, err := json.Marshal(t)
-	if err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(b), nil
-}
-
-// DecodeToken reads a join token.
-func DecodeToken(s string) (api.ClusterMemberJoinToken, error) {
-	var t api.ClusterMemberJoinToken
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &t)
-	}
-	if err != nil || t.Secret == "" || t.ServerName == "" || len(t.Fingerprint) != 64 || len(t.Addresses) == 0 {
-		return t, fmt.Errorf("not a cluster join token (get one with \"lite cluster add NAME\" on a member): %w", api.ErrInvalid)
-	}
-	return t, nil
 }
 
 // CreateToken makes a single-use join token for a new member called name, valid for ttl.
@@ -174,7 +150,7 @@ func (s *Service) Join(ctx context.Context, o JoinOptions) error {
 	if s.Enabled() {
 		return fmt.Errorf("this server is already cluster member %q: %w", s.LocalName(), api.ErrConflict)
 	}
-	tok, err := DecodeToken(o.Token)
+	tok, err := trust.DecodeClusterToken(o.Token)
 	if err != nil {
 		return err
 	}

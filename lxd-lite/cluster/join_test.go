@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"lite/client/api"
+	"lite/client/trust"
 	"lite/db"
 )
 
@@ -44,12 +45,12 @@ func TestJoinAndRefusals(t *testing.T) {
 	if _, err := h1.svc.CreateToken(ctx, "h2", time.Minute); !errors.Is(err, api.ErrAlreadyExists) {
 		t.Errorf("second pending token for h2: %v, want ErrAlreadyExists", err)
 	}
-	wrong, err := DecodeToken(tok)
+	wrong, err := trust.DecodeClusterToken(tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wrong.Secret = "0000"
-	wrongTok, _ := EncodeToken(wrong)
+	wrongTok, _ := trust.EncodeClusterToken(wrong)
 	if err := h2.join("h2", wrongTok); !errors.Is(err, api.ErrForbidden) {
 		t.Errorf("wrong secret: %v, want ErrForbidden", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"lite/client/api"
 	"lite/cmd/internal/backup"
 	"lite/cmd/internal/cli"
+	"lite/cmd/internal/cluster"
 	"lite/cmd/internal/config"
 	"lite/cmd/internal/console"
 	"lite/cmd/internal/file"
@@ -54,6 +55,7 @@ func NewCmdRoot(f *cli.Factory, socket *string) *cobra.Command {
 		lab.NewCmdLab(lab.FromFactory(f)),
 		image.NewCmdPublish(f),
 		remote.NewCmdRemote(f),
+		cluster.NewCmdCluster(f),
 		config.NewCmdConfig(f),
 		config.NewCmdProfile(f),
 		file.NewCmdFile(f),
