@@ -9,7 +9,6 @@ import (
 
 	"lite/client/api"
 	"lite/db"
-	"lite/profiles"
 )
 
 // Attachment is what a nic on a managed network needs to know of it.
@@ -26,7 +25,7 @@ func (m *Manager) Attach(ctx context.Context, name string) (Attachment, error) {
 	if err != nil {
 		return Attachment{}, err
 	}
-	s := SettingsOf(n.Config)
+	s := m.settings(n)
 	return Attachment{Bridge: n.Name, MTU: s.MTU, Subnet: s.Gateway, Domain: s.Domain}, nil
 }
 
@@ -78,27 +77,13 @@ func (m *Manager) addressOwner(ctx context.Context, network, inst string, ip net
 // leases.
 func (m *Manager) usedAddresses(ctx context.Context, network, inst, mac string) (map[netip.Addr]string, error) {
 	used := map[netip.Addr]string{}
-	insts, err := m.o.DB.ListInstances(ctx)
+	addrs, err := m.nicAddrs(ctx, network)
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range insts {
-		if i.Name == inst {
-			continue
-		}
-		profs, err := m.o.DB.GetProfiles(ctx, i.Profiles)
-		if err != nil {
-			return nil, err
-		}
-		layers := []profiles.Layer{}
-		for _, p := range profs {
-			layers = append(layers, profiles.Layer{Devices: p.Devices})
-		}
-		_, devs := profiles.Expand(append(layers, profiles.Layer{Devices: i.Devices})...)
-		for _, d := range devs {
-			if ip, err := netip.ParseAddr(d["ipv4.address"]); err == nil && d["type"] == "nic" && d["network"] == network {
-				used[ip] = "instance " + i.Name
-			}
+	for _, a := range addrs {
+		if a.Inst != inst {
+			used[a.IP] = "instance " + a.Inst
 		}
 	}
 	mine, err := m.macsOf(ctx, inst)
@@ -140,7 +125,7 @@ func (m *Manager) Reserve(ctx context.Context, network string, h Host) (netip.Ad
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	s := SettingsOf(n.Config)
+	s := m.settings(n)
 	if !s.Gateway.IsValid() || !s.DHCP {
 		// Nothing to hand out: the nic is only named (and its address is not filtered).
 		return netip.Addr{}, m.SetHost(ctx, network, h)

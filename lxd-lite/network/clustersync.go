@@ -1,0 +1,279 @@
+package network
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"lite/profiles"
+)
+
+// syncEvery is how often a member re-reads the members and the cluster's instances even
+// when nothing told it to: the DNS names of instances started on other members reach this
+// member's dnsmasq within this time.
+const syncEvery = 3 * time.Second
+
+// clusterSync runs the loop that keeps tunnels, DHCP slices and DNS names in step with the
+// cluster.
+type clusterSync struct {
+	mu      sync.Mutex
+	cluster Cluster
+	kick    chan struct{}
+	quit    chan struct{}
+	done    chan struct{}
+}
+
+// SetCluster makes the networks cluster networks: each member's bridge joins the others'
+// through a VXLAN tunnel, its dnsmasq serves its slice of the range and answers for every
+// instance of the cluster. It runs a first sync now and then follows the cluster (OnChange,
+// and every few seconds). A nil cluster or an empty LocalName is a single host.
+func (m *Manager) SetCluster(ctx context.Context, c Cluster) error {
+	m.sync.mu.Lock()
+	first := m.sync.cluster == nil
+	m.sync.cluster = c
+	if m.sync.quit == nil && c != nil {
+		m.sync.kick = make(chan struct{}, 1)
+		m.sync.quit, m.sync.done = make(chan struct{}), make(chan struct{})
+		go m.syncLoop(m.sync.kick, m.sync.quit, m.sync.done)
+	}
+	m.sync.mu.Unlock()
+	if c != nil && first {
+		c.OnChange(m.kickSync)
+	}
+	return m.Resync(ctx)
+}
+
+func (m *Manager) clusterOf() Cluster {
+	m.sync.mu.Lock()
+	defer m.sync.mu.Unlock()
+	return m.sync.cluster
+}
+
+// kickSync asks the loop for a sync soon (a member joined, left or changed).
+func (m *Manager) kickSync() {
+	m.sync.mu.Lock()
+	defer m.sync.mu.Unlock()
+	if m.sync.kick == nil {
+		return
+	}
+	select {
+	case m.sync.kick <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+func (m *Manager) syncLoop(kick, quit, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(syncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-quit:
+			return
+		case <-kick:
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := m.Resync(ctx); err != nil {
+			m.o.Log.Warn("sync the cluster networks", "err", err)
+		}
+		cancel()
+	}
+}
+
+// stopSync ends the loop (lited is exiting); tunnels and dnsmasq keep serving.
+func (m *Manager) stopSync() {
+	m.sync.mu.Lock()
+	quit, done := m.sync.quit, m.sync.done
+	m.sync.quit, m.sync.kick = nil, nil
+	m.sync.mu.Unlock()
+	if quit != nil {
+		close(quit)
+		<-done
+	}
+}
+
+// Resync reads the members; when the view changed (a member joined or left, this host became
+// a member) every network is brought in line: tunnel remotes, DHCP slice, MTU, firewall. In a
+// cluster, the DNS names of the other members' instances are refreshed too.
+func (m *Manager) Resync(ctx context.Context) error {
+	c := m.clusterOf()
+	var v *clusterView
+	if c != nil && c.LocalName() != "" {
+		members, err := c.Members(ctx)
+		if err != nil {
+			return fmt.Errorf("cluster members: %w", err)
+		}
+		if v, err = viewOf(c.LocalName(), members); err != nil {
+			return err
+		}
+	}
+	if !v.equal(m.view.Load()) {
+		if err := m.applyView(ctx, v); err != nil {
+			return err
+		}
+	}
+	if v == nil {
+		return nil
+	}
+	return m.refreshPeerHosts(ctx)
+}
+
+// applyView stores the new view and brings every network's host side in line with it.
+func (m *Manager) applyView(ctx context.Context, v *clusterView) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.view.Store(v)
+	list, err := m.o.DB.ListNetworks(ctx)
+	if err != nil {
+		return err
+	}
+	var first error
+	for _, n := range list {
+		if _, err := m.up(n, false); err != nil {
+			m.o.Log.Error("bring network in line with the cluster", "network", n.Name, "err", err)
+			first = firstErr(first, fmt.Errorf("network %s: %w", n.Name, err))
+		}
+	}
+	return firstErr(first, m.applyFirewall(ctx))
+}
+
+func firstErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// nicAddr is one nic address the database knows: a fixed ipv4.address, or the one lited
+// reserved for the nic (volatile.<dev>.ipv4.address) on whichever member it runs.
+type nicAddr struct {
+	Inst string
+	IP   netip.Addr
+}
+
+// nicAddrs lists the addresses of every instance's nics on a network, from the database
+// (shared by the members of a cluster).
+func (m *Manager) nicAddrs(ctx context.Context, network string) ([]nicAddr, error) {
+	insts, err := m.o.DB.ListInstances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []nicAddr
+	for _, i := range insts {
+		profs, err := m.o.DB.GetProfiles(ctx, i.Profiles)
+		if err != nil {
+			return nil, err
+		}
+		layers := []profiles.Layer{}
+		for _, p := range profs {
+			layers = append(layers, profiles.Layer{Devices: p.Devices})
+		}
+		_, devs := profiles.Expand(append(layers, profiles.Layer{Devices: i.Devices})...)
+		for name, d := range devs {
+			if d["type"] != "nic" || d["network"] != network {
+				continue
+			}
+			a := d["ipv4.address"]
+			if a == "" {
+				a = i.Config[ReservedKey(name)]
+			}
+			if ip, err := netip.ParseAddr(a); err == nil && ip.Is4() {
+				out = append(out, nicAddr{Inst: i.Name, IP: ip})
+			}
+		}
+	}
+	return out, nil
+}
+
+// ReservedKey is the instance config key that records the address lited reserved for a nic,
+// so every member of a cluster knows it (for its checks and its DNS).
+func ReservedKey(dev string) string { return "volatile." + dev + ".ipv4.address" }
+
+// refreshPeerHosts writes, for each network, the names of the instances this member's dnsmasq
+// does not serve itself (those of the other members) into its addn-hosts file, and makes
+// dnsmasq re-read it when it changed.
+func (m *Manager) refreshPeerHosts(ctx context.Context) error {
+	list, err := m.o.DB.ListNetworks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range list {
+		s := m.settings(n)
+		if !s.Gateway.IsValid() {
+			continue
+		}
+		if err := m.refreshNetworkPeerHosts(ctx, n.Name, s); err != nil {
+			return fmt.Errorf("network %s: DNS names of the cluster: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+func (m *Manager) refreshNetworkPeerHosts(ctx context.Context, network string, s Settings) error {
+	m.hosts.Lock()
+	defer m.hosts.Unlock()
+	f := m.files(network)
+	local, err := readHosts(f.hosts())
+	if err != nil {
+		return err
+	}
+	mine := map[string]bool{}
+	for _, h := range local {
+		mine[h.Name] = true
+	}
+	addrs, err := m.nicAddrs(ctx, network)
+	if err != nil {
+		return err
+	}
+	var peers []nicAddr
+	for _, a := range addrs {
+		if !mine[a.Inst] && s.Gateway.Contains(a.IP) {
+			peers = append(peers, a)
+		}
+	}
+	data, err := renderPeerHosts(peers, s.Domain)
+	if err != nil {
+		return err
+	}
+	if old, err := os.ReadFile(f.peerHosts()); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	if err := writeGenerated(f.peerHosts(), data); err != nil {
+		return err
+	}
+	return m.reload(network)
+}
+
+// renderPeerHosts renders an addn-hosts file: "IP NAME.DOMAIN NAME" per nic, sorted.
+func renderPeerHosts(list []nicAddr, domain string) ([]byte, error) {
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Inst != list[j].Inst {
+			return list[i].Inst < list[j].Inst
+		}
+		return list[i].IP.Less(list[j].IP)
+	})
+	var b bytes.Buffer
+	for _, a := range list {
+		name := strings.ToLower(a.Inst)
+		if !labelRe.MatchString(name) {
+			continue // not a DNS label: no record (and nothing that could break the line)
+		}
+		fmt.Fprintf(&b, "%s %s.%s %s\n", a.IP, name, domain, name)
+	}
+	return b.Bytes(), nil
+}
+
+// ensurePeerHosts makes sure the addn-hosts file exists before dnsmasq starts.
+func ensurePeerHosts(f files) error {
+	if _, err := os.Stat(f.peerHosts()); err == nil {
+		return nil
+	}
+	return writeFileAtomic(f.peerHosts(), nil, 0o644)
+}
