@@ -253,6 +253,9 @@ func (m *Manager) refreshNetworkPeerHosts(ctx context.Context, network string, s
 
 // renderPeerHosts renders an addn-hosts file: "IP NAME.DOMAIN NAME" per nic, sorted.
 func renderPeerHosts(list []nicAddr, domain string) ([]byte, error) {
+	for i := range list {
+		list[i].Inst = strings.ToLower(list[i].Inst) // DNS names are case-insensitive
+	}
 	sort.Slice(list, func(i, j int) bool {
 		if list[i].Inst != list[j].Inst {
 			return list[i].Inst < list[j].Inst
@@ -261,11 +264,10 @@ func renderPeerHosts(list []nicAddr, domain string) ([]byte, error) {
 	})
 	var b bytes.Buffer
 	for _, a := range list {
-		name := strings.ToLower(a.Inst)
-		if !labelRe.MatchString(name) {
+		if !labelRe.MatchString(a.Inst) {
 			continue // not a DNS label: no record (and nothing that could break the line)
 		}
-		fmt.Fprintf(&b, "%s %s.%s %s\n", a.IP, name, domain, name)
+		fmt.Fprintf(&b, "%s %s.%s %s\n", a.IP, a.Inst, domain, a.Inst)
 	}
 	return b.Bytes(), nil
 }
