@@ -158,26 +158,32 @@ type nicAddr struct {
 	IP   netip.Addr
 }
 
-// nicAddrs lists the addresses of every instance's nics on a network, from the database
-// (shared by the members of a cluster).
-func (m *Manager) nicAddrs(ctx context.Context, network string) ([]nicAddr, error) {
+// nicAddrs maps each network to the addresses of the instances' nics on it, from the database
+// (shared by the members of a cluster). Each profile is read once.
+func (m *Manager) nicAddrs(ctx context.Context) (map[string][]nicAddr, error) {
 	insts, err := m.o.DB.ListInstances(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []nicAddr
+	profs := map[string]profiles.Layer{}
+	out := map[string][]nicAddr{}
 	for _, i := range insts {
-		profs, err := m.o.DB.GetProfiles(ctx, i.Profiles)
-		if err != nil {
-			return nil, err
-		}
 		layers := []profiles.Layer{}
-		for _, p := range profs {
-			layers = append(layers, profiles.Layer{Devices: p.Devices})
+		for _, name := range i.Profiles {
+			l, ok := profs[name]
+			if !ok {
+				p, err := m.o.DB.GetProfile(ctx, name)
+				if err != nil {
+					return nil, err
+				}
+				l = profiles.Layer{Devices: p.Devices}
+				profs[name] = l
+			}
+			layers = append(layers, l)
 		}
 		_, devs := profiles.Expand(append(layers, profiles.Layer{Devices: i.Devices})...)
 		for name, d := range devs {
-			if d["type"] != "nic" || d["network"] != network {
+			if d["type"] != "nic" || d["network"] == "" {
 				continue
 			}
 			a := d["ipv4.address"]
@@ -185,7 +191,7 @@ func (m *Manager) nicAddrs(ctx context.Context, network string) ([]nicAddr, erro
 				a = i.Config[ReservedKey(name)]
 			}
 			if ip, err := netip.ParseAddr(a); err == nil && ip.Is4() {
-				out = append(out, nicAddr{Inst: i.Name, IP: ip})
+				out[d["network"]] = append(out[d["network"]], nicAddr{Inst: i.Name, IP: ip})
 			}
 		}
 	}
@@ -204,19 +210,23 @@ func (m *Manager) refreshPeerHosts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	addrs, err := m.nicAddrs(ctx)
+	if err != nil {
+		return err
+	}
 	for _, n := range list {
 		s := m.settings(n)
 		if !s.Gateway.IsValid() {
 			continue
 		}
-		if err := m.refreshNetworkPeerHosts(ctx, n.Name, s); err != nil {
+		if err := m.refreshNetworkPeerHosts(n.Name, s, addrs[n.Name]); err != nil {
 			return fmt.Errorf("network %s: DNS names of the cluster: %w", n.Name, err)
 		}
 	}
 	return nil
 }
 
-func (m *Manager) refreshNetworkPeerHosts(ctx context.Context, network string, s Settings) error {
+func (m *Manager) refreshNetworkPeerHosts(network string, s Settings, addrs []nicAddr) error {
 	m.hosts.Lock()
 	defer m.hosts.Unlock()
 	f := m.files(network)
@@ -227,10 +237,6 @@ func (m *Manager) refreshNetworkPeerHosts(ctx context.Context, network string, s
 	mine := map[string]bool{}
 	for _, h := range local {
 		mine[h.Name] = true
-	}
-	addrs, err := m.nicAddrs(ctx, network)
-	if err != nil {
-		return err
 	}
 	var peers []nicAddr
 	for _, a := range addrs {

@@ -77,11 +77,11 @@ func (m *Manager) addressOwner(ctx context.Context, network, inst string, ip net
 // leases.
 func (m *Manager) usedAddresses(ctx context.Context, network, inst, mac string) (map[netip.Addr]string, error) {
 	used := map[netip.Addr]string{}
-	addrs, err := m.nicAddrs(ctx, network)
+	addrs, err := m.nicAddrs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range addrs {
+	for _, a := range addrs[network] {
 		if a.Inst != inst {
 			used[a.IP] = "instance " + a.Inst
 		}
