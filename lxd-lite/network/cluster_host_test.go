@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -131,6 +132,69 @@ func TestClusterNetworkInNetns(t *testing.T) {
 	}
 	checkAcrossTunnel(t, ns("ca"), ns("cb"))
 	checkPeerDNS(t, ns("ca"), "web2.lite", "10.98.0.20")
+	// A host on the underlay that is not a member (a second address of member b's namespace).
+	ipCmd(t, "-n", ns("mb"), "addr", "add", "192.0.2.9/24", "dev", "u0")
+	checkOnlyMembersInject(t, ns("mb"), ns("ca"))
+}
+
+// checkOnlyMembersInject sends hand-made VXLAN packets (VNI 1: the network's id) to member a,
+// each carrying a broadcast for container a: the one from a non-member address must be
+// dropped, the one from member b's address (sent after it, on the same path) arrives.
+func checkOnlyMembersInject(t *testing.T, underlayNS, containerNS string) {
+	sink := listenUDPIn(t, containerNS, "0.0.0.0:6002")
+	intruder := listenUDPIn(t, underlayNS, "192.0.2.9:0")
+	member := listenUDPIn(t, underlayNS, clMembers[1].Address.String()+":0")
+	dst := &net.UDPAddr{IP: clMembers[0].Address.AsSlice(), Port: DefaultVXLANPort}
+	arrived := false
+	for i := 0; i < 40 && !arrived; i++ {
+		if _, err := intruder.WriteTo(vxlanBroadcast(1, 6002, []byte("intruder")), dst); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := member.WriteTo(vxlanBroadcast(1, 6002, []byte("member")), dst); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			_ = sink.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			buf := make([]byte, 64)
+			n, _, err := sink.ReadFrom(buf)
+			if err != nil {
+				break
+			}
+			if string(buf[:n]) == "intruder" {
+				t.Fatal("a VXLAN packet from a host that is not a member reached a container")
+			}
+			arrived = arrived || string(buf[:n]) == "member"
+		}
+	}
+	if !arrived {
+		t.Fatal("a VXLAN packet from member b's address never reached container a (the control)")
+	}
+}
+
+// vxlanBroadcast builds a VXLAN payload (header and inner Ethernet frame) carrying a UDP
+// broadcast to 10.98.0.255:port.
+func vxlanBroadcast(vni int, port int, payload []byte) []byte {
+	udp := make([]byte, 8+len(payload))
+	binary.BigEndian.PutUint16(udp[0:], 5555)
+	binary.BigEndian.PutUint16(udp[2:], uint16(port))
+	binary.BigEndian.PutUint16(udp[4:], uint16(len(udp))) // checksum 0: none (IPv4)
+	copy(udp[8:], payload)
+	ip := make([]byte, 20)
+	ip[0], ip[8], ip[9] = 0x45, 64, unix.IPPROTO_UDP
+	binary.BigEndian.PutUint16(ip[2:], uint16(20+len(udp)))
+	copy(ip[12:], []byte{10, 98, 0, 99})
+	copy(ip[16:], []byte{10, 98, 0, 255})
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(ip[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+	eth := append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x99, 0x08, 0x00}, ip...)
+	hdr := []byte{0x08, 0, 0, 0, byte(vni >> 16), byte(vni >> 8), byte(vni), 0}
+	return append(append(hdr, eth...), udp...)
 }
 
 // runMember runs the member scenario in a copy of the test binary inside namespace nsName.
