@@ -153,6 +153,9 @@ func (m *Manager) Reserve(ctx context.Context, network string, h Host) (netip.Ad
 	default:
 		h.IP = firstFree(s, free)
 	}
+	if !h.IP.IsValid() && s.Cluster {
+		return netip.Addr{}, fmt.Errorf("network %q has no free address left in this member's slice of its DHCP ranges (widen ipv4.dhcp.ranges or the subnet): %w", network, api.ErrConflict)
+	}
 	if !h.IP.IsValid() {
 		return netip.Addr{}, fmt.Errorf("network %q has no free address left in its DHCP ranges: %w", network, api.ErrConflict)
 	}
