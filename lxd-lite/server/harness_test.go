@@ -20,6 +20,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
+	"lite/lxd-lite/cluster"
 	"lite/lxd-lite/device"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/idmap"
@@ -144,7 +145,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	srv := &server.Server{
 		Instances: svc.Instances, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
 		Networks: o.networks, Images: imgsvc, Settings: &settings.Service{DB: database}, Ops: e.ops, Hub: e.hub, Log: log,
-		Info: func() api.Server { return e.info },
+		Info: func() api.Server { return e.info }, Cluster: cluster.New(dir, database, log),
 	}
 	ln, err := net.Listen("unix", e.socket)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"lite/client/api"
+	"lite/lxd-lite/cluster"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/imagesvc"
 	"lite/lxd-lite/instance"
@@ -42,6 +43,9 @@ type Server struct {
 	Log       *slog.Logger
 	// Remote serves the HTTPS side (nil: unix socket only).
 	Remote *Remote
+	// Cluster is this lited's view of the cluster (never nil; Enabled is false on a
+	// single host).
+	Cluster *cluster.Service
 }
 
 type handler func(s *Server, r *http.Request) Response
@@ -56,7 +60,7 @@ type endpoint struct {
 // PathValue unescapes it.
 func endpointGroups() [][]endpoint {
 	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, networkEndpoints,
-		snapshotEndpoints, fileEndpoints, consoleEndpoints, metadataEndpoints, backupEndpoints, backupAPIEndpoints, labEndpoints, serverConfigEndpoints, certificateEndpoints}
+		snapshotEndpoints, fileEndpoints, consoleEndpoints, metadataEndpoints, backupEndpoints, backupAPIEndpoints, labEndpoints, serverConfigEndpoints, certificateEndpoints, clusterEndpoints}
 }
 
 var coreEndpoints = []endpoint{
