@@ -167,7 +167,8 @@ func Run(ctx context.Context, o Options) error {
 	if err := imgs.Sweep(ctx); err != nil {
 		return fmt.Errorf("recover image store: %w", err)
 	}
-	nets, err := startNetworks(ctx, o, dir, database)
+	cl := cluster.New(dir, database, log)
+	nets, err := startNetworks(ctx, o, dir, database, cl)
 	if err != nil {
 		return err
 	}
@@ -211,7 +212,7 @@ func Run(ctx context.Context, o Options) error {
 	srv := &server.Server{
 		Instances: mgr, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
 		Networks: nets, Images: imgs, Settings: &settings.Service{DB: database}, Ops: ops, Hub: hub, Log: log,
-		Info: serverInfo(pool.Driver), Cluster: cluster.New(dir, database, log),
+		Info: serverInfo(pool.Driver), Cluster: cl,
 		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: svc.Snapshots, Images: imgs, Log: log,
 			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},
 	}
