@@ -98,12 +98,18 @@ func TestClusterNetworkInNetns(t *testing.T) {
 	}
 	names := []string{ns("ma"), ns("mb"), ns("ca"), ns("cb")}
 	t.Cleanup(func() {
-		for _, pid := range dnsmasqPids(dir, "") {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+		// Each member's dnsmasqs hold its namespace alive: they go first.
+		for _, role := range []string{"a", "b"} {
+			for _, pid := range dnsmasqPids(filepath.Join(dir, role), "") {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
 		}
 		for _, n := range names {
 			_ = exec.Command("ip", "netns", "del", n).Run()
 		}
+		waitFor(t, "the members' dnsmasqs gone", func() bool {
+			return len(dnsmasqPids(filepath.Join(dir, "a"), ""))+len(dnsmasqPids(filepath.Join(dir, "b"), "")) == 0
+		})
 		os.RemoveAll(dir)
 		for _, n := range names {
 			if _, err := os.Stat("/run/netns/" + n); err == nil {
@@ -272,6 +278,9 @@ func memberScenario(t *testing.T, role, dir string) {
 	fc.set(clMembers)
 	waitFor(t, "remote back", func() bool { r, _ := netutil.Remotes(dev); return slices.Equal(r, []netip.Addr{other.Address}) })
 
+	if role == "a" {
+		followRows(t, m, database)
+	}
 	// An instance running on the other member, as the shared database would show it.
 	if role == "a" {
 		inst := db.Instance{Name: "web2", Type: "container", Architecture: "x86_64", Profiles: []string{},
@@ -283,6 +292,47 @@ func memberScenario(t *testing.T, role, dir string) {
 		if err := m.Resync(ctx); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// followRows: networks that another member creates, changes and deletes (rows changed in the
+// shared database, here by the test) are followed by this member's next sync.
+func followRows(t *testing.T, m *Manager, database *db.DB) {
+	ctx := context.Background()
+	n, err := database.GetNetwork(ctx, clNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Config["ipv4.dhcp.expiry"] = "2h"
+	if err := database.UpdateNetwork(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	other := db.Network{Name: "ltcl1", Type: "bridge", Config: map[string]string{"ipv4.address": "10.97.0.1/24", "ipv4.nat": "false"}}
+	if err := database.CreateNetwork(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Resync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if conf, _ := os.ReadFile(m.files(clNet).conf()); !strings.Contains(string(conf), "10.98.0.127,2h\n") {
+		t.Errorf("a config changed elsewhere was not applied:\n%s", conf)
+	}
+	if r, err := netutil.Remotes(TunnelName("ltcl1")); err != nil || len(r) != 1 || len(dnsmasqPids(filepath.Dir(m.o.Dir), "ltcl1")) != 1 {
+		t.Errorf("a network created elsewhere: tunnel remotes %v, %v; dnsmasq %v", r, err, dnsmasqPids(filepath.Dir(m.o.Dir), "ltcl1"))
+	}
+	if err := database.DeleteNetwork(ctx, "ltcl1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Resync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"ltcl1", TunnelName("ltcl1")} {
+		if ok, err := netutil.LinkExists(l); ok || err != nil {
+			t.Errorf("a network deleted elsewhere left %s here (%v)", l, err)
+		}
+	}
+	if pids := dnsmasqPids(filepath.Dir(m.o.Dir), "ltcl1"); len(pids) != 0 {
+		t.Errorf("a network deleted elsewhere left its dnsmasq: %v", pids)
 	}
 }
 

@@ -3,6 +3,7 @@ package network
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"lite/db"
 	"lite/profiles"
 )
 
@@ -122,7 +124,57 @@ func (m *Manager) Resync(ctx context.Context) error {
 	if v == nil {
 		return nil
 	}
+	if err := m.syncRows(ctx); err != nil {
+		return err
+	}
 	return m.refreshPeerHosts(ctx)
+}
+
+// rowKey identifies what a network was brought up from: its id and config.
+func rowKey(n db.Network) string {
+	b, err := json.Marshal(n.Config) // map keys sorted: the same config, the same key
+	if err != nil {
+		return fmt.Sprint(n.ID, n.Config)
+	}
+	return fmt.Sprint(n.ID, string(b))
+}
+
+// syncRows brings this member's host side in line with the shared network rows: a network
+// another member created (or renamed to) comes up here, one it changed is brought up again,
+// one it deleted (or renamed away) goes.
+func (m *Manager) syncRows(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	list, err := m.o.DB.ListNetworks(ctx)
+	if err != nil {
+		return err
+	}
+	changed := false
+	var first error
+	inDB := map[string]bool{}
+	for _, n := range list {
+		inDB[n.Name] = true
+		if m.applied[n.Name] == rowKey(n) {
+			continue
+		}
+		changed = true
+		if _, err := m.up(n, false); err != nil {
+			first = firstErr(first, fmt.Errorf("network %s: %w", n.Name, err))
+		}
+	}
+	for name := range m.applied {
+		if inDB[name] {
+			continue
+		}
+		changed = true
+		if err := m.down(name); err != nil {
+			first = firstErr(first, fmt.Errorf("network %s: %w", name, err))
+		}
+	}
+	if changed {
+		first = firstErr(first, m.applyFirewall(ctx))
+	}
+	return first
 }
 
 // applyView stores the new view and brings every network's host side in line with it.

@@ -35,6 +35,9 @@ type Manager struct {
 	o     Options
 	mu    sync.Mutex
 	procs map[string]*dnsmasq
+	// applied records, per network brought up, the row it was brought up from (see
+	// syncRows): a member follows the networks other members create, change and delete.
+	applied map[string]string
 	hosts sync.Mutex
 	// view is the cluster as this member sees it; nil on a single host.
 	view atomic.Pointer[clusterView]
@@ -43,7 +46,7 @@ type Manager struct {
 
 // New returns a manager; call Restore before use.
 func New(o Options) *Manager {
-	return &Manager{o: o, procs: map[string]*dnsmasq{}}
+	return &Manager{o: o, procs: map[string]*dnsmasq{}, applied: map[string]string{}}
 }
 
 func (m *Manager) files(name string) files { return files{dir: filepath.Join(m.o.Dir, name)} }
@@ -90,6 +93,14 @@ func (m *Manager) Detach() {
 // restart forces a fresh dnsmasq (its config changed). createdBridge says whether the bridge
 // was made now.
 func (m *Manager) up(n db.Network, restart bool) (createdBridge bool, err error) {
+	created, err := m.upHost(n, restart)
+	if err == nil {
+		m.applied[n.Name] = rowKey(n)
+	}
+	return created, err
+}
+
+func (m *Manager) upHost(n db.Network, restart bool) (createdBridge bool, err error) {
 	s := m.settings(n)
 	created, err := netutil.EnsureBridge(n.Name, s.MTU)
 	if err != nil {
@@ -173,6 +184,7 @@ func (m *Manager) up(n db.Network, restart bool) (createdBridge bool, err error)
 
 // down removes a network's host side: dnsmasq, bridge and files.
 func (m *Manager) down(name string) error {
+	delete(m.applied, name)
 	p := m.procs[name]
 	if p == nil {
 		p = &dnsmasq{name: name, files: m.files(name), log: m.o.Log}
