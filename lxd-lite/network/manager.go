@@ -38,7 +38,7 @@ type Manager struct {
 	// applied records, per network brought up, the row it was brought up from (see
 	// syncRows): a member follows the networks other members create, change and delete.
 	applied map[string]string
-	hosts sync.Mutex
+	hosts   sync.Mutex
 	// view is the cluster as this member sees it; nil on a single host.
 	view atomic.Pointer[clusterView]
 	sync clusterSync
