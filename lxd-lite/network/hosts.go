@@ -303,17 +303,21 @@ func (m *Manager) Leases(ctx context.Context, network string) ([]api.NetworkLeas
 	}
 	out := []api.NetworkLease{}
 	static := map[string]bool{}
+	loc := "none"
+	if v := m.view.Load(); v != nil {
+		loc = v.local.Name // this member's dnsmasq's leases (as LXD names the member)
+	}
 	for _, h := range hosts {
 		if h.IP.IsValid() {
 			static[h.MAC] = true
-			out = append(out, api.NetworkLease{Hostname: h.Name, Hwaddr: h.MAC, Address: h.IP.String(), Type: "static", Location: "none"})
+			out = append(out, api.NetworkLease{Hostname: h.Name, Hwaddr: h.MAC, Address: h.IP.String(), Type: "static", Location: loc})
 		}
 	}
 	for _, l := range leases {
 		if h, ok := hosts[l.MAC]; ok && static[l.MAC] && h.IP == l.IP {
 			continue // the reservation is already listed
 		}
-		out = append(out, api.NetworkLease{Hostname: l.Name, Hwaddr: l.MAC, Address: l.IP.String(), Type: "dynamic", Location: "none"})
+		out = append(out, api.NetworkLease{Hostname: l.Name, Hwaddr: l.MAC, Address: l.IP.String(), Type: "dynamic", Location: loc})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Hostname+out[i].Address < out[j].Hostname+out[j].Address })
 	return out, nil
