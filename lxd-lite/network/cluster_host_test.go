@@ -278,6 +278,13 @@ func followRows(t *testing.T, m *Manager, database *db.DB) {
 	if err := database.CreateNetwork(ctx, other); err != nil {
 		t.Fatal(err)
 	}
+	// An instance starting here on it before the next sync finds it up.
+	if at, err := m.Attach(ctx, "ltcl1"); err != nil || at.MTU != 1450 {
+		t.Fatalf("attach to a network created elsewhere: %+v, %v", at, err)
+	}
+	if ok, err := netutil.IsBridge("ltcl1"); !ok || err != nil {
+		t.Fatalf("attach did not bring a network created elsewhere up: %v", err)
+	}
 	if err := m.Resync(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -16,10 +16,11 @@ import (
 	"lite/profiles"
 )
 
-// syncEvery is how often a member re-reads the members and the cluster's instances even
-// when nothing told it to: the DNS names of instances started on other members reach this
-// member's dnsmasq within this time.
-const syncEvery = 3 * time.Second
+// syncEvery is how often a member re-reads the members, the network rows and the cluster's
+// instances even when nothing told it to: the DNS names of instances started on other members
+// reach this member's dnsmasq within this time. Each sync reads every instance from the shared
+// database (a few queries per instance), which is what keeps it from being more frequent.
+const syncEvery = 5 * time.Second
 
 // clusterSync runs the loop that keeps tunnels, DHCP slices and DNS names in step with the
 // cluster.
@@ -137,6 +138,24 @@ func rowKey(n db.Network) string {
 		return fmt.Sprint(n.ID, n.Config)
 	}
 	return fmt.Sprint(n.ID, string(b))
+}
+
+// ensureLocal brings a network another member created or changed up here now, when this
+// member has not followed it yet: an instance started here must find its bridge, whenever
+// the next sync would come.
+func (m *Manager) ensureLocal(ctx context.Context, n db.Network) error {
+	if m.view.Load() == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.applied[n.Name] == rowKey(n) {
+		return nil
+	}
+	if _, err := m.up(n, false); err != nil {
+		return fmt.Errorf("bring network %s up on this member: %w", n.Name, err)
+	}
+	return m.applyFirewall(ctx)
 }
 
 // syncRows brings this member's host side in line with the shared network rows: a network

@@ -25,6 +25,9 @@ func (m *Manager) Attach(ctx context.Context, name string) (Attachment, error) {
 	if err != nil {
 		return Attachment{}, err
 	}
+	if err := m.ensureLocal(ctx, n); err != nil {
+		return Attachment{}, err
+	}
 	s := m.settings(n)
 	return Attachment{Bridge: n.Name, MTU: s.MTU, Subnet: s.Gateway, Domain: s.Domain}, nil
 }
