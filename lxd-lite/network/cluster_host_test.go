@@ -124,12 +124,18 @@ func TestClusterNetworkInNetns(t *testing.T) {
 		runMember(t, ns("m"+role), role, filepath.Join(dir, role))
 		// The container: a veth into the member's bridge, at the MTU the network gives nics.
 		c, addr := ns("c"+role), fmt.Sprintf("10.98.0.%d/24", 10*(i+1))
-		ipCmd(t, "-n", ns("m"+role), "link", "add", "vc0", "mtu", "1450", "type", "veth", "peer", "name", "eth0", "netns", c)
+		ipCmd(t, "-n", ns("m"+role), "link", "add", "vc0", "mtu", "1450", "type", "veth", "peer", "name", "eth0", "address", containerMAC(role), "netns", c)
 		ipCmd(t, "-n", ns("m"+role), "link", "set", "vc0", "master", clNet, "up")
 		ipCmd(t, "-n", c, "link", "set", "eth0", "mtu", "1450", "up")
 		ipCmd(t, "-n", c, "addr", "add", addr, "dev", "eth0")
 	}
 	checkAcrossTunnel(t, ns("ca"), ns("cb"))
+	// Each member's dnsmasq leases its own container the address it reserved in its slice.
+	for role, want := range map[string]string{"a": "10.98.0.2", "b": "10.98.0.128"} {
+		if got := dhcpAddress(t, ns("c"+role), containerMAC(role)); got != want {
+			t.Errorf("container %s got %s by DHCP, want %s from member %s's slice", role, got, want, role)
+		}
+	}
 	checkPeerDNS(t, ns("ca"), "web2.lite", "10.98.0.20")
 	// A host on the underlay that is not a member (a second address of member b's namespace).
 	ipCmd(t, "-n", ns("mb"), "addr", "add", "192.0.2.9/24", "dev", "u0")
@@ -169,6 +175,9 @@ func checkOnlyMembersInject(t *testing.T, underlayNS, containerNS string) {
 		t.Fatal("a VXLAN packet from member b's address never reached container a (the control)")
 	}
 }
+
+// containerMAC is the MAC of the test's container on member role.
+func containerMAC(role string) string { return "00:16:3e:cc:00:0" + role }
 
 // runMember runs the member scenario in a copy of the test binary inside namespace nsName.
 func runMember(t *testing.T, nsName, role, dir string) {
@@ -244,6 +253,12 @@ func memberScenario(t *testing.T, role, dir string) {
 	waitFor(t, "remote removed", func() bool { r, _ := netutil.Remotes(dev); return len(r) == 0 })
 	fc.set(clMembers)
 	waitFor(t, "remote back", func() bool { r, _ := netutil.Remotes(dev); return slices.Equal(r, []netip.Addr{other.Address}) })
+
+	// The container on this member's bridge, known to this member's dnsmasq only.
+	ip, err := m.Reserve(ctx, clNet, Host{MAC: containerMAC(role), Name: "c" + role})
+	if want := map[string]string{"a": "10.98.0.2", "b": "10.98.0.128"}[role]; err != nil || ip.String() != want {
+		t.Errorf("reserve = %s, %v; want %s, the first address of this member's slice", ip, err, want)
+	}
 
 	if role == "a" {
 		followRows(t, m, database)

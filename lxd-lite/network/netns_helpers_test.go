@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -141,4 +142,48 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// dhcpAddress asks for an address by DHCP from inside namespace nsName, as a client with MAC
+// mac (a DISCOVER with rapid commit, answered at once with an ACK, or an OFFER), and returns
+// the address offered.
+func dhcpAddress(t *testing.T, nsName, mac string) string {
+	t.Helper()
+	hw, err := net.ParseMAC(mac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ipCmd(t, "-n", nsName, "route", "replace", "default", "dev", "eth0") // a route for 255.255.255.255
+	c := listenUDPIn(t, nsName, "0.0.0.0:68")
+	if err := setBroadcast(c); err != nil {
+		t.Fatal(err)
+	}
+	xid := make([]byte, 4)
+	_, _ = rand.Read(xid)
+	msg := make([]byte, 240)
+	msg[0], msg[1], msg[2] = 1, 1, 6 // BOOTREQUEST, Ethernet, 6-byte MAC
+	copy(msg[4:], xid)
+	msg[10] = 0x80 // broadcast the answer: the client has no address yet
+	copy(msg[28:], hw)
+	copy(msg[236:], []byte{99, 130, 83, 99})
+	msg = append(msg, 53, 1, 1, 80, 0, 55, 3, 1, 3, 6, 255) // DISCOVER, rapid commit, wanted options
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := c.WriteTo(msg, &net.UDPAddr{IP: net.IPv4bcast, Port: 67}); err != nil {
+			t.Fatalf("send DHCP discover: %v", err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := c.ReadFrom(buf)
+			if err != nil {
+				break
+			}
+			if n >= 240 && buf[0] == 2 && string(buf[4:8]) == string(xid) {
+				return net.IP(buf[16:20]).String()
+			}
+		}
+	}
+	t.Fatalf("no DHCP answer in %s for %s", nsName, mac)
+	return ""
 }
