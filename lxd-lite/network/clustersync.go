@@ -201,6 +201,12 @@ func (m *Manager) applyView(ctx context.Context, v *clusterView) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.view.Store(v)
+	if v == nil {
+		m.o.Log.Info("networks: single host, no tunnels")
+	} else {
+		m.o.Log.Info("networks: cluster member", "member", v.local.Name, "address", v.local.Address,
+			"peers", len(v.others), "dhcp_slice", fmt.Sprintf("%d of %d", v.index+1, v.count))
+	}
 	list, err := m.o.DB.ListNetworks(ctx)
 	if err != nil {
 		return err
