@@ -177,7 +177,8 @@ func Run(ctx context.Context, o Options) error {
 	if err := imgs.Sweep(ctx); err != nil {
 		return fmt.Errorf("recover image store: %w", err)
 	}
-	nets, err := startNetworks(ctx, o, dir, database)
+	cl := cluster.New(dir, database, log)
+	nets, err := startNetworks(ctx, o, dir, database, cl)
 	if err != nil {
 		return err
 	}

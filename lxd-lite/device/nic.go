@@ -114,6 +114,13 @@ func (h *NIC) Start(ctx context.Context, dc instance.DeviceContext, name string,
 	if err != nil {
 		return nil, err
 	}
+	// The reserved address goes into the database too: in a cluster, the other members check
+	// new addresses against it and answer DNS queries for the instance with it.
+	if key := network.ReservedKey(name); dev["ipv4.address"] == "" && ip.IsValid() && dc.Config[key] != ip.String() {
+		if err := dc.SetVolatile(map[string]string{key: ip.String()}); err != nil {
+			return nil, err
+		}
+	}
 	if err := h.filter(ctx, dev, nic, ip); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"testing"
@@ -128,12 +129,20 @@ func TestNICFilteringKeys(t *testing.T) {
 		nets := &fakeNets{filters: map[string]network.NICFilter{"vethf1": {HostName: "stale"}}}
 		h := &NIC{Networks: nets}
 		c.dev["type"] = "nic"
+		vol := map[string]string{}
+		dc.SetVolatile = func(kv map[string]string) error { maps.Copy(vol, kv); return nil }
 		var spec instance.RunSpec
 		if _, err := h.Start(context.Background(), dc, "eth0", c.dev, &spec); err != nil {
 			t.Fatal(err)
 		}
 		if got := nets.filters["vethf1"]; got != c.want {
 			t.Errorf("%v: filter %+v, want %+v", c.dev, got, c.want)
+		}
+		// A reserved address is recorded in the database, where every member of a cluster sees it.
+		if want := c.want.IPv4; want.IsValid() && vol["volatile.eth0.ipv4.address"] != want.String() {
+			t.Errorf("%v: volatile %v, want the reserved address recorded", c.dev, vol)
+		} else if !want.IsValid() && len(vol) != 0 {
+			t.Errorf("%v: volatile %v, want nothing recorded", c.dev, vol)
 		}
 	}
 }

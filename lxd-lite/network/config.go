@@ -28,6 +28,8 @@ var networkKeys = map[string]profiles.Validator{
 	"bridge.mtu":       profiles.Optional(profiles.IsUintRange(1280, 9000)),
 	"ipv6.address":     profiles.Optional(profiles.IsOneOf("none")),
 	"ipv4.dhcp.expiry": profiles.Optional(isDuration),
+	// The UDP port of the VXLAN tunnels that join the members' bridges in a cluster.
+	"vxlan.port": profiles.Optional(profiles.IsUintRange(1, 65535)),
 }
 
 func isIPv4Address(v string) error {
@@ -162,11 +164,15 @@ type Settings struct {
 	Domain  string
 	MTU     int
 	Expiry  string
+	// VXLANPort is the tunnels' UDP port in a cluster.
+	VXLANPort int
+	// Cluster: this member is one of a cluster (set by the manager, not by the config).
+	Cluster bool
 }
 
 // SettingsOf reads a validated config.
 func SettingsOf(cfg map[string]string) Settings {
-	s := Settings{Domain: DefaultDomain, DHCP: true, Expiry: "1h"}
+	s := Settings{Domain: DefaultDomain, DHCP: true, Expiry: "1h", VXLANPort: DefaultVXLANPort}
 	if gw, err := ParseGateway(cfg["ipv4.address"]); err == nil {
 		s.Gateway = gw
 	}
@@ -179,6 +185,9 @@ func SettingsOf(cfg map[string]string) Settings {
 	}
 	if m, err := strconv.Atoi(cfg["bridge.mtu"]); err == nil {
 		s.MTU = m
+	}
+	if p, err := strconv.Atoi(cfg["vxlan.port"]); err == nil {
+		s.VXLANPort = p
 	}
 	if e := cfg["ipv4.dhcp.expiry"]; e != "" {
 		s.Expiry = e

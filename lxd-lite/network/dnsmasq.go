@@ -28,6 +28,9 @@ func (f files) leases() string { return filepath.Join(f.dir, "dnsmasq.leases") }
 func (f files) hosts() string  { return filepath.Join(f.dir, "dnsmasq.hosts") }
 func (f files) log() string    { return filepath.Join(f.dir, "dnsmasq.log") }
 
+// peerHosts holds the names of the instances on the other members of a cluster.
+func (f files) peerHosts() string { return filepath.Join(f.dir, "peers.hosts") }
+
 // ifindex records the bridge's interface index when dnsmasq started: a dnsmasq with
 // bind-interfaces stays bound to that interface, and serves nothing once it is gone.
 func (f files) ifindex() string { return filepath.Join(f.dir, "dnsmasq.ifindex") }
@@ -62,6 +65,10 @@ func renderConf(bridge string, s Settings, f files) (string, error) {
 	}
 	line("domain=%s", s.Domain)
 	line("local=/%s/", s.Domain)
+	if s.Cluster {
+		// The instances of the other members, refreshed from the shared database.
+		line("addn-hosts=%s", f.peerHosts())
+	}
 	if s.DHCP {
 		line("dhcp-authoritative")
 		line("dhcp-no-override")

@@ -16,6 +16,7 @@ type FirewallNet struct {
 	Bridge string
 	Subnet netip.Prefix // invalid: no IPv4
 	NAT    bool
+	Tunnel *Tunnel // nil: no tunnel (a single host)
 }
 
 // Firewall keeps lite's NAT and forwarding rules in one nftables table of its own
@@ -71,7 +72,10 @@ func (f *Firewall) Render(nets []FirewallNet) string {
 			fmt.Fprintf(&b, "\t\tip saddr %s ip daddr != %s masquerade\n", n.Subnet.Masked(), n.Subnet.Masked())
 		}
 	}
-	b.WriteString("\t}\n}\n")
+	b.WriteString("\t}\n")
+	renderTunnelInput(&b, nets)
+	b.WriteString("}\n")
+	f.renderTunnelPorts(&b, nets)
 	return b.String()
 }
 

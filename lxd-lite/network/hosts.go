@@ -9,7 +9,6 @@ import (
 
 	"lite/client/api"
 	"lite/db"
-	"lite/profiles"
 )
 
 // Attachment is what a nic on a managed network needs to know of it.
@@ -26,7 +25,10 @@ func (m *Manager) Attach(ctx context.Context, name string) (Attachment, error) {
 	if err != nil {
 		return Attachment{}, err
 	}
-	s := SettingsOf(n.Config)
+	if err := m.ensureLocal(ctx, n); err != nil {
+		return Attachment{}, err
+	}
+	s := m.settings(n)
 	return Attachment{Bridge: n.Name, MTU: s.MTU, Subnet: s.Gateway, Domain: s.Domain}, nil
 }
 
@@ -78,27 +80,13 @@ func (m *Manager) addressOwner(ctx context.Context, network, inst string, ip net
 // leases.
 func (m *Manager) usedAddresses(ctx context.Context, network, inst, mac string) (map[netip.Addr]string, error) {
 	used := map[netip.Addr]string{}
-	insts, err := m.o.DB.ListInstances(ctx)
+	addrs, err := m.nicAddrs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range insts {
-		if i.Name == inst {
-			continue
-		}
-		profs, err := m.o.DB.GetProfiles(ctx, i.Profiles)
-		if err != nil {
-			return nil, err
-		}
-		layers := []profiles.Layer{}
-		for _, p := range profs {
-			layers = append(layers, profiles.Layer{Devices: p.Devices})
-		}
-		_, devs := profiles.Expand(append(layers, profiles.Layer{Devices: i.Devices})...)
-		for _, d := range devs {
-			if ip, err := netip.ParseAddr(d["ipv4.address"]); err == nil && d["type"] == "nic" && d["network"] == network {
-				used[ip] = "instance " + i.Name
-			}
+	for _, a := range addrs[network] {
+		if a.Inst != inst {
+			used[a.IP] = "instance " + a.Inst
 		}
 	}
 	mine, err := m.macsOf(ctx, inst)
@@ -140,7 +128,7 @@ func (m *Manager) Reserve(ctx context.Context, network string, h Host) (netip.Ad
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	s := SettingsOf(n.Config)
+	s := m.settings(n)
 	if !s.Gateway.IsValid() || !s.DHCP {
 		// Nothing to hand out: the nic is only named (and its address is not filtered).
 		return netip.Addr{}, m.SetHost(ctx, network, h)
@@ -167,6 +155,9 @@ func (m *Manager) Reserve(ctx context.Context, network string, h Host) (netip.Ad
 		h.IP = m.LeaseIP(network, h.MAC)
 	default:
 		h.IP = firstFree(s, free)
+	}
+	if !h.IP.IsValid() && s.Cluster {
+		return netip.Addr{}, fmt.Errorf("network %q has no free address left in this member's slice of its DHCP ranges (widen ipv4.dhcp.ranges or the subnet): %w", network, api.ErrConflict)
 	}
 	if !h.IP.IsValid() {
 		return netip.Addr{}, fmt.Errorf("network %q has no free address left in its DHCP ranges: %w", network, api.ErrConflict)
@@ -315,17 +306,21 @@ func (m *Manager) Leases(ctx context.Context, network string) ([]api.NetworkLeas
 	}
 	out := []api.NetworkLease{}
 	static := map[string]bool{}
+	loc := "none"
+	if v := m.view.Load(); v != nil {
+		loc = v.local.Name // this member's dnsmasq's leases (as LXD names the member)
+	}
 	for _, h := range hosts {
 		if h.IP.IsValid() {
 			static[h.MAC] = true
-			out = append(out, api.NetworkLease{Hostname: h.Name, Hwaddr: h.MAC, Address: h.IP.String(), Type: "static", Location: "none"})
+			out = append(out, api.NetworkLease{Hostname: h.Name, Hwaddr: h.MAC, Address: h.IP.String(), Type: "static", Location: loc})
 		}
 	}
 	for _, l := range leases {
 		if h, ok := hosts[l.MAC]; ok && static[l.MAC] && h.IP == l.IP {
 			continue // the reservation is already listed
 		}
-		out = append(out, api.NetworkLease{Hostname: l.Name, Hwaddr: l.MAC, Address: l.IP.String(), Type: "dynamic", Location: "none"})
+		out = append(out, api.NetworkLease{Hostname: l.Name, Hwaddr: l.MAC, Address: l.IP.String(), Type: "dynamic", Location: loc})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Hostname+out[i].Address < out[j].Hostname+out[j].Address })
 	return out, nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"lite/client/api"
 	"lite/db"
@@ -24,6 +25,8 @@ type Options struct {
 	Log      *slog.Logger
 	// DefaultNAT is ipv4.nat for a network created with an automatic subnet and no ipv4.nat.
 	DefaultNAT bool
+	// Cluster makes the networks cluster networks (see SetCluster); nil: a single host.
+	Cluster Cluster
 }
 
 // Manager runs every managed network. One lock serialises changes of networks; DHCP host
@@ -32,12 +35,18 @@ type Manager struct {
 	o     Options
 	mu    sync.Mutex
 	procs map[string]*dnsmasq
-	hosts sync.Mutex
+	// applied records, per network brought up, the row it was brought up from (see
+	// syncRows): a member follows the networks other members create, change and delete.
+	applied map[string]string
+	hosts   sync.Mutex
+	// view is the cluster as this member sees it; nil on a single host.
+	view atomic.Pointer[clusterView]
+	sync clusterSync
 }
 
 // New returns a manager; call Restore before use.
 func New(o Options) *Manager {
-	return &Manager{o: o, procs: map[string]*dnsmasq{}}
+	return &Manager{o: o, procs: map[string]*dnsmasq{}, applied: map[string]string{}}
 }
 
 func (m *Manager) files(name string) files { return files{dir: filepath.Join(m.o.Dir, name)} }
@@ -46,11 +55,18 @@ func (m *Manager) files(name string) files { return files{dir: filepath.Join(m.o
 // are adopted (address and MTU corrected), missing ones made again; a dnsmasq still running
 // from before is adopted, a dead one restarted; the nft table is rebuilt whole.
 func (m *Manager) Restore(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := os.MkdirAll(m.o.Dir, 0o711); err != nil {
 		return fmt.Errorf("create %s: %w", m.o.Dir, err)
 	}
+	if m.o.Cluster != nil {
+		// Read the members first, so the networks come back as they were (tunnel, slice, MTU)
+		// rather than as a single host's and then again as a member's.
+		if err := m.SetCluster(ctx, m.o.Cluster); err != nil {
+			m.o.Log.Warn("cluster networks: members not known yet; a later sync retries", "err", err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	list, err := m.o.DB.ListNetworks(ctx)
 	if err != nil {
 		return err
@@ -65,6 +81,7 @@ func (m *Manager) Restore(ctx context.Context) error {
 
 // Detach stops supervising dnsmasq (lited is exiting); bridges and dnsmasq keep serving.
 func (m *Manager) Detach() {
+	m.stopSync()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, p := range m.procs {
@@ -76,7 +93,15 @@ func (m *Manager) Detach() {
 // restart forces a fresh dnsmasq (its config changed). createdBridge says whether the bridge
 // was made now.
 func (m *Manager) up(n db.Network, restart bool) (createdBridge bool, err error) {
-	s := SettingsOf(n.Config)
+	created, err := m.upHost(n, restart)
+	if err == nil {
+		m.applied[n.Name] = rowKey(n)
+	}
+	return created, err
+}
+
+func (m *Manager) upHost(n db.Network, restart bool) (createdBridge bool, err error) {
+	s := m.settings(n)
 	created, err := netutil.EnsureBridge(n.Name, s.MTU)
 	if err != nil {
 		return false, err
@@ -84,8 +109,12 @@ func (m *Manager) up(n db.Network, restart bool) (createdBridge bool, err error)
 	fail := func(err error) (bool, error) {
 		if created {
 			_ = netutil.DeleteLink(n.Name)
+			_ = netutil.DeleteLink(TunnelName(n.Name))
 		}
 		return false, err
+	}
+	if err := m.upTunnel(n, s); err != nil {
+		return fail(err)
 	}
 	var want []netip.Prefix
 	if s.Gateway.IsValid() {
@@ -124,6 +153,11 @@ func (m *Manager) up(n db.Network, restart bool) (createdBridge bool, err error)
 			return fail(err)
 		}
 	}
+	if s.Cluster {
+		if err := ensurePeerHosts(f); err != nil {
+			return fail(err)
+		}
+	}
 	if _, err := os.Stat(f.hosts()); errors.Is(err, os.ErrNotExist) {
 		if err := writeFileAtomic(f.hosts(), nil, 0o644); err != nil {
 			return fail(err)
@@ -150,6 +184,7 @@ func (m *Manager) up(n db.Network, restart bool) (createdBridge bool, err error)
 
 // down removes a network's host side: dnsmasq, bridge and files.
 func (m *Manager) down(name string) error {
+	delete(m.applied, name)
 	p := m.procs[name]
 	if p == nil {
 		p = &dnsmasq{name: name, files: m.files(name), log: m.o.Log}
@@ -158,6 +193,9 @@ func (m *Manager) down(name string) error {
 		return err
 	}
 	delete(m.procs, name)
+	if err := netutil.DeleteLink(TunnelName(name)); err != nil {
+		return err
+	}
 	if err := netutil.DeleteLink(name); err != nil {
 		return err
 	}
@@ -175,8 +213,12 @@ func (m *Manager) applyFirewall(ctx context.Context) error {
 	}
 	nets := make([]FirewallNet, 0, len(list))
 	for _, n := range list {
-		s := SettingsOf(n.Config)
-		nets = append(nets, FirewallNet{Bridge: n.Name, Subnet: s.Gateway, NAT: s.NAT})
+		s := m.settings(n)
+		t, err := m.tunnelOf(n, s)
+		if err != nil {
+			return err
+		}
+		nets = append(nets, FirewallNet{Bridge: n.Name, Subnet: s.Gateway, NAT: s.NAT, Tunnel: t})
 	}
 	return m.o.Firewall.Apply(ctx, nets)
 }

@@ -70,6 +70,11 @@ func (m *Manager) Create(ctx context.Context, req api.NetworksPost) error {
 			m.o.Log.Error("revert network row", "network", n.Name, "err", err)
 		}
 	})
+	// The row's id is the network's VXLAN id in a cluster.
+	n, err := m.o.DB.GetNetwork(ctx, n.Name)
+	if err != nil {
+		return err
+	}
 	// down removes whatever part of the bridge and dnsmasq up got as far as making.
 	rev.Add(func() {
 		if err := m.down(n.Name); err != nil {
