@@ -42,6 +42,13 @@ type Server struct {
 	Log       *slog.Logger
 	// Remote serves the HTTPS side (nil: unix socket only).
 	Remote *Remote
+	// Cluster is the cluster this daemon is a member of (nil: a single host); Placement says
+	// which member each instance lives on. Requests for another member's instance are
+	// forwarded to it.
+	Cluster   ClusterView
+	Placement Placement
+
+	cl cluster
 }
 
 type handler func(s *Server, r *http.Request) Response
@@ -91,6 +98,9 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) adapt(e endpoint, legacy bool) http.HandlerFunc {
 	fn, raw := e.fn, rawBody[e.pattern]
 	return func(w http.ResponseWriter, r *http.Request) {
+		if s.route(w, r, e.pattern) {
+			return // forwarded to the member that serves it
+		}
 		// Uploads (images, files, backups) are streamed, not bounded: by endpoint, or by an
 		// octet-stream body on an endpoint that also takes JSON.
 		if r.Body != nil && !raw && !streamingBody(r) {
