@@ -77,7 +77,11 @@ func (s *Server) listMembers(ctx context.Context, names map[string][]string) ([]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			list, err := s.memberInstances(ctx, member)
+			err := s.onlineMember(ctx, member)
+			var list []api.InstanceFull
+			if err == nil {
+				list, err = s.memberInstances(ctx, member)
+			}
 			results <- result{member, list, err}
 		}()
 	}

@@ -1,0 +1,161 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"lite/client/api"
+)
+
+// node is the member the shared database places an instance on.
+func (e *env) node(name string) string {
+	e.t.Helper()
+	n, err := e.db.InstanceNode(context.Background(), name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// A create with ?target= sent to one member runs on the other; its operation, the instance's
+// state changes, reads and exec all work through the member the client talks to.
+func TestClusterTargetAndForwarding(t *testing.T) {
+	envs, _ := newCluster(t, "host1", "host2")
+	h1, h2 := envs["host1"], envs["host2"]
+
+	op := h1.async("POST", "/1.0/instances?target=host2", map[string]any{"name": "c1", "source": map[string]any{"type": "image", "fingerprint": testFP}})
+	if got := h1.wait(op); got.StatusCode != api.Success {
+		t.Fatalf("create through host1 on host2: %s %s", got.Status, got.Err)
+	}
+	if n := h1.node("c1"); n != "host2" {
+		t.Errorf("c1 placed on %q, want host2", n)
+	}
+	if !slices.Contains(h2.containers(), "c1") || slices.Contains(h1.containers(), "c1") {
+		t.Errorf("c1's files: host1 has %v, host2 has %v; want only host2", h1.containers(), h2.containers())
+	}
+	h1.start("c1")
+	if st, _ := h2.rt.State(context.Background(), "c1"); !st.Running {
+		t.Error("c1 does not run on host2 after a start sent to host1")
+	}
+	full, _ := h1.getInstance("c1")
+	if full.Status != "Running" || full.Location != "host2" {
+		t.Errorf("GET c1 through host1: status %q location %q", full.Status, full.Location)
+	}
+
+	// exec: the operation and its websockets live on host2, the client talks to host1.
+	xop, secrets := h1.execOp("c1", map[string]any{"command": []string{"sh", "-c", "echo out-$((6*7))"},
+		"wait-for-websocket": true, "interactive": false})
+	conns := map[string]*websocket.Conn{}
+	for _, fd := range []string{"control", "0", "1", "2"} {
+		conns[fd] = h1.connectFd(xop, secrets[fd])
+	}
+	sendBarrier(t, conns["0"])
+	if got := readStream(t, conns["1"]); got != "out-42\n" {
+		t.Errorf("forwarded exec stdout = %q", got)
+	}
+	if final := h1.wait(xop); final.StatusCode != api.Success || returnCode(t, final) != 0 {
+		t.Errorf("forwarded exec: %s %s", final.Status, final.Err)
+	}
+	if len(h2.rt.Execs()) != 1 || len(h1.rt.Execs()) != 0 {
+		t.Errorf("execs: host1 %d, host2 %d; want the one exec on host2", len(h1.rt.Execs()), len(h2.rt.Execs()))
+	}
+	// An operation host1 did not forward itself is found by asking the members.
+	var got api.Operation
+	h2.ok("GET", "/1.0/operations/"+xop.ID, nil, &got)
+	h1fresh := h1.ok("GET", "/1.0/operations/"+xop.ID, nil, &got)
+	if got.ID != xop.ID || h1fresh.status != http.StatusOK {
+		t.Errorf("operation %s through host1: %+v", xop.ID, got)
+	}
+}
+
+// Without a target, a new instance goes to the member with the fewest instances, the member
+// asked on a tie; a copy stays with its source.
+func TestClusterPlacementByLoad(t *testing.T) {
+	envs, _ := newCluster(t, "host1", "host2")
+	h1, h2 := envs["host1"], envs["host2"]
+	h1.create("a", nil) // 0-0: host1 asked, host1 wins the tie
+	h1.create("b", nil) // host1 1, host2 0
+	h2.create("c", nil) // 1-1: host2 asked
+	want := map[string]string{"a": "host1", "b": "host2", "c": "host2"}
+	for name, member := range want {
+		if n := h1.node(name); n != member {
+			t.Errorf("%s placed on %q, want %q", name, n, member)
+		}
+	}
+	h1.succeed("POST", "/1.0/instances", map[string]any{"name": "b2", "source": map[string]any{"type": "copy", "source": "b"}})
+	if n := h1.node("b2"); n != "host2" {
+		t.Errorf("copy of b (on host2) placed on %q", n)
+	}
+	msg := h1.fail("POST", "/1.0/instances?target=host1", map[string]any{"name": "b3", "source": map[string]any{"type": "copy", "source": "b"}}, http.StatusBadRequest)
+	if !strings.Contains(msg, "not supported") || !strings.Contains(msg, "host2") {
+		t.Errorf("copy across members: %q", msg)
+	}
+}
+
+// A member that is offline: clear errors at once for its instances and as a target, its
+// instances listed as Unknown; the others go on.
+func TestClusterOfflineMember(t *testing.T) {
+	envs, ms := newCluster(t, "host1", "host2")
+	h1 := envs["host1"]
+	h1.succeed("POST", "/1.0/instances?target=host2", map[string]any{"name": "far", "source": map[string]any{"type": "image", "fingerprint": testFP}})
+	h1.succeed("POST", "/1.0/instances?target=host1", map[string]any{"name": "near", "source": map[string]any{"type": "image", "fingerprint": testFP}})
+
+	var list []api.InstanceFull
+	h1.ok("GET", "/1.0/instances?recursion=2", nil, &list)
+	if len(list) != 2 || list[0].Name != "far" || list[0].Location != "host2" || list[0].Status != "Stopped" || list[1].Location != "host1" {
+		t.Errorf("list with both members online = %+v", list)
+	}
+
+	ms.setOnline("host2", false)
+	if msg := h1.fail("GET", "/1.0/instances/far", nil, http.StatusServiceUnavailable); !strings.Contains(msg, `"host2" is offline`) {
+		t.Errorf("GET an offline member's instance: %q", msg)
+	}
+	msg := h1.fail("POST", "/1.0/instances?target=host2", map[string]any{"name": "x", "source": map[string]any{"type": "image", "fingerprint": testFP}}, http.StatusServiceUnavailable)
+	if !strings.Contains(msg, "offline") {
+		t.Errorf("offline target: %q", msg)
+	}
+	msg = h1.fail("POST", "/1.0/instances?target=host9", map[string]any{"name": "x", "source": map[string]any{"type": "image", "fingerprint": testFP}}, http.StatusNotFound)
+	if !strings.Contains(msg, "host9") {
+		t.Errorf("unknown target: %q", msg)
+	}
+	h1.create("y", nil) // the only online member takes it
+	if n := h1.node("y"); n != "host1" {
+		t.Errorf("with host2 offline, y placed on %q", n)
+	}
+	h1.ok("GET", "/1.0/instances?recursion=2", nil, &list)
+	if len(list) != 3 || list[0].Name != "far" || list[0].Status != "Unknown" || list[0].Location != "host2" {
+		t.Errorf("list with host2 offline = %+v", list)
+	}
+	if full, _ := h1.getInstance("near"); full.Location != "host1" {
+		t.Errorf("near location %q", full.Location)
+	}
+
+	// Shown online but not answering (its lited killed before the heartbeat notices).
+	ms.mu.Lock()
+	ms.online["host2"], ms.urls["host2"] = true, "https://127.0.0.1:1"
+	ms.mu.Unlock()
+	if msg := h1.fail("GET", "/1.0/instances/far", nil, http.StatusServiceUnavailable); !strings.Contains(msg, `"host2" did not answer`) {
+		t.Errorf("GET on a member that does not answer: %q", msg)
+	}
+	h1.ok("GET", "/1.0/instances?recursion=2", nil, &list)
+	if len(list) != 3 || list[0].Status != "Unknown" {
+		t.Errorf("list with host2 not answering = %+v", list)
+	}
+}
+
+// A daemon that is not clustered refuses ?target= instead of ignoring it.
+func TestTargetNeedsCluster(t *testing.T) {
+	e := newEnv(t)
+	msg := e.fail("POST", "/1.0/instances?target=host2", map[string]any{"name": "c1", "source": map[string]any{"type": "image", "fingerprint": testFP}}, http.StatusBadRequest)
+	if !strings.Contains(msg, "not part of a cluster") {
+		t.Errorf("target on a single host: %q", msg)
+	}
+	if len(e.containers()) != 0 {
+		t.Errorf("refused create left %v", e.containers())
+	}
+}
