@@ -101,10 +101,13 @@ func (s *Server) memberTransport() *http.Transport {
 // true when it forwarded the request (or answered an error about where it should go).
 func (s *Server) route(w http.ResponseWriter, r *http.Request, pattern string) bool {
 	local := s.localName()
-	if local == "" || r.Header.Get(ForwardedHeader) != "" {
+	if local == "" {
 		return false
 	}
 	_, path, _ := strings.Cut(pattern, " ")
+	if r.Header.Get(ForwardedHeader) != "" {
+		return s.refuseMisrouted(w, r, path, local)
+	}
 	var member string
 	var err error
 	switch {
@@ -125,6 +128,25 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, pattern string) b
 		return false
 	}
 	s.forward(w, r, member)
+	return true
+}
+
+// refuseMisrouted answers a forwarded request for an instance that does not live here (the
+// sender's view is stale, or the header was sent by hand over the unix socket): serving it
+// would act on a container this member does not have, and on the shared row.
+func (s *Server) refuseMisrouted(w http.ResponseWriter, r *http.Request, path, local string) bool {
+	if !strings.HasPrefix(path, "/1.0/instances/{name}") {
+		return false
+	}
+	name := r.PathValue("name")
+	member, err := s.instanceMember(r.Context(), name)
+	if err == nil && (member == "" || member == local) {
+		return false
+	}
+	if err == nil {
+		err = fmt.Errorf("instance %q lives on cluster member %q, not on %q: send the request without %s: %w", name, member, local, ForwardedHeader, api.ErrConflict)
+	}
+	_ = Error(err).Render(w)
 	return true
 }
 

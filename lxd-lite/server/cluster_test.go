@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"lite/client/api"
+	"lite/lxd-lite/server"
 )
 
 // node is the member the shared database places an instance on.
@@ -157,5 +158,44 @@ func TestTargetNeedsCluster(t *testing.T) {
 	}
 	if len(e.containers()) != 0 {
 		t.Errorf("refused create left %v", e.containers())
+	}
+}
+
+// File transfers to an instance on another member go through the member the client talks
+// to, streamed (over the JSON body limit); a forwarded request that reaches the wrong member
+// is refused, not served on a container that member does not have.
+func TestClusterFilesAndMisrouted(t *testing.T) {
+	envs, _ := newCluster(t, "host1", "host2")
+	h1, h2 := envs["host1"], envs["host2"]
+	// Privileged: ids are not shifted, so the test needs no root to set owners.
+	h1.succeed("POST", "/1.0/instances?target=host2", map[string]any{"name": "f1", "config": map[string]string{"security.privileged": "true"},
+		"source": map[string]any{"type": "image", "fingerprint": testFP}})
+	big := strings.Repeat("x", 5<<20)
+	resp, body := fileReq(t, h1, "POST", "/big.txt", map[string]string{"X-LXD-type": "file", "X-LXD-mode": "0640"}, big)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("push through host1: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := fileReq(t, h2, "GET", "/big.txt", nil, ""); resp.StatusCode != http.StatusOK || body != big {
+		t.Errorf("pull on host2: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	if resp, body := fileReq(t, h1, "GET", "/big.txt", nil, ""); resp.StatusCode != http.StatusOK || body != big {
+		t.Errorf("pull through host1: %d, %d bytes", resp.StatusCode, len(body))
+	}
+
+	req, err := http.NewRequest("DELETE", "http://lite/1.0/instances/f1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(server.ForwardedHeader, "host2")
+	got, err := h1.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Body.Close()
+	if got.StatusCode != http.StatusConflict {
+		t.Errorf("misrouted forwarded DELETE: HTTP %d, want 409", got.StatusCode)
+	}
+	if n := h1.node("f1"); n != "host2" {
+		t.Errorf("after a misrouted DELETE, f1 is on %q", n)
 	}
 }
