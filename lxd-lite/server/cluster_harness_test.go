@@ -109,6 +109,12 @@ func (m *members) setOnline(name string, on bool) {
 // others over HTTPS; the first name's env opened the database.
 func newCluster(t *testing.T, names ...string) (map[string]*env, *members) {
 	t.Helper()
+	return newClusterWith(t, envOptions{}, names...)
+}
+
+// newClusterWith is newCluster with every member's env built from o.
+func newClusterWith(t *testing.T, o envOptions, names ...string) (map[string]*env, *members) {
+	t.Helper()
 	// Every httptest server has the same certificate: a client of one trusts them all.
 	ts := httptest.NewTLSServer(http.NotFoundHandler())
 	ms := &members{urls: map[string]string{}, online: map[string]bool{},
@@ -117,7 +123,8 @@ func newCluster(t *testing.T, names ...string) (map[string]*env, *members) {
 	envs := map[string]*env{}
 	var shared *db.DB
 	for _, name := range names {
-		e := newEnvWith(t, envOptions{cluster: &fakeCluster{local: name, m: ms}, db: shared})
+		o.cluster, o.db = &fakeCluster{local: name, m: ms}, shared
+		e := newEnvWith(t, o)
 		shared = e.db
 		envs[name] = e
 		ms.urls[name], ms.online[name] = e.url, true

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -198,4 +199,43 @@ func TestClusterFilesAndMisrouted(t *testing.T) {
 	if n := h1.node("f1"); n != "host2" {
 		t.Errorf("after a misrouted DELETE, f1 is on %q", n)
 	}
+}
+
+// The console of an instance on another member relays both ways through the member the
+// client talks to, and detaching frees it there.
+func TestClusterConsoleForwarded(t *testing.T) {
+	envs, _ := newClusterWith(t, envOptions{console: true}, "host1", "host2")
+	h1, h2 := envs["host1"], envs["host2"]
+	h1.succeed("POST", "/1.0/instances?target=host2", map[string]any{"name": "c1", "source": map[string]any{"type": "image", "fingerprint": testFP}})
+	h1.start("c1")
+	op, secrets := h1.consoleOp("c1", map[string]any{"width": 100, "height": 30})
+	data := h1.connectFd(op, secrets["0"])
+	control := h1.connectFd(op, secrets["control"])
+	tty := h2.cons.tty("c1")
+	if tty == nil {
+		t.Fatal("no console opened on host2")
+	}
+	if _, err := tty.Write([]byte("login: ")); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, data, "login: ")
+	if err := data.WriteMessage(websocket.BinaryMessage, []byte("root\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	_ = tty.SetReadDeadline(time.Now().Add(20 * time.Second))
+	var in strings.Builder
+	for !strings.Contains(in.String(), "root") {
+		n, err := tty.Read(buf)
+		if err != nil {
+			t.Fatalf("console input did not reach host2: %v (got %q)", err, in.String())
+		}
+		in.Write(buf[:n])
+	}
+	_ = control.Close()
+	expectClosed(t, data, "0")
+	if got := h1.wait(op); got.StatusCode != api.Success {
+		t.Errorf("console operation after detach: %s %q", got.Status, got.Err)
+	}
+	waitFor(t, "host2 to free the console", func() bool { return h2.cons.releases("c1") > 0 })
 }
