@@ -192,14 +192,23 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, member string) 
 	if err == nil {
 		var u *url.URL
 		if u, err = url.Parse(base); err == nil {
-			s.proxyTo(u, member).ServeHTTP(w, r)
+			var relay *opRelay
+			if r.Method != http.MethodGet { // may start an operation: relay its events
+				relay = s.dialRelay(ctx, member, base)
+			}
+			s.proxyTo(u, member, &relay).ServeHTTP(w, r)
+			if relay != nil {
+				relay.close()
+			}
 			return
 		}
 	}
 	_ = Error(fmt.Errorf("cluster member %q: address: %v: %w", member, err, api.ErrUnavailable)).Render(w)
 }
 
-func (s *Server) proxyTo(u *url.URL, member string) *httputil.ReverseProxy {
+// proxyTo is the reverse proxy to member at u. When the reply starts an operation, *relay
+// (if any) is handed that operation and set to nil.
+func (s *Server) proxyTo(u *url.URL, member string, relay **opRelay) *httputil.ReverseProxy {
 	local := s.localName()
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -212,6 +221,10 @@ func (s *Server) proxyTo(u *url.URL, member string) *httputil.ReverseProxy {
 		ModifyResponse: func(resp *http.Response) error {
 			if id, ok := strings.CutPrefix(resp.Header.Get("Location"), "/1.0/operations/"); ok && resp.StatusCode == http.StatusAccepted {
 				s.rememberOp(id, member)
+				if *relay != nil {
+					go (*relay).run(s, id)
+					*relay = nil
+				}
 			}
 			return nil
 		},

@@ -49,7 +49,9 @@ func TestClusterTargetAndForwarding(t *testing.T) {
 		t.Errorf("GET c1 through host1: status %q location %q", full.Status, full.Location)
 	}
 
-	// exec: the operation and its websockets live on host2, the client talks to host1.
+	// exec: the operation and its websockets live on host2, the client talks to host1, and
+	// its events reach host1's listeners (lxc reads the exit code from the final one).
+	events := h1.listen(api.EventTypeOperation)
 	xop, secrets := h1.execOp("c1", map[string]any{"command": []string{"sh", "-c", "echo out-$((6*7))"},
 		"wait-for-websocket": true, "interactive": false})
 	conns := map[string]*websocket.Conn{}
@@ -62,6 +64,9 @@ func TestClusterTargetAndForwarding(t *testing.T) {
 	}
 	if final := h1.wait(xop); final.StatusCode != api.Success || returnCode(t, final) != 0 {
 		t.Errorf("forwarded exec: %s %s", final.Status, final.Err)
+	}
+	if code := returnCode(t, events.finalOpEvent(xop.ID)); code != 0 {
+		t.Errorf("relayed final event return = %d", code)
 	}
 	if len(h2.rt.Execs()) != 1 || len(h1.rt.Execs()) != 0 {
 		t.Errorf("execs: host1 %d, host2 %d; want the one exec on host2", len(h1.rt.Execs()), len(h2.rt.Execs()))
