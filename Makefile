@@ -4,6 +4,9 @@ export PATH := /usr/local/go/bin:$(PATH)
 export LITE_DIR ?= /var/lib/lite
 
 GO ?= go
+# mattn/go-sqlite3 links the system's libsqlite3 (the one libdqlite uses) instead of its
+# bundled copy, so lited holds one SQLite. Every go build, test and vet gets the tag.
+export GOFLAGS := -tags=libsqlite3 $(GOFLAGS)
 BIN := bin
 
 .PHONY: all deps test-deps build demo demo-stop test unit e2e bench vet clean install

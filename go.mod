@@ -17,10 +17,22 @@ require (
 )
 
 require (
+	github.com/Rican7/retry v0.3.0 // indirect
+	github.com/ghodss/yaml v1.0.0 // indirect
+	github.com/google/renameio v1.0.1 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
+	golang.org/x/sync v0.0.0-20210220032951-036812b2e83c // indirect
+	gopkg.in/yaml.v2 v2.4.0 // indirect
+)
+
+require (
+	github.com/canonical/go-dqlite v1.11.5
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
-	github.com/vishvananda/netlink v1.3.1 // indirect
-	github.com/vishvananda/netns v0.0.5 // indirect
+	github.com/vishvananda/netlink v1.3.1
+	github.com/vishvananda/netns v0.0.5
 )
 
 replace github.com/lxc/go-lxc => /usr/share/gocode/src/gopkg.in/lxc/go-lxc.v2
+
+replace github.com/canonical/go-dqlite => /usr/share/gocode/src/github.com/canonical/go-dqlite

@@ -23,16 +23,18 @@ type Instance struct {
 	Profiles     []string
 	CreatedAt    time.Time
 	LastUsedAt   time.Time
+	// Node is the cluster member the instance lives on ('' on a single host).
+	Node string
 }
 
-const instanceColumns = `id, name, type, architecture, description, ephemeral, created_at, last_used_at`
+const instanceColumns = `id, name, type, architecture, description, ephemeral, created_at, last_used_at, node`
 
 // CreateInstance inserts an instance with its config, devices and profiles, in one transaction.
 func (d *DB) CreateInstance(ctx context.Context, inst Instance) (int64, error) {
 	var id int64
 	err := d.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO instances (name, type, architecture, description, ephemeral, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			inst.Name, inst.Type, inst.Architecture, inst.Description, inst.Ephemeral, inst.CreatedAt.UTC(), inst.LastUsedAt.UTC())
+		res, err := tx.ExecContext(ctx, `INSERT INTO instances (name, type, architecture, description, ephemeral, created_at, last_used_at, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			inst.Name, inst.Type, inst.Architecture, inst.Description, inst.Ephemeral, inst.CreatedAt.UTC(), inst.LastUsedAt.UTC(), inst.Node)
 		if err != nil {
 			return fmt.Errorf("instance %q: %w", inst.Name, mapErr(err))
 		}
@@ -147,7 +149,7 @@ func (d *DB) instances(ctx context.Context, where string, args ...any) ([]Instan
 	var out []Instance
 	for rows.Next() {
 		var inst Instance
-		if err := rows.Scan(&inst.ID, &inst.Name, &inst.Type, &inst.Architecture, &inst.Description, &inst.Ephemeral, &inst.CreatedAt, &inst.LastUsedAt); err != nil {
+		if err := rows.Scan(&inst.ID, &inst.Name, &inst.Type, &inst.Architecture, &inst.Description, &inst.Ephemeral, &inst.CreatedAt, &inst.LastUsedAt, &inst.Node); err != nil {
 			_ = rows.Close()
 			return nil, fmt.Errorf("read instance: %w", err)
 		}

@@ -83,9 +83,7 @@ func TestNetworksUpdateOnOldShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.CreateInstance(ctx, testInstance("old1")); err != nil {
-		t.Fatal(err)
-	}
+	insertOldInstance(t, d, "old1")
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -39,12 +39,3 @@ func (d *DB) InstanceNodes(ctx context.Context) (map[string]string, error) {
 	}
 	return out, rows.Err()
 }
-
-// SetInstanceNode records the member an instance lives on.
-func (d *DB) SetInstanceNode(ctx context.Context, name, node string) error {
-	res, err := d.sql.ExecContext(ctx, `UPDATE instances SET node = ? WHERE name = ?`, node, name)
-	if err != nil {
-		return fmt.Errorf("instance %q: set its member: %w", name, mapErr(err))
-	}
-	return affected(res, fmt.Errorf("instance %q: %w", name, api.ErrNotFound))
-}

@@ -9,25 +9,8 @@ import (
 	"lite/client/api"
 )
 
-// withNodeColumn adds instances.node when the schema lacks it. The column is the cluster
-// schema update's (branch cl-core); this stand-in lets placement be tested before that lands
-// and does nothing after.
-func withNodeColumn(t *testing.T, d *DB) {
-	t.Helper()
-	var n int
-	if err := d.sql.QueryRow(`SELECT count(*) FROM pragma_table_info('instances') WHERE name = 'node'`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n == 0 {
-		if _, err := d.sql.Exec(`ALTER TABLE instances ADD COLUMN node TEXT NOT NULL DEFAULT ''`); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestInstanceNodes(t *testing.T) {
 	d, _ := openTemp(t)
-	withNodeColumn(t, d)
 	ctx := context.Background()
 	for _, n := range []string{"c1", "c2", "c3"} {
 		if _, err := d.CreateInstance(ctx, testInstance(n)); err != nil {

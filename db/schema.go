@@ -17,6 +17,7 @@ var updates = []func(ctx context.Context, tx *sql.Tx) error{
 	updateDefaultProcessLimit,
 	updateLabs,
 	updateCertificates,
+	updateCluster,
 }
 
 func update0(ctx context.Context, tx *sql.Tx) error {

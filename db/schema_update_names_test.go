@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"lite/client/api"
 )
@@ -29,9 +30,7 @@ func TestInstanceNamesUniqueWithoutCase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lite.db")
 	old := openAt(t, path, 4) // the schema before updateInstanceNamesNocase
 	for _, n := range []string{"web", "WEB"} {
-		if _, err := old.CreateInstance(ctx, testInstance(n)); err != nil {
-			t.Fatalf("old schema: create %s: %v", n, err)
-		}
+		insertOldInstance(t, old, n)
 	}
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
@@ -104,5 +103,15 @@ func TestDefaultProfileProcessLimit(t *testing.T) {
 		if err != nil || p.Config["limits.processes"] != tc.want {
 			t.Errorf("default profile set to %q before the update: %v, %v; want %s", tc.set, p.Config, err, tc.want)
 		}
+	}
+}
+
+// insertOldInstance adds an instance row to a database at an older schema version, with the
+// columns every version has (CreateInstance writes columns of later updates).
+func insertOldInstance(t *testing.T, d *DB, name string) {
+	t.Helper()
+	now := time.Now().UTC()
+	if _, err := d.sql.ExecContext(context.Background(), `INSERT INTO instances (name, architecture, created_at, last_used_at) VALUES (?, 'x86_64', ?, ?)`, name, now, now); err != nil {
+		t.Fatalf("old schema: create %s: %v", name, err)
 	}
 }

@@ -32,9 +32,7 @@ func TestSnapshotsUpdateOnOlderDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.CreateInstance(ctx, testInstance("old")); err != nil {
-		t.Fatal(err)
-	}
+	insertOldInstance(t, d, "old")
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ set -euo pipefail
 
 pkgs=(
   lxc lxc-dev golang-gopkg-lxc-go-lxc.v2-dev pkg-config gcc make   # liblxc and go-lxc (cgo)
+  libdqlite-dev libraft-dev libsqlite3-dev golang-github-canonical-go-dqlite-dev  # cluster state (dqlite, cgo)
   debootstrap xz-utils squashfs-tools zstd bzip2                  # image builds and imports
   uidmap iproute2 nftables dnsmasq-base openssh-client             # containers and networks
   lxcfs                                                            # /proc views of a container's limits

@@ -107,7 +107,8 @@ func buildBinaries() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(goTool(), "build", "-o", workDir+"/", "./cmd/lited", "./cmd/lite")
+	// The tag the Makefile gives every build: one SQLite, the system's, shared with libdqlite.
+	cmd := exec.Command(goTool(), "build", "-tags=libsqlite3", "-o", workDir+"/", "./cmd/lited", "./cmd/lite")
 	cmd.Dir = repoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/lited ./cmd/lite: %v\n%s", err, out)

@@ -6,6 +6,11 @@ CREATE TABLE certificates (
 	certificate  TEXT NOT NULL,
 	restricted   INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE cluster_tokens (
+	secret      TEXT PRIMARY KEY,
+	name        TEXT NOT NULL UNIQUE,
+	expires_at  DATETIME NOT NULL
+);
 CREATE TABLE config (
 	key    TEXT PRIMARY KEY,
 	value  TEXT NOT NULL
@@ -32,6 +37,11 @@ CREATE TABLE images_aliases (
 	image_id     INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
 	description  TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE images_nodes (
+	image_id  INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+	node      TEXT NOT NULL,
+	PRIMARY KEY (image_id, node)
+);
 CREATE TABLE instances (
 	id            INTEGER PRIMARY KEY AUTOINCREMENT,
 	name          TEXT NOT NULL UNIQUE,
@@ -41,7 +51,7 @@ CREATE TABLE instances (
 	ephemeral     INTEGER NOT NULL DEFAULT 0,
 	created_at    DATETIME NOT NULL,
 	last_used_at  DATETIME NOT NULL
-);
+, node TEXT NOT NULL DEFAULT '');
 CREATE TABLE instances_config (
 	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	instance_id  INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
@@ -105,6 +115,16 @@ CREATE TABLE networks (
 	type         TEXT NOT NULL DEFAULT 'bridge',
 	config       TEXT NOT NULL DEFAULT '{}',
 	status       TEXT NOT NULL DEFAULT 'Created'
+);
+CREATE TABLE nodes (
+	id               INTEGER PRIMARY KEY AUTOINCREMENT,
+	name             TEXT NOT NULL UNIQUE,
+	address          TEXT NOT NULL UNIQUE,
+	db_address       TEXT NOT NULL DEFAULT '',
+	architecture     TEXT NOT NULL DEFAULT '',
+	description      TEXT NOT NULL DEFAULT '',
+	heartbeat        DATETIME NOT NULL,
+	created_at       DATETIME NOT NULL
 );
 CREATE TABLE profiles (
 	id           INTEGER PRIMARY KEY AUTOINCREMENT,

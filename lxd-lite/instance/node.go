@@ -2,7 +2,6 @@ package instance
 
 import (
 	"context"
-	"fmt"
 
 	"lite/db"
 )
@@ -18,20 +17,9 @@ func (m *core) localNode() string {
 // createRow inserts an instance row placed on this member. In a cluster the row is shared:
 // its node says which member's runtime and storage hold the instance.
 func (m *core) createRow(ctx context.Context, inst db.Instance) error {
-	if _, err := m.db.CreateInstance(ctx, inst); err != nil {
-		return err
-	}
-	node := m.localNode()
-	if node == "" {
-		return nil
-	}
-	if err := m.db.SetInstanceNode(ctx, inst.Name, node); err != nil {
-		if derr := m.db.DeleteInstance(context.WithoutCancel(ctx), inst.Name); derr != nil {
-			m.log.Error("revert: remove instance row", "instance", inst.Name, "err", derr)
-		}
-		return fmt.Errorf("instance %q: %w", inst.Name, err)
-	}
-	return nil
+	inst.Node = m.localNode()
+	_, err := m.db.CreateInstance(ctx, inst)
+	return err
 }
 
 // localInstances lists the instances that live on this member: every instance on a single
@@ -43,13 +31,9 @@ func (m *core) localInstances(ctx context.Context) ([]db.Instance, error) {
 	if err != nil || node == "" {
 		return list, err
 	}
-	nodes, err := m.db.InstanceNodes(ctx)
-	if err != nil {
-		return nil, err
-	}
 	out := list[:0]
 	for _, inst := range list {
-		if n := nodes[inst.Name]; n == node || n == "" {
+		if inst.Node == node || inst.Node == "" {
 			out = append(out, inst)
 		}
 	}
@@ -62,9 +46,9 @@ func (m *core) isLocal(ctx context.Context, name string) (bool, error) {
 	if node == "" {
 		return true, nil
 	}
-	n, err := m.db.InstanceNode(ctx, name)
+	inst, err := m.db.GetInstance(ctx, name)
 	if err != nil {
 		return false, err
 	}
-	return n == node || n == "", nil
+	return inst.Node == node || inst.Node == "", nil
 }

@@ -122,7 +122,7 @@ func (m *Manager) render(ctx context.Context, inst db.Instance, disk bool) (api.
 			},
 			Name: inst.Name, Type: inst.Type, Status: code.String(), StatusCode: code,
 			CreatedAt: inst.CreatedAt, LastUsedAt: lastUsed,
-			ExpandedConfig: cfg, ExpandedDevices: devs, Location: "none", Project: "default",
+			ExpandedConfig: cfg, ExpandedDevices: devs, Location: location(inst.Node), Project: "default",
 		},
 		State: state, Snapshots: snapshots, Backups: []any{},
 	}, nil
@@ -285,4 +285,13 @@ func (m *Manager) fillNetwork(state *api.InstanceState, pid int, cfg map[string]
 		}
 	}
 	state.Network = nets
+}
+
+// location is api.Instance.Location: the member an instance lives on, "none" on a single
+// host (as LXD).
+func location(node string) string {
+	if node == "" {
+		return "none"
+	}
+	return node
 }

@@ -3,47 +3,15 @@ package server_test
 import (
 	"context"
 	"crypto/tls"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 
-	_ "github.com/mattn/go-sqlite3"
-
 	"lite/client/api"
 	"lite/db"
-	"lite/lxd-lite/server"
 )
-
-// openTestDB opens a daemon database in dir. It also adds instances.node when the schema
-// lacks it: the column is the cluster schema update's (branch cl-core), and this stand-in,
-// through a second connection, does nothing once that update is in.
-func openTestDB(t *testing.T, dir string) *db.DB {
-	t.Helper()
-	path := filepath.Join(dir, "lite.db")
-	database, err := db.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var n int
-	if err := raw.QueryRow(`SELECT count(*) FROM pragma_table_info('instances') WHERE name = 'node'`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n == 0 {
-		if _, err := raw.Exec(`ALTER TABLE instances ADD COLUMN node TEXT NOT NULL DEFAULT ''`); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return database
-}
 
 // serveTLS serves h over HTTPS on loopback (httptest's certificate, which every
 // fakeCluster's ClientTLS trusts) and returns its URL.
@@ -77,14 +45,28 @@ func (c *fakeCluster) nodeFunc() func() string {
 
 func (c *fakeCluster) LocalName() string { return c.local }
 
-func (c *fakeCluster) Members(context.Context) ([]server.Member, error) {
+func (c *fakeCluster) Members(context.Context) ([]api.ClusterMember, error) {
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
-	out := []server.Member{}
-	for name := range c.m.urls {
-		out = append(out, server.Member{Name: name, Online: c.m.online[name]})
+	out := []api.ClusterMember{}
+	for name, u := range c.m.urls {
+		st := api.ClusterMemberOnline
+		if !c.m.online[name] {
+			st = api.ClusterMemberOffline
+		}
+		out = append(out, api.ClusterMember{ServerName: name, URL: u, Status: st})
 	}
 	return out, nil
+}
+
+func (c *fakeCluster) Member(ctx context.Context, name string) (api.ClusterMember, error) {
+	list, _ := c.Members(ctx)
+	for _, m := range list {
+		if m.ServerName == name {
+			return m, nil
+		}
+	}
+	return api.ClusterMember{}, fmt.Errorf("cluster member %q: %w", name, api.ErrNotFound)
 }
 
 func (c *fakeCluster) MemberURL(_ context.Context, name string) (string, error) {

@@ -47,15 +47,15 @@ func (s *Server) placeNew(r *http.Request, local string) (string, error) {
 
 // leastLoaded is the online member with the fewest instances; local wins a tie, then names
 // in order, so placement is deterministic.
-func leastLoaded(members []Member, nodes map[string]string, local string) (string, error) {
+func leastLoaded(members []api.ClusterMember, nodes map[string]string, local string) (string, error) {
 	count := map[string]int{}
 	for _, n := range nodes {
 		count[n]++
 	}
 	online := []string{}
 	for _, m := range members {
-		if m.Online {
-			online = append(online, m.Name)
+		if m.Status == api.ClusterMemberOnline {
+			online = append(online, m.ServerName)
 		}
 	}
 	if len(online) == 0 {

@@ -14,30 +14,27 @@ import (
 	"time"
 
 	"lite/client/api"
+	"lite/lxd-lite/cluster"
 )
 
 // ForwardedHeader marks a request one member forwarded to another: the receiver serves it
 // itself, never forwards it again. Only a peer holding the cluster certificate may send it
 // (the auth layer checks that); over the unix socket it only means "serve locally".
-const ForwardedHeader = "X-Lite-Forwarded"
+const ForwardedHeader = cluster.ForwardedHeader
 
 // ClusterView is what the API needs of the cluster this daemon is a member of: who it is,
-// who the others are and how to reach them (lxd-lite/cluster.Service, through an adapter).
+// who the others are and how to reach them (*cluster.Service; a fake in tests).
 type ClusterView interface {
 	// LocalName is this member's name; "" when the daemon is not clustered.
 	LocalName() string
 	// Members lists every member with its status.
-	Members(ctx context.Context) ([]Member, error)
+	Members(ctx context.Context) ([]api.ClusterMember, error)
+	// Member returns one member (ErrNotFound when there is none of that name).
+	Member(ctx context.Context, name string) (api.ClusterMember, error)
 	// MemberURL is a member's https://host:port.
 	MemberURL(ctx context.Context, name string) (string, error)
 	// ClientTLS is the TLS configuration (cluster certificate) to talk to members.
 	ClientTLS() *tls.Config
-}
-
-// Member is a cluster member as placement and forwarding see it.
-type Member struct {
-	Name   string
-	Online bool
 }
 
 // Placement says where instances live (the shared database's instances.node).
@@ -55,9 +52,9 @@ const (
 	opLookupTimeout   = 3 * time.Second
 )
 
-// cluster holds the forwarding state of a Server: the transport to members and which member
+// forwarding holds the forwarding state of a Server: the transport to members and which member
 // runs each operation created through this one.
-type cluster struct {
+type forwarding struct {
 	once      sync.Once
 	transport *http.Transport
 	mu        sync.Mutex
@@ -74,7 +71,7 @@ const opOwnerTTL = time.Hour
 
 // localName is this member's name, "" when not clustered.
 func (s *Server) localName() string {
-	if s.Cluster == nil {
+	if s.Cluster == nil { // tests may leave it out
 		return ""
 	}
 	return s.Cluster.LocalName()
@@ -165,19 +162,17 @@ func (s *Server) instanceMember(ctx context.Context, name string) (string, error
 
 // onlineMember returns nil when member exists and is online, else an error saying which.
 func (s *Server) onlineMember(ctx context.Context, name string) error {
-	members, err := s.Cluster.Members(ctx)
+	m, err := s.Cluster.Member(ctx, name)
+	if errors.Is(err, api.ErrNotFound) {
+		return fmt.Errorf("cluster member %q: %w (lite cluster list shows the members)", name, api.ErrNotFound)
+	}
 	if err != nil {
-		return fmt.Errorf("list cluster members: %w", err)
+		return fmt.Errorf("cluster member %q: %w", name, err)
 	}
-	for _, m := range members {
-		if m.Name == name {
-			if !m.Online {
-				return fmt.Errorf("cluster member %q is offline: wait for it to come back, or use another member: %w", name, api.ErrUnavailable)
-			}
-			return nil
-		}
+	if m.Status != api.ClusterMemberOnline {
+		return fmt.Errorf("cluster member %q is %s: wait for it to come back, or use another member: %w", name, strings.ToLower(m.Status), api.ErrUnavailable)
 	}
-	return fmt.Errorf("cluster member %q: %w (see lite cluster list)", name, api.ErrNotFound)
+	return nil
 }
 
 // forward proxies the request (websocket upgrades included) to member, marked as forwarded.
@@ -280,14 +275,14 @@ func (s *Server) askMembersForOp(ctx context.Context, id, local string) string {
 	found := make(chan string, len(members))
 	var wg sync.WaitGroup
 	for _, m := range members {
-		if m.Name == local || !m.Online {
+		if m.ServerName == local || m.Status != api.ClusterMemberOnline {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if s.memberGet(ctx, m.Name, "/1.0/operations/"+url.PathEscape(id)) == nil {
-				found <- m.Name
+			if s.memberGet(ctx, m.ServerName, "/1.0/operations/"+url.PathEscape(id)) == nil {
+				found <- m.ServerName
 			}
 		}()
 	}

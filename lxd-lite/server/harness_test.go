@@ -21,6 +21,7 @@ import (
 	"lite/client/api"
 	"lite/db"
 	"lite/images"
+	"lite/lxd-lite/cluster"
 	"lite/lxd-lite/device"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/idmap"
@@ -91,7 +92,9 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	ctx := context.Background()
 	database := o.db
 	if database == nil {
-		database = openTestDB(t, dir)
+		if database, err = db.Open(ctx, filepath.Join(dir, "lite.db")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	err = database.CreateImage(ctx, db.Image{
 		Fingerprint: testFP, Filename: "debian-12.tar.xz", Size: 1000, Architecture: "x86_64", Type: "container",
@@ -150,10 +153,10 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	srv := &server.Server{
 		Instances: svc.Instances, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
 		Networks: o.networks, Images: imgsvc, Settings: &settings.Service{DB: database}, Ops: e.ops, Hub: e.hub, Log: log,
-		Info: func() api.Server { return e.info },
+		Info: func() api.Server { return e.info }, Cluster: cluster.New(dir, database, log), Placement: database,
 	}
 	if o.cluster != nil {
-		srv.Cluster, srv.Placement = o.cluster, database
+		srv.Cluster = o.cluster
 		e.url = serveTLS(t, srv.Handler())
 	}
 	ln, err := net.Listen("unix", e.socket)

@@ -17,6 +17,7 @@ import (
 	"lite/client/api"
 	"lite/client/trust"
 	"lite/db"
+	"lite/lxd-lite/cluster"
 	"lite/lxd-lite/events"
 	"lite/lxd-lite/operations"
 	"lite/lxd-lite/server"
@@ -52,6 +53,7 @@ func newRemoteEnv(t *testing.T) *remoteEnv {
 			return api.Server{ServerPut: api.ServerPut{Config: map[string]string{}}, Auth: "trusted"}
 		}}
 	srv.Ops = operations.NewManager(context.Background(), srv.Hub)
+	srv.Cluster = cluster.New(dir, database, srv.Log)
 	srv.Remote = &server.Remote{Tokens: trust.NewTokens(), CertPEM: trust.EncodePEM(srvCert.Certificate[0]),
 		Fingerprint: trust.Fingerprint(srvCert.Certificate[0]), Addresses: func() []string { return []string{"127.0.0.1:1"} },
 		Apply: func(_ context.Context, cfg map[string]string) error {

@@ -42,13 +42,13 @@ type Server struct {
 	Log       *slog.Logger
 	// Remote serves the HTTPS side (nil: unix socket only).
 	Remote *Remote
-	// Cluster is the cluster this daemon is a member of (nil: a single host); Placement says
-	// which member each instance lives on. Requests for another member's instance are
-	// forwarded to it.
+	// Cluster is this lited's view of the cluster (never nil in lited: *cluster.Service, whose
+	// LocalName is "" on a single host); Placement says which member each instance lives on.
+	// Requests for another member's instance are forwarded to it.
 	Cluster   ClusterView
 	Placement Placement
 
-	cl cluster
+	cl forwarding
 }
 
 type handler func(s *Server, r *http.Request) Response
@@ -63,7 +63,7 @@ type endpoint struct {
 // PathValue unescapes it.
 func endpointGroups() [][]endpoint {
 	return [][]endpoint{coreEndpoints, instanceEndpoints, imageEndpoints, profileEndpoints, networkEndpoints,
-		snapshotEndpoints, fileEndpoints, consoleEndpoints, metadataEndpoints, backupEndpoints, backupAPIEndpoints, labEndpoints, serverConfigEndpoints, certificateEndpoints}
+		snapshotEndpoints, fileEndpoints, consoleEndpoints, metadataEndpoints, backupEndpoints, backupAPIEndpoints, labEndpoints, serverConfigEndpoints, certificateEndpoints, clusterEndpoints}
 }
 
 var coreEndpoints = []endpoint{

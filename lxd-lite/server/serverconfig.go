@@ -51,6 +51,10 @@ func getServer(s *Server, r *http.Request) Response {
 		info.Environment.CertificateFingerprint = s.Remote.Fingerprint
 		info.Environment.Addresses = s.Remote.Addresses()
 	}
+	if name := s.Cluster.LocalName(); name != "" {
+		info.Environment.ServerClustered = true
+		info.Environment.ServerName = name
+	}
 	return Sync(info)
 }
 

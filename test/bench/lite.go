@@ -47,7 +47,7 @@ func startLite(ctx context.Context, cl *cleanups, pprof string) (*lite, error) {
 	}
 	cl.add("remove lite binaries", func(context.Context) { _ = os.RemoveAll(l.bin) })
 	for _, c := range []string{"lited", "lite"} {
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(l.bin, c), "./cmd/"+c).CombinedOutput(); err != nil {
+		if out, err := exec.CommandContext(ctx, "go", "build", "-tags=libsqlite3", "-o", filepath.Join(l.bin, c), "./cmd/"+c).CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("build %s: %v: %s", c, err, out)
 		}
 	}
