@@ -161,7 +161,8 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 	defaultMap := idmap.Map{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
-	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,
+	clu := cluster.New(dir, database, log)
+	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap, Peers: imagePeers{clu, database},
 		StreamsCache: filepath.Join(dir, "cache", "simplestreams"),
 		Builder:      &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror, UbuntuMirror: o.UbuntuMirror, UbuntuKeyring: o.UbuntuKeyring}}
 	if err := imgs.Sweep(ctx); err != nil {
@@ -187,7 +188,7 @@ func Run(ctx context.Context, o Options) error {
 	svc := instance.New(instance.Config{
 		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log, IDMap: defaultMap,
 		Cgroups: cgroups, Lxcfs: lxcfsDir, Devices: devices, NetState: device.NetState,
-		AllowRawLXCHooks: o.AllowRawLXCHooks,
+		AllowRawLXCHooks: o.AllowRawLXCHooks, Node: clu.LocalName,
 	})
 	mgr := svc.Instances
 	if err := svc.Recovery.Recover(ctx); err != nil {
@@ -211,7 +212,7 @@ func Run(ctx context.Context, o Options) error {
 	srv := &server.Server{
 		Instances: mgr, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
 		Networks: nets, Images: imgs, Settings: &settings.Service{DB: database}, Ops: ops, Hub: hub, Log: log,
-		Info: serverInfo(pool.Driver), Cluster: cluster.New(dir, database, log),
+		Info: serverInfo(pool.Driver), Cluster: clu, Placement: database,
 		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: svc.Snapshots, Images: imgs, Log: log,
 			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},
 	}

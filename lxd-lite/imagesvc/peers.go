@@ -15,6 +15,8 @@ import (
 // shared, but each member keeps the files of the images it used. A member that needs an
 // image it lacks fetches the files from one that has them.
 type Peers interface {
+	// Enabled reports whether this daemon is a cluster member (else nothing is fetched).
+	Enabled() bool
 	// Holders lists the online members (not this one) that may hold fp's files, best first.
 	Holders(ctx context.Context, fp string) ([]string, error)
 	// Connect returns an API client of a member (the cluster certificate authenticates it).
@@ -27,7 +29,7 @@ type Peers interface {
 // they are fetched from the first holder that has them, and checked against the fingerprint
 // like any import (a member cannot hand over other content under that name).
 func (s *Service) ensureLocal(ctx context.Context, fp string, progress func(string)) error {
-	if _, err := s.Store.Files(fp); err == nil || s.Peers == nil {
+	if _, err := s.Store.Files(fp); err == nil || s.Peers == nil || !s.Peers.Enabled() {
 		return nil
 	}
 	holders, err := s.Peers.Holders(ctx, fp)

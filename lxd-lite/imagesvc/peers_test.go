@@ -27,6 +27,8 @@ type fakePeers struct {
 	records []string
 }
 
+func (p *fakePeers) Enabled() bool { return true }
+
 func (p *fakePeers) Holders(context.Context, string) ([]string, error) { return p.holders, nil }
 
 func (p *fakePeers) Connect(_ context.Context, member string) (*client.Client, error) {
