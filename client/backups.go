@@ -53,7 +53,7 @@ func (c *Client) export(ctx context.Context, name string, instanceOnly, layers b
 // ImportInstance uploads a backup and returns the import operation; name "" keeps the
 // backup's instance name.
 func (c *Client) ImportInstance(ctx context.Context, r io.Reader, name string) (*Operation, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint("http", "/1.0/instances", nil), r)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint("http", "/1.0/instances", c.targetQuery()), r)
 	if err != nil {
 		return nil, err
 	}

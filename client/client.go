@@ -47,6 +47,25 @@ type Client struct {
 	http   *http.Client
 	ws     *websocket.Dialer
 	header http.Header // extra headers of every request (WithHeader); nil: none
+	// target is the cluster member new instances go to ("" lets the server place them).
+	target string
+}
+
+// UseTarget returns a copy of the client whose instance creations (create, copy, import)
+// carry ?target=name, so a cluster places the instance on that member (LXD's pattern). The
+// copy shares the connection pool; name "" places by load again.
+func (c *Client) UseTarget(name string) *Client {
+	cp := *c
+	cp.target = name
+	return &cp
+}
+
+// targetQuery is the query of a request that creates an instance: ?target= when set.
+func (c *Client) targetQuery() url.Values {
+	if c.target == "" {
+		return nil
+	}
+	return url.Values{"target": {c.target}}
 }
 
 // Connect returns a client for the daemon listening on socketPath. It dials the socket once so

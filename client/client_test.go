@@ -6,7 +6,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"lite/client/api"
@@ -175,5 +178,38 @@ func TestSyncReplyWhereOperationExpected(t *testing.T) {
 	})
 	if _, err := d.client().DeleteInstance(ctx, "c1"); err == nil || !strings.Contains(err.Error(), "expected an operation") {
 		t.Errorf("DeleteInstance with a sync reply: err = %v", err)
+	}
+}
+
+// UseTarget adds ?target= to what creates an instance, and only on the copy it returns.
+func TestUseTargetPlacesCreates(t *testing.T) {
+	ctx := t.Context()
+	d := newFakeDaemon(t)
+	var mu sync.Mutex
+	var got []string
+	d.mux.HandleFunc("POST /1.0/instances", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.Query().Get("target"))
+		mu.Unlock()
+		d.startOp(w, api.Operation{ID: "op" + strconv.Itoa(len(got)), Status: "Running", StatusCode: api.Running})
+	})
+	base := d.client()
+	targeted := base.UseTarget("host2")
+	if _, err := targeted.CreateInstance(ctx, api.InstancesPost{Name: "c1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := targeted.CopyInstance(ctx, api.InstancesPost{Name: "c2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := targeted.ImportInstance(ctx, strings.NewReader("tarball"), "c3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := base.CreateInstance(ctx, api.InstancesPost{Name: "c4"}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"host2", "host2", "host2", ""}; !slices.Equal(got, want) {
+		t.Errorf("targets = %q, want %q", got, want)
 	}
 }

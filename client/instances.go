@@ -44,7 +44,7 @@ func (c *Client) GetInstanceState(ctx context.Context, name string) (*api.Instan
 // CreateInstance asks for a new instance (POST /1.0/instances). The operation's
 // resources["instances"] names it once created.
 func (c *Client) CreateInstance(ctx context.Context, req api.InstancesPost) (*Operation, error) {
-	return c.operation(ctx, request{method: http.MethodPost, path: "/1.0/instances", body: req})
+	return c.operation(ctx, request{method: http.MethodPost, path: "/1.0/instances", query: c.targetQuery(), body: req})
 }
 
 // UpdateInstanceState starts, stops, restarts, freezes or unfreezes an instance.

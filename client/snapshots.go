@@ -66,5 +66,5 @@ func (c *Client) RenameInstance(ctx context.Context, name string, req api.Instan
 // CopyInstance creates an instance from another one or a snapshot of it (source type "copy",
 // source "c1" or "c1/snap0"); it is CreateInstance returning the client's own operation.
 func (c *Client) CopyInstance(ctx context.Context, req api.InstancesPost) (*Operation, error) {
-	return c.operation(ctx, request{method: http.MethodPost, path: "/1.0/instances", body: req})
+	return c.operation(ctx, request{method: http.MethodPost, path: "/1.0/instances", query: c.targetQuery(), body: req})
 }

@@ -171,13 +171,12 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 	defaultMap := idmap.Map{UID: uids.Start, GID: gids.Start, Size: idmap.Size}
-	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap,
+	imgs := &imagesvc.Service{DB: database, Store: store, TmpDir: tmp, Log: log, IDMap: &defaultMap, Peers: imagePeers{cl, database},
 		StreamsCache: filepath.Join(dir, "cache", "simplestreams"),
 		Builder:      &images.Builder{CacheDir: o.BuildCache, Mirror: o.Mirror, UbuntuMirror: o.UbuntuMirror, UbuntuKeyring: o.UbuntuKeyring}}
 	if err := imgs.Sweep(ctx); err != nil {
 		return fmt.Errorf("recover image store: %w", err)
 	}
-	cl := cluster.New(dir, database, log)
 	nets, err := startNetworks(ctx, o, dir, database, cl)
 	if err != nil {
 		return err
@@ -198,7 +197,7 @@ func Run(ctx context.Context, o Options) error {
 	svc := instance.New(instance.Config{
 		DB: database, Runtime: rt, Pool: pool, Images: imgs, Hub: hub, Log: log, IDMap: defaultMap,
 		Cgroups: cgroups, Lxcfs: lxcfsDir, Devices: devices, NetState: device.NetState,
-		AllowRawLXCHooks: o.AllowRawLXCHooks,
+		AllowRawLXCHooks: o.AllowRawLXCHooks, Node: cl.LocalName,
 	})
 	mgr := svc.Instances
 	if err := svc.Recovery.Recover(ctx); err != nil {
@@ -222,7 +221,7 @@ func Run(ctx context.Context, o Options) error {
 	srv := &server.Server{
 		Instances: mgr, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
 		Networks: nets, Images: imgs, Settings: &settings.Service{DB: database, Member: cl}, Ops: ops, Hub: hub, Log: log,
-		Info: serverInfo(pool.Driver), Cluster: cl,
+		Info: serverInfo(pool.Driver), Cluster: cl, Route: cl, Placement: database,
 		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: svc.Snapshots, Images: imgs, Log: log,
 			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},
 	}

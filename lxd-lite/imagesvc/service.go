@@ -32,6 +32,8 @@ type Service struct {
 	// StreamsCache keeps simplestreams index files (an hour); "" disables the cache.
 	StreamsCache string
 	Log          *slog.Logger
+	// Peers fetches image files from other cluster members (nil: a single host).
+	Peers Peers
 
 	mu     sync.Mutex
 	builds map[string]*build // by recipe key: one build at a time per recipe
@@ -182,6 +184,9 @@ func shiftFor(m *idmap.Map) idmap.Map {
 
 // Layer returns the image's layer shifted for the map, unpacking it on first use.
 func (s *Service) Layer(ctx context.Context, fp string, m *idmap.Map, progress func(string)) (string, error) {
+	if err := s.ensureLocal(ctx, fp, progress); err != nil {
+		return "", err
+	}
 	if progress != nil {
 		progress("preparing image layer")
 	}

@@ -15,7 +15,7 @@ import (
 // does not restore the last power state). Failures are logged; the others still start.
 // boot.stop.priority is stored for a future ordered host shutdown.
 func (m *Scheduler) Autostart(ctx context.Context) {
-	list, err := m.db.ListInstances(ctx)
+	list, err := m.localInstances(ctx)
 	if err != nil {
 		m.log.Error("autostart: list instances", "err", err)
 		return

@@ -41,6 +41,7 @@ type core struct {
 	cgroups CgroupHost
 	// allowRawLXCHooks lets raw.lxc set keys that reach the host or loosen confinement.
 	allowRawLXCHooks bool
+	node             func() string
 }
 
 // expand returns an instance's config and devices after its profiles.
@@ -132,7 +133,7 @@ const creatingKey = "volatile.lite.creating"
 func (m *core) createWithSnapshots(ctx context.Context, inst db.Instance, snaps []db.Snapshot) error {
 	inst.Config[creatingKey] = "true"
 	defer delete(inst.Config, creatingKey)
-	if _, err := m.db.CreateInstance(ctx, inst); err != nil {
+	if err := m.createRow(ctx, inst); err != nil {
 		return err
 	}
 	for _, s := range snaps {

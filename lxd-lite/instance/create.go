@@ -136,7 +136,7 @@ func (m *Manager) Create(ctx context.Context, req api.InstancesPost, progress fu
 	}
 	now := time.Now()
 	inst.CreatedAt, inst.LastUsedAt = now, time.Unix(0, 0)
-	if _, err := m.db.CreateInstance(ctx, inst); err != nil {
+	if err := m.createRow(ctx, inst); err != nil {
 		return "", err
 	}
 	rev.Success()

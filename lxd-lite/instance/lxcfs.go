@@ -32,7 +32,7 @@ func lxcfsMounts(dir string) []Mount {
 
 // AnyRunning reports whether any instance runs (or its state cannot be read, to be safe).
 func (m *Manager) AnyRunning(ctx context.Context) bool {
-	list, err := m.db.ListInstances(ctx)
+	list, err := m.localInstances(ctx)
 	if err != nil {
 		return true
 	}

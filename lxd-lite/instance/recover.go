@@ -36,6 +36,12 @@ func (m *Recovery) Recover(ctx context.Context) error {
 		}
 		name := e.Name()
 		if _, err := m.db.GetInstance(ctx, name); err == nil {
+			if local, err := m.isLocal(ctx, name); err != nil {
+				return err
+			} else if !local {
+				m.log.Warn("container directory of an instance another cluster member holds; leaving it alone", "instance", name)
+				continue
+			}
 			if err := m.recoverVolume(m.pool.Volume(name, "")); err != nil {
 				return err
 			}
@@ -112,7 +118,7 @@ func (m *Recovery) recoverRenames(ctx context.Context) error {
 
 // recoverUnfinished removes instance rows (and files) whose copy or import a crash cut short.
 func (m *Recovery) recoverUnfinished(ctx context.Context) error {
-	list, err := m.db.ListInstances(ctx)
+	list, err := m.localInstances(ctx)
 	if err != nil {
 		return err
 	}
@@ -155,7 +161,7 @@ func (m *Recovery) recoverSnapshots(ctx context.Context, name string) error {
 // RestoreDevices attaches the live devices of every running instance; lited calls it once
 // it has started, since their listeners died with the previous lited.
 func (m *Recovery) RestoreDevices(ctx context.Context) error {
-	list, err := m.db.ListInstances(ctx)
+	list, err := m.localInstances(ctx)
 	if err != nil {
 		return err
 	}

@@ -28,9 +28,24 @@ const listWorkers = 8
 // waiting (on its liblxc monitor's command socket, on netlink in its namespace), so instances
 // render concurrently and those waits overlap.
 func (m *Manager) List(ctx context.Context) ([]api.InstanceFull, error) {
-	list, err := m.db.ListInstances(ctx)
+	return m.ListWhere(ctx, nil)
+}
+
+// ListWhere is List of the instances whose name keep accepts (nil: all). A cluster member
+// renders only its own instances: the others' live state is on their members.
+func (m *Manager) ListWhere(ctx context.Context, keep func(name string) bool) ([]api.InstanceFull, error) {
+	all, err := m.db.ListInstances(ctx)
 	if err != nil {
 		return nil, err
+	}
+	list := all
+	if keep != nil {
+		list = make([]db.Instance, 0, len(all))
+		for _, inst := range all {
+			if keep(inst.Name) {
+				list = append(list, inst)
+			}
+		}
 	}
 	out := make([]api.InstanceFull, len(list))
 	errs := make([]error, len(list))

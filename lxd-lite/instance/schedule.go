@@ -34,7 +34,7 @@ func (m *Scheduler) RunScheduler(ctx context.Context) {
 // ScheduleTick is one step of the scheduler, for the minute of at: expired snapshots go,
 // due ones are taken. Failures are logged; one instance never stops the others.
 func (m *Scheduler) ScheduleTick(ctx context.Context, at time.Time) {
-	list, err := m.db.ListInstances(ctx)
+	list, err := m.localInstances(ctx)
 	if err != nil {
 		m.log.Error("snapshot scheduler: list instances", "err", err)
 		return

@@ -32,6 +32,9 @@ type Config struct {
 	// that run host commands or change the container's confinement (hooks, AppArmor,
 	// seccomp, capabilities, mounts, namespaces, devices). Without it they are refused.
 	AllowRawLXCHooks bool
+	// Node returns this cluster member's name ("" or nil: a single host). New rows record
+	// it, and the daemon's own loops (autostart, scheduler, recovery) touch only its rows.
+	Node func() string
 }
 
 // Services are the jobs on instances, each its own type over one shared core (so one lock
@@ -59,7 +62,7 @@ type Services struct {
 // New builds every job on instances over one core.
 func New(c Config) *Services {
 	co := &core{db: c.DB, rt: c.Runtime, pool: c.Pool, images: c.Images, hub: c.Hub, idmap: c.IDMap, locks: newLocks(), log: c.Log,
-		devices: c.Devices, cgroups: c.Cgroups, allowRawLXCHooks: c.AllowRawLXCHooks}
+		devices: c.Devices, cgroups: c.Cgroups, allowRawLXCHooks: c.AllowRawLXCHooks, node: c.Node}
 	life := &Manager{core: co, netState: c.NetState, lxcfs: c.Lxcfs}
 	snaps := &Snapshots{core: co}
 	return &Services{

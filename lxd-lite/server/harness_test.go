@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -54,6 +55,7 @@ type env struct {
 	sched  *instance.Scheduler
 	ops    *operations.Manager
 	cons   *fakeConsoles // with envOptions.console
+	url    string        // the API over HTTPS, with envOptions.cluster
 }
 
 func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, envOptions{}) }
@@ -68,6 +70,10 @@ type envOptions struct {
 	overlay bool
 	// console gives the fake runtime consoles (a host pty per instance).
 	console bool
+	// cluster makes the daemon a cluster member served also over HTTPS (env.url), with db
+	// the database it shares with the other members (nil: its own).
+	cluster *fakeCluster
+	db      *db.DB
 }
 
 // newEnvWith is newEnv with the fakes of o wired in.
@@ -84,9 +90,11 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		}
 	})
 	ctx := context.Background()
-	database, err := db.Open(ctx, filepath.Join(dir, "lite.db"))
-	if err != nil {
-		t.Fatal(err)
+	database := o.db
+	if database == nil {
+		if database, err = db.Open(ctx, filepath.Join(dir, "lite.db")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	err = database.CreateImage(ctx, db.Image{
 		Fingerprint: testFP, Filename: "debian-12.tar.xz", Size: 1000, Architecture: "x86_64", Type: "container",
@@ -94,7 +102,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		CreatedAt:  time.Now(), UploadedAt: time.Now(),
 		Aliases: []db.Alias{{Name: "debian/12", Description: "Debian 12"}},
 	})
-	if err != nil {
+	if err != nil && !(o.db != nil && errors.Is(err, api.ErrAlreadyExists)) {
 		t.Fatal(err)
 	}
 	e := &env{t: t, dir: dir, pool: filepath.Join(dir, "containers"), socket: filepath.Join(dir, "unix.socket"), db: database}
@@ -125,7 +133,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	svc := instance.New(instance.Config{
 		DB: database, Runtime: rt, Pool: &storage.Pool{Dir: e.pool, Driver: driver},
 		Images: e.imgs, Hub: e.hub, IDMap: idmap.Map{UID: 100000, GID: 100000, Size: 65536}, Log: log,
-		Devices: devs, AllowRawLXCHooks: o.allowRawLXCHooks,
+		Devices: devs, AllowRawLXCHooks: o.allowRawLXCHooks, Node: o.cluster.nodeFunc(),
 		Cgroups: instance.CgroupHost{
 			V1:   map[string]bool{"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "pids": true, "blkio": true},
 			CPUs: 2, MemoryBytes: 4 << 30, BlkioWeight: "blkio.weight",
@@ -145,7 +153,13 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	srv := &server.Server{
 		Instances: svc.Instances, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
 		Networks: o.networks, Images: imgsvc, Settings: &settings.Service{DB: database}, Ops: e.ops, Hub: e.hub, Log: log,
-		Info: func() api.Server { return e.info }, Cluster: cluster.New(dir, database, log),
+		Info: func() api.Server { return e.info }, Placement: database,
+	}
+	srv.Cluster = cluster.New(dir, database, log)
+	srv.Route = srv.Cluster
+	if o.cluster != nil {
+		srv.Route = o.cluster
+		e.url = serveTLS(t, srv.HTTPSHandler())
 	}
 	ln, err := net.Listen("unix", e.socket)
 	if err != nil {
@@ -168,6 +182,9 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 			t.Errorf("operations left running: %v", err)
 		}
 		_ = hs.Close()
+		if o.db != nil {
+			return // the test that shares it closes it
+		}
 		if err := database.Close(); err != nil {
 			t.Errorf("close db: %v", err)
 		}

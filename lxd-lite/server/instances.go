@@ -30,7 +30,7 @@ var instanceEndpoints = []endpoint{
 func recursion(r *http.Request) string { return r.URL.Query().Get("recursion") }
 
 func listInstances(s *Server, r *http.Request) Response {
-	list, err := s.Instances.List(r.Context())
+	list, err := s.listAll(r)
 	if err != nil {
 		return Error(err)
 	}
@@ -70,6 +70,7 @@ func getInstance(s *Server, r *http.Request) Response {
 	if err != nil {
 		return Error(err)
 	}
+	full.Location = s.location()
 	if recursion(r) == "" || recursion(r) == "0" {
 		return Sync(full.Instance)
 	}
@@ -95,6 +96,9 @@ func instanceOp(s *Server, name, desc string, run func(ctx context.Context, op *
 }
 
 func createInstance(s *Server, r *http.Request) Response {
+	if err := s.checkTarget(r); err != nil {
+		return Error(err)
+	}
 	if streamingBody(r) {
 		return importInstance(s, r) // a backup tarball, as in LXD
 	}

@@ -43,9 +43,15 @@ type Server struct {
 	Log       *slog.Logger
 	// Remote serves the HTTPS side (nil: unix socket only).
 	Remote *Remote
-	// Cluster is this lited's view of the cluster (never nil; Enabled is false on a
-	// single host).
-	Cluster *cluster.Service
+	// Cluster is this lited's membership (never nil in lited; LocalName is "" on a single
+	// host). Route is the view forwarding uses (lited: the same service; tests: a fake);
+	// Placement says which member each instance lives on. Requests for another member's
+	// instance are forwarded to it.
+	Cluster   *cluster.Service
+	Route     ClusterView
+	Placement Placement
+
+	cl forwarding
 }
 
 type handler func(s *Server, r *http.Request) Response
@@ -95,6 +101,9 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) adapt(e endpoint, legacy bool) http.HandlerFunc {
 	fn, raw := e.fn, rawBody[e.pattern]
 	return func(w http.ResponseWriter, r *http.Request) {
+		if s.route(w, r, e.pattern) {
+			return // forwarded to the member that serves it
+		}
 		// Uploads (images, files, backups) are streamed, not bounded: by endpoint, or by an
 		// octet-stream body on an endpoint that also takes JSON.
 		if r.Body != nil && !raw && !streamingBody(r) {

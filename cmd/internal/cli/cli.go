@@ -24,6 +24,8 @@ type Client interface {
 	DeleteInstanceSnapshot(ctx context.Context, name, snap string) (Operation, error)
 	ExecInstance(ctx context.Context, name string, req api.InstanceExecPost, args client.ExecArgs) (int, error)
 	GetImages(ctx context.Context) ([]api.Image, error)
+	// UseTarget returns a client whose instance creations go to that cluster member.
+	UseTarget(name string) Client
 }
 
 // Operation is a server operation as the commands see it.
@@ -144,6 +146,8 @@ func RemoteOf(get func() (*client.Client, error)) func() (Client, error) {
 func Remote(c *client.Client) Client { return remote{c} }
 
 type remote struct{ *client.Client }
+
+func (r remote) UseTarget(name string) Client { return remote{r.Client.UseTarget(name)} }
 
 func (r remote) CreateInstance(ctx context.Context, req api.InstancesPost) (Operation, error) {
 	return wrapOp(r.Client.CreateInstance(ctx, req))

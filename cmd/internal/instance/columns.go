@@ -43,6 +43,17 @@ var columns = map[rune]column{
 	'D': {"DISK USAGE", stateCell(func(s *api.InstanceState) string { return nonZero(s.Disk["root"].Usage, output.IEC) })},
 	'N': {"PROCESSES", stateCell(func(s *api.InstanceState) string { return strconv.FormatInt(s.Processes, 10) })},
 	'd': {"DESCRIPTION", func(i *api.InstanceFull, _ *time.Location) string { return i.Description }},
+	'L': {"LOCATION", func(i *api.InstanceFull, _ *time.Location) string { return i.Location }},
+}
+
+// clustered reports whether instances come from a cluster: they then name their member.
+func clustered(list []api.InstanceFull) bool {
+	for n := range list {
+		if l := list[n].Location; l != "" && l != "none" {
+			return true
+		}
+	}
+	return false
 }
 
 // parseColumns turns "ns46tS" (commas allowed between letters) into columns.

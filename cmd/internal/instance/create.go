@@ -27,6 +27,7 @@ type CreateOptions struct {
 	Network    string // eth0 on this network instead of the profiles' nic
 	Start      bool   // launch: start it once created
 	Wait       bool   // launch --wait: return once it is ready (systemd, sshd, eth0's IPv4)
+	Target     string // cluster member to create it on ("" lets the cluster place it)
 }
 
 // NewCmdLaunch returns `lite launch`; runF replaces RunCreate in tests.
@@ -70,6 +71,7 @@ func newCreateCmd(f *cli.Factory, runF func(context.Context, *CreateOptions) err
 	cmd.Flags().BoolVar(&opts.NoProfiles, "no-profiles", false, "create the instance with no profile")
 	cmd.Flags().BoolVarP(&opts.Ephemeral, "ephemeral", "e", false, "delete the instance when it stops")
 	cmd.Flags().StringVarP(&opts.Network, "network", "n", "", "put eth0 on this network")
+	cmd.Flags().StringVar(&opts.Target, "target", "", "cluster member to create the instance on (default: the member with the fewest instances)")
 	return cmd
 }
 
@@ -97,6 +99,9 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
+	}
+	if opts.Target != "" {
+		c = c.UseTarget(opts.Target)
 	}
 	res, err := remote.ResolveSource(ctx, opts.Image, remote.LocalImage(ctx, c.GetImages))
 	if err != nil {

@@ -34,6 +34,19 @@ func TestLaunchCreatesThenStarts(t *testing.T) {
 	}
 }
 
+// --target sends the create through the targeted client; the start needs no target.
+func TestLaunchTargetPlaces(t *testing.T) {
+	fake, ios, _, _ := newFake()
+	err := RunCreate(context.Background(), &CreateOptions{IO: ios, Client: clientOf(fake), Start: true,
+		Image: "debian/12", Name: "c9", Target: "host2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.CallLog(); got != "target host2\nPOST instances c9\nPUT state c9 start force=false timeout=-1" {
+		t.Errorf("calls:\n%s", got)
+	}
+}
+
 func TestInitProfilesAndGeneratedName(t *testing.T) {
 	fake, ios, stdout, _ := newFake()
 	fake.CreatedName = "brave-owl"

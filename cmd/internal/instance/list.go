@@ -46,7 +46,7 @@ Columns (-c), default ` + DefaultColumns + `:
   n NAME  s STATE  4 IPV4  6 IPV6  t TYPE  S SNAPSHOTS  a ARCHITECTURE
   c CREATED AT  l LAST USED AT  p PID  P PROFILES  b STORAGE POOL
   m MEMORY USAGE  M MEMORY USAGE%  u CPU USAGE  D DISK USAGE  N PROCESSES
-  d DESCRIPTION`,
+  d DESCRIPTION  L LOCATION (shown by default when the server is clustered)`,
 		Example: "  lite list\n  lite list status=running -c ns4\n  lite list web --format json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Filters = args
@@ -85,6 +85,9 @@ func RunList(ctx context.Context, opts *ListOptions) error {
 	all, err := c.GetInstances(ctx, "")
 	if err != nil {
 		return err
+	}
+	if opts.Columns == DefaultColumns && clustered(all) {
+		cols = append(cols, columns['L']) // as lxc: the member of each instance
 	}
 	loc := opts.Location
 	if loc == nil {

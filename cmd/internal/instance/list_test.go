@@ -138,3 +138,44 @@ func TestListRejectsUnknownColumn(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Instances that name their member (a cluster) add the LOCATION column to the default ones.
+func TestListLocationWhenClustered(t *testing.T) {
+	fake, ios, stdout, _ := newFake()
+	for n := range fake.Instances {
+		fake.Instances[n].Location = "host1"
+	}
+	err := RunList(context.Background(), &ListOptions{IO: ios, Client: clientOf(fake),
+		Columns: "ns", Format: output.CSV, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stdout(); strings.Contains(got, "host") {
+		t.Errorf("explicit columns gained LOCATION:\n%s", got)
+	}
+	fake, ios, stdout, _ = newFake()
+	fake.Instances[0].Location, fake.Instances[1].Location, fake.Instances[2].Location = "host2", "host1", "host2"
+	err = RunList(context.Background(), &ListOptions{IO: ios, Client: clientOf(fake),
+		Columns: DefaultColumns, Format: output.Table, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := stdout()
+	header := strings.Split(got, "\n")[1]
+	if !strings.HasSuffix(strings.TrimSpace(header), "| LOCATION |") {
+		t.Errorf("header %q lacks a final LOCATION column", header)
+	}
+	for _, row := range []string{"| api1 |", "| c1   |", "| web  |"} {
+		for _, line := range strings.Split(got, "\n") {
+			if strings.HasPrefix(line, row) && !strings.Contains(line, "| host") {
+				t.Errorf("row %q lacks its member", line)
+			}
+		}
+	}
+	if _, err := parseColumns("nL"); err != nil {
+		t.Errorf("-c nL: %v", err)
+	}
+	if got := runList(t, DefaultColumns, output.Table); strings.Contains(got, "LOCATION") {
+		t.Errorf("single host list shows LOCATION:\n%s", got)
+	}
+}

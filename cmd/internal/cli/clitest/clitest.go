@@ -91,6 +91,13 @@ func (c *Client) GetInstance(ctx context.Context, name string) (*api.InstanceFul
 	return nil, &api.StatusError{Status: http.StatusNotFound, Msg: "Instance not found"}
 }
 
+// UseTarget records "target NAME" and returns the same fake: its later calls stand for
+// the targeted client's.
+func (c *Client) UseTarget(name string) cli.Client {
+	c.record("target "+name, nil)
+	return c
+}
+
 // CreateInstance records the request; the operation names the new instance.
 func (c *Client) CreateInstance(ctx context.Context, req api.InstancesPost) (cli.Operation, error) {
 	call := "POST instances " + req.Name
