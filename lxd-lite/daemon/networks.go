@@ -32,6 +32,9 @@ func startNetworks(ctx context.Context, o Options, dir string, database *db.DB, 
 	if err := nets.Restore(ctx); err != nil {
 		return nil, fmt.Errorf("restore networks: %w", err)
 	}
+	if err := nets.PruneNICs(ctx); err != nil {
+		o.Log.Warn("nic filters of interfaces that are gone", "err", err)
+	}
 	name := o.DefaultNetwork
 	if name == "" {
 		name = DefaultNetworkName

@@ -1,7 +1,9 @@
 package network
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -212,5 +214,37 @@ func TestGeneratedFilesRefuseControlChars(t *testing.T) {
 				t.Errorf("%s=%q: err = %v", k, v, err)
 			}
 		}
+	}
+}
+
+// TestPruneNICs: the rules of an interface that is gone are removed, those of one that exists
+// stay, a missing table is nothing to prune and any other nft failure is reported.
+func TestPruneNICs(t *testing.T) {
+	var scripts []string
+	listing := "table bridge lite_test {\n\tmap nics {\n\t\ttype ifname : verdict\n" +
+		"\t\telements = { \"lo\" : jump nic_lo,\n\t\t\t     \"vethgone0a1b\" : jump nic_vethgone0a1b }\n\t}\n}\n"
+	listErr := error(nil)
+	f := &Firewall{Table: "lite_test",
+		Run: func(_ context.Context, script string, _ ...string) error {
+			scripts = append(scripts, script)
+			return nil
+		},
+		List: func(context.Context, ...string) (string, error) { return listing, listErr },
+	}
+	m := New(Options{Firewall: f, Log: slog.New(slog.DiscardHandler)})
+	if err := m.PruneNICs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(scripts) != 1 || !strings.Contains(scripts[0], `delete element bridge lite_test nics { "vethgone0a1b" }`) ||
+		strings.Contains(scripts[0], `"lo"`) {
+		t.Errorf("prune ran %q, want one unfilter of vethgone0a1b", scripts)
+	}
+	scripts, listErr = nil, errors.New("nft list map bridge lite_test nics: exit status 1: Error: No such file or directory")
+	if err := m.PruneNICs(context.Background()); err != nil || len(scripts) != 0 {
+		t.Errorf("no table: err %v, scripts %q", err, scripts)
+	}
+	listErr = errors.New("nft: exit status 1: Error: Operation not permitted")
+	if err := m.PruneNICs(context.Background()); err == nil {
+		t.Error("an nft failure was not reported")
 	}
 }

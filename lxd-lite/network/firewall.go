@@ -26,10 +26,24 @@ type Firewall struct {
 	Table string
 	// Run runs nft with the script on stdin; tests replace it.
 	Run func(ctx context.Context, script string, args ...string) error
+	// List runs nft with args and returns what it printed; tests replace it.
+	List func(ctx context.Context, args ...string) (string, error)
 }
 
 // NewFirewall returns a firewall using the nft command.
-func NewFirewall(table string) *Firewall { return &Firewall{Table: table, Run: runNft} }
+func NewFirewall(table string) *Firewall {
+	return &Firewall{Table: table, Run: runNft, List: listNft}
+}
+
+func listNft(ctx context.Context, args ...string) (string, error) {
+	var out, errOut bytes.Buffer
+	cmd := exec.CommandContext(ctx, "nft", args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("nft %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(errOut.String()))
+	}
+	return out.String(), nil
+}
 
 func runNft(ctx context.Context, script string, args ...string) error {
 	cmd := exec.CommandContext(ctx, "nft", args...)

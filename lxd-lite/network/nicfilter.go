@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"lite/client/api"
+	"lite/lxd-lite/netutil"
 	"lite/profiles"
 )
 
@@ -123,6 +124,49 @@ func (f *Firewall) UnfilterNIC(ctx context.Context, host string) error {
 		return fmt.Errorf("unfilter nic %s: %w", host, err)
 	}
 	return nil
+}
+
+// FilteredNICs returns the host interfaces that have rules in lite's bridge table (none when
+// the table does not exist yet).
+func (f *Firewall) FilteredNICs(ctx context.Context) ([]string, error) {
+	out, err := f.List(ctx, "list", "map", "bridge", f.Table, "nics")
+	if err != nil {
+		if strings.Contains(err.Error(), "No such file or directory") {
+			return nil, nil // no table or map: nothing filtered
+		}
+		return nil, fmt.Errorf("list nic filters: %w", err)
+	}
+	var hosts []string
+	for _, m := range quotedRe.FindAllStringSubmatch(out, -1) {
+		if ifnameRe.MatchString(m[1]) {
+			hosts = append(hosts, m[1])
+		}
+	}
+	return hosts, nil
+}
+
+// quotedRe matches the quoted interface names of an nft map listing.
+var quotedRe = regexp.MustCompile(`"([^"]+)"`)
+
+// PruneNICs removes the rules of host interfaces that no longer exist. A nic's rules go in
+// before liblxc makes its veth, so a lited killed during a start leaves rules behind; lited
+// calls this once when it starts, before any instance starts, when no rules can be in flight.
+func (m *Manager) PruneNICs(ctx context.Context) error {
+	hosts, err := m.o.Firewall.FilteredNICs(ctx)
+	if err != nil {
+		return err
+	}
+	var first error
+	for _, h := range hosts {
+		exists, err := netutil.LinkExists(h)
+		if err != nil || exists {
+			first = firstErr(first, err)
+			continue
+		}
+		m.o.Log.Info("removing the nic filter of an interface that is gone", "interface", h)
+		first = firstErr(first, m.o.Firewall.UnfilterNIC(ctx, h))
+	}
+	return first
 }
 
 // FilterNIC installs a nic's source filter (see Firewall.FilterNIC).
