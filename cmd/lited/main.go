@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"lite/lxd-lite/daemon"
 	"lite/profiles"
@@ -64,6 +66,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go exitIfStuck(ctx, log)
 	if *pprofAddr != "" {
 		if _, _, err := daemon.ServePprof(ctx, *pprofAddr, log); err != nil {
 			fmt.Fprintln(os.Stderr, "Error:", err)
@@ -77,6 +80,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}
+}
+
+// shutdownLimit bounds lited's whole shutdown. Each step has a bound of its own; this one
+// holds whatever blocks (a cluster database without quorum, a stuck driver call), so a
+// SIGTERM never leaves an orphaned lited behind. Containers keep running either way.
+const shutdownLimit = 40 * time.Second
+
+// exitIfStuck exits lited shutdownLimit after ctx ended (SIGTERM or SIGINT) if it has not
+// exited by then.
+func exitIfStuck(ctx context.Context, log *slog.Logger) {
+	<-ctx.Done()
+	time.Sleep(shutdownLimit)
+	log.Error("lited did not stop within the shutdown limit: exiting now (containers keep running); its goroutines follow", "limit", shutdownLimit)
+	_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+	os.Exit(1)
 }
 
 // envBool reads a boolean environment variable (profiles.ParseBool); unset or empty gives

@@ -101,6 +101,9 @@ func Open(ctx context.Context, dir, sqlitePath string, log *slog.Logger) (*Servi
 	}
 	s.db = d
 	s.become(m, &cert, certPEM, n)
+	// A restarted member beats again at once: without it the others would show it Offline
+	// for good.
+	s.startLoops()
 	log.Info("cluster member", "name", m.Name, "address", m.Address, "database", m.DBAddress)
 	return s, d, nil
 }
@@ -123,11 +126,27 @@ func (s *Service) Close(ctx context.Context) error {
 	if stop != nil {
 		stop()
 	}
-	s.loops.Wait()
+	if err := within(ctx, func() error { s.loops.Wait(); return nil }); err != nil {
+		s.log.Warn("cluster heartbeat still running at shutdown", "err", err)
+	}
 	if n == nil {
 		return nil
 	}
 	return n.close(ctx)
+}
+
+// within runs fn and waits for it until ctx ends: a database node that lost its quorum may
+// block in calls that have no deadline of their own, and lited must stop all the same (fn
+// is left to finish, or to end with the process).
+func within(ctx context.Context, fn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("gave up waiting: %w", ctx.Err())
+	}
 }
 
 // Enabled reports whether this lited is a cluster member.

@@ -2,8 +2,8 @@ package cluster
 
 import (
 	"context"
-	"database/sql"
 	"crypto/tls"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,10 +24,10 @@ import (
 // testMember is a Service on its own state dir with a SQLite database, its server key
 // pair, and an HTTPS endpoint serving the accept call (what lited's API does for it).
 type testMember struct {
-	svc   *Service
-	db    *db.DB
-	dir   string
-	https string // HOST:PORT
+	svc    *Service
+	db     *db.DB
+	dir    string
+	https  string // HOST:PORT
 	dbAddr string
 }
 

@@ -24,6 +24,9 @@ const readyTimeout = 60 * time.Second
 type node struct {
 	app *app.App
 	sql *sql.DB
+	log *slog.Logger
+	// dial reaches another node (TLS with the cluster certificate).
+	dial dqclient.DialFunc
 }
 
 // startNode starts the dqlite node kept in dir, listening on address with TLS between nodes
@@ -62,21 +65,31 @@ func startNode(ctx context.Context, dir string, cert tls.Certificate, address st
 		_ = a.Close()
 		return nil, fmt.Errorf("database node on %s: no cluster reached within %s (are the other members up?): %w", address, readyTimeout, err)
 	}
-	db, err := a.Open(rctx, dbName)
+	db, err := openDB(rctx, dir, dbName, dial, log)
 	if err != nil {
 		_ = a.Close()
 		return nil, fmt.Errorf("open the cluster database: %w", err)
 	}
-	return &node{app: a, sql: db}, nil
+	return &node{app: a, sql: db, log: log, dial: dqclient.DialFuncWithTLS(dqclient.DefaultDialFunc, dial)}, nil
 }
 
+// handoverTimeout bounds the handover of this node's roles at shutdown: without a quorum
+// nobody can take them, and the node stops all the same.
+const handoverTimeout = 5 * time.Second
+
 // close hands this node's roles to another one (so the others keep a quorum while lited
-// restarts) and stops it. The database must be closed before.
+// restarts) and stops it, giving up on either when ctx ends. The database must be closed
+// before.
 func (n *node) close(ctx context.Context) error {
-	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	hctx, cancel := context.WithTimeout(ctx, handoverTimeout)
 	defer cancel()
-	_ = n.app.Handover(hctx)
-	return n.app.Close()
+	if err := within(hctx, func() error { return n.app.Handover(hctx) }); err != nil {
+		n.log.Warn("hand over the database roles", "err", err)
+	}
+	if err := within(ctx, n.app.Close); err != nil {
+		return fmt.Errorf("stop the database node: %w", err)
+	}
+	return nil
 }
 
 // remove takes the node at address out of the dqlite cluster.
@@ -101,13 +114,29 @@ func (n *node) remove(ctx context.Context, address string) error {
 	return nil // not (or no longer) a node
 }
 
-// roles returns the dqlite role of each node address (voter, stand-by, spare).
+// roles returns the dqlite role of each node address (voter, stand-by, spare). The leader
+// is the one this node knows of: app.Leader would ask every node in turn, and one that
+// stopped answering would use up ctx first.
 func (n *node) roles(ctx context.Context) (map[string]string, error) {
-	cli, err := n.app.Leader(ctx)
+	local, err := n.app.Client(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer cli.Close()
+	defer local.Close()
+	li, err := local.Leader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if li == nil || li.Address == "" {
+		return nil, fmt.Errorf("no database leader known")
+	}
+	cli := local
+	if li.ID != n.app.ID() {
+		if cli, err = dqclient.New(ctx, li.Address, dqclient.WithDialFunc(n.dial), dqclient.WithLogFunc(dqliteLog(n.log))); err != nil {
+			return nil, err
+		}
+		defer cli.Close()
+	}
 	nodes, err := cli.Cluster(ctx)
 	if err != nil {
 		return nil, err

@@ -43,6 +43,13 @@ const Version = "0.1.0"
 // (a create reverting, an exec's process being killed).
 const opsShutdownTimeout = 10 * time.Second
 
+// clusterCloseTimeout bounds the stop of a cluster member's database node: one that lost
+// its quorum may never finish, and lited exits all the same.
+const clusterCloseTimeout = 10 * time.Second
+
+// dbCloseTimeout bounds closing the database (on dqlite, its connections to the leader).
+const dbCloseTimeout = 5 * time.Second
+
 // Options configure the daemon.
 type Options struct {
 	Dir        string // LITE_DIR
@@ -140,13 +147,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer func() {
 		// After the database (deferred below, so it runs first): the node serves it.
-		cctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		cctx, cancel := context.WithTimeout(context.Background(), clusterCloseTimeout)
 		defer cancel()
 		if err := cl.Close(cctx); err != nil {
 			log.Warn("stop the cluster database node", "err", err)
 		}
 	}()
-	defer database.Close()
+	defer closeDatabase(database, log)
 	store := &images.Store{Dir: filepath.Join(dir, "images"), MaxBytes: o.ImageMaxBytes}
 	if err := store.CleanTemp(); err != nil {
 		return err
@@ -351,5 +358,20 @@ func waitGroup(ctx context.Context, wg *sync.WaitGroup) bool {
 		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// closeDatabase closes the database, giving up after dbCloseTimeout: a cluster member's
+// connection to a leader that is gone must not keep lited from exiting.
+func closeDatabase(d interface{ Close() error }, log *slog.Logger) {
+	done := make(chan error, 1)
+	go func() { done <- d.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			log.Warn("close the database", "err", err)
+		}
+	case <-time.After(dbCloseTimeout):
+		log.Warn("close the database: still closing after the bound; exiting without waiting", "bound", dbCloseTimeout)
 	}
 }

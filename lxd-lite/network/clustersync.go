@@ -75,6 +75,17 @@ func (m *Manager) syncLoop(kick, quit, done chan struct{}) {
 	defer close(done)
 	t := time.NewTicker(syncEvery)
 	defer t.Stop()
+	// A sync in progress ends when lited exits: without a database quorum it would wait
+	// its whole bound, and lited's exit with it.
+	base, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() {
+		select {
+		case <-quit:
+			stop()
+		case <-base.Done():
+		}
+	}()
 	for {
 		select {
 		case <-quit:
@@ -82,7 +93,7 @@ func (m *Manager) syncLoop(kick, quit, done chan struct{}) {
 		case <-kick:
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(base, 30*time.Second)
 		if err := m.Resync(ctx); err != nil {
 			m.o.Log.Warn("sync the cluster networks", "err", err)
 		}

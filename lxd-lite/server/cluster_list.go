@@ -12,8 +12,10 @@ import (
 	"lite/client/api"
 )
 
-// unknownStatus is the status of an instance whose member does not answer.
-const unknownStatus = "Unknown"
+// unknownStatus is the status of an instance whose member does not answer: its state is
+// unknown. LXD says "Error" (status code 400) there, and `lxc list` shows ERROR; lite says
+// the same, so LXD's clients read it as they would from LXD.
+var unknownStatus = api.Error.String()
 
 // location is what api.Instance.Location says for an instance served here.
 func (s *Server) location() string {
@@ -26,7 +28,7 @@ func (s *Server) location() string {
 // listAll returns the instances a list shows: every instance on a single host; in a cluster,
 // this member's own, and unless the request was forwarded, every other member's as that
 // member reports it (asked in parallel, briefly; a member that does not answer has its
-// instances listed from the database with status Unknown).
+// instances listed from the database with status Error, as LXD lists them).
 func (s *Server) listAll(r *http.Request) ([]api.InstanceFull, error) {
 	ctx := r.Context()
 	local := s.localName()

@@ -105,7 +105,7 @@ func TestClusterPlacementByLoad(t *testing.T) {
 }
 
 // A member that is offline: clear errors at once for its instances and as a target, its
-// instances listed as Unknown; the others go on.
+// instances listed with status Error (as LXD: their state is unknown); the others go on.
 func TestClusterOfflineMember(t *testing.T) {
 	envs, ms := newCluster(t, "host1", "host2")
 	h1 := envs["host1"]
@@ -135,7 +135,7 @@ func TestClusterOfflineMember(t *testing.T) {
 		t.Errorf("with host2 offline, y placed on %q", n)
 	}
 	h1.ok("GET", "/1.0/instances?recursion=2", nil, &list)
-	if len(list) != 3 || list[0].Name != "far" || list[0].Status != "Unknown" || list[0].Location != "host2" {
+	if len(list) != 3 || list[0].Name != "far" || list[0].Status != "Error" || list[0].Location != "host2" {
 		t.Errorf("list with host2 offline = %+v", list)
 	}
 	if full, _ := h1.getInstance("near"); full.Location != "host1" {
@@ -150,7 +150,7 @@ func TestClusterOfflineMember(t *testing.T) {
 		t.Errorf("GET on a member that does not answer: %q", msg)
 	}
 	h1.ok("GET", "/1.0/instances?recursion=2", nil, &list)
-	if len(list) != 3 || list[0].Status != "Unknown" {
+	if len(list) != 3 || list[0].Status != "Error" {
 		t.Errorf("list with host2 not answering = %+v", list)
 	}
 }
