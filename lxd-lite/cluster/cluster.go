@@ -101,6 +101,8 @@ func Open(ctx context.Context, dir, sqlitePath string, log *slog.Logger) (*Servi
 	}
 	s.db = d
 	s.become(m, &cert, certPEM, n)
+	// A member restarted beats again at once: without it, it would stay Offline.
+	s.startLoops()
 	log.Info("cluster member", "name", m.Name, "address", m.Address, "database", m.DBAddress)
 	return s, d, nil
 }
