@@ -152,6 +152,11 @@ func (m *Member) Prefix() []string {
 	return []string{"nsenter", "-t", strconv.Itoa(m.holder.Process.Pid), "-n", "-m", "--"}
 }
 
+// Mountinfo is the path of the mountinfo of the member's mount namespace.
+func (m *Member) Mountinfo() string {
+	return fmt.Sprintf("/proc/%d/mountinfo", m.holder.Process.Pid)
+}
+
 // Command is exec.Command of name inside the member's namespaces.
 func (m *Member) Command(name string, args ...string) *exec.Cmd {
 	p := append(m.Prefix(), name)
