@@ -142,7 +142,7 @@ func TestCluster(t *testing.T) {
 	for _, name := range []string{"h1", "h2", "h3"} {
 		eventually(t, 60*time.Second, name+" is a database voter", func() (bool, string) {
 			out, _, _ := h1.Lite("cluster", "show", name)
-			return strings.Contains(out, "voter"), out
+			return strings.Contains(out, "\n  - database\n"), out
 		})
 	}
 	t.Logf("cluster of 3 formed after %s", time.Since(start).Round(time.Second))
@@ -220,11 +220,11 @@ func clusterKillStep(t *testing.T, hosts []*Daemon) {
 	waitMembers(t, h1, 20*time.Second, map[string]string{"h1": "Online", "h2": "Offline", "h3": "Online"})
 	waitMembers(t, h3, 20*time.Second, map[string]string{"h1": "Online", "h2": "Offline", "h3": "Online"})
 	for _, d := range []*Daemon{h1, h3} {
-		if got := status(t, d, "web1"); got != "Unknown" {
-			t.Errorf("web1 while h2 is down: %q, want Unknown", got)
+		if got := status(t, d, "web1"); got != "UNKNOWN" {
+			t.Errorf("web1 while h2 is down: %q, want UNKNOWN", got)
 		}
-		if got := status(t, d, "web2"); got != "Running" {
-			t.Errorf("web2 while h2 is down: %q, want Running", got)
+		if got := status(t, d, "web2"); got != "RUNNING" {
+			t.Errorf("web2 while h2 is down: %q, want RUNNING", got)
 		}
 	}
 	mustLite(t, h3, "exec", "web2", "--", "true")
@@ -241,7 +241,7 @@ func clusterKillStep(t *testing.T, hosts []*Daemon) {
 	}
 	eventually(t, 30*time.Second, "web1 Running after h2 came back", func() (bool, string) {
 		s := status(t, h1, "web1")
-		return s == "Running", s
+		return s == "RUNNING", s
 	})
 	if got := strings.TrimSpace(mustLite(t, h2, "profile", "list", "--format", "csv")); !strings.Contains(got, "made-while-h2-down") {
 		t.Errorf("h2 after restart does not see the profile made while it was down:\n%s", got)

@@ -5,10 +5,9 @@
 // and sees only its own links, nft tables and sockets, as on a machine of its own.
 //
 // Each member is held by a holder process (sleep) that owns a network namespace and a mount
-// namespace. The mount namespace is a slave of the host's, with the namespace's own view of
-// sysfs bound over /sys/class/net and /sys/devices/virtual/net: the bridges and veths lited
-// makes live in its netns and it must find them in /sys. The rest of /sys (cgroups) stays the
-// host's. Mounts lited makes (lxcfs, rootfs overlays) stay inside and go with the namespace,
+// namespace. The mount namespace is a slave of the host's, with a sysfs of the member's
+// netns on /sys: the bridges and veths lited makes live in its netns and it must find them
+// in /sys. The host's mounts below /sys (cgroup trees) are kept. Mounts lited makes (lxcfs, rootfs overlays) stay inside and go with the namespace,
 // so a member restarted under the same Prefix finds them again, as after a reboot-free crash.
 package clusternet
 
@@ -89,14 +88,24 @@ func New(n int) (_ *Net, err error) {
 	return nt, nil
 }
 
-// holderScript runs in the new namespaces: it mounts a sysfs of the new netns and binds its
-// network directories over the host's, says ready and becomes the holder.
+// holderScript runs in the new namespaces: it mounts a sysfs of the new netns on /sys, with
+// the host's mounts below /sys (the cgroup trees) moved over to it, says ready and becomes
+// the holder. A whole fresh sysfs, not binds over /sys/class/net: a container's user
+// namespace may mount sysfs only where a fully visible one is already mounted.
 const holderScript = `set -e
 t=$(mktemp -d /tmp/ltcsys.XXXXXX)
-mount -t sysfs sysfs "$t"
-mount --bind "$t/class/net" /sys/class/net
-mount --bind "$t/devices/virtual/net" /sys/devices/virtual/net
-umount "$t"
+keep=""
+for m in $(findmnt -rn -o TARGET -R /sys | tail -n +2 | sort); do
+	under=0
+	for k in $keep; do case "$m" in "$k"/*) under=1;; esac; done
+	[ $under = 1 ] || keep="$keep $m"
+done
+i=0
+for m in $keep; do i=$((i+1)); mkdir "$t/$i"; mount --rbind "$m" "$t/$i"; done
+umount -l /sys
+mount -t sysfs sysfs /sys
+i=0
+for m in $keep; do i=$((i+1)); mount --move "$t/$i" "$m"; rmdir "$t/$i"; done
 rmdir "$t"
 ip link set lo up
 echo ready
