@@ -293,6 +293,11 @@ func (d *Daemon) stop() error {
 	if err := d.signal(syscall.SIGTERM, 30*time.Second); err == nil {
 		return nil
 	}
+	// Hung: SIGQUIT makes the Go runtime write every goroutine's stack to the log, for the
+	// failure report.
+	if err := d.signal(syscall.SIGQUIT, 5*time.Second); err == nil {
+		return nil
+	}
 	return d.signal(syscall.SIGKILL, 30*time.Second)
 }
 

@@ -73,6 +73,15 @@ func (m *Manager) kickSync() {
 
 func (m *Manager) syncLoop(kick, quit, done chan struct{}) {
 	defer close(done)
+	quitCtx, quitted := context.WithCancel(context.Background())
+	defer quitted()
+	go func() {
+		select {
+		case <-quit:
+			quitted()
+		case <-quitCtx.Done():
+		}
+	}()
 	t := time.NewTicker(syncEvery)
 	defer t.Stop()
 	for {
@@ -82,7 +91,9 @@ func (m *Manager) syncLoop(kick, quit, done chan struct{}) {
 		case <-kick:
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// Ended by quit too: lited's exit must not wait on a database that has no quorum
+		// (a removed or cut-off member's queries block until their timeout).
+		ctx, cancel := context.WithTimeout(quitCtx, 30*time.Second)
 		if err := m.Resync(ctx); err != nil {
 			m.o.Log.Warn("sync the cluster networks", "err", err)
 		}
