@@ -2,21 +2,17 @@ package clusternet
 
 import (
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"lite/test/roottest"
 )
 
 // TestNet (root): two members reach each other over the bridge, see only their own links in
 // /sys, lose each other when one is cut and find each other again; Close leaves nothing.
 func TestNet(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("LITE_REQUIRE_ROOT") != "" {
-			t.Fatal("needs root (network namespaces)")
-		}
-		t.Skip("needs root (network namespaces); set LITE_REQUIRE_ROOT=1 to make this a failure")
-	}
+	roottest.Require(t, "network namespaces, veths and a bridge")
 	nt, err := New(2)
 	if err != nil {
 		t.Fatal(err)
