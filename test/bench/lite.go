@@ -200,6 +200,10 @@ func (l *lite) cleanNet() {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(pidb))); err == nil && pid > 0 {
 			if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), l.dir) {
 				_ = syscall.Kill(pid, syscall.SIGTERM)
+				// Gone before the namespaces it runs in are (a cluster member's).
+				for i := 0; i < 250 && syscall.Kill(pid, 0) == nil; i++ {
+					time.Sleep(20 * time.Millisecond)
+				}
 			}
 		}
 	}
