@@ -156,7 +156,7 @@ func TestCluster(t *testing.T) {
 	}
 	web2On := loc["web2"]
 	if web2On != "h1" && web2On != "h3" {
-		t.Errorf("lite list on h3: web2 on %q, want h1 or h3 (the least loaded members)", web2On)
+		t.Fatalf("lite list on h3: web2 on %q, want h1 or h3 (the least loaded members)", web2On)
 	}
 	for _, d := range hosts {
 		if got := locations(t, d); got["web1"] != "h2" || got["web2"] != web2On {
@@ -189,7 +189,7 @@ func TestCluster(t *testing.T) {
 	}
 
 	clusterKillStep(t, hosts)
-	clusterCutStep(t, nt, hosts)
+	clusterCutStep(t, nt, hosts, web2On)
 	// clusterLabStep(t, hosts) // enable when the lab spread (branch cl-lab) is merged
 
 	// Removal: refused while the member has instances, cluster unchanged; an empty one goes.
@@ -249,8 +249,9 @@ func clusterKillStep(t *testing.T, hosts []*Daemon) {
 }
 
 // clusterCutStep takes h3 off the network (its bridge port down): the others show it
-// Offline; put back, it is Online again by itself.
-func clusterCutStep(t *testing.T, nt *clusternet.Net, hosts []*Daemon) {
+// Offline (and web2 UNKNOWN if h3 has it) and serve the rest; put back, it is Online again by
+// itself.
+func clusterCutStep(t *testing.T, nt *clusternet.Net, hosts []*Daemon, web2On string) {
 	t.Helper()
 	h1, h2 := hosts[0], hosts[1]
 	m3 := nt.Members[2]
@@ -265,6 +266,10 @@ func clusterCutStep(t *testing.T, nt *clusternet.Net, hosts []*Daemon) {
 	}()
 	waitMembers(t, h1, 20*time.Second, map[string]string{"h1": "Online", "h2": "Online", "h3": "Offline"})
 	mustLite(t, h2, "exec", "web1", "--", "true")
+	want := map[string]string{"h1": "RUNNING", "h3": "UNKNOWN"}[web2On]
+	if got := status(t, h1, "web2"); got != want {
+		t.Errorf("web2 (on %s) while h3 is cut off: %q, want %q", web2On, got, want)
+	}
 	if err := m3.Restore(); err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,8 @@ func startLiteCluster(ctx context.Context, cl *cleanups, bin string, n int) (*li
 	// One set of network names: each member is in its own netns, and a cluster has one
 	// set of networks.
 	net, table := "ltb"+suffix()+"c", "lite_bench_"+suffix()+"c"
+	// Every dir first, then the stop: cleanups run last-in first-out, and the stop needs the
+	// dirs (dnsmasq pid files).
 	for _, m := range nt.Members {
 		l := &lite{bin: bin, prefix: m.Prefix(), net: net, table: table}
 		if l.dir, err = os.MkdirTemp("", "lite-bench-"+m.Name+"-"); err != nil {
@@ -52,17 +54,17 @@ func startLiteCluster(ctx context.Context, cl *cleanups, bin string, n int) (*li
 		if err := os.Chmod(l.dir, 0o711); err != nil {
 			return nil, err
 		}
+		c.members = append(c.members, l)
+	}
+	cl.add("stop the cluster's lited", c.stop)
+	for i, l := range c.members {
 		if err := l.StartDaemon(ctx); err != nil {
 			return nil, err
-		}
-		c.members = append(c.members, l)
-		if len(c.members) == 1 {
-			cl.add("stop the cluster's lited", c.stop)
 		}
 		if err := l.waitAPI(ctx); err != nil {
 			return nil, err
 		}
-		if _, err := l.lite(ctx, "config", "set", "core.https_address", m.HTTPSAddress()); err != nil {
+		if _, err := l.lite(ctx, "config", "set", "core.https_address", nt.Members[i].HTTPSAddress()); err != nil {
 			return nil, err
 		}
 	}
@@ -120,6 +122,9 @@ func (c *liteCluster) stop(ctx context.Context) {
 	}
 	var wg sync.WaitGroup
 	for _, l := range c.members {
+		if l.daemon == nil {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
