@@ -137,6 +137,12 @@ type Daemon struct {
 	Net     string   // the daemon's own default network (bridge) name
 	NFT     string   // the daemon's own nftables table
 	Env     []string // extra environment of lited (opt-ins, LITE_STORAGE=dir)
+	// Prefix runs lited, and the harness's own ip, nft and lxc-stop for its cleanup, under a
+	// command that execs them (nsenter into a cluster member's namespaces, see
+	// test/clusternet); empty: on the host.
+	Prefix []string
+	// MountinfoPath is the mountinfo of the daemon's mount namespace ("": the test's own).
+	MountinfoPath string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -152,6 +158,14 @@ func startDaemon(t *testing.T, env ...string) *Daemon {
 		t.Fatal(err)
 	}
 	d.Env = env
+	d.run(t)
+	return d
+}
+
+// run starts a daemon made by newDaemon (and adjusted by the caller: Prefix, Net...);
+// t.Cleanup tears it down and removes its state.
+func (d *Daemon) run(t *testing.T) {
+	t.Helper()
 	t.Cleanup(func() {
 		d.teardown(t.Errorf)
 		if t.Failed() {
@@ -161,7 +175,12 @@ func startDaemon(t *testing.T, env ...string) *Daemon {
 	if err := d.start(); err != nil {
 		t.Fatal(err)
 	}
-	return d
+}
+
+// command is exec.Command of name under the daemon's Prefix.
+func (d *Daemon) command(name string, args ...string) *exec.Cmd {
+	argv := append(append(append([]string{}, d.Prefix...), name), args...)
+	return exec.Command(argv[0], argv[1:]...)
 }
 
 // newDaemon makes a LITE_DIR under /tmp. Not t.TempDir: its parents are 0700 and would stop
@@ -187,7 +206,7 @@ func (d *Daemon) start() error {
 	}
 	defer logf.Close() // The child has its own copy.
 	fmt.Fprintf(logf, "=== test harness: starting lited at %s\n", time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(litedBin)
+	cmd := d.command(litedBin)
 	cmd.Env = append(os.Environ(), "LITE_DIR="+d.Dir, "LITE_BUILD_CACHE="+buildCache)
 	// Its own bridge and table, and no NAT: test containers only reach the host and each other.
 	cmd.Env = append(cmd.Env, "LITE_DEFAULT_NETWORK="+d.Net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+d.NFT)
@@ -272,6 +291,11 @@ func (d *Daemon) Restart(t *testing.T) {
 // stop asks lited to exit with SIGTERM and kills it if it has not after a while.
 func (d *Daemon) stop() error {
 	if err := d.signal(syscall.SIGTERM, 30*time.Second); err == nil {
+		return nil
+	}
+	// Hung: SIGQUIT makes the Go runtime write every goroutine's stack to the log, for the
+	// failure report.
+	if err := d.signal(syscall.SIGQUIT, 5*time.Second); err == nil {
 		return nil
 	}
 	return d.signal(syscall.SIGKILL, 30*time.Second)
@@ -378,7 +402,7 @@ func (d *Daemon) teardown(report func(format string, args ...any)) {
 	for _, msg := range d.cleanNetworks() {
 		report("cleanup: %s", msg)
 	}
-	for _, msg := range forceClean(d.Dir) {
+	for _, msg := range forceClean(d) {
 		report("cleanup: %s", msg)
 	}
 }
@@ -392,9 +416,11 @@ func (d *Daemon) instanceNames() ([]string, error) {
 	return strings.Fields(stdout), nil
 }
 
-// forceClean kills every container still running under dir, unmounts what is mounted below
-// it and removes it. It returns a line for every leftover it had to deal with.
-func forceClean(dir string) []string {
+// forceClean kills every container still running under d.Dir, unmounts what is mounted below
+// it and removes it; lxc-stop and umount run under d.Prefix (the container's socket and the
+// mounts are in the daemon's namespaces). It returns a line for every leftover it dealt with.
+func forceClean(d *Daemon) []string {
+	dir, command := d.Dir, d.command
 	var msgs []string
 	lxcPath := filepath.Join(dir, "containers")
 	entries, _ := os.ReadDir(lxcPath)
@@ -406,14 +432,20 @@ func forceClean(dir string) []string {
 			continue
 		}
 		msgs = append(msgs, fmt.Sprintf("container %s still running after teardown; killed with lxc-stop -k", e.Name()))
-		if out, err := exec.Command("lxc-stop", "-k", "-P", lxcPath, "-n", e.Name()).CombinedOutput(); err != nil {
+		if out, err := command("lxc-stop", "-k", "-P", lxcPath, "-n", e.Name()).CombinedOutput(); err != nil {
 			msgs = append(msgs, fmt.Sprintf("lxc-stop -k %s: %v: %s", e.Name(), err, bytes.TrimSpace(out)))
 		}
 	}
 	// Deepest first, so nested mounts go before their parents.
-	mounts := allMountsUnder(dir)
+	mounts := allMountsUnderIn(d.MountinfoPath, dir)
 	for i := len(mounts) - 1; i >= 0; i-- {
 		msgs = append(msgs, "mount left behind: "+mounts[i])
+		if len(d.Prefix) > 0 {
+			if out, err := command("umount", "-l", mounts[i]).CombinedOutput(); err != nil {
+				msgs = append(msgs, fmt.Sprintf("umount -l %s: %v: %s", mounts[i], err, bytes.TrimSpace(out)))
+			}
+			continue
+		}
 		if err := syscall.Unmount(mounts[i], 0); err != nil {
 			if err := syscall.Unmount(mounts[i], syscall.MNT_DETACH); err != nil {
 				msgs = append(msgs, fmt.Sprintf("unmount %s: %v", mounts[i], err))

@@ -258,9 +258,13 @@ func mountsUnder(dir string) []string {
 }
 
 // allMountsUnder returns every mount point at or below dir, in mountinfo order.
-func allMountsUnder(dir string) []string {
+func allMountsUnder(dir string) []string { return allMountsUnderIn("", dir) }
+
+// allMountsUnderIn is allMountsUnder in the mount namespace of the mountinfo file path
+// ("": the test's own).
+func allMountsUnderIn(path, dir string) []string {
 	var found []string
-	for _, line := range mountinfo() {
+	for _, line := range mountinfoOf(path) {
 		fields := strings.Fields(line)
 		if len(fields) < 5 {
 			continue
@@ -274,8 +278,14 @@ func allMountsUnder(dir string) []string {
 }
 
 // mountinfo returns the lines of /proc/self/mountinfo.
-func mountinfo() []string {
-	f, err := os.Open("/proc/self/mountinfo")
+func mountinfo() []string { return mountinfoOf("") }
+
+// mountinfoOf returns the lines of a mountinfo file ("": /proc/self/mountinfo).
+func mountinfoOf(path string) []string {
+	if path == "" {
+		path = "/proc/self/mountinfo"
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil
 	}

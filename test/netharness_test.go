@@ -63,16 +63,16 @@ func (d *Daemon) cleanNetworks() []string {
 				}
 			}
 		}
-		if linkExists(e.Name()) {
-			if out, err := exec.Command("ip", "link", "del", e.Name()).CombinedOutput(); err != nil {
+		if d.linkExists(e.Name()) {
+			if out, err := d.command("ip", "link", "del", e.Name()).CombinedOutput(); err != nil {
 				msgs = append(msgs, fmt.Sprintf("ip link del %s: %v: %s", e.Name(), err, bytes.TrimSpace(out)))
 			}
 		}
 	}
 	// The inet table holds the forwarding rules, the bridge table of the same name the nic filters.
 	for _, fam := range nftFamilies {
-		if nftTableExists(fam, d.NFT) {
-			if out, err := exec.Command("nft", "delete", "table", fam, d.NFT).CombinedOutput(); err != nil {
+		if d.command("nft", "list", "table", fam, d.NFT).Run() == nil {
+			if out, err := d.command("nft", "delete", "table", fam, d.NFT).CombinedOutput(); err != nil {
 				msgs = append(msgs, fmt.Sprintf("nft delete table %s %s: %v: %s", fam, d.NFT, err, bytes.TrimSpace(out)))
 			}
 		}
@@ -88,6 +88,14 @@ func waitGone(pid int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// linkExists reports whether the link is in the daemon's network namespace.
+func (d *Daemon) linkExists(name string) bool {
+	if len(d.Prefix) == 0 {
+		return linkExists(name)
+	}
+	return d.command("ip", "link", "show", "dev", name).Run() == nil
 }
 
 func linkExists(name string) bool {

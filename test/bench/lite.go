@@ -21,6 +21,9 @@ type lite struct {
 	net, table    string
 	sysctlChanges []string
 	pprof         string // lited --pprof ADDR ("" = off)
+	// prefix runs lited (and the cleanup's ip and nft) in a cluster member's namespaces
+	// (test/clusternet); empty on the host.
+	prefix []string
 }
 
 // image is what lite prepared and the others reuse: the LXD unified tarball and the rootfs
@@ -100,7 +103,8 @@ func (l *lite) StartDaemon(context.Context) error {
 	if l.pprof != "" {
 		args = []string{"--pprof", l.pprof}
 	}
-	d := exec.Command(filepath.Join(l.bin, "lited"), args...)
+	argv := append(append(append([]string{}, l.prefix...), filepath.Join(l.bin, "lited")), args...)
+	d := exec.Command(argv[0], argv[1:]...)
 	d.Env = append(os.Environ(), "LITE_DIR="+l.dir, "LITE_DEFAULT_NETWORK="+l.net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+l.table)
 	d.Stdout, d.Stderr = log, log
 	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -186,17 +190,27 @@ func (l *lite) stop(ctx context.Context) {
 		_, _ = l.lite(ctx, "delete", "--force", name)
 	}
 	_ = stopProc(ctx, l.daemon, "lited")
+	l.cleanNet()
+}
+
+// cleanNet removes, once lited is stopped, its default network's dnsmasq, bridge and nft
+// table.
+func (l *lite) cleanNet() {
 	if pidb, err := os.ReadFile(filepath.Join(l.dir, "networks", l.net, "dnsmasq.pid")); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(pidb))); err == nil && pid > 0 {
 			if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), l.dir) {
 				_ = syscall.Kill(pid, syscall.SIGTERM)
+				// Gone before the namespaces it runs in are (a cluster member's).
+				for i := 0; i < 250 && syscall.Kill(pid, 0) == nil; i++ {
+					time.Sleep(20 * time.Millisecond)
+				}
 			}
 		}
 	}
-	_ = exec.Command("ip", "link", "del", l.net).Run()
+	_ = l.command("ip", "link", "del", l.net).Run()
 	// Its nat/forward rules (inet) and its nic filters (bridge) share the table's name.
 	for _, family := range []string{"inet", "bridge"} {
-		_ = exec.Command("nft", "delete", "table", family, l.table).Run()
+		_ = l.command("nft", "delete", "table", family, l.table).Run()
 	}
 }
 
@@ -233,6 +247,12 @@ func (l *lite) prepareImage(ctx context.Context) (image, error) {
 		return image{}, fmt.Errorf("no shifted layer under %s/layers", base)
 	}
 	return img, nil
+}
+
+// command is exec.Command under l.prefix.
+func (l *lite) command(name string, args ...string) *exec.Cmd {
+	argv := append(append(append([]string{}, l.prefix...), name), args...)
+	return exec.Command(argv[0], argv[1:]...)
 }
 
 func (l *lite) lite(ctx context.Context, args ...string) (string, error) {

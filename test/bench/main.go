@@ -5,6 +5,9 @@
 //	go run ./test/bench [-only lite,lxd,floor] [-rows launch,ipv4,...] [-n 5] [-fast 20]
 //	    [-burst 30] [-burst-reps 3] [-restart 200] [-density 20] [-lxd-density]
 //
+// Row "cluster" also measures launch, exec and list on lite as a three-member cluster on this
+// host (cluster.go: members in network namespaces), with -list containers per member.
+//
 // Everything it makes (its lited and LITE_DIR, LXD's daemon, state dir, pools, loop file and
 // bridge, the floor's containers, bridge and dnsmasq) is removed at the end, also on failure
 // or Ctrl-C. Files: lite.go, lxd.go and floor.go are the three systems, rows.go the
@@ -96,7 +99,7 @@ type options struct {
 }
 
 var allRows = []string{"launch", "ipv4", "exec", "list", "stop", "copy", "copy-remote", "disk", "rss", "monitor",
-	"delete-force", "burst", "restart", "density"}
+	"delete-force", "burst", "restart", "density", "cluster"}
 
 func parseSet(s string, valid []string, what string) (map[string]bool, error) {
 	m := map[string]bool{}
@@ -221,6 +224,11 @@ func (r *run) all(ctx context.Context) error {
 			if err := r.measureRemoteCopyLite(ctx, l); err != nil {
 				r.report.note("lite", fmt.Errorf("copy between two daemons: %w", err))
 			}
+		}
+	}
+	if r.opts.only["lite"] && r.opts.rows["cluster"] && ctx.Err() == nil {
+		if err := r.measureCluster(ctx, l.bin); err != nil {
+			r.report.note(clusterSystem, err)
 		}
 	}
 	if r.opts.only["floor"] && ctx.Err() == nil {

@@ -28,7 +28,7 @@ var rowDefs = []rowDef{
 	{"ipv4", "launch -> IPv4 shown in list", "s", 0.6, false},
 	{"burst", "N launched at once -> all N systemd running", "s", 8, false},
 	{"exec", "exec NAME -- true, CLI round trip", "ms", 10, false},
-	{"list", "list, 25 running", "ms", 20, false},
+	{"list", "list, 25 running (cluster: 25 per member)", "ms", 20, false},
 	{"stop", "stop (clean systemd shutdown)", "s", 1.0, false},
 	{"delete-force", "delete --force of a running container", "s", 0.5, false},
 	{"restart", "daemon restart with N running: start -> API ready, all adopted", "s", 2, false},
@@ -44,7 +44,7 @@ var rowDefs = []rowDef{
 	{"density-mem", "host memory per idle container at the density reached", "MiB", 12, false},
 }
 
-var systems = []string{"lite", "lxd-dir", "lxd-btrfs", "floor"}
+var systems = []string{"lite", clusterSystem, "lxd-dir", "lxd-btrfs", "floor"}
 
 // Result is one row measured on one system.
 type Result struct {
@@ -219,7 +219,7 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "\nlite vs LXD 5.0 vs raw liblxc floor — median [min-max] n=reps; image %s\n", r.image)
 	fmt.Fprintf(w, "host load average at start %s, at end %s (shared 2-core host: figures move with it)\n\n", r.load[0], r.load[len(r.load)-1])
 	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "metric\tunit\t"+strings.Join(systems, "\t")+"\tlite/lxd-dir\tlite/lxd-btrfs\tlite/floor\tlite goal\t")
+	fmt.Fprintln(tw, "metric\tunit\t"+strings.Join(systems, "\t")+"\tlite/lxd-dir\tlite/lxd-btrfs\tlite/floor\tcluster3/lite\tlite goal\t")
 	for _, d := range rowDefs {
 		byS := r.results[d.key]
 		if byS == nil {
@@ -237,7 +237,7 @@ func (r *report) print(w io.Writer) {
 			}
 			goal = fmt.Sprintf("%s %s %s", op, num(d.goal), verdict(d, byS["lite"]))
 		}
-		cells = append(cells, ratio(byS["lite"], byS["lxd-dir"]), ratio(byS["lite"], byS["lxd-btrfs"]), ratio(byS["lite"], byS["floor"]), goal)
+		cells = append(cells, ratio(byS["lite"], byS["lxd-dir"]), ratio(byS["lite"], byS["lxd-btrfs"]), ratio(byS["lite"], byS["floor"]), ratio(byS[clusterSystem], byS["lite"]), goal)
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
 	_ = tw.Flush()
