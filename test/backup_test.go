@@ -134,7 +134,9 @@ func TestBackupHostileImport(t *testing.T) {
 	thinIndex := func(base, config string) string {
 		return "name: bk-evil\nbase_image: " + base + "\ninstance:\n  architecture: x86_64\n  config: {volatile.base_image: " + config + "}\n  devices: {}\n  profiles: [default]\n"
 	}
-	layer := func(entries ...string) string { return string(tarOf(t, true, append([]string{"rootfs/", ""}, entries...)...)) }
+	layer := func(entries ...string) string {
+		return string(tarOf(t, true, append([]string{"rootfs/", ""}, entries...)...))
+	}
 	absent := strings.Repeat("f", 64)
 	cases["layers on a missing image"] = tarOf(t, false, "index.yaml", thinIndex(absent, absent), "instance.tar.gz", layer())
 	cases["layers on another image"] = tarOf(t, false, "index.yaml", thinIndex(img.Target, absent), "instance.tar.gz", layer())
