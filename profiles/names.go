@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"fmt"
+	"regexp"
 
 	"lite/client/api"
 )
@@ -51,3 +52,14 @@ func ValidateProfileName(name string) error {
 	}
 	return nil
 }
+
+// ValidateMemberName applies the rule for a cluster member's name: a host name label of
+// lowercase letters, digits and dashes (1-63), not starting or ending with a dash.
+func ValidateMemberName(name string) error {
+	if !memberNameRe.MatchString(name) {
+		return fmt.Errorf("member name %q: use 1-63 lowercase letters, digits and dashes, not starting or ending with a dash: %w", name, api.ErrInvalid)
+	}
+	return nil
+}
+
+var memberNameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)

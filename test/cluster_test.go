@@ -1,9 +1,11 @@
 package test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -190,7 +192,7 @@ func TestCluster(t *testing.T) {
 
 	clusterKillStep(t, hosts)
 	clusterCutStep(t, nt, hosts, web2On)
-	// clusterLabStep(t, hosts) // enable when the lab spread (branch cl-lab) is merged
+	clusterLabStep(t, hosts)
 
 	// Removal: refused while the member has instances, cluster unchanged; an empty one goes.
 	_, stderr, code := h1.Lite("cluster", "remove", "h2")
@@ -281,13 +283,18 @@ func clusterCutStep(t *testing.T, nt *clusternet.Net, hosts []*Daemon, web2On st
 	}
 }
 
-// clusterLabStep (to enable once the lab spread of branch cl-lab is merged: uncomment its
-// call in TestCluster): a lab of three nodes brought up from h1 has its nodes spread over
-// the members, one pinned by `target:`; the lab's checks (pings by name between nodes on
-// different members) pass; lab down removes the nodes and the network everywhere.
+// clusterLabStep: a lab brought up from h1 has its nodes spread over the members: n1 pinned
+// by target: to h3, n2 and n3 (linked by a veth pair, so on one member) where the load puts
+// them, n3 made after n1 (depends_on across members). Checks by name cross the members and
+// the link; status says where each node runs; a reset restores every node on its member;
+// lab down removes the nodes and the network everywhere.
 func clusterLabStep(t *testing.T, hosts []*Daemon) {
 	t.Helper()
+	began := time.Now()
 	h1 := hosts[0]
+	for _, d := range hosts {
+		t.Cleanup(func() { dropHostsBlock(t, d.Dir) })
+	}
 	subnet := labSubnets(t, 1)[0]
 	trackNetwork("spread-lan")
 	path := filepath.Join(t.TempDir(), "lab.yaml")
@@ -299,7 +306,10 @@ networks:
 nodes:
   n1: {target: h3, nics: {eth0: {network: lan, ipv4: %[1]s11}}}
   n2: {nics: {eth0: {network: lan, ipv4: %[1]s12}}}
-  n3: {nics: {eth0: {network: lan, ipv4: %[1]s13}}}
+  n3: {nics: {eth0: {network: lan, ipv4: %[1]s13}}, depends_on: [n1], run: ["echo made > /root/mark"]}
+links:
+  - endpoints: [n2:eth1, n3:eth1]
+    ipv4: [10.0.23.1/30, 10.0.23.2/30]
 checks:
   - {from: n1, ping: n2}
   - {from: n2, ping: n3}
@@ -308,26 +318,73 @@ checks:
 	if err := os.WriteFile(path, []byte(lab), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mustLite(t, h1, "lab", "up", "-f", path)
+	// A target that is not a member fails the request itself, with nothing made.
+	bad := filepath.Join(t.TempDir(), "lab.yaml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(lab, "target: h3", "target: h9", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := h1.Lite("lab", "up", "-f", bad)
+	oneLineError(t, "lab up with a target that is not a member", stderr, code, `target h9.*not an online member`)
+	if insts, nets := labObjects(t, h1, "spread"); len(insts)+len(nets) > 0 {
+		t.Fatalf("a refused lab up left %v %v", insts, nets)
+	}
+
+	diff := mustLite(t, h1, "lab", "diff", "-f", path)
+	if !regexp.MustCompile(`n1 .* on h3\)`).MatchString(diff) {
+		t.Errorf("lab diff does not say n1 goes on h3:\n%s", diff)
+	}
+	up := mustLite(t, h1, "lab", "up", "-f", path)
+	t.Logf("lab diff:\n%s\nlab up:\n%s", diff, up)
 	insts, _ := labObjects(t, h1, "spread")
 	loc := locations(t, hosts[1])
-	on := map[string]bool{}
-	for _, name := range insts {
-		on[loc[name]] = true
-		if strings.HasSuffix(name, "n1") && loc[name] != "h3" {
-			t.Errorf("lab node %s (target: h3) on %q", name, loc[name])
+	if len(insts) != 3 || loc["n1"] != "h3" || loc["n2"] == "" || loc["n2"] != loc["n3"] || loc["n2"] == "h3" {
+		t.Errorf("lab nodes %v on members %v: want n1 on h3 (target), n2 and n3 (linked) together on another member", insts, loc)
+	}
+	var st struct {
+		Nodes []struct {
+			Name, Status, Location string
+			Provisioned            bool
 		}
 	}
-	if len(insts) != 3 || len(on) < 2 {
-		t.Errorf("lab nodes %v on members %v: want 3 nodes on at least 2 members", insts, loc)
+	out := mustLite(t, hosts[1], "lab", "status", "spread", "--format", "json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st.Nodes) != 3 {
+		t.Fatalf("lab status via h2: %v\n%s", err, out)
+	}
+	for _, n := range st.Nodes {
+		if n.Status != "Running" || !n.Provisioned || n.Location != loc[n.Name] {
+			t.Errorf("lab status via h2: node %+v, want Running, provisioned, on %s", n, loc[n.Name])
+		}
+	}
+	if table := mustLite(t, hosts[1], "lab", "status", "spread"); !strings.Contains(table, "LOCATION") {
+		t.Errorf("lab status of a lab in a cluster has no LOCATION column:\n%s", table)
 	}
 	mustLite(t, h1, "lab", "check", "-f", path)
+	mustLite(t, h1, "exec", "n2", "--", "ping", "-c1", "-W2", "10.0.23.2")
+
+	// Reset: every node back to its provisioned snapshot, on its own member.
+	mustLite(t, h1, "exec", "n3", "--", "rm", "/root/mark")
+	mustLite(t, h1, "exec", "n1", "--", "touch", "/root/after")
+	mustLite(t, hosts[2], "lab", "reset", "spread")
+	if got := mustLite(t, h1, "exec", "n3", "--", "cat", "/root/mark"); got != "made\n" {
+		t.Errorf("after lab reset, n3's /root/mark reads %q", got)
+	}
+	if _, _, code := h1.Lite("exec", "n1", "--", "test", "-e", "/root/after"); code == 0 {
+		t.Errorf("after lab reset, n1 (on h3) still has /root/after")
+	}
+	mustLite(t, h1, "exec", "n2", "--", "ping", "-c1", "-W2", "10.0.23.2")
+
 	mustLite(t, h1, "lab", "down", "spread")
 	for _, d := range hosts {
 		if insts, nets := labObjects(t, d, "spread"); len(insts)+len(nets) > 0 {
 			t.Errorf("after lab down, %s still has %v %v", d.Dir, insts, nets)
 		}
+		// Each member removes its bridge at its next network sync.
+		eventually(t, 30*time.Second, "bridge spread-lan gone from member "+d.Dir, func() (bool, string) {
+			_, err := os.Stat(filepath.Join(d.Dir, "networks", "spread-lan"))
+			return !d.linkExists("spread-lan") && os.IsNotExist(err), ""
+		})
 	}
+	t.Logf("lab step took %s", time.Since(began).Round(time.Second))
 }
 
 // writeTemp writes content to a new file in a temp dir of the test and returns its path.

@@ -3,6 +3,7 @@ package test
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -63,9 +64,13 @@ func (d *Daemon) cleanNetworks() []string {
 				}
 			}
 		}
-		if d.linkExists(e.Name()) {
-			if out, err := d.command("ip", "link", "del", e.Name()).CombinedOutput(); err != nil {
-				msgs = append(msgs, fmt.Sprintf("ip link del %s: %v: %s", e.Name(), err, bytes.TrimSpace(out)))
+		// A cluster network's VXLAN tunnel outlives its bridge (deleting a bridge only frees
+		// its ports): it goes too.
+		for _, link := range []string{e.Name(), tunnelName(e.Name())} {
+			if d.linkExists(link) {
+				if out, err := d.command("ip", "link", "del", link).CombinedOutput(); err != nil {
+					msgs = append(msgs, fmt.Sprintf("ip link del %s: %v: %s", link, err, bytes.TrimSpace(out)))
+				}
 			}
 		}
 	}
@@ -119,6 +124,9 @@ func networkLeftovers() []string {
 		if linkExists(n) {
 			left = append(left, "bridge still exists: "+n)
 		}
+		if linkExists(tunnelName(n)) {
+			left = append(left, "VXLAN tunnel of "+n+" still exists: "+tunnelName(n))
+		}
 	}
 	for _, t := range suiteTabls {
 		for _, fam := range nftFamilies {
@@ -128,4 +136,11 @@ func networkLeftovers() []string {
 		}
 	}
 	return left
+}
+
+// tunnelName is lited's name for the VXLAN device of a cluster network's bridge
+// (network.TunnelName): "ltvx" and the first 4 bytes of the name's SHA-256, in hex.
+func tunnelName(bridge string) string {
+	sum := sha256.Sum256([]byte(bridge))
+	return "ltvx" + hex.EncodeToString(sum[:4])
 }

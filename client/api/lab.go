@@ -22,6 +22,18 @@ type LabsPost struct {
 	Recreate []string `json:"recreate" yaml:"recreate"`
 	// DryRun computes the plan (lite lab diff) without changing anything.
 	DryRun bool `json:"dry_run" yaml:"dry_run"`
+	// Share is set only by the cluster member that coordinates an up, in the request it
+	// sends another member: that member's part of the work.
+	Share *LabShare `json:"share,omitempty" yaml:"share,omitempty"`
+}
+
+// LabShare is one member's part of a lab up in a cluster: the coordinator has placed Nodes on
+// that member and sends them in dependency order, so the member makes exactly these (their
+// dependencies are done). Housekeeping applies the updates and deletions of the lab's nodes
+// that already live on the member.
+type LabShare struct {
+	Nodes        []string `json:"nodes" yaml:"nodes"`
+	Housekeeping bool     `json:"housekeeping" yaml:"housekeeping"`
 }
 
 // Lab is a lab as lited knows it.
@@ -41,8 +53,10 @@ type LabNode struct {
 	Addresses   map[string]string `json:"addresses" yaml:"addresses"`
 	Provisioned bool              `json:"provisioned" yaml:"provisioned"`
 	// Error is why provisioning failed: the command, its exit code and its last lines.
-	Error       string `json:"error" yaml:"error"`
-	CPUUsageNs  int64  `json:"cpu_usage_ns" yaml:"cpu_usage_ns"`
+	Error      string `json:"error" yaml:"error"`
+	CPUUsageNs int64  `json:"cpu_usage_ns" yaml:"cpu_usage_ns"`
+	// Location is the cluster member the node lives on ("" on a single host).
+	Location    string `json:"location,omitempty" yaml:"location,omitempty"`
 	MemoryUsage int64  `json:"memory_usage" yaml:"memory_usage"`
 }
 

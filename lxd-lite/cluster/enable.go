@@ -8,24 +8,17 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 
 	"golang.org/x/sys/unix"
 
 	"lite/client/api"
 	"lite/db"
+	"lite/profiles"
 )
 
-// memberName is what a member may be called: a host name label.
-var memberName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
-func checkName(name string) error {
-	if !memberName.MatchString(name) {
-		return fmt.Errorf("member name %q: use 1-63 lowercase letters, digits and dashes, not starting or ending with a dash: %w", name, api.ErrInvalid)
-	}
-	return nil
-}
+// checkName is what a member may be called: a host name label.
+func checkName(name string) error { return profiles.ValidateMemberName(name) }
 
 // EnableOptions say how this lited becomes the first member.
 type EnableOptions struct {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"lite/client/api"
@@ -56,4 +57,21 @@ func (s *Service) dbRoles(ctx context.Context) map[string]string {
 		return nil
 	}
 	return roles
+}
+
+// ByLoad orders members for placement: fewest instances first, then local, then by name, so
+// placement is deterministic.
+func ByLoad(count map[string]int, local string) func(a, b string) int {
+	return func(a, b string) int {
+		if d := count[a] - count[b]; d != 0 {
+			return d
+		}
+		switch local {
+		case a:
+			return -1
+		case b:
+			return 1
+		}
+		return strings.Compare(a, b)
+	}
 }

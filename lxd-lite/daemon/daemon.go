@@ -229,7 +229,7 @@ func Run(ctx context.Context, o Options) error {
 		Instances: mgr, Snapshots: svc.Snapshots, Backups: svc.Backups, Profiles: svc.Profiles, Metadata: svc.Metadata, Files: svc.Files,
 		Networks: nets, Images: imgs, Settings: &settings.Service{DB: database, Member: cl}, Ops: ops, Hub: hub, Log: log,
 		Info: serverInfo(pool.Driver), Cluster: cl, Route: cl, Placement: database,
-		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: svc.Snapshots, Images: imgs, Log: log,
+		Labs: &lab.Service{DB: database, Instances: mgr, Networks: nets, Runtime: rt, Snap: svc.Snapshots, Images: imgs, Log: log, Member: cl.LocalName,
 			Hosts: &lab.HostsFile{Path: hostsFile(o.HostsFile), Marker: dir}},
 	}
 	httpsLn, err := startHTTPS(ctx, dir, o.HTTPS, srv, log)

@@ -23,10 +23,52 @@ func (s *Service) Up(ctx context.Context, l *labfile.Lab, req api.LabsPost, prog
 	if err != nil {
 		return err
 	}
+	share := req.Share
+	here, err := s.here(ctx)
+	if err != nil {
+		return err
+	}
+	if share == nil || share.Housekeeping {
+		if err := s.applyUpdates(ctx, l, plan, here, progress); err != nil {
+			return err
+		}
+	}
+	if share == nil {
+		if err := s.Prepare(ctx, l, req, plan); err != nil {
+			return err
+		}
+	} else if err := s.syncNetworks(ctx); err != nil {
+		return fmt.Errorf("lab %s: bring this member's bridges in line with the cluster: %w", l.Name, err)
+	}
+	if share == nil || share.Housekeeping {
+		for _, c := range plan.Changes {
+			if c.Action == "delete" && c.Kind == "node" && here(c.Name) {
+				progress(c.Name, "deleting (not in the lab file)")
+				if err := s.removeNode(ctx, l.Name, c.Name); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	var nodes []labfile.Node
+	if share == nil {
+		nodes, err = selectNodes(l, req.Only)
+	} else {
+		nodes, err = shareNodes(l, share.Nodes)
+	}
+	if err != nil || len(nodes) == 0 {
+		return err
+	}
+	return s.provisionAll(ctx, l, nodes, plan, req, progress)
+}
+
+// applyUpdates applies the plan's updates of nodes that live here (a node's instance is only
+// ever changed by its member).
+func (s *Service) applyUpdates(ctx context.Context, l *labfile.Lab, plan api.LabPlan, here func(string) bool, progress Progress) error {
 	prev := s.previous(ctx, l.Name)
 	for _, c := range plan.Changes {
 		switch {
-		case c.Kind != "node":
+		case c.Kind != "node" || !here(c.Name):
 		case c.Action == "update":
 			progress(c.Name, "updating "+c.Detail)
 			if err := s.updateNode(ctx, prev, *l.Node(c.Name)); err != nil {
@@ -36,28 +78,19 @@ func (s *Service) Up(ctx context.Context, l *labfile.Lab, req api.LabsPost, prog
 			progress(c.Name, "not applied: "+c.Detail)
 		}
 	}
-	// The definition is stored first, so a crash part-way leaves a lab that down can find and
-	// the next up finishes.
+	return nil
+}
+
+// Prepare records the lab's definition and makes its missing networks: the part of an up
+// done once, before any node (in a cluster, by the member that coordinates). The definition
+// is stored first, so a crash part-way leaves a lab that down can find and the next up
+// finishes.
+func (s *Service) Prepare(ctx context.Context, l *labfile.Lab, req api.LabsPost, plan api.LabPlan) error {
 	if err := s.DB.PutLab(ctx, db.Lab{Name: l.Name, Source: req.Source, Filename: req.Filename,
 		Files: req.Files, SSHKeys: req.DefaultSSHKeys}); err != nil {
 		return err
 	}
-	if err := s.ensureNetworks(ctx, l, plan); err != nil {
-		return err
-	}
-	for _, c := range plan.Changes {
-		if c.Action == "delete" && c.Kind == "node" {
-			progress(c.Name, "deleting (not in the lab file)")
-			if err := s.removeNode(ctx, l.Name, c.Name); err != nil {
-				return err
-			}
-		}
-	}
-	nodes, err := selectNodes(l, req.Only)
-	if err != nil {
-		return err
-	}
-	return s.provisionAll(ctx, l, nodes, plan, req, progress)
+	return s.ensureNetworks(ctx, l, plan)
 }
 
 // selectNodes returns the nodes --only names, with every node they depend on.
@@ -129,9 +162,14 @@ func (s *Service) provisionAll(ctx context.Context, l *labfile.Lab, nodes []labf
 	wg.Wait()
 	var all []error
 	failed := map[string]bool{}
+	here, err := s.here(ctx)
+	if err != nil {
+		return err
+	}
 	for _, n := range l.Nodes {
-		if _, ok := done[n.Name]; !ok && len(req.Only) > 0 {
-			failed[n.Name] = s.pidOf(ctx, n.Name) == 0 // not part of this up: linked only if running
+		if _, ok := done[n.Name]; !ok {
+			// Not part of this up: linked only if it runs here.
+			failed[n.Name] = !here(n.Name) || s.pidOf(ctx, n.Name) == 0
 		}
 	}
 	for _, n := range nodes {

@@ -147,7 +147,7 @@ func (s *Service) syncHosts(ctx context.Context) error {
 				l.Networks[i].IPv4 = got
 			}
 		}
-		live, err := s.Get(ctx, rec.Name)
+		live, err := s.Get(ctx, rec.Name, nil)
 		if err != nil {
 			s.Log.Warn("host names: skip a lab whose state cannot be read", "lab", rec.Name, "err", err)
 			continue

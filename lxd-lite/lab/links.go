@@ -51,7 +51,17 @@ func (s *Service) linkState(ctx context.Context, lk labfile.Link) (bool, error) 
 
 // planLinks adds each link to the plan: kept when both ends exist, else made.
 func (s *Service) planLinks(ctx context.Context, l *labfile.Lab, add func(action, kind, name, detail string)) error {
+	away, err := s.awayLinks(ctx, l)
+	if err != nil {
+		return err
+	}
 	for _, lk := range l.Links {
+		if m := away[LinkName(lk)]; m != "" {
+			// Its namespaces are on another member: that one checks it when it makes its
+			// share of the up, and re-makes it whenever one of its nodes starts.
+			add("keep", "link", LinkName(lk), "on member "+m)
+			continue
+		}
 		ok, err := s.linkState(ctx, lk)
 		if err != nil {
 			return err
@@ -63,6 +73,26 @@ func (s *Service) planLinks(ctx context.Context, l *labfile.Lab, add func(action
 		}
 	}
 	return nil
+}
+
+// awayLinks maps each link whose nodes both live on another cluster member to that member.
+func (s *Service) awayLinks(ctx context.Context, l *labfile.Lab) (map[string]string, error) {
+	out := map[string]string{}
+	local := s.local()
+	if local == "" || len(l.Links) == 0 {
+		return out, nil
+	}
+	nodes, err := s.DB.InstanceNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, lk := range l.Links {
+		a, b := nodes[lk.Ends[0].Node], nodes[lk.Ends[1].Node]
+		if a != "" && a == b && a != local {
+			out[LinkName(lk)] = a
+		}
+	}
+	return out, nil
 }
 
 // ensureLinks makes the links whose two nodes are up, and applies their impairment. A node

@@ -60,6 +60,8 @@ type Service struct {
 	RestoreParallel int
 	// ReadyTimeout bounds the wait for one node's readiness (default 3 minutes).
 	ReadyTimeout time.Duration
+	// Member is this cluster member's name ("" or nil: a single host).
+	Member func() string
 
 	busy map[string]bool
 }

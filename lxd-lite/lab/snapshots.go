@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,9 +30,14 @@ func (s *Service) stored(ctx context.Context, name string) (*labfile.Lab, error)
 }
 
 // SnapshotLab freezes every running node, snapshots each, and thaws them all, so the
-// snapshots show the lab at one point in time.
+// snapshots show the lab at one point in time. In a cluster it does so for the nodes on this
+// member (the coordinator asks every member that holds nodes of the lab).
 func (s *Service) SnapshotLab(ctx context.Context, name, snap string) error {
 	l, err := s.stored(ctx, name)
+	if err != nil {
+		return err
+	}
+	nodes, err := s.localNodes(ctx, l.Nodes)
 	if err != nil {
 		return err
 	}
@@ -44,7 +50,7 @@ func (s *Service) SnapshotLab(ctx context.Context, name, snap string) error {
 			}
 		}
 	}()
-	for _, n := range l.Nodes {
+	for _, n := range nodes {
 		if fz == nil || s.pidOf(ctx, n.Name) == 0 {
 			continue
 		}
@@ -53,7 +59,7 @@ func (s *Service) SnapshotLab(ctx context.Context, name, snap string) error {
 		}
 		frozen = append(frozen, n.Name)
 	}
-	for _, n := range l.Nodes {
+	for _, n := range nodes {
 		if _, err := s.Snap.Snapshot(ctx, n.Name, api.InstanceSnapshotsPost{Name: snap}); err != nil {
 			return fmt.Errorf("lab %s: snapshot %s: %w", name, n.Name, err)
 		}
@@ -63,9 +69,14 @@ func (s *Service) SnapshotLab(ctx context.Context, name, snap string) error {
 
 // RestoreLab restores every node to snap, a bounded number at a time (a node's boot is CPU
 // work: more at once only makes each slower), waits until each is ready again and re-makes
-// the links (a restore restarts the nodes, and their links go with them).
+// the links (a restore restarts the nodes, and their links go with them). In a cluster it
+// restores the nodes on this member.
 func (s *Service) RestoreLab(ctx context.Context, name, snap string, progress Progress) error {
 	l, err := s.stored(ctx, name)
+	if err != nil {
+		return err
+	}
+	nodes, err := s.localNodes(ctx, l.Nodes)
 	if err != nil {
 		return err
 	}
@@ -73,7 +84,10 @@ func (s *Service) RestoreLab(ctx context.Context, name, snap string, progress Pr
 	var mu sync.Mutex
 	var errs []error
 	failed := map[string]bool{}
-	s.eachNode(ctx, l.Nodes, s.restoreParallel(), func(n labfile.Node) {
+	for _, n := range l.Nodes {
+		failed[n.Name] = !slices.ContainsFunc(nodes, func(m labfile.Node) bool { return m.Name == n.Name })
+	}
+	s.eachNode(ctx, nodes, s.restoreParallel(), func(n labfile.Node) {
 		progress(n.Name, "restoring "+snap)
 		err := s.restoreNode(ctx, l, n, snap)
 		mu.Lock()
@@ -94,7 +108,7 @@ func (s *Service) RestoreLab(ctx context.Context, name, snap string, progress Pr
 	if err := s.syncHosts(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	s.logger().Info("lab restored", "lab", name, "snapshot", snap, "nodes", len(l.Nodes),
+	s.logger().Info("lab restored", "lab", name, "snapshot", snap, "nodes", len(nodes),
 		"nodes_ready", nodesDone.Sub(began), "links", linksDone.Sub(nodesDone),
 		"hosts", time.Since(linksDone), "total", time.Since(began))
 	return errors.Join(errs...)

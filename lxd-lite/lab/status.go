@@ -5,32 +5,43 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"lite/client/api"
 	"lite/db"
 	labfile "lite/profiles/lab"
 )
 
-// Get returns a lab with the live state of its nodes.
-func (s *Service) Get(ctx context.Context, name string) (api.Lab, error) {
+// InstanceLister lists instances with their live state for a lab's status: in a cluster, every
+// member's as that member reports it.
+type InstanceLister func(ctx context.Context) ([]api.InstanceFull, error)
+
+// Get returns a lab with the live state of its nodes (nil list: this member's view).
+func (s *Service) Get(ctx context.Context, name string, list InstanceLister) (api.Lab, error) {
 	rec, err := s.DB.GetLab(ctx, name)
 	if err != nil {
 		return api.Lab{}, err
 	}
-	insts, err := s.Instances.List(ctx)
+	if list == nil {
+		list = s.Instances.List
+	}
+	insts, err := list(ctx)
 	if err != nil {
 		return api.Lab{}, err
 	}
 	return s.render(ctx, rec, insts)
 }
 
-// List returns every lab.
-func (s *Service) List(ctx context.Context) ([]api.Lab, error) {
+// List returns every lab (nil list: this member's view of the instances).
+func (s *Service) List(ctx context.Context, list InstanceLister) ([]api.Lab, error) {
 	recs, err := s.DB.ListLabs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	insts, err := s.Instances.List(ctx)
+	if list == nil {
+		list = s.Instances.List
+	}
+	insts, err := list(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +86,9 @@ func (s *Service) render(ctx context.Context, rec db.Lab, insts []api.InstanceFu
 		}
 		if i, ok := byName[n.Name]; ok {
 			node.Status = i.Status
+			if i.Location != "none" {
+				node.Location = i.Location
+			}
 			if i.State != nil {
 				node.CPUUsageNs, node.MemoryUsage = i.State.CPU.Usage, i.State.Memory.Usage
 				for iface, st := range i.State.Network {
@@ -96,27 +110,46 @@ func (s *Service) render(ctx context.Context, rec db.Lab, insts []api.InstanceFu
 }
 
 // Down removes every instance and network that carries the lab's label, then the lab's
-// record. It touches nothing else, and it works on a lab that an up left half done.
-func (s *Service) Down(ctx context.Context, name string, progress Progress) error {
+// record. It touches nothing else, and it works on a lab that an up left half done. In a
+// cluster it removes the nodes that live on this member; with share (a coordinator's request)
+// that is all it does, else it then removes the networks and the record, once no node of the
+// lab is left on another member (the coordinator has had those removed first).
+func (s *Service) Down(ctx context.Context, name string, share bool, progress Progress) error {
 	_, recErr := s.DB.GetLab(ctx, name)
 	if recErr != nil && !errors.Is(recErr, api.ErrNotFound) {
 		return recErr
 	}
-	insts, err := s.Instances.List(ctx)
+	insts, err := s.DB.ListInstances(ctx)
+	if err != nil {
+		return err
+	}
+	here, err := s.here(ctx)
 	if err != nil {
 		return err
 	}
 	found := recErr == nil
+	var elsewhere []string
 	for _, i := range insts {
 		if owned(i.Config) != name {
 			continue
 		}
 		found = true
+		if !here(i.Name) {
+			elsewhere = append(elsewhere, i.Name+" (on "+i.Node+")")
+			continue
+		}
 		progress(i.Name, "deleting")
 		if err := s.removeNode(ctx, name, i.Name); err != nil {
 			return err
 		}
 		progress(i.Name, "deleted")
+	}
+	if share {
+		return s.syncHosts(ctx)
+	}
+	if len(elsewhere) > 0 {
+		return fmt.Errorf("lab %s: nodes %s are left on other members: run lite lab down %s again when those members are online: %w",
+			name, strings.Join(elsewhere, ", "), name, api.ErrUnavailable)
 	}
 	nets, err := s.Networks.List(ctx)
 	if err != nil {

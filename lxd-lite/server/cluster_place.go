@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"lite/client/api"
+	"lite/lxd-lite/cluster"
 )
 
 // placeNew picks the member a new instance goes to: ?target= when given (it must exist and
@@ -61,19 +62,7 @@ func leastLoaded(members []api.ClusterMember, nodes map[string]string, local str
 	if len(online) == 0 {
 		return "", fmt.Errorf("place instance: no cluster member is online: %w", api.ErrUnavailable)
 	}
-	slices.SortFunc(online, func(a, b string) int {
-		if d := count[a] - count[b]; d != 0 {
-			return d
-		}
-		switch local {
-		case a:
-			return -1
-		case b:
-			return 1
-		}
-		return strings.Compare(a, b)
-	})
-	return online[0], nil
+	return slices.MinFunc(online, cluster.ByLoad(count, local)), nil
 }
 
 // placeCopy places a copy on its source's member; another target is refused, as lite cannot

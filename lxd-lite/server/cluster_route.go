@@ -1,10 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -301,13 +304,30 @@ func (s *Server) memberGet(ctx context.Context, member, path string) error {
 
 // memberDo sends a forwarded GET to a member and returns the decoded envelope.
 func (s *Server) memberDo(ctx context.Context, member, path string) (*api.Response, error) {
+	return s.memberCall(ctx, member, http.MethodGet, path, nil)
+}
+
+// memberCall sends a forwarded request (body, when not nil, as JSON) to a member and returns
+// the decoded envelope.
+func (s *Server) memberCall(ctx context.Context, member, method, path string, body any) (*api.Response, error) {
 	base, err := s.Route.MemberURL(ctx, member)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set(ForwardedHeader, s.localName())
 	resp, err := s.memberTransport().RoundTrip(req)

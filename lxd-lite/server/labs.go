@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"lite/client/api"
 	"lite/lxd-lite/lab"
@@ -27,7 +28,7 @@ var labEndpoints = []endpoint{
 func LabURL(name string) string { return "/1.0/labs/" + name }
 
 func listLabs(s *Server, r *http.Request) Response {
-	list, err := s.Labs.List(r.Context())
+	list, err := s.Labs.List(r.Context(), s.labInstances(r))
 	if err != nil {
 		return Error(err)
 	}
@@ -42,7 +43,7 @@ func listLabs(s *Server, r *http.Request) Response {
 }
 
 func getLab(s *Server, r *http.Request) Response {
-	l, err := s.Labs.Get(r.Context(), r.PathValue("name"))
+	l, err := s.Labs.Get(r.Context(), r.PathValue("name"), s.labInstances(r))
 	if err != nil {
 		return Error(err)
 	}
@@ -60,9 +61,25 @@ func upLab(s *Server, r *http.Request) Response {
 	if err != nil {
 		return Error(err)
 	}
+	coordinate := s.labCoordinator(r)
+	if req.Share != nil && (coordinate || r.Header.Get(ForwardedHeader) == "") {
+		return Errorf(api.ErrInvalid, "share: only a cluster member coordinating a lab up sets it: leave it out")
+	}
 	plan, err := s.Labs.Plan(r.Context(), l, req)
 	if err != nil {
 		return Error(err)
+	}
+	var placement map[string]string
+	if coordinate {
+		// Placed before anything changes, so a bad target: fails the request itself.
+		if placement, err = s.placeLab(r.Context(), l); err != nil {
+			return Error(err)
+		}
+		for i, c := range plan.Changes {
+			if c.Kind == "node" && placement[c.Name] != "" {
+				plan.Changes[i].Detail = strings.TrimSpace(c.Detail + " on " + placement[c.Name])
+			}
+		}
 	}
 	if req.DryRun {
 		return Sync(plan)
@@ -76,6 +93,9 @@ func upLab(s *Server, r *http.Request) Response {
 		Resources:   map[string][]string{"labs": {LabURL(l.Name)}},
 		Run: func(ctx context.Context, op *operations.Op) error {
 			defer unlock()
+			if coordinate {
+				return s.upLabCluster(ctx, l, req, plan, placement, labProgress(op))
+			}
 			return s.Labs.Up(ctx, l, req, labProgress(op))
 		},
 	})
@@ -89,10 +109,27 @@ func labProgress(op *operations.Op) lab.Progress {
 	}
 }
 
+// downLab removes a lab; in a cluster the members that hold its nodes remove theirs first.
 func downLab(s *Server, r *http.Request) Response {
+	share := r.Header.Get(ForwardedHeader) != ""
+	coordinate := s.labCoordinator(r)
 	return labOp(s, r, "Bringing lab down", func(ctx context.Context, op *operations.Op, name string) error {
-		return s.Labs.Down(ctx, name, labProgress(op))
+		if coordinate {
+			if err := s.labOnMembers(ctx, name, "DELETE", LabURL(name), nil, nil, labProgress(op)); err != nil {
+				return err
+			}
+		}
+		return s.Labs.Down(ctx, name, share, labProgress(op))
 	})
+}
+
+// labInstances is how a lab's status reads its nodes' state: in a cluster, as every member
+// reports its own (nil: this member's view).
+func (s *Server) labInstances(r *http.Request) lab.InstanceLister {
+	if !s.labCoordinator(r) {
+		return nil
+	}
+	return func(context.Context) ([]api.InstanceFull, error) { return s.listAll(r) }
 }
 
 // labOp runs fn as an operation on an existing lab, holding its lock.
@@ -124,8 +161,13 @@ func snapshotLab(s *Server, r *http.Request) Response {
 	if err := profiles.ValidateSnapshotName(req.Name); err != nil {
 		return Error(err)
 	}
-	return labOp(s, r, "Snapshotting lab", func(ctx context.Context, _ *operations.Op, name string) error {
-		return s.Labs.SnapshotLab(ctx, name, req.Name)
+	coordinate := s.labCoordinator(r)
+	return labOp(s, r, "Snapshotting lab", func(ctx context.Context, op *operations.Op, name string) error {
+		local := func(ctx context.Context) error { return s.Labs.SnapshotLab(ctx, name, req.Name) }
+		if coordinate {
+			return s.labOnMembers(ctx, name, "POST", LabURL(name)+"/snapshots", req, local, labProgress(op))
+		}
+		return local(ctx)
 	})
 }
 
@@ -137,8 +179,13 @@ func restoreLab(s *Server, r *http.Request) Response {
 	if err := profiles.ValidateSnapshotName(req.Snapshot); err != nil {
 		return Error(err)
 	}
+	coordinate := s.labCoordinator(r)
 	return labOp(s, r, "Restoring lab", func(ctx context.Context, op *operations.Op, name string) error {
-		return s.Labs.RestoreLab(ctx, name, req.Snapshot, labProgress(op))
+		local := func(ctx context.Context) error { return s.Labs.RestoreLab(ctx, name, req.Snapshot, labProgress(op)) }
+		if coordinate {
+			return s.labOnMembers(ctx, name, "POST", LabURL(name)+"/restore", req, local, labProgress(op))
+		}
+		return local(ctx)
 	})
 }
 
@@ -154,6 +201,16 @@ func captureLab(s *Server, r *http.Request) Response {
 			return Errorf(api.ErrInvalid, "count %q: want a number of packets", c)
 		}
 		o.Count = n
+	}
+	if s.labCoordinator(r) {
+		// The interface is in its node's namespaces, on the node's member.
+		node, _, _ := strings.Cut(o.Target, ":")
+		if member, err := s.instanceMember(r.Context(), node); err == nil && member != "" && member != s.localName() {
+			return Manual(func(w http.ResponseWriter) error {
+				s.forward(w, r, member)
+				return nil
+			})
+		}
 	}
 	c, err := s.Labs.Capture(r.Context(), r.PathValue("name"), o)
 	if err != nil {

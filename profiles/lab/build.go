@@ -107,6 +107,9 @@ func withDefaults(s, def NodeSpec) NodeSpec {
 	if out.User == "" {
 		out.User = def.User
 	}
+	if out.Target == "" {
+		out.Target = def.Target
+	}
 	cfg := map[string]string{}
 	for k, v := range def.Config {
 		cfg[k] = v

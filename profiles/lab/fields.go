@@ -145,6 +145,11 @@ func (r *reader) checkSpec(s NodeSpec, at map[string]Pos, path string) {
 	if s.User != "" && (!userRe.MatchString(s.User) || s.User == "root") {
 		r.add(at["user"], join(path, "user"), "%q is not a user name to create (lowercase letters, digits, '_' and '-', not root)", s.User)
 	}
+	if _, ok := at["target"]; ok {
+		if err := profiles.ValidateMemberName(s.Target); err != nil {
+			r.add(at["target"], join(path, "target"), "%q is not a cluster member name (lowercase letters, digits and dashes)", s.Target)
+		}
+	}
 	if _, ok := at["image"]; ok && strings.TrimSpace(s.Image) == "" {
 		r.add(at["image"], join(path, "image"), "an empty image name (example: debian/12)")
 	}

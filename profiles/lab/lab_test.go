@@ -126,6 +126,8 @@ func TestErrors(t *testing.T) {
 		{"volatile config", "  r1: {}\n", "  r1: {config: {volatile.eth0.hwaddr: x}}\n", "volatile.* keys are set by lited"},
 		{"bad package", "name: t\n", "name: t\ndefaults: {packages: [\"curl; rm -rf /\"]}\n", "defaults.packages: \"curl; rm -rf /\" is not a Debian package name"},
 		{"bad user", "  r1: {}\n", "  r1: {user: root}\n", "nodes.r1.user: \"root\" is not a user name to create"},
+		{"bad target", "  r1: {}\n", "  r1: {target: Host_1}\n", "nodes.r1.target: \"Host_1\" is not a cluster member name"},
+		{"empty target", "name: t\n", "name: t\ndefaults: {target: \"\"}\n", "defaults.target: \"\" is not a cluster member name"},
 		{"bad file path", "  r1: {}\n", "  r1: {files: [{source: x, path: ../etc/passwd}]}\n", "nodes.r1.files[0].path: \"../etc/passwd\" is not a clean absolute file path"},
 		{"file without source", "  r1: {}\n", "  r1: {files: [{path: /etc/x}]}\n", "nodes.r1.files[0].source: required"},
 		{"file bad uid", "  r1: {}\n", "  r1: {files: [{source: x, path: /etc/x, uid: -1}]}\n", "nodes.r1.files[0].uid: expected a whole number from 0 to 65535"},

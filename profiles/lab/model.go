@@ -54,6 +54,9 @@ type NodeSpec struct {
 	SSHKeys  []string
 	// User, when set, is created with the ssh keys instead of root getting them.
 	User string
+	// Target is the cluster member the node is placed on ("": lite places it). Linked
+	// nodes share a member, so their targets must agree.
+	Target string
 }
 
 // Node is one instance of the lab, after range expansion and with defaults applied.

@@ -147,7 +147,7 @@ func (r *reader) top(root *yaml.Node) *parsed {
 }
 
 // specKeys are the keys a node shares with the defaults block.
-var specKeys = []string{"image", "packages", "profiles", "config", "ssh_keys", "user"}
+var specKeys = []string{"image", "packages", "profiles", "config", "ssh_keys", "user", "target"}
 
 // spec reads the NodeSpec keys of a mapping; other keys go to rest (nil: refused).
 func (r *reader) spec(n *yaml.Node, path string, at map[string]Pos, rest func(pair)) NodeSpec {
@@ -172,6 +172,8 @@ func (r *reader) spec(n *yaml.Node, path string, at map[string]Pos, rest func(pa
 			s.SSHKeys = r.strList(kv.val, kp)
 		case "user":
 			s.User, _ = r.str(kv.val, kp)
+		case "target":
+			s.Target, _ = r.str(kv.val, kp)
 		default:
 			rest(kv)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -240,6 +241,11 @@ func printStatus(ctx context.Context, opts *Options, c Client, name string, form
 		return err
 	}
 	data := output.Data{Header: []string{"NODE", "STATE", "PROVISIONED", "IPV4", "GROUPS", "CPU", "MEMORY", "SSH"}, Raw: l}
+	// In a cluster, as lite list does, a LOCATION column says which member runs each node.
+	clustered := slices.ContainsFunc(l.Nodes, func(n api.LabNode) bool { return n.Location != "" })
+	if clustered {
+		data.Header = append(data.Header, "LOCATION")
+	}
 	for _, n := range l.Nodes {
 		var addrs []string
 		for iface, a := range n.Addresses {
@@ -254,8 +260,12 @@ func printStatus(ctx context.Context, opts *Options, c Client, name string, form
 		if a := n.Addresses["eth0"]; a != "" {
 			ssh = "ssh root@" + a
 		}
-		data.Rows = append(data.Rows, []string{n.Name, strings.ToUpper(n.Status), prov, strings.Join(addrs, "\n"),
-			strings.Join(n.Groups, ","), fmt.Sprintf("%.2fs", float64(n.CPUUsageNs)/1e9), output.IEC(n.MemoryUsage), ssh})
+		row := []string{n.Name, strings.ToUpper(n.Status), prov, strings.Join(addrs, "\n"),
+			strings.Join(n.Groups, ","), fmt.Sprintf("%.2fs", float64(n.CPUUsageNs)/1e9), output.IEC(n.MemoryUsage), ssh}
+		if clustered {
+			row = append(row, n.Location)
+		}
+		data.Rows = append(data.Rows, row)
 	}
 	return output.Print(opts.IO.Out, format, data)
 }
