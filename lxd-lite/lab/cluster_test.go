@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"lite/client/api"
-	labfile "lite/profiles/lab"
 )
 
 const clusterLab = `name: c
@@ -22,17 +21,8 @@ links:
   - endpoints: [r2:eth2, r3:eth1]
 `
 
-func parseCluster(t *testing.T, src string) *labfile.Lab {
-	t.Helper()
-	l, err := labfile.Parse("lab.yaml", []byte(src), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
 func TestPlace(t *testing.T) {
-	l := parseCluster(t, clusterLab)
+	l := parseSrc(t, clusterLab)
 	online := []string{"m1", "m2", "m3"}
 	for _, tc := range []struct {
 		name     string
@@ -81,7 +71,7 @@ func TestPlaceRefuses(t *testing.T) {
 		{"no member online", "name: c\nnodes:\n  a: {}\n", nil, api.ErrUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := Place(parseCluster(t, tc.src), nil, tc.online, nil, "m1"); !errors.Is(err, tc.err) {
+			if _, err := Place(parseSrc(t, tc.src), nil, tc.online, nil, "m1"); !errors.Is(err, tc.err) {
 				t.Errorf("err = %v, want %v", err, tc.err)
 			}
 		})
@@ -89,7 +79,7 @@ func TestPlaceRefuses(t *testing.T) {
 }
 
 func TestWaves(t *testing.T) {
-	l := parseCluster(t, clusterLab)
+	l := parseSrc(t, clusterLab)
 	if got, want := Waves(l, l.Nodes), [][]string{{"a", "b", "r1", "r2"}, {"r3"}, {"d"}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Waves = %v, want %v", got, want)
 	}
@@ -107,7 +97,7 @@ func TestWaves(t *testing.T) {
 }
 
 func TestTargetDefault(t *testing.T) {
-	l := parseCluster(t, "name: c\ndefaults: {target: m2}\nnodes:\n  a: {}\n  b: {target: m3}\n")
+	l := parseSrc(t, "name: c\ndefaults: {target: m2}\nnodes:\n  a: {}\n  b: {target: m3}\n")
 	got, err := Place(l, nil, []string{"m1", "m2", "m3"}, nil, "m1")
 	if want := map[string]string{"a": "m2", "b": "m3"}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("Place = %v, %v; want %v (defaults: target: m2)", got, err, want)

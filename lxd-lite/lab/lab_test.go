@@ -26,7 +26,13 @@ nodes:
 
 func parse(t *testing.T) *labfile.Lab {
 	t.Helper()
-	l, err := labfile.Parse("lab.yaml", []byte(testLab), "")
+	return parseSrc(t, testLab)
+}
+
+// parseSrc parses a lab file's text or fails the test.
+func parseSrc(t *testing.T, src string) *labfile.Lab {
+	t.Helper()
+	l, err := labfile.Parse("lab.yaml", []byte(src), "")
 	if err != nil {
 		t.Fatal(err)
 	}
