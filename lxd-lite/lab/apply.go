@@ -213,6 +213,9 @@ func (s *Service) afterDeps(ctx context.Context, n labfile.Node, done map[string
 func (s *Service) provision(ctx context.Context, l *labfile.Lab, n labfile.Node, plan api.LabPlan, req api.LabsPost, progress Progress) error {
 	recreate := planned(plan, "recreate", "node", n.Name)
 	if recreate || planned(plan, "create", "node", n.Name) {
+		if err := s.mustBeHere(ctx, n.Name); err != nil {
+			return err
+		}
 		if _, err := s.Instances.Get(ctx, n.Name); err == nil {
 			// Asked for (--recreate), or left by an up that did not finish: an unprovisioned
 			// node is re-made from scratch, so it never carries half of its provisioning.

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,6 +41,22 @@ func (s *Service) here(ctx context.Context) (func(name string) bool, error) {
 		node, ok := nodes[name]
 		return ok && (node == local || node == "")
 	}, nil
+}
+
+// mustBeHere refuses to act on a node whose instance lives on another member: only its
+// member may stop, delete or re-make it.
+func (s *Service) mustBeHere(ctx context.Context, name string) error {
+	if s.local() == "" {
+		return nil
+	}
+	node, err := s.DB.InstanceNode(ctx, name)
+	if errors.Is(err, api.ErrNotFound) || err == nil && (node == "" || node == s.local()) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("node %s lives on cluster member %s, not on %s: only its member re-makes it: %w", name, node, s.local(), api.ErrConflict)
 }
 
 // localNodes keeps the nodes of nodes that live on this member.
@@ -122,8 +139,8 @@ func groupMember(l *labfile.Lab, nodes []string, existing map[string]string, onl
 			continue
 		}
 		if have != "" && m != have {
-			return "", fmt.Errorf("lab %s: %s are on members %s (%s) and %s (%s), and a link cannot cross members: re-create one of them (lite lab up --recreate %s): %w",
-				l.Name, why(), have, from, m, n, n, api.ErrConflict)
+			return "", fmt.Errorf("lab %s: %s are on members %s (%s) and %s (%s), and a link cannot cross members: %s: %w",
+				l.Name, why(), have, from, m, n, moveHint(n), api.ErrConflict)
 		}
 		have, from = m, n
 	}
@@ -141,8 +158,8 @@ func groupMember(l *labfile.Lab, nodes []string, existing map[string]string, onl
 	}
 	switch {
 	case have != "" && target != "" && have != target:
-		return "", fmt.Errorf("lab %s: node %s has target %s but %s already lives on member %s: re-create it to move it (lite lab up --recreate %s): %w",
-			l.Name, tfrom, target, from, have, from, api.ErrConflict)
+		return "", fmt.Errorf("lab %s: node %s has target %s but %s already lives on member %s: %s: %w",
+			l.Name, tfrom, target, from, have, moveHint(from), api.ErrConflict)
 	case have != "":
 		return have, nil
 	case target != "" && !slices.Contains(online, target):
@@ -150,6 +167,12 @@ func groupMember(l *labfile.Lab, nodes []string, existing map[string]string, onl
 			l.Name, tfrom, target, api.ErrInvalid)
 	}
 	return target, nil
+}
+
+// moveHint says how to move a node to another member: lite does not move instances between
+// members, so the node is taken out of the lab and made again where it now belongs.
+func moveHint(node string) string {
+	return "a node does not move between members: take " + node + " out of the lab file, run lite lab up --prune, then put it back and run lite lab up"
 }
 
 // linkGroups returns the lab's nodes grouped by the links between them, in file order.
