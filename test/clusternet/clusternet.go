@@ -251,7 +251,9 @@ func (nt *Net) Close() error {
 	for _, m := range nt.Members {
 		if m.holder == nil {
 			if linkExists(m.Veth) {
-				errs = append(errs, ip("link", "del", m.Veth))
+				if err := ip("link", "del", m.Veth); err != nil && linkExists(m.Veth) {
+					errs = append(errs, err)
+				}
 			}
 			continue
 		}
@@ -265,8 +267,10 @@ func (nt *Net) Close() error {
 		_ = m.holder.Process.Kill()
 		_ = m.holder.Wait()
 		m.holder = nil
+		// The namespace goes with its last process, and the veth pair with it, but the
+		// kernel does that in the background: a delete may find the link gone.
 		if linkExists(m.Veth) {
-			if err := ip("link", "del", m.Veth); err != nil {
+			if err := ip("link", "del", m.Veth); err != nil && linkExists(m.Veth) {
 				errs = append(errs, err)
 			}
 		}
