@@ -24,41 +24,75 @@ type queryer interface {
 
 // loadConfig reads an owner's config rows into a map (never nil).
 func (t tables) loadConfig(ctx context.Context, q queryer, id int64) (map[string]string, error) {
-	rows, err := q.QueryContext(ctx, fmt.Sprintf(`SELECT key, value FROM %s WHERE %s = ?`, t.config, t.fk), id)
+	all, err := t.loadConfigs(ctx, q, "?", id)
+	if err != nil {
+		return nil, err
+	}
+	if all[id] == nil {
+		return map[string]string{}, nil
+	}
+	return all[id], nil
+}
+
+// loadConfigs reads the config rows of every owner whose id the SQL owners yields (a
+// subquery, or "?" for one id) in one query: a list costs one round trip to the database,
+// not one per owner (each is a network round trip to the leader in a cluster).
+func (t tables) loadConfigs(ctx context.Context, q queryer, owners string, args ...any) (map[int64]map[string]string, error) {
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(`SELECT %s, key, value FROM %s WHERE %s IN (%s)`, t.fk, t.config, t.fk, owners), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", t.config, err)
 	}
 	defer rows.Close()
-	out := map[string]string{}
+	out := map[int64]map[string]string{}
 	for rows.Next() {
+		var id int64
 		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
+		if err := rows.Scan(&id, &k, &v); err != nil {
 			return nil, fmt.Errorf("read %s: %w", t.config, err)
 		}
-		out[k] = v
+		if out[id] == nil {
+			out[id] = map[string]string{}
+		}
+		out[id][k] = v
 	}
 	return out, rows.Err()
 }
 
 // loadDevices reads an owner's devices, each with its "type" key, into a map (never nil).
 func (t tables) loadDevices(ctx context.Context, q queryer, id int64) (map[string]map[string]string, error) {
-	rows, err := q.QueryContext(ctx, fmt.Sprintf(`SELECT d.name, d.type, c.key, c.value FROM %s d LEFT JOIN %s c ON c.device_id = d.id WHERE d.%s = ?`,
-		t.devices, t.devConfig, t.fk), id)
+	all, err := t.loadDevicesOf(ctx, q, "?", id)
+	if err != nil {
+		return nil, err
+	}
+	if all[id] == nil {
+		return map[string]map[string]string{}, nil
+	}
+	return all[id], nil
+}
+
+// loadDevicesOf reads the devices of every owner whose id the SQL owners yields, in one query.
+func (t tables) loadDevicesOf(ctx context.Context, q queryer, owners string, args ...any) (map[int64]map[string]map[string]string, error) {
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(`SELECT d.%s, d.name, d.type, c.key, c.value FROM %s d LEFT JOIN %s c ON c.device_id = d.id WHERE d.%s IN (%s)`,
+		t.fk, t.devices, t.devConfig, t.fk, owners), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", t.devices, err)
 	}
 	defer rows.Close()
-	out := map[string]map[string]string{}
+	out := map[int64]map[string]map[string]string{}
 	for rows.Next() {
+		var id int64
 		var name, typ string
 		var k, v sql.NullString
-		if err := rows.Scan(&name, &typ, &k, &v); err != nil {
+		if err := rows.Scan(&id, &name, &typ, &k, &v); err != nil {
 			return nil, fmt.Errorf("read %s: %w", t.devices, err)
 		}
-		d, ok := out[name]
+		if out[id] == nil {
+			out[id] = map[string]map[string]string{}
+		}
+		d, ok := out[id][name]
 		if !ok {
 			d = map[string]string{"type": typ}
-			out[name] = d
+			out[id][name] = d
 		}
 		if k.Valid {
 			d[k.String] = v.String

@@ -138,11 +138,13 @@ func (d *DB) GetInstance(ctx context.Context, name string) (Instance, error) {
 
 // ListInstances returns every instance, ordered by name.
 func (d *DB) ListInstances(ctx context.Context) ([]Instance, error) {
-	return d.instances(ctx, `ORDER BY name`)
+	return d.instances(ctx, ``)
 }
 
-func (d *DB) instances(ctx context.Context, where string, args ...any) ([]Instance, error) {
-	rows, err := d.conn().QueryContext(ctx, `SELECT `+instanceColumns+` FROM instances `+where, args...)
+// instances reads the instances that filter (a WHERE clause, or "") selects, ordered by name,
+// each with its profiles, config and devices: four queries whatever their number.
+func (d *DB) instances(ctx context.Context, filter string, args ...any) ([]Instance, error) {
+	rows, err := d.conn().QueryContext(ctx, `SELECT `+instanceColumns+` FROM instances `+filter+` ORDER BY name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list instances: %w", err)
 	}
@@ -161,22 +163,56 @@ func (d *DB) instances(ctx context.Context, where string, args ...any) ([]Instan
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	owners := `SELECT id FROM instances ` + filter
+	profs, err := d.instancesProfiles(ctx, owners, args...)
+	if err != nil {
+		return nil, err
+	}
+	cfgs, err := instanceTables.loadConfigs(ctx, d.conn(), owners, args...)
+	if err != nil {
+		return nil, err
+	}
+	devs, err := instanceTables.loadDevicesOf(ctx, d.conn(), owners, args...)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
-		if out[i].Profiles, err = d.instanceProfiles(ctx, out[i].ID); err != nil {
-			return nil, err
+		id := out[i].ID
+		out[i].Profiles, out[i].Config, out[i].Devices = profs[id], cfgs[id], devs[id]
+		if out[i].Profiles == nil {
+			out[i].Profiles = []string{}
 		}
-		if out[i].Config, err = instanceTables.loadConfig(ctx, d.conn(), out[i].ID); err != nil {
-			return nil, err
+		if out[i].Config == nil {
+			out[i].Config = map[string]string{}
 		}
-		if out[i].Devices, err = instanceTables.loadDevices(ctx, d.conn(), out[i].ID); err != nil {
-			return nil, err
+		if out[i].Devices == nil {
+			out[i].Devices = map[string]map[string]string{}
 		}
 	}
 	return out, nil
 }
 
-func (d *DB) instanceProfiles(ctx context.Context, id int64) ([]string, error) {
-	return queryNames(ctx, d.conn(), "instance profiles", `SELECT p.name FROM instances_profiles ip JOIN profiles p ON p.id = ip.profile_id WHERE ip.instance_id = ? ORDER BY ip.apply_order`, id)
+// instancesProfiles maps each instance the SQL owners yields to its profiles, in order.
+func (d *DB) instancesProfiles(ctx context.Context, owners string, args ...any) (map[int64][]string, error) {
+	rows, err := d.conn().QueryContext(ctx, `SELECT ip.instance_id, p.name FROM instances_profiles ip JOIN profiles p ON p.id = ip.profile_id
+WHERE ip.instance_id IN (`+owners+`) ORDER BY ip.instance_id, ip.apply_order`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("instance profiles: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("instance profiles: %w", err)
+		}
+		out[id] = append(out[id], name)
+	}
+	return out, rows.Err()
 }
 
 // IsNotFound reports whether err says a row is missing.

@@ -89,12 +89,31 @@ func (d *DB) ListSnapshots(ctx context.Context, instance string) ([]Snapshot, er
 	return d.snapshots(ctx, ``, instance)
 }
 
-func (d *DB) snapshots(ctx context.Context, where string, instance string, args ...any) ([]Snapshot, error) {
-	q := `SELECT s.id, i.name, s.name, s.description, s.ephemeral, s.config, s.devices, s.profiles, s.created_at, s.expires_at
-FROM instances_snapshots s JOIN instances i ON i.id = s.instance_id WHERE i.name = ? ` + where + ` ORDER BY s.created_at, s.id`
-	rows, err := d.conn().QueryContext(ctx, q, append([]any{instance}, args...)...)
+// SnapshotsByInstance returns every instance's snapshots, oldest first, in one query (what a
+// list of instances shows).
+func (d *DB) SnapshotsByInstance(ctx context.Context) (map[string][]Snapshot, error) {
+	list, err := d.snapshotRows(ctx, `1 = 1`, "every instance")
 	if err != nil {
-		return nil, fmt.Errorf("list snapshots of %q: %w", instance, err)
+		return nil, err
+	}
+	out := map[string][]Snapshot{}
+	for _, s := range list {
+		out[s.Instance] = append(out[s.Instance], s)
+	}
+	return out, nil
+}
+
+func (d *DB) snapshots(ctx context.Context, where string, instance string, args ...any) ([]Snapshot, error) {
+	return d.snapshotRows(ctx, `i.name = ? `+where, fmt.Sprintf("%q", instance), append([]any{instance}, args...)...)
+}
+
+// snapshotRows reads the snapshots filter selects (of what, for errors).
+func (d *DB) snapshotRows(ctx context.Context, filter, of string, args ...any) ([]Snapshot, error) {
+	q := `SELECT s.id, i.name, s.name, s.description, s.ephemeral, s.config, s.devices, s.profiles, s.created_at, s.expires_at
+FROM instances_snapshots s JOIN instances i ON i.id = s.instance_id WHERE ` + filter + ` ORDER BY s.created_at, s.id`
+	rows, err := d.conn().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots of %s: %w", of, err)
 	}
 	defer rows.Close()
 	out := []Snapshot{}

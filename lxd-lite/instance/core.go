@@ -50,13 +50,18 @@ func (m *core) expand(ctx context.Context, inst db.Instance) (map[string]string,
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg, devs := expandWith(inst, profs)
+	return cfg, devs, nil
+}
+
+// expandWith is expand with the instance's profiles already read, in its order.
+func expandWith(inst db.Instance, profs []db.Profile) (map[string]string, map[string]map[string]string) {
 	layers := make([]profiles.Layer, 0, len(profs)+1)
 	for _, p := range profs {
 		layers = append(layers, profiles.Layer{Config: p.Config, Devices: p.Devices})
 	}
 	layers = append(layers, profiles.Layer{Config: inst.Config, Devices: inst.Devices})
-	cfg, devs := profiles.Expand(layers...)
-	return cfg, devs, nil
+	return profiles.Expand(layers...)
 }
 
 // idmapFor returns the map an instance runs with; nil when it is privileged.

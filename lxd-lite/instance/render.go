@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,7 +19,7 @@ func (m *Manager) Get(ctx context.Context, name string) (api.InstanceFull, error
 	if err != nil {
 		return api.InstanceFull{}, err
 	}
-	return m.render(ctx, inst, true)
+	return m.render(ctx, inst, true, nil)
 }
 
 // listWorkers bounds how many instances List renders at once.
@@ -47,6 +48,10 @@ func (m *Manager) ListWhere(ctx context.Context, keep func(name string) bool) ([
 			}
 		}
 	}
+	shared, err := m.readShared(ctx, list)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]api.InstanceFull, len(list))
 	errs := make([]error, len(list))
 	sem := make(chan struct{}, listWorkers)
@@ -56,7 +61,7 @@ func (m *Manager) ListWhere(ctx context.Context, keep func(name string) bool) ([
 		sem <- struct{}{}
 		go func(i int) {
 			defer func() { <-sem; wg.Done() }()
-			out[i], errs[i] = m.render(ctx, list[i], false)
+			out[i], errs[i] = m.render(ctx, list[i], false, shared)
 		}(i)
 	}
 	wg.Wait()
@@ -68,12 +73,75 @@ func (m *Manager) ListWhere(ctx context.Context, keep func(name string) bool) ([
 	return out, nil
 }
 
+// listShared is what the instances of one list share, read once for the whole list: each
+// read is a round trip to the database (over the network in a cluster), so a list costs a
+// few of them whatever its length.
+type listShared struct {
+	profiles map[string]db.Profile
+	snaps    map[string][]db.Snapshot
+}
+
+// readShared reads the profiles the instances of list use and every instance's snapshots.
+func (m *Manager) readShared(ctx context.Context, list []db.Instance) (*listShared, error) {
+	var names []string
+	for _, inst := range list {
+		for _, p := range inst.Profiles {
+			if !slices.Contains(names, p) {
+				names = append(names, p)
+			}
+		}
+	}
+	profs, err := m.db.GetProfiles(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	sh := &listShared{profiles: map[string]db.Profile{}}
+	for _, p := range profs {
+		sh.profiles[p.Name] = p
+	}
+	if sh.snaps, err = m.db.SnapshotsByInstance(ctx); err != nil {
+		return nil, err
+	}
+	return sh, nil
+}
+
+// profilesOf returns an instance's profiles in its order (an error on a nil listShared).
+func (sh *listShared) profilesOf(inst db.Instance) ([]db.Profile, error) {
+	if sh == nil {
+		return nil, fmt.Errorf("no profiles read for the list: %w", api.ErrNotFound)
+	}
+	out := make([]db.Profile, 0, len(inst.Profiles))
+	for _, n := range inst.Profiles {
+		p, ok := sh.profiles[n]
+		if !ok {
+			return nil, fmt.Errorf("profile %q: %w", n, api.ErrNotFound)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // render builds the wire form. Disk usage walks the writable layer, so only single-instance
 // requests pay for it.
-func (m *Manager) render(ctx context.Context, inst db.Instance, disk bool) (api.InstanceFull, error) {
-	cfg, devs, err := m.expand(ctx, inst)
-	if err != nil {
-		return api.InstanceFull{}, err
+func (m *Manager) render(ctx context.Context, inst db.Instance, disk bool, shared *listShared) (api.InstanceFull, error) {
+	var cfg map[string]string
+	var devs map[string]map[string]string
+	var snaps []db.Snapshot
+	var err error
+	if shared != nil {
+		profs, perr := shared.profilesOf(inst)
+		if perr != nil {
+			return api.InstanceFull{}, perr
+		}
+		cfg, devs = expandWith(inst, profs)
+		snaps = shared.snaps[inst.Name]
+	} else {
+		if cfg, devs, err = m.expand(ctx, inst); err != nil {
+			return api.InstanceFull{}, err
+		}
+		if snaps, err = m.db.ListSnapshots(ctx, inst.Name); err != nil {
+			return api.InstanceFull{}, err
+		}
 	}
 	st, err := m.rt.State(ctx, inst.Name)
 	if err != nil {
@@ -102,13 +170,9 @@ func (m *Manager) render(ctx context.Context, inst db.Instance, disk bool) (api.
 	if disk {
 		state.Disk["root"] = api.InstanceStateDisk{Usage: m.pool.Usage(m.pool.Volume(inst.Name, ""))}
 	}
-	snaps, err := m.db.ListSnapshots(ctx, inst.Name)
-	if err != nil {
-		return api.InstanceFull{}, err
-	}
 	snapshots := make([]api.InstanceSnapshot, 0, len(snaps))
 	for _, s := range snaps {
-		snapshots = append(snapshots, m.renderSnapshot(ctx, s, false))
+		snapshots = append(snapshots, m.renderSnapshotWith(ctx, s, false, shared))
 	}
 	lastUsed := inst.LastUsedAt
 	if lastUsed.Unix() <= 0 {

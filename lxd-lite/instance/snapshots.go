@@ -124,6 +124,12 @@ func (m *Snapshots) GetSnapshot(ctx context.Context, name, snap string) (api.Ins
 }
 
 func (m *core) renderSnapshot(ctx context.Context, s db.Snapshot, size bool) api.InstanceSnapshot {
+	return m.renderSnapshotWith(ctx, s, size, nil)
+}
+
+// renderSnapshotWith is renderSnapshot with the profiles of one list already read (nil: read
+// them here; a snapshot may name a profile the list did not read, or one deleted since).
+func (m *core) renderSnapshotWith(ctx context.Context, s db.Snapshot, size bool, shared *listShared) api.InstanceSnapshot {
 	out := api.InstanceSnapshot{
 		InstanceSnapshotPut: api.InstanceSnapshotPut{ExpiresAt: s.ExpiresAt},
 		Name:                s.Name, Architecture: "x86_64", Config: s.Config, Devices: s.Devices,
@@ -135,7 +141,9 @@ func (m *core) renderSnapshot(ctx context.Context, s db.Snapshot, size bool) api
 		out.ExpiresAt = time.Unix(0, 0).UTC()
 	}
 	inst := db.Instance{Config: s.Config, Devices: s.Devices, Profiles: s.Profiles}
-	if cfg, devs, err := m.expand(ctx, inst); err == nil {
+	if profs, err := shared.profilesOf(inst); shared != nil && err == nil {
+		out.ExpandedConfig, out.ExpandedDevices = expandWith(inst, profs)
+	} else if cfg, devs, err := m.expand(ctx, inst); err == nil {
 		out.ExpandedConfig, out.ExpandedDevices = cfg, devs
 	}
 	if size {
