@@ -163,7 +163,7 @@ func (s *Server) onMember(ctx context.Context, fn func(context.Context) error, m
 type memberKey struct{}
 
 // onMembers runs each member's function at once (its context names the member) and joins
-// their errors, each prefixed with its member when that is not this one.
+// their errors (a remote member's say which member they come from).
 func onMembers(ctx context.Context, run map[string]func(context.Context) error) error {
 	var mu sync.Mutex
 	var errs []error
