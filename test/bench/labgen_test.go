@@ -1,7 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -93,6 +97,36 @@ func TestGenLabRefuses(t *testing.T) {
 	} {
 		if _, err := genLab("bl", tc.nodes, tc.subnets); err == nil {
 			t.Errorf("genLab(%d, %q) did not fail", tc.nodes, tc.subnets)
+		}
+	}
+}
+
+// TestLXDScript: the LXD script is valid bash and does the lab's work: three networks, every
+// node through node-up with its network and address, every link.
+func TestLXDScript(t *testing.T) {
+	spec, err := genLab("bl1a2b3c", 30, []string{"10.201.1", "10.201.8", "10.201.15", "10.201.22"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := spec.lxdScript("img")
+	path := filepath.Join(t.TempDir(), "lab-lxd.sh")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("bash", "-n", path).CombinedOutput(); err != nil {
+		t.Fatalf("bash -n: %v: %s\n%s", err, out, src)
+	}
+	if n := strings.Count(src, "lxc network create "); n != 3 {
+		t.Errorf("%d lxc network create, want 3", n)
+	}
+	for _, n := range spec.Nodes {
+		if !strings.Contains(src, fmt.Sprintf("[%s]=%s ", n.Name, spec.bridge(n.Net))) || !strings.Contains(src, fmt.Sprintf("[%s]=%s ", n.Name, n.Addr)) {
+			t.Errorf("node %s: no network or address in the script", n.Name)
+		}
+	}
+	for _, l := range spec.Links {
+		if !strings.Contains(src, fmt.Sprintf("%q", fmt.Sprintf("%s %s %s %s", spec.Nodes[l.A].Name, l.AddrA, spec.Nodes[l.B].Name, l.AddrB))) {
+			t.Errorf("link %s-%s missing", spec.Nodes[l.A].Name, spec.Nodes[l.B].Name)
 		}
 	}
 }
