@@ -120,7 +120,7 @@ func (r *run) measureLab(ctx context.Context, system string, p labPhases) error 
 }
 
 // labLite measures the lab on lite.
-func (r *run) labLite(ctx context.Context, l *lite) error {
+func (r *run) labLite(ctx context.Context, l *lite) (err error) {
 	spec, dir, err := r.labLab(ctx)
 	if err != nil {
 		return err
@@ -128,6 +128,15 @@ func (r *run) labLite(ctx context.Context, l *lite) error {
 	fmt.Printf("== lite: lab of %d nodes\n", len(spec.Nodes))
 	r.clean.add("lite lab down "+spec.Name, func(ctx context.Context) { l.labCleanup(ctx, spec) })
 	file := filepath.Join(dir, "lab.yaml")
+	// A failed phase leaves the lab half made: it goes at once, as the next system builds a
+	// lab of the same names and subnets.
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			l.labCleanup(cctx, spec)
+		}
+	}()
 	return r.measureLab(ctx, "lite", labPhases{
 		up: func(ctx context.Context) error {
 			_, err := l.lite(ctx, "lab", "up", "-f", file)
@@ -170,7 +179,7 @@ func (l *lite) labCleanup(ctx context.Context, spec *labSpec) {
 }
 
 // labLXD measures the lab on LXD with pool's profile.
-func (r *run) labLXD(ctx context.Context, e *lxdEnv, pool string) error {
+func (r *run) labLXD(ctx context.Context, e *lxdEnv, pool string) (err error) {
 	spec, dir, err := r.labLab(ctx)
 	if err != nil {
 		return err
@@ -178,6 +187,13 @@ func (r *run) labLXD(ctx context.Context, e *lxdEnv, pool string) error {
 	system := "lxd-" + pool
 	fmt.Printf("== %s: lab of %d nodes\n", system, len(spec.Nodes))
 	r.clean.add("remove the LXD lab on "+pool, func(ctx context.Context) { e.labCleanup(ctx, spec) })
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			e.labCleanup(cctx, spec)
+		}
+	}()
 	script := filepath.Join(dir, "lab-lxd.sh")
 	phase := func(name string) func(ctx context.Context) error {
 		return func(ctx context.Context) error {

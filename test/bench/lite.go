@@ -99,6 +99,12 @@ func (l *lite) StartDaemon(context.Context) error {
 		return err
 	}
 	defer log.Close()
+	// lited resolves LITE_HOSTS_FILE's path, so it must exist (/etc/hosts always does).
+	hosts, err := os.OpenFile(filepath.Join(l.dir, "hosts"), os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	hosts.Close()
 	var args []string
 	if l.pprof != "" {
 		args = []string{"--pprof", l.pprof}
