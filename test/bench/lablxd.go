@@ -110,7 +110,9 @@ node-reset) node_reset "$3" ;;
 up)
 `, labRunFile, labLinkIface)
 	for _, n := range s.Nets {
-		fmt.Fprintf(&b, "\tlxc network create %s ipv4.address=%s ipv4.nat=false ipv6.address=none -q\n", s.Name+"-"+n.Name, n.Gateway)
+		// ipv4.routing=false: like lite's network without NAT, it does not turn on the
+		// host's IPv4 forwarding.
+		fmt.Fprintf(&b, "\tlxc network create %s ipv4.address=%s ipv4.nat=false ipv4.routing=false ipv6.address=none -q\n", s.Name+"-"+n.Name, n.Gateway)
 	}
 	fmt.Fprintf(&b, `	printf '%%s\n' $NODES | xargs -P %d -I{} bash "$0" "$PROFILE" node-up {}
 	links
