@@ -84,6 +84,9 @@ type labPhases struct {
 // measureLab runs up, reset and down opts.labReps times on one system and records each.
 func (r *run) measureLab(ctx context.Context, system string, p labPhases) error {
 	var up, reset, down []float64
+	// The host is shared and a lab phase is long: each row keeps the load at the start and
+	// end of its (last) phase rather than at the time it is recorded.
+	load := map[string]string{}
 	for rep := 0; rep < r.opts.labReps && ctx.Err() == nil; rep++ {
 		for _, ph := range []struct {
 			name  string
@@ -91,7 +94,8 @@ func (r *run) measureLab(ctx context.Context, system string, p labPhases) error 
 			ready bool
 			into  *[]float64
 		}{{"up", p.up, true, &up}, {"reset", p.reset, true, &reset}, {"down", p.down, false, &down}} {
-			fmt.Printf("   lab %s (load %s)\n", ph.name, loadavg())
+			before := loadavg()
+			fmt.Printf("   lab %s (load %s)\n", ph.name, before)
 			pctx, cancel := context.WithTimeout(ctx, labTimeout)
 			t0 := time.Now()
 			err := ph.do(pctx)
@@ -110,12 +114,14 @@ func (r *run) measureLab(ctx context.Context, system string, p labPhases) error 
 				return fmt.Errorf("lab %s: %w", ph.name, err)
 			}
 			*ph.into = append(*ph.into, total)
+			load["lab-"+ph.name] = before + " -> " + loadavg()
 			fmt.Printf("   lab %s: %.2f s (command done after %.2f s)\n", ph.name, total, done)
 		}
 	}
-	r.report.add("lab-up", system, up)
-	r.report.add("lab-reset", system, reset)
-	r.report.add("lab-down", system, down)
+	for row, v := range map[string][]float64{"lab-up": up, "lab-reset": reset, "lab-down": down} {
+		r.report.add(row, system, v)
+		r.report.setLoad(row, system, load[row])
+	}
 	return ctx.Err()
 }
 

@@ -147,6 +147,16 @@ func (r *report) note(system string, err error) {
 	fmt.Fprintf(os.Stderr, "bench: %s: %v\n", system, err)
 }
 
+// setLoad replaces the load recorded with a row's result (a row that spans minutes says
+// what the load was at its start and end).
+func (r *report) setLoad(row, system, load string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if res := r.results[row][system]; res != nil && load != "" {
+		res.Load = load
+	}
+}
+
 // remark adds a line to the notes that is not an error (what a row did, and how).
 func (r *report) remark(s string) {
 	r.mu.Lock()
