@@ -99,13 +99,21 @@ func (l *lite) StartDaemon(context.Context) error {
 		return err
 	}
 	defer log.Close()
+	// lited resolves LITE_HOSTS_FILE's path, so it must exist (/etc/hosts always does).
+	hosts, err := os.OpenFile(filepath.Join(l.dir, "hosts"), os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	hosts.Close()
 	var args []string
 	if l.pprof != "" {
 		args = []string{"--pprof", l.pprof}
 	}
 	argv := append(append(append([]string{}, l.prefix...), filepath.Join(l.bin, "lited")), args...)
 	d := exec.Command(argv[0], argv[1:]...)
-	d.Env = append(os.Environ(), "LITE_DIR="+l.dir, "LITE_DEFAULT_NETWORK="+l.net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+l.table)
+	// The lab row's node names go to a hosts file of this lited's own, not the host's.
+	d.Env = append(os.Environ(), "LITE_DIR="+l.dir, "LITE_DEFAULT_NETWORK="+l.net, "LITE_DEFAULT_NAT=false", "LITE_NFT_TABLE="+l.table,
+		"LITE_HOSTS_FILE="+filepath.Join(l.dir, "hosts"))
 	d.Stdout, d.Stderr = log, log
 	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := d.Start(); err != nil {

@@ -4,9 +4,14 @@
 //
 //	go run ./test/bench [-only lite,lxd,floor] [-rows launch,ipv4,...] [-n 5] [-fast 20]
 //	    [-burst 30] [-burst-reps 3] [-restart 200] [-density 20] [-lxd-density]
+//	    [-lab-nodes 30] [-lab-reps 1]
 //
 // Row "cluster" also measures launch, exec and list on lite as a three-member cluster on this
 // host (cluster.go: members in network namespaces), with -list containers per member.
+//
+// Row "lab" (only when named in -rows) brings a generated lab up, resets it and takes it
+// down with lite lab and with the same work as a script of lxc calls on each LXD pool
+// (labgen.go, labrow.go, lablxd.go).
 //
 // Everything it makes (its lited and LITE_DIR, LXD's daemon, state dir, pools, loop file and
 // bridge, the floor's containers, bridge and dnsmasq) is removed at the end, also on failure
@@ -21,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -96,10 +102,16 @@ type options struct {
 	out      string
 	lxdDense bool
 	pprof    string // lited --pprof ADDR for the measured lited
+	labNodes int    // nodes of the lab row's lab
+	labReps  int    // repetitions of the lab row (up, reset, down)
 }
 
 var allRows = []string{"launch", "ipv4", "exec", "list", "stop", "copy", "copy-remote", "disk", "rss", "monitor",
-	"delete-force", "burst", "restart", "density", "cluster"}
+	"delete-force", "burst", "restart", "density", "cluster", "lab"}
+
+// defaultRows are the rows measured without -rows: all but lab, which is selected by name
+// (labrow.go says why).
+var defaultRows = slices.DeleteFunc(slices.Clone(allRows), func(r string) bool { return r == "lab" })
 
 func parseSet(s string, valid []string, what string) (map[string]bool, error) {
 	m := map[string]bool{}
@@ -125,7 +137,7 @@ func parseSet(s string, valid []string, what string) (map[string]bool, error) {
 
 func main() {
 	only := flag.String("only", "lite,lxd,floor", "systems to measure, comma list of lite, lxd, floor")
-	rows := flag.String("rows", strings.Join(allRows, ","), "rows to measure, comma list of "+strings.Join(allRows, ","))
+	rows := flag.String("rows", strings.Join(defaultRows, ","), "rows to measure, comma list of "+strings.Join(allRows, ",")+" (lab only when named)")
 	slow := flag.Int("n", 5, "repetitions of slow rows (launch, stop); fast rows use -fast")
 	fast := flag.Int("fast", 20, "repetitions of fast rows (exec, list)")
 	listN := flag.Int("list", 25, "containers running for the list, RSS and monitor rows")
@@ -135,6 +147,8 @@ func main() {
 	restart := flag.Int("restart", 200, "restart row: containers running while the daemon restarts (-n restarts)")
 	lxdDense := flag.Bool("lxd-density", false, "also run the density row against LXD (slow: ~3 s per container on dir)")
 	pprof := flag.String("lited-pprof", "", "run the measured lited with --pprof ADDR (loopback), to take Go profiles during the run")
+	labNodes := flag.Int("lab-nodes", 30, "lab row: nodes of the generated lab (3 networks, min(10, N/2) links)")
+	labReps := flag.Int("lab-reps", 1, "lab row: repetitions of up, reset and down (each costs LXD minutes)")
 	out := flag.String("out", "bench/results.json", "where to write the results as JSON")
 	flag.Parse()
 	fail := func(msg string) {
@@ -145,7 +159,7 @@ func main() {
 		fail("unexpected arguments: " + strings.Join(flag.Args(), " "))
 	}
 	o := options{slow: *slow, fast: *fast, listN: *listN, density: *density, out: *out, lxdDense: *lxdDense,
-		burst: *burst, burstN: *burstN, restart: *restart, pprof: *pprof}
+		burst: *burst, burstN: *burstN, restart: *restart, pprof: *pprof, labNodes: *labNodes, labReps: *labReps}
 	var err error
 	if o.only, err = parseSet(*only, []string{"lite", "lxd", "floor"}, "system"); err != nil {
 		fail(err.Error())
@@ -153,8 +167,11 @@ func main() {
 	if o.rows, err = parseSet(*rows, allRows, "row"); err != nil {
 		fail(err.Error())
 	}
-	if o.slow < 1 || o.fast < 1 || o.listN < o.slow || o.density < 1 || o.burst < 1 || o.burstN < 1 || o.restart < 1 {
-		fail("-n, -fast, -density, -burst, -burst-reps and -restart must be >= 1 and -list >= -n")
+	if o.slow < 1 || o.fast < 1 || o.listN < o.slow || o.density < 1 || o.burst < 1 || o.burstN < 1 || o.restart < 1 || o.labReps < 1 {
+		fail("-n, -fast, -density, -burst, -burst-reps, -restart and -lab-reps must be >= 1 and -list >= -n")
+	}
+	if _, err := genLab("check", o.labNodes, []string{"10.0.0", "10.0.1", "10.0.2", "10.0.3"}); err != nil {
+		fail(err.Error())
 	}
 	if os.Geteuid() != 0 {
 		fail("bench must run as root (it starts lited, lxd and containers)")
@@ -201,6 +218,15 @@ type run struct {
 	opts   options
 	report *report
 	clean  cleanups
+	// lab and labDir are the lab row's lab and the temp dir of its file and LXD script,
+	// made by the first system that measures it.
+	lab    *labSpec
+	labDir string
+}
+
+// measuresRows reports whether rows other than lab (which measure does not run) are selected.
+func (r *run) measuresRows() bool {
+	return slices.ContainsFunc(allRows, func(row string) bool { return row != "lab" && r.opts.rows[row] })
 }
 
 // all prepares the image with lite (always: LXD and the floor use its image and layer), then
@@ -217,8 +243,15 @@ func (r *run) all(ctx context.Context) error {
 	}
 	r.report.image = img.fp
 	if r.opts.only["lite"] {
-		if err := r.measure(ctx, l, true); err != nil {
-			return fmt.Errorf("lite: %w", err)
+		if r.measuresRows() {
+			if err := r.measure(ctx, l, true); err != nil {
+				return fmt.Errorf("lite: %w", err)
+			}
+		}
+		if r.opts.rows["lab"] && ctx.Err() == nil {
+			if err := r.labLite(ctx, l); err != nil {
+				r.report.note("lite", err)
+			}
 		}
 		if r.opts.rows["copy-remote"] && ctx.Err() == nil {
 			if err := r.measureRemoteCopyLite(ctx, l); err != nil {
@@ -231,7 +264,12 @@ func (r *run) all(ctx context.Context) error {
 			r.report.note(clusterSystem, err)
 		}
 	}
-	if r.opts.only["floor"] && ctx.Err() == nil {
+	if r.opts.only["floor"] && r.opts.rows["lab"] {
+		for _, row := range []string{"lab-up", "lab-reset", "lab-down"} {
+			r.report.na(row, "floor", errors.New("n/a: not measured (bare liblxc has no networks, snapshots or labs)"))
+		}
+	}
+	if r.opts.only["floor"] && r.measuresRows() && ctx.Err() == nil {
 		f, err := startFloor(ctx, &r.clean, img)
 		if err != nil {
 			r.report.note("floor", err)
@@ -254,8 +292,15 @@ func (r *run) all(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
-			if err := r.measure(ctx, env.system(pool), r.opts.lxdDense); err != nil {
-				r.report.note("lxd-"+pool, err)
+			if r.measuresRows() {
+				if err := r.measure(ctx, env.system(pool), r.opts.lxdDense); err != nil {
+					r.report.note("lxd-"+pool, err)
+				}
+			}
+			if r.opts.rows["lab"] && ctx.Err() == nil {
+				if err := r.labLXD(ctx, env, pool); err != nil {
+					r.report.note("lxd-"+pool, err)
+				}
 			}
 		}
 	}

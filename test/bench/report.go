@@ -42,7 +42,14 @@ var rowDefs = []rowDef{
 	{"monitor", "liblxc monitor per container (RSS)", "MiB", 3, false},
 	{"density", "idle systemd containers booted to running", "count", 300, true},
 	{"density-mem", "host memory per idle container at the density reached", "MiB", 12, false},
+	// Issue 14's goals, for the generated lab (-lab-nodes, 30 by default).
+	{"lab-up", "lab up from nothing -> every node ready, addressed, run, linked", "s", 15, false},
+	{"lab-reset", "lab reset (provisioned snapshot) -> every node ready again", "s", 3, false},
+	{"lab-down", "lab down: every node, network and link gone", "s", 5, false},
 }
+
+// labUpFactor is issue 14's other goal: lab up at least this many times faster than LXD dir.
+const labUpFactor = 10
 
 var systems = []string{"lite", clusterSystem, "lxd-dir", "lxd-btrfs", "floor"}
 
@@ -138,6 +145,23 @@ func (r *report) note(system string, err error) {
 	defer r.mu.Unlock()
 	r.notes = append(r.notes, fmt.Sprintf("%s: %v", system, err))
 	fmt.Fprintf(os.Stderr, "bench: %s: %v\n", system, err)
+}
+
+// setLoad replaces the load recorded with a row's result (a row that spans minutes says
+// what the load was at its start and end).
+func (r *report) setLoad(row, system, load string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if res := r.results[row][system]; res != nil && load != "" {
+		res.Load = load
+	}
+}
+
+// remark adds a line to the notes that is not an error (what a row did, and how).
+func (r *report) remark(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, s)
 }
 
 func (r *report) densityAt(system string, p densityPoint) {
@@ -241,6 +265,14 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
 	_ = tw.Flush()
+	if lab := r.results["lab-up"]; lab != nil && lab["lite"] != nil && lab["lxd-dir"] != nil && lab["lite"].NA == "" && lab["lxd-dir"].NA == "" && lab["lite"].Median > 0 {
+		x := lab["lxd-dir"].Median / lab["lite"].Median
+		v := "ok"
+		if x < labUpFactor {
+			v = "MISS"
+		}
+		fmt.Fprintf(w, "\nlab up: lite %.1fx faster than LXD dir (goal >= %dx) %s\n", x, labUpFactor, v)
+	}
 	for s, d := range r.density {
 		fmt.Fprintf(w, "\ndensity (%s): %d running — %s\n", s, d.Reached, d.Reason)
 		for _, p := range d.Points {
@@ -280,7 +312,8 @@ func (r *report) write(path string) error {
 		"args": os.Args[1:], "image": r.image, "results": list, "density": r.density,
 		"sysctls_raised_by_lited": r.sysctls, "notes": r.notes, "loadavg": r.load,
 		"options": map[string]any{"slow": o.slow, "fast": o.fast, "list": o.listN, "density": o.density,
-			"burst": o.burst, "burst_reps": o.burstN, "restart": o.restart, "lxd_density": o.lxdDense},
+			"burst": o.burst, "burst_reps": o.burstN, "restart": o.restart, "lxd_density": o.lxdDense,
+			"lab_nodes": o.labNodes, "lab_reps": o.labReps},
 	})
 	if err != nil {
 		return err
