@@ -69,15 +69,18 @@ func (h *HostsFile) Set(entries []string) error {
 		kept = append(append(append(kept, h.begin()), entries...), h.end())
 	}
 	data := []byte(strings.Join(kept, "\n") + "\n")
-	if string(data) == string(old) {
+	missing := errors.Is(err, os.ErrNotExist)
+	if string(data) == string(old) || missing && len(entries) == 0 {
 		return nil
 	}
 	// Written beside and renamed over, so a resolver never reads half a file; a hosts file
 	// that is a mount point (containers) cannot be renamed over and is rewritten in place.
 	// A symlinked hosts file keeps its link: the file it points at is the one replaced.
-	target, err := filepath.EvalSymlinks(h.Path)
-	if err != nil {
-		return fmt.Errorf("resolve %s: %w", h.Path, err)
+	target := h.Path
+	if !missing { // a missing file (LITE_HOSTS_FILE naming a new one) is made
+		if target, err = filepath.EvalSymlinks(h.Path); err != nil {
+			return fmt.Errorf("resolve %s: %w", h.Path, err)
+		}
 	}
 	tmp := filepath.Join(filepath.Dir(target), ".lite-hosts.tmp")
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {

@@ -74,3 +74,23 @@ func TestTrustedAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestHostsFileMissing: a hosts file that does not exist yet (LITE_HOSTS_FILE naming a new
+// one) is made when there is something to write, and left alone when there is not.
+func TestHostsFileMissing(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "hosts")
+	h := &HostsFile{Path: p, Marker: "/tmp/a", Lock: filepath.Join(dir, "lock")}
+	if err := h.Set(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Fatalf("Set(nil) on a missing file made it: %v", err)
+	}
+	if err := h.Set([]string{"10.1.1.10 lb.shop"}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != h.begin()+"\n10.1.1.10 lb.shop\n"+h.end()+"\n" {
+		t.Fatalf("hosts made: %q, %v", b, err)
+	}
+}
