@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"lite/client/api"
 	"lite/db"
@@ -129,6 +130,7 @@ func (s *Service) Down(ctx context.Context, name string, share bool, progress Pr
 	}
 	found := recErr == nil
 	var elsewhere []string
+	var mine []labfile.Node
 	for _, i := range insts {
 		if owned(i.Config) != name {
 			continue
@@ -138,11 +140,24 @@ func (s *Service) Down(ctx context.Context, name string, share bool, progress Pr
 			elsewhere = append(elsewhere, i.Name+" (on "+i.Node+")")
 			continue
 		}
-		progress(i.Name, "deleting")
-		if err := s.removeNode(ctx, name, i.Name); err != nil {
-			return err
+		mine = append(mine, labfile.Node{Name: i.Name})
+	}
+	// Bounded and parallel as a restore: a node's stop and delete wait mostly on its
+	// processes' exit and the disk, so several overlap.
+	var mu sync.Mutex
+	var errs []error
+	s.eachNode(ctx, mine, s.restoreParallel(), func(n labfile.Node) {
+		progress(n.Name, "deleting")
+		if err := s.removeNode(ctx, name, n.Name); err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			return
 		}
-		progress(i.Name, "deleted")
+		progress(n.Name, "deleted")
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err // networks and record stay: the next down finishes
 	}
 	if share {
 		return s.syncHosts(ctx)
