@@ -7,8 +7,8 @@ package main
 //
 // PROFILE is the bench's LXD profile of a pool (dir or btrfs: root disk on that pool, eth0,
 // /sys mixed; lxd.go). Each node's work runs through xargs -P with lite's parallelism
-// (up: 4 nodes at a time; reset: max(8, 4 x CPUs), as lite's restore; down and the links
-// one by one, as lite does them).
+// (up: 4 nodes at a time; reset and down: max(8, 4 x CPUs), as lite's restore and down; the
+// links one by one, as lite makes them).
 
 import (
 	"fmt"
@@ -122,8 +122,8 @@ reset)
 	links
 	;;
 down)
-	lxc delete --force $NODES
-`, labUpParallel, labResetParallel)
+	printf '%%s\n' $NODES | xargs -P %d -I{} lxc delete --force {}
+`, labUpParallel, labResetParallel, labResetParallel)
 	for i := range s.Nets {
 		fmt.Fprintf(&b, "\tlxc network delete %s\n", s.bridge(i))
 	}

@@ -63,7 +63,7 @@ func (r *run) labLab(ctx context.Context) (*labSpec, string, error) {
 		}
 	}
 	r.lab, r.labDir = spec, dir
-	r.report.remark(fmt.Sprintf("lab: %d nodes, %d networks, %d links (%s); lite and the LXD script do up %d nodes at a time, reset %d, down and links one by one; LXD script: %s",
+	r.report.remark(fmt.Sprintf("lab: %d nodes, %d networks, %d links (%s); lite and the LXD script do up %d nodes at a time, reset and down %d, the links one by one; LXD script: %s",
 		len(spec.Nodes), len(spec.Nets), len(spec.Links), strings.TrimSuffix(r.opts.out, ".json")+"-lab.yaml",
 		labUpParallel, labResetParallel, strings.TrimSuffix(r.opts.out, ".json")+"-lab-lxd.sh"))
 	return spec, dir, nil
