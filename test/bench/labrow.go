@@ -82,6 +82,26 @@ type labPhases struct {
 	gone func(ctx context.Context) error
 }
 
+// checkedBy fills ready, verify and gone with checks through cli, a command line that takes
+// lxc's arguments (lite's and LXD's both do).
+func (p labPhases) checkedBy(spec *labSpec, cli func(ctx context.Context, args ...string) (string, error)) labPhases {
+	p.ready = func(ctx context.Context) error {
+		return waitAddrs(ctx, spec, func(ctx context.Context) (string, error) {
+			return cli(ctx, "list", "-c", "n4", "--format", "csv")
+		})
+	}
+	p.verify = func(ctx context.Context) error {
+		return spec.verify(ctx, func(ctx context.Context, node string, cmd ...string) (string, error) {
+			return cli(ctx, append([]string{"exec", node, "--"}, cmd...)...)
+		})
+	}
+	p.gone = func(ctx context.Context) error {
+		out, err := cli(ctx, "list", "-c", "n", "--format", "csv")
+		return spec.gone(out, err)
+	}
+	return p
+}
+
 // measureLab runs up, reset and down opts.labReps times on one system and records each.
 func (r *run) measureLab(ctx context.Context, system string, p labPhases) error {
 	var up, reset, down []float64
@@ -157,21 +177,7 @@ func (r *run) labLite(ctx context.Context, l *lite) (err error) {
 			_, err := l.lite(ctx, "lab", "down", spec.Name)
 			return err
 		},
-		ready: func(ctx context.Context) error {
-			return waitAddrs(ctx, spec, func(ctx context.Context) (string, error) {
-				return l.lite(ctx, "list", "-c", "n4", "--format", "csv")
-			})
-		},
-		verify: func(ctx context.Context) error {
-			return spec.verify(ctx, func(ctx context.Context, node string, cmd ...string) (string, error) {
-				return l.lite(ctx, append([]string{"exec", node, "--"}, cmd...)...)
-			})
-		},
-		gone: func(ctx context.Context) error {
-			out, err := l.lite(ctx, "list", "-c", "n", "--format", "csv")
-			return spec.gone(out, err)
-		},
-	})
+	}.checkedBy(spec, l.lite))
 }
 
 // labCleanup takes the lab down if a failed row left it, and deletes what a failed down
@@ -208,23 +214,7 @@ func (r *run) labLXD(ctx context.Context, e *lxdEnv, pool string) (err error) {
 			return err
 		}
 	}
-	return r.measureLab(ctx, system, labPhases{
-		up: phase("up"), reset: phase("reset"), down: phase("down"),
-		ready: func(ctx context.Context) error {
-			return waitAddrs(ctx, spec, func(ctx context.Context) (string, error) {
-				return e.lxc(ctx, "list", "-c", "n4", "--format", "csv")
-			})
-		},
-		verify: func(ctx context.Context) error {
-			return spec.verify(ctx, func(ctx context.Context, node string, cmd ...string) (string, error) {
-				return e.lxc(ctx, append([]string{"exec", node, "--"}, cmd...)...)
-			})
-		},
-		gone: func(ctx context.Context) error {
-			out, err := e.lxc(ctx, "list", "-c", "n", "--format", "csv")
-			return spec.gone(out, err)
-		},
-	})
+	return r.measureLab(ctx, system, labPhases{up: phase("up"), reset: phase("reset"), down: phase("down")}.checkedBy(spec, e.lxc))
 }
 
 // labCleanup deletes what a failed LXD lab left: its nodes (their link ends go with their
