@@ -244,3 +244,13 @@ func TestClusterConsoleForwarded(t *testing.T) {
 	}
 	waitFor(t, "host2 to free the console", func() bool { return h2.cons.releases("c1") > 0 })
 }
+
+// TestLabShareOnlyFromMembers: a lab request carrying a share (one member's part of an up a
+// cluster member coordinates) is refused from a client, before anything is read or made.
+func TestLabShareOnlyFromMembers(t *testing.T) {
+	e := newEnv(t)
+	body := api.LabsPost{Source: "name: t\nnodes:\n  a: {}\n", Share: &api.LabShare{Nodes: []string{"a"}}}
+	if msg := e.fail("POST", "/1.0/labs", body, 400); !strings.Contains(msg, "share: only a cluster member") {
+		t.Errorf("error %q", msg)
+	}
+}
