@@ -19,7 +19,11 @@ func (m *Manager) Get(ctx context.Context, name string) (api.InstanceFull, error
 	if err != nil {
 		return api.InstanceFull{}, err
 	}
-	return m.render(ctx, inst, true, nil)
+	shared, err := m.readShared(ctx, []db.Instance{inst})
+	if err != nil {
+		return api.InstanceFull{}, err
+	}
+	return m.render(ctx, inst, true, shared)
 }
 
 // listWorkers bounds how many instances List renders at once.
@@ -81,7 +85,8 @@ type listShared struct {
 	snaps    map[string][]db.Snapshot
 }
 
-// readShared reads the profiles the instances of list use and every instance's snapshots.
+// readShared reads the profiles the instances of list use and their snapshots (every
+// instance's in one query for a list, the one instance's for a get).
 func (m *Manager) readShared(ctx context.Context, list []db.Instance) (*listShared, error) {
 	var names []string
 	for _, inst := range list {
@@ -95,11 +100,18 @@ func (m *Manager) readShared(ctx context.Context, list []db.Instance) (*listShar
 	if err != nil {
 		return nil, err
 	}
-	sh := &listShared{profiles: map[string]db.Profile{}}
+	sh := &listShared{profiles: map[string]db.Profile{}, snaps: map[string][]db.Snapshot{}}
 	for _, p := range profs {
 		sh.profiles[p.Name] = p
 	}
-	if sh.snaps, err = m.db.SnapshotsByInstance(ctx); err != nil {
+	switch len(list) {
+	case 0:
+	case 1:
+		sh.snaps[list[0].Name], err = m.db.ListSnapshots(ctx, list[0].Name)
+	default:
+		sh.snaps, err = m.db.SnapshotsByInstance(ctx)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return sh, nil
@@ -121,28 +133,15 @@ func (sh *listShared) profilesOf(inst db.Instance) ([]db.Profile, error) {
 	return out, nil
 }
 
-// render builds the wire form. Disk usage walks the writable layer, so only single-instance
-// requests pay for it.
+// render builds the wire form from what readShared read for it. Disk usage walks the writable
+// layer, so only single-instance requests pay for it.
 func (m *Manager) render(ctx context.Context, inst db.Instance, disk bool, shared *listShared) (api.InstanceFull, error) {
-	var cfg map[string]string
-	var devs map[string]map[string]string
-	var snaps []db.Snapshot
-	var err error
-	if shared != nil {
-		profs, perr := shared.profilesOf(inst)
-		if perr != nil {
-			return api.InstanceFull{}, perr
-		}
-		cfg, devs = expandWith(inst, profs)
-		snaps = shared.snaps[inst.Name]
-	} else {
-		if cfg, devs, err = m.expand(ctx, inst); err != nil {
-			return api.InstanceFull{}, err
-		}
-		if snaps, err = m.db.ListSnapshots(ctx, inst.Name); err != nil {
-			return api.InstanceFull{}, err
-		}
+	profs, err := shared.profilesOf(inst)
+	if err != nil {
+		return api.InstanceFull{}, err
 	}
+	cfg, devs := expandWith(inst, profs)
+	snaps := shared.snaps[inst.Name]
 	st, err := m.rt.State(ctx, inst.Name)
 	if err != nil {
 		return api.InstanceFull{}, err
