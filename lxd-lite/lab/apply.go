@@ -52,7 +52,7 @@ func (s *Service) Up(ctx context.Context, l *labfile.Lab, req api.LabsPost, prog
 	}
 	var nodes []labfile.Node
 	if share == nil {
-		nodes, err = selectNodes(l, req.Only)
+		nodes, err = SelectNodes(l, req.Only)
 	} else {
 		nodes, err = shareNodes(l, share.Nodes)
 	}
@@ -93,8 +93,9 @@ func (s *Service) Prepare(ctx context.Context, l *labfile.Lab, req api.LabsPost,
 	return s.ensureNetworks(ctx, l, plan)
 }
 
-// selectNodes returns the nodes --only names, with every node they depend on.
-func selectNodes(l *labfile.Lab, only []string) ([]labfile.Node, error) {
+// SelectNodes returns the nodes an up works on: those --only names, with every node they
+// depend on (every node without --only).
+func SelectNodes(l *labfile.Lab, only []string) ([]labfile.Node, error) {
 	if len(only) == 0 {
 		return l.Nodes, nil
 	}

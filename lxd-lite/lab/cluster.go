@@ -241,10 +241,6 @@ func Waves(l *labfile.Lab, nodes []labfile.Node) [][]string {
 	return out
 }
 
-// SelectNodes returns the nodes an up works on: those --only names and what they depend on
-// (every node without --only).
-func SelectNodes(l *labfile.Lab, only []string) ([]labfile.Node, error) { return selectNodes(l, only) }
-
 // shareNodes returns the nodes of a member's share, in file order.
 func shareNodes(l *labfile.Lab, names []string) ([]labfile.Node, error) {
 	var out []labfile.Node

@@ -73,7 +73,7 @@ func TestNICScript(t *testing.T) {
 
 func TestSelectNodes(t *testing.T) {
 	l := parse(t)
-	nodes, err := selectNodes(l, []string{"c"})
+	nodes, err := SelectNodes(l, []string{"c"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestSelectNodes(t *testing.T) {
 	if !reflect.DeepEqual(names, []string{"a", "b", "c"}) {
 		t.Errorf("--only c = %v, want c with what it depends on", names)
 	}
-	if _, err := selectNodes(l, []string{"zz"}); !errors.Is(err, api.ErrInvalid) {
+	if _, err := SelectNodes(l, []string{"zz"}); !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("--only zz: %v", err)
 	}
 }
