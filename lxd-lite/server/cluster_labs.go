@@ -45,13 +45,10 @@ func (s *Server) upLabCluster(ctx context.Context, l *labfile.Lab, req api.LabsP
 	if err != nil {
 		return err
 	}
-	housekeeping := map[string]func(context.Context) error{
-		s.localName(): s.labShare(l, req, &api.LabShare{Housekeeping: true}, progress),
-	}
-	for member := range holders {
-		housekeeping[member] = s.labShare(l, req, &api.LabShare{Housekeeping: true}, progress)
-	}
-	if err := onMembers(ctx, housekeeping); err != nil {
+	keepers := append([]string{s.localName()}, slices.Collect(maps.Keys(holders))...)
+	if err := onMembers(ctx, keepers, func(ctx context.Context, member string) error {
+		return s.labShare(ctx, member, l, req, &api.LabShare{Housekeeping: true}, progress)
+	}); err != nil {
 		return err
 	}
 	var errs []error
@@ -65,16 +62,12 @@ func (s *Server) upLabCluster(ctx context.Context, l *labfile.Lab, req api.LabsP
 				errs = append(errs, fmt.Errorf("node %s: not provisioned: it depends on %s, which failed: %w", name, dep, api.ErrConflict))
 				continue
 			}
+			progress(name, "placed on "+placement[name])
 			byMember[placement[name]] = append(byMember[placement[name]], name)
 		}
-		shares := map[string]func(context.Context) error{}
-		for member, names := range byMember {
-			for _, n := range names {
-				progress(n, "placed on "+member)
-			}
-			shares[member] = s.labShare(l, req, &api.LabShare{Nodes: names}, progress)
-		}
-		if err := onMembers(ctx, shares); err != nil {
+		if err := onMembers(ctx, slices.Collect(maps.Keys(byMember)), func(ctx context.Context, member string) error {
+			return s.labShare(ctx, member, l, req, &api.LabShare{Nodes: byMember[member]}, progress)
+		}); err != nil {
 			errs = append(errs, err)
 		}
 		state, err := s.Labs.DB.LabNodes(ctx, l.Name)
@@ -128,24 +121,19 @@ func (s *Server) placeLab(ctx context.Context, l *labfile.Lab) (map[string]strin
 	return lab.Place(l, existing, online, load, s.localName())
 }
 
-// labShare returns the function that runs one member's share of an up: here through the
-// lab service, on another member as a forwarded request whose operation it follows.
-func (s *Server) labShare(l *labfile.Lab, req api.LabsPost, share *api.LabShare, progress lab.Progress) func(context.Context) error {
+// labShare runs one member's share of an up: here through the lab service, on another
+// member as a forwarded request whose operation it follows.
+func (s *Server) labShare(ctx context.Context, member string, l *labfile.Lab, req api.LabsPost, share *api.LabShare, progress lab.Progress) error {
 	req.Share = share
-	return func(ctx context.Context) error {
-		return s.onMember(ctx, func(ctx context.Context) error {
-			return s.Labs.Up(ctx, l, req, progress)
-		}, "POST", "/1.0/labs", req, progress)
+	if member == s.localName() {
+		return s.Labs.Up(ctx, l, req, progress)
 	}
+	return s.onMember(ctx, member, "POST", "/1.0/labs", req, progress)
 }
 
-// onMember is the function that runs fn here, or the request on member (which must be
-// online) and follows the operation it starts until it ends.
-func (s *Server) onMember(ctx context.Context, fn func(context.Context) error, method, path string, body any, progress lab.Progress) error {
-	member, _ := ctx.Value(memberKey{}).(string)
-	if member == "" || member == s.localName() {
-		return fn(ctx)
-	}
+// onMember sends a lab request to another member (which must be online) and follows the
+// operation it starts until it ends.
+func (s *Server) onMember(ctx context.Context, member, method, path string, body any, progress lab.Progress) error {
 	if err := s.onlineMember(ctx, member); err != nil {
 		return err
 	}
@@ -159,20 +147,17 @@ func (s *Server) onMember(ctx context.Context, fn func(context.Context) error, m
 	return s.followMemberOp(ctx, member, env.Operation, progress)
 }
 
-// memberKey carries, in onMembers, the member a function runs for.
-type memberKey struct{}
-
-// onMembers runs each member's function at once (its context names the member) and joins
-// their errors (a remote member's say which member they come from).
-func onMembers(ctx context.Context, run map[string]func(context.Context) error) error {
+// onMembers runs fn for each member at once and joins their errors (a remote member's say
+// which member they come from).
+func onMembers(ctx context.Context, members []string, fn func(ctx context.Context, member string) error) error {
 	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
-	for _, member := range slices.Sorted(maps.Keys(run)) {
+	for _, member := range members {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := run[member](context.WithValue(ctx, memberKey{}, member)); err != nil {
+			if err := fn(ctx, member); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -246,12 +231,13 @@ func (s *Server) labOnMembers(ctx context.Context, name, method, path string, bo
 	if err != nil {
 		return err
 	}
-	run := map[string]func(context.Context) error{}
 	if local != nil {
-		run[s.localName()] = local
+		members = append(members, s.localName())
 	}
-	for _, m := range members {
-		run[m] = func(ctx context.Context) error { return s.onMember(ctx, local, method, path, body, progress) }
-	}
-	return onMembers(ctx, run)
+	return onMembers(ctx, members, func(ctx context.Context, member string) error {
+		if member == s.localName() {
+			return local(ctx)
+		}
+		return s.onMember(ctx, member, method, path, body, progress)
+	})
 }
