@@ -67,6 +67,11 @@ func checkBuiltRootfs(t *testing.T, root string) {
 			t.Errorf("%s not masked", u)
 		}
 	}
+	for _, g := range idleGenerators {
+		if link, _ := os.Readlink(filepath.Join(root, "etc/systemd/system-generators", g)); link != "/dev/null" {
+			t.Errorf("generator %s not masked", g)
+		}
+	}
 	enabled := []string{
 		"etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
 		"etc/systemd/system/multi-user.target.wants/" + hostKeysUnitName,

@@ -64,12 +64,15 @@ func TestCustomizeSteps(t *testing.T) {
 		}
 		return string(b)
 	}
-	if n := read("etc/systemd/network/eth0.network"); !strings.Contains(n, "Name=eth0") || !strings.Contains(n, "DHCP=ipv4") || !strings.Contains(n, "UseDomains=true") {
+	if n := read("etc/systemd/network/eth0.network"); !strings.Contains(n, "Name=eth0") || !strings.Contains(n, "DHCP=ipv4") || !strings.Contains(n, "UseDomains=true") || !strings.Contains(n, "UseHostname=false") {
 		t.Errorf("eth0.network:\n%s", n)
 	}
 	if u := read("etc/systemd/system/" + hostKeysUnitName); !strings.Contains(u, "ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key") ||
 		!strings.Contains(u, "-t ed25519") || strings.Contains(u, "ssh-keygen -A") || !strings.Contains(u, "Before=ssh.service") {
 		t.Errorf("host keys unit:\n%s", u)
+	}
+	if r := read("etc/systemd/resolved.conf.d/lite.conf"); !strings.Contains(r, "LLMNR=no") || !strings.Contains(r, "MulticastDNS=no") {
+		t.Errorf("resolved.conf.d/lite.conf:\n%s", r)
 	}
 	if k := read("etc/ssh/sshd_config.d/lite-hostkeys.conf"); !strings.Contains(k, "ssh_host_ed25519_key") || strings.Contains(k, "rsa") {
 		t.Errorf("sshd host keys config:\n%s", k)

@@ -11,7 +11,7 @@ import (
 // builderVersion is part of every recipe key. Bump it whenever the builder's
 // output changes for the same recipe (customization, masks, metadata,
 // templates), so cached images built by an older lite are not reused.
-const builderVersion = "3"
+const builderVersion = "4"
 
 // DefaultMirror is the Debian archive used when neither the recipe nor the
 // builder names one.

@@ -76,6 +76,11 @@ func Render(spec instance.RunSpec) (string, error) {
 	}
 	// After the includes: replaces common.conf's common.seccomp with lite's policy.
 	line("lxc.seccomp.profile", SeccompPath(spec))
+	// An empty value clears the hooks common.conf.d adds: Debian's lxcfs package puts a
+	// shell script there that binds the system's lxcfs (if one runs) over lite's own at
+	// every start, and costs a shell, readlink and mounts per start.
+	line("lxc.hook.mount", "")
+	line("lxc.hook.post-stop", "")
 	line("lxc.arch", "linux64")
 	line("lxc.uts.name", spec.Hostname)
 	line("lxc.rootfs.path", spec.Rootfs)
