@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -117,4 +119,104 @@ func TestLaunchStormLeavesNoCgroups(t *testing.T) {
 			t.Errorf("cgroups left after the storm: %v", left)
 		}
 	}
+}
+
+// TestLaunchStormRunsOutOfAddresses launches more containers at once than their network
+// has addresses: the ones that fit run with addresses of their own; each of the others
+// fails with an error that says why and what to do, exits non-zero and is left whole and
+// stopped (as LXD leaves a launch whose start failed), with no veth, cgroup or DHCP entry;
+// freeing an address lets one of them start.
+func TestLaunchStormRunsOutOfAddresses(t *testing.T) {
+	d := sharedDaemon(t)
+	tag := randomTag()
+	net := "ltst" + tag
+	gw := createLabNetwork(t, d, net)
+	t.Cleanup(func() {
+		if _, stderr, code := d.Lite("network", "delete", net); code != 0 {
+			t.Errorf("cleanup: network delete %s: exit %d: %s", net, code, stderr)
+		}
+	})
+	prefix := strings.TrimSuffix(gw, ".1")
+	const fit, n = 3, 5
+	mustLite(t, d, "network", "set", net, fmt.Sprintf("ipv4.dhcp.ranges=%s.10-%s.%d", prefix, prefix, 10+fit-1))
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("storm-ad-%s-%d", tag, i)
+	}
+	deleteOnCleanup(t, d, names...)
+
+	type result struct {
+		name, stderr string
+		code         int
+	}
+	results := make(chan result, n)
+	var wg sync.WaitGroup
+	for _, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, stderr, code := d.Lite("launch", "debian/12", name, "--network", net)
+			results <- result{name, stderr, code}
+		}()
+	}
+	wg.Wait()
+	close(results)
+	var failed []string
+	for r := range results {
+		if r.code == 0 {
+			continue
+		}
+		failed = append(failed, r.name)
+		if len(failed) == 1 {
+			t.Logf("%s refused: %s", r.name, strings.TrimSpace(r.stderr))
+		}
+		if !strings.Contains(r.stderr, "no free address left") || !strings.Contains(r.stderr, "ipv4.dhcp.ranges") {
+			t.Errorf("launch %s: exit %d, stderr does not say the network is out of addresses and what to widen:\n%s", r.name, r.code, r.stderr)
+		}
+	}
+	if len(failed) != n-fit {
+		t.Fatalf("%d of %d launches failed on a network with %d addresses, want %d: %v", len(failed), n, fit, n-fit, failed)
+	}
+	seen := map[string]string{}
+	for _, name := range names {
+		if slices.Contains(failed, name) {
+			requireStatus(t, d, name, "STOPPED")
+			if hn := strings.TrimSpace(mustLite(t, d, "config", "get", name, "volatile.eth0.host_name")); hn != "" && d.linkExists(hn) {
+				t.Errorf("%s did not start but its host veth %s is there", name, hn)
+			}
+			for _, kind := range []string{"lxc.payload.", "lxc.monitor."} {
+				if left := cgroupsNamed(t, kind+name); len(left) > 0 {
+					t.Errorf("%s did not start but its cgroups are there: %v", name, left)
+				}
+			}
+			continue
+		}
+		requireStatus(t, d, name, "RUNNING")
+		ip := strings.TrimSpace(mustLite(t, d, "config", "get", name, "volatile.eth0.ipv4.address"))
+		if !strings.HasPrefix(ip, prefix+".") || seen[ip] != "" {
+			t.Errorf("%s reserved %q (the range is %s.10-%d; already %q's)", name, ip, prefix, 10+fit-1, seen[ip])
+		}
+		seen[ip] = name
+	}
+	hosts, err := os.ReadFile(filepath.Join(d.Dir, "networks", net, "dnsmasq.hosts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range failed {
+		if strings.Contains(string(hosts), name) {
+			t.Errorf("%s did not start but dnsmasq's hosts name it:\n%s", name, hosts)
+		}
+	}
+
+	// One running container goes away: its address is free again for a stopped one.
+	var gone string
+	for _, name := range names {
+		if !slices.Contains(failed, name) {
+			gone = name
+			break
+		}
+	}
+	mustLite(t, d, "delete", "--force", gone)
+	mustLite(t, d, "start", failed[0])
+	requireStatus(t, d, failed[0], "RUNNING")
 }

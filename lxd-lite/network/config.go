@@ -4,6 +4,7 @@
 package network
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -87,6 +88,12 @@ func isDomain(v string) error {
 
 // Range is an inclusive range of addresses dnsmasq hands out.
 type Range struct{ Start, End netip.Addr }
+
+// Size is how many addresses r holds.
+func (r Range) Size() int {
+	s, e := r.Start.As4(), r.End.As4()
+	return int(binary.BigEndian.Uint32(e[:])-binary.BigEndian.Uint32(s[:])) + 1
+}
 
 func isRangesSyntax(v string) error { _, err := ParseRanges(v); return err }
 

@@ -111,10 +111,19 @@ func TestRenderConf(t *testing.T) {
 		"no-resolv\n", "domain=lab\n", "local=/lab/\n", "dhcp-range=10.77.5.2,10.77.5.254,1h\n",
 		"dhcp-hostsfile=/x/networks/labnet/dnsmasq.hosts\n", "dhcp-leasefile=/x/networks/labnet/dnsmasq.leases\n",
 		"pid-file=/x/networks/labnet/dnsmasq.pid\n", "dhcp-option-force=26,1400\n",
+		"dhcp-lease-max=253\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("conf lacks %q:\n%s", want, got)
 		}
+	}
+	// A /20's ranges hold more than dnsmasq's default of 1000 leases.
+	s = SettingsOf(map[string]string{"ipv4.address": "10.77.0.1/20", "ipv4.dhcp.ranges": "10.77.0.10-10.77.0.19,10.77.4.0-10.77.15.254"})
+	if got, err = renderConf("n", s, files{dir: "/d"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "dhcp-lease-max=3081\n") {
+		t.Errorf("ranges of 10 and 3071 addresses: want dhcp-lease-max=3081:\n%s", got)
 	}
 	s = SettingsOf(map[string]string{"ipv4.address": "10.77.5.1/24", "ipv4.nat": "true", "ipv4.dhcp": "false"})
 	if got, err = renderConf("n", s, files{dir: "/d"}); err != nil {

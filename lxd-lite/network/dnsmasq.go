@@ -79,9 +79,13 @@ func renderConf(bridge string, s Settings, f files) (string, error) {
 		// other MAC (a container that changed its own, a flood of random ones) gets nothing,
 		// so the pool cannot be drained.
 		line("dhcp-ignore=tag:!known")
+		leases := 0
 		for _, r := range s.Ranges {
 			line("dhcp-range=%s,%s,%s", r.Start, r.End, s.Expiry)
+			leases += r.Size()
 		}
+		// dnsmasq hands out at most 1000 leases unless told: as many as the ranges hold.
+		line("dhcp-lease-max=%d", max(leases, 1))
 		line("dhcp-option=option:router,%s", s.Gateway.Addr())
 		line("dhcp-option=option:dns-server,%s", s.Gateway.Addr())
 		if s.MTU > 0 {

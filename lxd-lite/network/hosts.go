@@ -156,11 +156,12 @@ func (m *Manager) Reserve(ctx context.Context, network string, h Host) (netip.Ad
 	default:
 		h.IP = firstFree(s, free)
 	}
-	if !h.IP.IsValid() && s.Cluster {
-		return netip.Addr{}, fmt.Errorf("network %q has no free address left in this member's slice of its DHCP ranges (widen ipv4.dhcp.ranges or the subnet): %w", network, api.ErrConflict)
-	}
 	if !h.IP.IsValid() {
-		return netip.Addr{}, fmt.Errorf("network %q has no free address left in its DHCP ranges: %w", network, api.ErrConflict)
+		where := "its DHCP ranges"
+		if s.Cluster {
+			where = "this member's slice of its DHCP ranges"
+		}
+		return netip.Addr{}, fmt.Errorf("network %q has no free address left in %s: delete an instance on it, or widen ipv4.dhcp.ranges or the subnet: %w", network, where, api.ErrConflict)
 	}
 	if err := m.setHostLocked(network, hosts, h); err != nil {
 		return netip.Addr{}, err

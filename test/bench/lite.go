@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +36,8 @@ type image struct {
 
 // watchedSysctls are the host limits lited may raise at start (lxd-lite/daemon/host.go).
 var watchedSysctls = []string{"fs.inotify.max_user_instances", "fs.inotify.max_user_watches",
-	"fs.inotify.max_queued_events", "kernel.keys.maxkeys", "kernel.keys.maxbytes"}
+	"fs.inotify.max_queued_events", "kernel.keys.maxkeys", "kernel.keys.maxbytes",
+	"net.ipv4.neigh.default.gc_thresh2", "net.ipv4.neigh.default.gc_thresh3"}
 
 func readSysctl(key string) string {
 	b, _ := os.ReadFile("/proc/sys/" + strings.ReplaceAll(key, ".", "/"))
@@ -416,5 +418,29 @@ func (l *lite) Copy(ctx context.Context, src, dst string) error {
 
 func (l *lite) Snapshot(ctx context.Context, name, snap string) error {
 	_, err := l.lite(ctx, "snapshot", name, snap)
+	return err
+}
+
+// WidenNetwork gives lited's default network a subnet with room for hosts instances (its
+// /24 holds 253), keeping the gateway: `lite network set NET ipv4.address=GW/N`.
+func (l *lite) WidenNetwork(ctx context.Context, hosts int) error {
+	out, err := l.lite(ctx, "network", "get", l.net, "ipv4.address")
+	if err != nil {
+		return err
+	}
+	gw, err := netip.ParsePrefix(strings.TrimSpace(out))
+	if err != nil {
+		return fmt.Errorf("network %s: ipv4.address %q: %w", l.net, out, err)
+	}
+	bits := gw.Bits()
+	for bits > 16 && 1<<(32-bits)-3 < hosts {
+		bits--
+	}
+	if bits == gw.Bits() {
+		return nil
+	}
+	wide := netip.PrefixFrom(gw.Addr(), bits).String()
+	fmt.Printf("   network %s: %s -> %s for %d instances\n", l.net, gw, wide, hosts)
+	_, err = l.lite(ctx, "network", "set", l.net, "ipv4.address="+wide)
 	return err
 }

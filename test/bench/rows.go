@@ -180,6 +180,15 @@ func (r *run) measure(ctx context.Context, s system, density bool) (err error) {
 		return err
 	}
 	if rows["density"] && density && ctx.Err() == nil {
+		// lited's default network is a /24 (253 addresses, as LXD's): the density target
+		// needs room for more, which a user makes the same way.
+		if w, ok := s.(interface {
+			WidenNetwork(ctx context.Context, hosts int) error
+		}); ok {
+			if err := w.WidenNetwork(ctx, r.opts.density); err != nil {
+				return err
+			}
+		}
 		launched, err = r.density(ctx, s)
 		if err != nil {
 			return err

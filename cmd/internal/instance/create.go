@@ -141,8 +141,15 @@ func RunCreate(ctx context.Context, opts *CreateOptions) error {
 		return nil
 	}
 	_, _ = fmt.Fprintf(out, "Starting %s\n", name)
-	if err := changeState(ctx, opts.IO, c, name, api.InstanceStatePut{Action: "start", Timeout: -1}); err != nil || !opts.Wait {
-		return err
+	if err := changeState(ctx, opts.IO, c, name, api.InstanceStatePut{Action: "start", Timeout: -1}); err != nil {
+		if ctx.Err() != nil {
+			return err // interrupted: the start may still go on in the daemon
+		}
+		// As LXD does, the instance stays, whole and stopped: say so and what to do with it.
+		return fmt.Errorf("%s was created but did not start: %w (it is stopped: fix the cause and `lite start %s`, or `lite delete %s`)", name, err, name, name)
+	}
+	if !opts.Wait {
+		return nil
 	}
 	return waitReady(ctx, opts.IO, c, name)
 }

@@ -118,7 +118,8 @@ func TestLaunchReportsOperationFailure(t *testing.T) {
 	fake, ios, _, _ := newFake()
 	fake.Fail = map[string]error{"PUT state c start force=false timeout=-1": errors.New("Failed to start: no bridge")}
 	err := RunCreate(context.Background(), &CreateOptions{IO: ios, Client: clientOf(fake), Image: "i", Name: "c", Start: true})
-	if err == nil || err.Error() != "Failed to start: no bridge" {
-		t.Errorf("err = %v", err)
+	want := "c was created but did not start: Failed to start: no bridge (it is stopped: fix the cause and `lite start c`, or `lite delete c`)"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
 	}
 }

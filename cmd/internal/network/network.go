@@ -1,5 +1,5 @@
-// Package network holds the lite network commands: list, show, create, set, unset, delete,
-// rename and info.
+// Package network holds the lite network commands: list, show, create, get, set, unset,
+// delete, rename and info.
 package network
 
 import (
@@ -80,7 +80,7 @@ func NewCmdNetwork(f *cli.Factory) *cobra.Command {
 		},
 	}
 	cmd.AddCommand(NewCmdList(f, nil), NewCmdCreate(f, nil), NewCmdLeases(f, nil), NewCmdShow(f, nil), NewCmdInfo(f, nil),
-		NewCmdSet(f, nil), NewCmdUnset(f, nil), NewCmdRename(f, nil), NewCmdDelete(f, nil))
+		NewCmdGet(f, nil), NewCmdSet(f, nil), NewCmdUnset(f, nil), NewCmdRename(f, nil), NewCmdDelete(f, nil))
 	return cmd
 }
 
@@ -159,6 +159,34 @@ func NewCmdInfo(f *cli.Factory, runF func(context.Context, *InfoOptions) error) 
 	cmd, _ := newCmd(f, func(o *InfoOptions) *base { return &o.base }, runF, RunInfo,
 		&cobra.Command{Use: "info NAME", Short: "Show a network's bridge state", Args: cli.ExactArgs(1)}, nil)
 	return cmd
+}
+
+// GetOptions are the inputs of lite network get.
+type GetOptions struct {
+	base
+	Key string
+}
+
+// NewCmdGet returns `lite network get NAME KEY`; runF replaces RunGet in tests.
+func NewCmdGet(f *cli.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
+	cmd, _ := newCmd(f, func(o *GetOptions) *base { return &o.base }, runF, RunGet,
+		&cobra.Command{Use: "get NAME KEY", Short: "Get a network config key", Args: cli.ExactArgs(2)},
+		func(o *GetOptions, args []string) { o.Key = args[1] })
+	return cmd
+}
+
+// RunGet prints one config key's value (an empty line when it is not set, as lxc does).
+func RunGet(ctx context.Context, opts *GetOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	n, err := c.GetNetwork(ctx, opts.Name)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(opts.IO.Out, n.Config[opts.Key])
+	return err
 }
 
 // SetOptions are the inputs of lite network set and unset.

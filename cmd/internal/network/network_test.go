@@ -128,6 +128,29 @@ func TestSetAndUnset(t *testing.T) {
 	}
 }
 
+func TestGet(t *testing.T) {
+	o, out := opts(newFake())
+	if err := RunGet(context.Background(), &GetOptions{base: on(o, "litebr0"), Key: "ipv4.address"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := RunGet(context.Background(), &GetOptions{base: on(o, "litebr0"), Key: "dns.domain"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := out(); got != "10.1.2.1/24\n\n" {
+		t.Errorf("get ipv4.address, dns.domain (unset) = %q", got)
+	}
+	if err := RunGet(context.Background(), &GetOptions{base: on(o, "nope"), Key: "ipv4.address"}); !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("missing network = %v", err)
+	}
+	var got *GetOptions
+	ios, _, _ := cli.TestIO("")
+	cmd := NewCmdGet(&cli.Factory{IO: ios}, func(_ context.Context, o *GetOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"n1", "ipv4.nat"})
+	if err := cmd.Execute(); err != nil || got == nil || got.Name != "n1" || got.Key != "ipv4.nat" {
+		t.Errorf("lite network get n1 ipv4.nat: options %+v, err %v", got, err)
+	}
+}
+
 func TestLeases(t *testing.T) {
 	o, out := opts(newFake())
 	if err := RunLeases(context.Background(), &LeasesOptions{base: on(o, "litebr0"), Format: output.CSV}); err != nil {
