@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"lite/client/api"
+	"lite/lxd-lite/atomicfile"
 	"lite/profiles"
 )
 
@@ -182,7 +183,7 @@ func writeBackupInfo(dir string, bk api.InstanceBackup) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dir, bk.Name+".json", data)
+	return atomicfile.WriteFile(filepath.Join(dir, bk.Name+".json"), data, 0o600)
 }
 
 // RenameBackup renames a backup.

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"lite/client/api"
+	"lite/lxd-lite/atomicfile"
 )
 
 // An instance reads its image's metadata.yaml and templates/ until the first edit through
@@ -155,7 +156,7 @@ func (m *Metadata) SetMetadata(ctx context.Context, name string, md api.ImageMet
 	if len(data) > MaxMetadataSize {
 		return fmt.Errorf("metadata is %d bytes, over the %d byte limit: %w", len(data), MaxMetadataSize, api.ErrInvalid)
 	}
-	return m.editMeta(ctx, name, func(dir string) error { return writeFileAtomic(dir, "metadata.yaml", data) })
+	return m.editMeta(ctx, name, func(dir string) error { return atomicfile.WriteFile(filepath.Join(dir, "metadata.yaml"), data, 0o600) })
 }
 
 // editMeta runs fn on the instance's own metadata dir, made from the image's on first use.
@@ -197,7 +198,7 @@ func (m *Metadata) initMeta(src, dir string) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(dir, "templates"), n, b); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, "templates", n), b, 0o600); err != nil {
 			return err
 		}
 	}
@@ -209,7 +210,7 @@ func (m *Metadata) initMeta(src, dir string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dir, "metadata.yaml", data)
+	return atomicfile.WriteFile(filepath.Join(dir, "metadata.yaml"), data, 0o600)
 }
 
 // listTemplates lists the plain regular files in dir/templates.
@@ -223,32 +224,12 @@ func listTemplates(dir string) ([]string, error) {
 	}
 	names := []string{}
 	for _, e := range ents {
-		// .tmp-* are writeFileAtomic's, left by a crash.
-		if e.Type().IsRegular() && ValidTemplateName(e.Name()) == nil && !strings.HasPrefix(e.Name(), ".tmp-") {
+		if e.Type().IsRegular() && ValidTemplateName(e.Name()) == nil && !atomicfile.IsTemp(e.Name()) {
 			names = append(names, e.Name())
 		}
 	}
 	sort.Strings(names)
 	return names, nil
-}
-
-// writeFileAtomic writes dir/name (0600) through a temp file and a rename.
-func writeFileAtomic(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, ".tmp-")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(dir, name))
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
-	return err
 }
 
 // Templates lists an instance's template files.
@@ -292,7 +273,7 @@ func (m *Metadata) SetTemplate(ctx context.Context, name, tpl string, content []
 		if len(names) >= maxTemplates && !slices.Contains(names, tpl) {
 			return fmt.Errorf("instance %q has %d templates, the limit: %w", name, maxTemplates, api.ErrInvalid)
 		}
-		return writeFileAtomic(filepath.Join(dir, "templates"), tpl, content)
+		return atomicfile.WriteFile(filepath.Join(dir, "templates", tpl), content, 0o600)
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"lite/db"
+	"lite/lxd-lite/atomicfile"
 	"lite/profiles"
 )
 
@@ -371,5 +372,5 @@ func ensurePeerHosts(f files) error {
 	if _, err := os.Stat(f.peerHosts()); err == nil {
 		return nil
 	}
-	return writeFileAtomic(f.peerHosts(), nil, 0o644)
+	return atomicfile.WriteFile(f.peerHosts(), nil, 0o644)
 }

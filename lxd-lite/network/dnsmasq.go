@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"lite/client/api"
+	"lite/lxd-lite/atomicfile"
 	"lite/profiles"
 )
 
@@ -165,7 +166,7 @@ func writeGenerated(path string, data []byte) error {
 			return fmt.Errorf("%s line %d: control character %U: refusing to write it: %w", filepath.Base(path), i+1, r, api.ErrInvalid)
 		}
 	}
-	return writeFileAtomic(path, data, 0o644)
+	return atomicfile.WriteFile(path, data, 0o644)
 }
 
 // Lease is one line of dnsmasq's lease file.
@@ -223,17 +224,5 @@ func dropLeases(path string, macs map[string]bool) (bool, error) {
 	if !dropped {
 		return false, nil
 	}
-	return true, writeFileAtomic(path, keep.Bytes(), 0o644)
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return true, atomicfile.WriteFile(path, keep.Bytes(), 0o644)
 }

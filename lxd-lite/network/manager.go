@@ -14,6 +14,7 @@ import (
 
 	"lite/client/api"
 	"lite/db"
+	"lite/lxd-lite/atomicfile"
 	"lite/lxd-lite/netutil"
 )
 
@@ -159,7 +160,7 @@ func (m *Manager) upHost(n db.Network, restart bool) (createdBridge bool, err er
 		}
 	}
 	if _, err := os.Stat(f.hosts()); errors.Is(err, os.ErrNotExist) {
-		if err := writeFileAtomic(f.hosts(), nil, 0o644); err != nil {
+		if err := atomicfile.WriteFile(f.hosts(), nil, 0o644); err != nil {
 			return fail(err)
 		}
 	}

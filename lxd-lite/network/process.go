@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"lite/lxd-lite/atomicfile"
 )
 
 // dnsmasq is one supervised dnsmasq: started by this lited, or adopted from one that ran
@@ -128,7 +130,7 @@ func (d *dnsmasq) spawnLocked() error {
 	case <-time.After(150 * time.Millisecond):
 	}
 	d.pid, d.exited = cmd.Process.Pid, exited
-	if err := writeFileAtomic(d.files.ifindex(), []byte(strconv.Itoa(linkIndex(d.name))+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFile(d.files.ifindex(), []byte(strconv.Itoa(linkIndex(d.name))+"\n"), 0o644); err != nil {
 		d.log.Warn("record the bridge dnsmasq serves", "network", d.name, "err", err)
 	}
 	return nil
