@@ -3,8 +3,10 @@ package test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLifecycle walks one instance through init, start, clean stop, start, restart, forced
@@ -62,6 +64,29 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("restart: init pid %d -> %d (old alive: %v); want a new init", pid, newPid, procAlive(pid))
 	}
 	waitRunning(t, d, "web2")
+
+	// A reboot inside: liblxc runs a new init under the same monitor. lite lists it running
+	// with the new init's pid and its counters (a list reads them from /proc and the cgroup
+	// files while the init Start saw runs, and asks liblxc when it is another).
+	pid = initPid(t, d, "web2")
+	d.Lite("exec", "web2", "--", "systemctl", "reboot") // the exec may end with the old init
+	deadline := time.Now().Add(time.Minute)
+	for status(t, d, "web2") != "RUNNING" || initPid(t, d, "web2") == pid {
+		if time.Now().After(deadline) {
+			t.Fatalf("a minute after systemctl reboot inside: %s, init pid %d (was %d)", status(t, d, "web2"), initPid(t, d, "web2"), pid)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	waitRunning(t, d, "web2")
+	newPid := initPid(t, d, "web2")
+	if out := strings.TrimSpace(mustLite(t, d, "exec", "web2", "--", "cat", "/proc/1/stat")); !strings.HasPrefix(out, "1 (systemd)") {
+		t.Errorf("after the reboot, pid 1 inside is %q", out)
+	}
+	for _, row := range listCSV(t, d, "npm") {
+		if row[0] == "web2" && (row[1] != strconv.Itoa(newPid) || row[2] == "") {
+			t.Errorf("after the reboot lite list shows web2 as %q, want pid %d and a memory usage", row, newPid)
+		}
+	}
 
 	// A forced stop kills: the units get no chance to stop.
 	mustLite(t, d, "exec", "web2", "--", "rm", "-f", "/var/lite-clean-stop")

@@ -55,8 +55,12 @@ func (m *Manager) start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	remount, err := m.pool.MountArgs(vol)
+	if err != nil {
+		return err
+	}
 	spec := RunSpec{
-		Name: name, Dir: vol.Path, Rootfs: m.pool.Rootfs(vol), IDMap: im, Hostname: name,
+		Name: name, Dir: vol.Path, Rootfs: m.pool.Rootfs(vol), RootfsMount: remount, IDMap: im, Hostname: name,
 		Nesting: profiles.IsTrue(cfg["security.nesting"]), RawLXC: cfg["raw.lxc"],
 		LogFile: filepath.Join(vol.Path, "lxc.log"), ConsoleLog: filepath.Join(vol.Path, "console.log"), Cgroups: map[string]string{},
 	}

@@ -62,6 +62,20 @@ func overlayOptions(v Volume) (string, error) {
 	return fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=on,index=off,metacopy=off", v.Lower, upper, work), nil
 }
 
+// MountArgs returns mount(8)'s arguments that mount the volume's root overlay where Mount
+// does (nil for a driver whose root is a plain directory), for liblxc to run before it
+// starts a container that rebooted inside.
+func (p *Pool) MountArgs(v Volume) ([]string, error) {
+	if p.Driver != Overlay {
+		return nil, nil
+	}
+	opts, err := overlayOptions(v)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"-n", "-i", "-t", "overlay", "-o", opts, "overlay", p.RootfsPath(v)}, nil
+}
+
 // mountRootfs mounts the volume's overlay at its rootfs dir on the host, after clearing any
 // mount a crash left there and converting an upper of the old layout, and returns the path.
 func (p *Pool) mountRootfs(v Volume) (string, error) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"lite/lxd-lite/atomicfile"
 )
 
 // cgroupRoot is where the host's cgroup hierarchies are mounted.
@@ -49,7 +51,7 @@ func (d *Driver) recordCgroups(name string, pid int) error {
 			}
 		}
 	}
-	return os.WriteFile(d.cgroupRecord(name), []byte(strings.Join(dirs, "\n")+"\n"), 0o600)
+	return atomicfile.WriteFile(d.cgroupRecord(name), []byte(strings.Join(dirs, "\n")+"\n"), 0o600)
 }
 
 // hierarchyMounts are where a /proc/PID/cgroup line's hierarchy may be mounted.

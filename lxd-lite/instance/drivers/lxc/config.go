@@ -81,6 +81,14 @@ func Render(spec instance.RunSpec) (string, error) {
 	// every start, and costs a shell, readlink and mounts per start.
 	line("lxc.hook.mount", "")
 	line("lxc.hook.post-stop", "")
+	line("lxc.hook.pre-start", "")
+	if len(spec.RootfsMount) > 0 {
+		hook, err := remountHook(spec.RootfsMount)
+		if err != nil {
+			return "", err
+		}
+		line("lxc.hook.pre-start", hook)
+	}
 	line("lxc.arch", "linux64")
 	line("lxc.uts.name", spec.Hostname)
 	line("lxc.rootfs.path", spec.Rootfs)
@@ -181,4 +189,21 @@ func Render(spec instance.RunSpec) (string, error) {
 // fields (mount options) of its own.
 func fstabEscape(p string) string {
 	return strings.NewReplacer(" ", `\040`, "\t", `\011`, `\`, `\134`).Replace(p)
+}
+
+// remountHook is the pre-start hook that mounts the root filesystem (mount(8)'s arguments,
+// the mount point last) unless it is mounted already. lite mounts it itself for a start and
+// detaches it once the container runs; when the container reboots inside, liblxc's monitor
+// starts it again from the same path, and this hook mounts it first. liblxc runs a hook as
+// `sh -c "exec HOOK [NAME SECTION TYPE]"`: the leading redirection makes that `exec` keep
+// the shell, and the trailing `#` drops the arguments liblxc appends.
+func remountHook(args []string) (string, error) {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, "'\n") {
+			return "", fmt.Errorf("lxc config: root mount argument %q has a quote or newline: %w", a, api.ErrInvalid)
+		}
+		quoted[i] = "'" + a + "'"
+	}
+	return fmt.Sprintf("2>&1; /bin/mountpoint -q %s || exec /bin/mount %s #", quoted[len(quoted)-1], strings.Join(quoted, " ")), nil
 }

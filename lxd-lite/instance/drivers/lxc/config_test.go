@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,6 +39,7 @@ var renderCases = []struct {
 	{"unprivileged.conf", func() instance.RunSpec {
 		s := baseSpec()
 		s.IDMap = defaultMap
+		s.RootfsMount = []string{"-n", "-i", "-t", "overlay", "-o", "lowerdir=/l,upperdir=/c/web1/upper,workdir=/c/web1/work", "overlay", "/c/web1/rootfs"}
 		return s
 	}},
 	{"nesting.conf", func() instance.RunSpec {
@@ -280,5 +282,36 @@ func TestSeccompPolicy(t *testing.T) {
 	}
 	if !strings.Contains(mustRender(t, s), "lxc.seccomp.profile = /var/lib/lite/containers/web1/seccomp\n") {
 		t.Error("the config does not point at the policy")
+	}
+}
+
+// The reboot hook's shell line: mounts only what is not mounted, ignores liblxc's trailing
+// arguments, and refuses an argument the quoting cannot hold.
+func TestRemountHook(t *testing.T) {
+	got, err := remountHook([]string{"-t", "overlay", "-o", "a=1,b=2", "overlay", "/c/w 1/rootfs"})
+	want := "2>&1; /bin/mountpoint -q '/c/w 1/rootfs' || exec /bin/mount '-t' 'overlay' '-o' 'a=1,b=2' 'overlay' '/c/w 1/rootfs' #"
+	if err != nil || got != want {
+		t.Errorf("hook = %q, %v\nwant %q", got, err, want)
+	}
+	// Run as liblxc runs it (hook version 0 appends three arguments), with mountpoint and
+	// mount replaced: mounted, nothing runs; not mounted, mount gets exactly its arguments.
+	run := func(mounted string) string {
+		line := strings.NewReplacer("/bin/mountpoint", mounted, "/bin/mount", "echo").Replace(got)
+		out, err := exec.Command("sh", "-c", "exec "+line+" web1 lxc pre-start").CombinedOutput()
+		if err != nil {
+			t.Fatalf("sh -c %q: %v: %s", line, err, out)
+		}
+		return string(out)
+	}
+	if out := run("true"); out != "" {
+		t.Errorf("already mounted, the hook ran: %q", out)
+	}
+	if out := run("false"); out != "-t overlay -o a=1,b=2 overlay /c/w 1/rootfs\n" {
+		t.Errorf("not mounted, mount got %q", out)
+	}
+	for _, bad := range []string{"/c/it's", "/c/a\nb"} {
+		if _, err := remountHook([]string{"overlay", bad}); !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("argument %q: %v, want ErrInvalid", bad, err)
+		}
 	}
 }

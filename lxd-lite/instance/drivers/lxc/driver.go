@@ -89,8 +89,8 @@ func (d *Driver) Start(ctx context.Context, spec instance.RunSpec) error {
 		return err
 	}
 	defer c.Release()
-	if err := d.recordCgroups(spec.Name, c.InitPid()); err != nil {
-		d.warn("record cgroups", "instance", spec.Name, "err", err)
+	if err := d.recordInit(spec.Name, c.InitPid()); err != nil {
+		d.warn("record init and cgroups", "instance", spec.Name, "err", err)
 	}
 	waitSystemd(ctx, c.InitPid(), initWait)
 	return nil
@@ -237,8 +237,12 @@ func shutdown(ctx context.Context, c *golxc.Container, timeout time.Duration) er
 	}
 }
 
-// State asks the container's monitor for its state and reads its cgroup counters.
+// State reads a running container's state from /proc and its cgroup files (state.go), or,
+// when that cannot tell, asks the container's monitor through liblxc.
 func (d *Driver) State(ctx context.Context, name string) (instance.RunState, error) {
+	if rs, ok := d.fastState(name); ok {
+		return rs, nil
+	}
 	// A container without a config file was never started (or was renamed): it is stopped.
 	// Asking liblxc anyway would load whatever config is there, and loading one creates the
 	// directory of its log file, so a state query must not reach liblxc without one.
@@ -256,6 +260,14 @@ func (d *Driver) State(ctx context.Context, name string) (instance.RunState, err
 	}
 	// FREEZING counts as frozen: nothing in it runs, and it needs a thaw all the same.
 	rs := instance.RunState{Running: true, Frozen: st == golxc.FROZEN || st == golxc.FREEZING, Pid: c.InitPid()}
+	// Another init than the one Start recorded (a reboot inside, an older lited's start):
+	// record it, so the next State reads files again.
+	if _, same := d.recordedInit(name); !same && rs.Pid > 0 {
+		if err := d.recordInit(name, rs.Pid); err != nil {
+			d.warn("record init and cgroups", "instance", name, "err", err)
+		}
+		d.detachRootfs(name)
+	}
 	if m, err := c.MemoryUsage(); err == nil {
 		rs.MemUsage = int64(m)
 	}
