@@ -28,18 +28,18 @@ type Runtime interface {
 
 // RunSpec is everything the runtime needs to start one container.
 type RunSpec struct {
-	Name    string
-	Dir     string     // the container's directory (lxc config and logs live here)
-	Rootfs  string     // "overlay:LOWER:UPPER" or "dir:PATH"
+	Name   string
+	Dir    string // the container's directory (lxc config and logs live here)
+	Rootfs string // "overlay:LOWER:UPPER" or "dir:PATH"
 	// RootfsMount, when set, is how to mount the root filesystem at Rootfs's PATH on the
 	// host (mount(8)'s arguments): lite mounts it for a start and detaches it once the
 	// container runs, so when the container reboots inside, liblxc's monitor, which starts
 	// it again from PATH, mounts it first.
 	RootfsMount []string
-	IDMap   *idmap.Map // nil: privileged
-	Nesting bool
-	RawLXC  string
-	LogFile string
+	IDMap       *idmap.Map // nil: privileged
+	Nesting     bool
+	RawLXC      string
+	LogFile     string
 	// ConsoleLog, when set, is where liblxc copies the console's output (lite console --show-log).
 	ConsoleLog string
 	Hostname   string
