@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -9,10 +10,40 @@ import (
 	"time"
 )
 
-// lxcState returns liblxc's state of a container of d (RUNNING, FROZEN, STOPPED...).
+// lxcState returns the state of a container of d (RUNNING, FROZEN, STOPPED...): liblxc's,
+// and the kernel's freezer for one liblxc sees running.
 func lxcState(d *Daemon, name string) string {
 	out, _ := exec.Command("lxc-info", "-P", filepath.Join(d.Dir, "containers"), "-n", name, "-s", "-H").Output()
-	return strings.TrimSpace(string(out))
+	st := strings.TrimSpace(string(out))
+	if st != "RUNNING" {
+		return st
+	}
+	// lited freezes through the cgroup file, which liblxc's monitor does not see: ask the
+	// kernel, through the cgroups of the container's init.
+	pidOut, _ := exec.Command("lxc-info", "-P", filepath.Join(d.Dir, "containers"), "-n", name, "-p", "-H").Output()
+	cg, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pidOut)) + "/cgroup")
+	if err != nil {
+		return st
+	}
+	for _, line := range strings.Split(string(cg), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		switch {
+		case parts[1] == "freezer":
+			if b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/freezer", parts[2], "freezer.state")); err == nil && strings.TrimSpace(string(b)) != "THAWED" {
+				return strings.TrimSpace(string(b))
+			}
+		case parts[0] == "0":
+			for _, root := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
+				if b, err := os.ReadFile(filepath.Join(root, parts[2], "cgroup.events")); err == nil && strings.Contains(string(b), "frozen 1") {
+					return "FROZEN"
+				}
+			}
+		}
+	}
+	return st
 }
 
 // blockShutdown installs and starts a unit whose stop never ends, so a clean shutdown of
