@@ -100,14 +100,10 @@ func (d *Driver) freezeCgroup(ctx context.Context, name string) (bool, error) {
 // cgroup file (v1 freezer.state, v2 cgroup.freeze) and waits until the kernel reports it
 // done. ok is false when it cannot (no record, another init, no freezer): liblxc then does it.
 func (d *Driver) setFreezer(ctx context.Context, name string, freeze bool) (ok bool, err error) {
-	if _, same := d.recordedInit(name); !same {
+	_, c, ok := d.liveCgroups(name)
+	if !ok {
 		return false, nil
 	}
-	dirs, err := d.recordedCgroups(name)
-	if err != nil {
-		return false, nil
-	}
-	c := classify(dirs, unifiedOnly())
 	var file, value string
 	var done func() bool
 	switch {

@@ -111,18 +111,27 @@ func classify(dirs []string, v2only bool) cgroupFiles {
 	return c
 }
 
-// fastState is State from /proc and the cgroup files, for a container whose recorded init
-// still runs; ok is false when it cannot tell.
-func (d *Driver) fastState(name string) (instance.RunState, bool) {
+// liveCgroups returns the recorded init and cgroup directories of a container, if the
+// init Start recorded still runs (ok false: only liblxc can tell).
+func (d *Driver) liveCgroups(name string) (int, cgroupFiles, bool) {
 	pid, ok := d.recordedInit(name)
 	if !ok {
-		return instance.RunState{}, false
+		return 0, cgroupFiles{}, false
 	}
 	dirs, err := d.recordedCgroups(name)
 	if err != nil {
+		return 0, cgroupFiles{}, false
+	}
+	return pid, classify(dirs, unifiedOnly()), true
+}
+
+// fastState is State from /proc and the cgroup files, for a container whose recorded init
+// still runs; ok is false when it cannot tell.
+func (d *Driver) fastState(name string) (instance.RunState, bool) {
+	pid, c, ok := d.liveCgroups(name)
+	if !ok {
 		return instance.RunState{}, false
 	}
-	c := classify(dirs, unifiedOnly())
 	rs := instance.RunState{Running: true, Pid: pid}
 	// The freezer says whether it runs at all, so without it liblxc must answer.
 	switch {
