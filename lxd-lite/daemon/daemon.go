@@ -184,6 +184,11 @@ func Run(ctx context.Context, o Options) error {
 	if err := imgs.Sweep(ctx); err != nil {
 		return fmt.Errorf("recover image store: %w", err)
 	}
+	if found, left := rt.SettleStarts(ctx, 10*time.Second); left > 0 {
+		log.Warn("starts a previous lited began still run; their nic filters may outlive them", "count", left)
+	} else if found > 0 {
+		log.Info("waited for the starts a previous lited began", "count", found)
+	}
 	nets, err := startNetworks(ctx, o, dir, database, cl)
 	if err != nil {
 		return err
