@@ -198,19 +198,11 @@ func (d *Driver) removeFailedStartCgroups(name string) error {
 // monitorOfAnyPath reports whether an lxc monitor of a container called name runs, whatever
 // its lxcpath.
 func monitorOfAnyPath(name string) bool {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
+	if _, err := os.Stat("/proc/self"); err != nil {
 		return true // cannot tell: touch nothing
 	}
-	for _, e := range entries {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		title := strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
-		if err == nil && strings.HasPrefix(title, "[lxc monitor] ") && strings.HasSuffix(title, " "+name) {
-			return true
-		}
-	}
-	return false
+	return len(procsWhere(func(cmdline []byte) bool {
+		title := titleOf(cmdline)
+		return strings.HasPrefix(title, "[lxc monitor] ") && strings.HasSuffix(title, " "+name)
+	})) > 0
 }

@@ -192,24 +192,14 @@ func (d *Driver) waitMonitorGone(name string, limit time.Duration) {
 
 // monitorPids returns the processes whose command line (NULs as spaces) is exactly title.
 func monitorPids(title string) []string {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range entries {
-		if e.Name()[0] >= '0' && e.Name()[0] <= '9' && cmdlineIs(e.Name(), title) {
-			out = append(out, e.Name())
-		}
-	}
-	return out
+	return procsWhere(func(cmdline []byte) bool { return titleOf(cmdline) == title })
 }
 
 // cmdlineIs reports whether process pid runs with the command line title (a pid reused by
 // another process does not match).
 func cmdlineIs(pid, title string) bool {
 	b, err := os.ReadFile("/proc/" + pid + "/cmdline")
-	return err == nil && strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " ")) == title
+	return err == nil && titleOf(b) == title
 }
 
 // resendEvery is how often a clean shutdown repeats the halt signal. An init that has not
