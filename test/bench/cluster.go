@@ -203,5 +203,5 @@ func (r *run) measureCluster(ctx context.Context, bin string) error {
 		sub.opts.rows[row] = r.opts.rows[row]
 	}
 	sub.opts.listN = r.opts.listN * len(c.members)
-	return sub.measure(ctx, c, false)
+	return sub.measure(ctx, c, sysRows{})
 }

@@ -28,36 +28,86 @@ type restarter interface {
 // (the restart row's), not timed.
 const setupParallel = 4
 
-// labRows measures the burst, delete-force, restart and restart-stop rows selected.
-func (r *run) labRows(ctx context.Context, s system) error {
+// labRows measures the delete-force, burst, density, restart and restart-stop rows selected.
+// A row that fails is recorded as not measured and the next row still runs. The restart row
+// reuses the density row's containers when it has as many running.
+func (r *run) labRows(ctx context.Context, s system, sr sysRows, spent func(string)) error {
 	rows := r.opts.rows
+	fail := func(row string, err error) {
+		r.report.na(row, s.Name(), err)
+		r.report.note(s.Name(), fmt.Errorf("%s: %w", row, err))
+	}
 	if rows["delete-force"] && ctx.Err() == nil {
 		if err := r.deleteForce(ctx, s); err != nil {
-			return fmt.Errorf("delete-force: %w", err)
+			fail("delete-force", err)
 		}
+		spent("delete-force")
 	}
-	if rows["burst"] && ctx.Err() == nil {
-		if err := r.burst(ctx, s); err != nil {
-			return fmt.Errorf("burst: %w", err)
+	if rows["burst"] && sr.bursts > 0 && ctx.Err() == nil {
+		if err := r.burst(ctx, s, sr.bursts); err != nil {
+			fail("burst", err)
 		}
+		spent("burst")
 	}
-	if (rows["restart"] || rows["restart-stop"]) && ctx.Err() == nil {
-		if err := r.restart(ctx, s); err != nil {
-			return fmt.Errorf("restart: %w", err)
+	var running []string
+	defer func() {
+		if err := deleteAll(s, running, nil); err != nil {
+			r.report.note(s.Name(), err)
 		}
+		spent(fmt.Sprintf("delete (%d)", len(running)))
+	}()
+	if rows["density"] && sr.density && ctx.Err() == nil {
+		// lited's default network is a /24 (253 addresses, as LXD's): the density target
+		// needs room for more, which a user makes the same way.
+		if w, ok := s.(interface {
+			WidenNetwork(ctx context.Context, hosts int) error
+		}); ok {
+			if err := w.WidenNetwork(ctx, r.opts.density); err != nil {
+				return err
+			}
+		}
+		var err error
+		if running, err = r.density(ctx, s); err != nil {
+			return err
+		}
+		spent("density")
+	}
+	if rows["restart"] && sr.restart && ctx.Err() == nil {
+		if err := r.restart(ctx, s, &running); err != nil {
+			fail("restart", err)
+		}
+		spent("restart")
+	} else if rows["restart"] && ctx.Err() == nil {
+		why := errors.New("n/a: measured on one LXD pool (it launches -restart containers)")
+		r.report.na("restart", s.Name(), why)
+		r.report.na("restart-stop", s.Name(), why)
 	}
 	return ctx.Err()
 }
 
-// deleteAll deletes names (best effort for those whose launch failed: they may not exist)
-// and returns the first error of a container that was made.
+// deleteAll deletes names, setupParallel at a time (best effort for those made says were not
+// made: they may not exist; made nil means all were), and returns the first error of a
+// container that was made.
 func deleteAll(s system, names []string, made map[string]bool) error {
+	var mu sync.Mutex
 	var first error
+	sem := make(chan struct{}, setupParallel)
+	var wg sync.WaitGroup
 	for _, c := range names {
-		if err := s.Delete(context.Background(), c); err != nil && made[c] && first == nil {
-			first = fmt.Errorf("delete %s: %w", c, err)
-		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(c string) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := s.Delete(context.Background(), c)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && (made == nil || made[c]) && first == nil {
+				first = fmt.Errorf("delete %s: %w", c, err)
+			}
+		}(c)
 	}
+	wg.Wait()
 	return first
 }
 
@@ -124,11 +174,11 @@ func (r *run) deleteForce(ctx context.Context, s system) (err error) {
 	return ctx.Err()
 }
 
-// burst launches opts.burst containers at once and times until all run systemd, opts.burstN
-// times; the containers are deleted (untimed) after each burst.
-func (r *run) burst(ctx context.Context, s system) error {
+// burst launches opts.burst containers at once and times until all run systemd, reps times;
+// the containers are deleted (untimed) after each burst.
+func (r *run) burst(ctx context.Context, s system, reps int) error {
 	var totals []float64
-	for rep := 0; rep < r.opts.burstN && ctx.Err() == nil; rep++ {
+	for rep := 0; rep < reps && ctx.Err() == nil; rep++ {
 		names := make([]string, r.opts.burst)
 		for i := range names {
 			names[i] = fmt.Sprintf("burst%d-%d", rep, i)
@@ -161,28 +211,49 @@ func minOf(v []float64) float64 {
 	return m
 }
 
-// restart launches opts.restart containers, then opts.slow times stops the daemon and times
-// its start until the list answers with every container RUNNING (adopted).
-func (r *run) restart(ctx context.Context, s system) (err error) {
+// restart has opts.restart containers running (the first of *running when it holds enough,
+// the rest deleted; else it launches them into *running), then opts.slow times stops the
+// daemon and times its start until the list answers with every container RUNNING (adopted).
+// The caller deletes *running.
+func (r *run) restart(ctx context.Context, s system, running *[]string) (err error) {
 	rs, ok := s.(restarter)
 	if !ok {
 		r.report.na("restart", s.Name(), errNA)
 		r.report.na("restart-stop", s.Name(), errNA)
 		return nil
 	}
-	names := make([]string, r.opts.restart)
-	for i := range names {
-		names[i] = fmt.Sprintf("benchrs%d", i)
-	}
-	fmt.Printf("   restart: launching %d (%d at a time)\n", len(names), setupParallel)
-	_, made, err := launchMany(ctx, s, names, setupParallel)
-	defer func() {
-		if derr := deleteAll(s, names, made); err == nil {
-			err = derr
+	var names []string
+	if len(*running) >= r.opts.restart {
+		names = (*running)[:r.opts.restart]
+		extra := (*running)[r.opts.restart:]
+		fmt.Printf("   restart: keeping %d of the %d running, deleting the rest\n", len(names), len(*running))
+		*running = names
+		if err := deleteAll(s, extra, map[string]bool{}); err != nil {
+			r.report.note(s.Name(), err)
 		}
-	}()
-	if err != nil {
-		return err
+	} else {
+		// Best effort: the density row's last one may be the launch that failed.
+		if err := deleteAll(s, *running, map[string]bool{}); err != nil {
+			r.report.note(s.Name(), err)
+		}
+		*running = nil
+		for i := 0; i < r.opts.restart; i++ {
+			names = append(names, fmt.Sprintf("benchrs%d", i))
+		}
+		fmt.Printf("   restart: launching %d (%d at a time)\n", len(names), setupParallel)
+		_, made, err := launchMany(ctx, s, names, setupParallel)
+		var failed []string
+		for _, c := range names {
+			if made[c] {
+				*running = append(*running, c)
+			} else {
+				failed = append(failed, c)
+			}
+		}
+		_ = deleteAll(s, failed, made) // best effort: a failed launch may have left it
+		if err != nil {
+			return err
+		}
 	}
 	var ready, stops []float64
 	for rep := 0; rep < r.opts.slow && ctx.Err() == nil; rep++ {

@@ -3,7 +3,7 @@
 // run, and prints min/median/max per system with the ratios lite/LXD and lite/floor.
 //
 //	go run ./test/bench [-only lite,lxd,floor] [-rows launch,ipv4,...] [-n 5] [-fast 20]
-//	    [-burst 30] [-burst-reps 3] [-restart 200] [-density 20] [-lxd-density]
+//	    [-burst 30] [-burst-reps 3] [-lxd-burst-reps 1] [-restart 200] [-density 20] [-lxd-density]
 //	    [-lab-nodes 30] [-lab-reps 1]
 //
 // Row "cluster" also measures launch, exec and list on lite as a three-member cluster on this
@@ -98,6 +98,7 @@ type options struct {
 	density  int // density target
 	burst    int // containers launched at once in the burst row
 	burstN   int // repetitions of the burst
+	lxdBurst int // repetitions of the burst on each LXD pool (a burst there takes minutes)
 	restart  int // containers running while the daemon restarts
 	out      string
 	lxdDense bool
@@ -144,6 +145,7 @@ func main() {
 	density := flag.Int("density", 20, "density run: launch until this many are running or one fails (lite; the issue's target is 300)")
 	burst := flag.Int("burst", 30, "burst row: containers launched at once")
 	burstN := flag.Int("burst-reps", 3, "repetitions of the burst row")
+	lxdBurst := flag.Int("lxd-burst-reps", 1, "repetitions of the burst row on each LXD pool (0: none; one burst there takes minutes)")
 	restart := flag.Int("restart", 200, "restart row: containers running while the daemon restarts (-n restarts)")
 	lxdDense := flag.Bool("lxd-density", false, "also run the density row against LXD (slow: ~3 s per container on dir)")
 	pprof := flag.String("lited-pprof", "", "run the measured lited with --pprof ADDR (loopback), to take Go profiles during the run")
@@ -159,7 +161,7 @@ func main() {
 		fail("unexpected arguments: " + strings.Join(flag.Args(), " "))
 	}
 	o := options{slow: *slow, fast: *fast, listN: *listN, density: *density, out: *out, lxdDense: *lxdDense,
-		burst: *burst, burstN: *burstN, restart: *restart, pprof: *pprof, labNodes: *labNodes, labReps: *labReps}
+		burst: *burst, burstN: *burstN, lxdBurst: *lxdBurst, restart: *restart, pprof: *pprof, labNodes: *labNodes, labReps: *labReps}
 	var err error
 	if o.only, err = parseSet(*only, []string{"lite", "lxd", "floor"}, "system"); err != nil {
 		fail(err.Error())
@@ -167,7 +169,7 @@ func main() {
 	if o.rows, err = parseSet(*rows, allRows, "row"); err != nil {
 		fail(err.Error())
 	}
-	if o.slow < 1 || o.fast < 1 || o.listN < o.slow || o.density < 1 || o.burst < 1 || o.burstN < 1 || o.restart < 1 || o.labReps < 1 {
+	if o.slow < 1 || o.fast < 1 || o.listN < o.slow || o.density < 1 || o.burst < 1 || o.burstN < 1 || o.lxdBurst < 0 || o.restart < 1 || o.labReps < 1 {
 		fail("-n, -fast, -density, -burst, -burst-reps, -restart and -lab-reps must be >= 1 and -list >= -n")
 	}
 	if _, err := genLab("check", o.labNodes, []string{"10.0.0", "10.0.1", "10.0.2", "10.0.3"}); err != nil {
@@ -242,16 +244,19 @@ func (r *run) all(ctx context.Context) error {
 		return err
 	}
 	r.report.image = img.fp
+	r.report.stopwatch("lite")("start lited, image")
 	if r.opts.only["lite"] {
 		if r.measuresRows() {
-			if err := r.measure(ctx, l, true); err != nil {
+			if err := r.measure(ctx, l, sysRows{density: true, restart: true, bursts: r.opts.burstN}); err != nil {
 				return fmt.Errorf("lite: %w", err)
 			}
 		}
 		if r.opts.rows["lab"] && ctx.Err() == nil {
+			spent := r.report.stopwatch("lite")
 			if err := r.labLite(ctx, l); err != nil {
 				r.report.note("lite", err)
 			}
+			spent("lab")
 		}
 		if r.opts.rows["copy-remote"] && ctx.Err() == nil {
 			if err := r.measureRemoteCopyLite(ctx, l); err != nil {
@@ -260,9 +265,11 @@ func (r *run) all(ctx context.Context) error {
 		}
 	}
 	if r.opts.only["lite"] && r.opts.rows["cluster"] && ctx.Err() == nil {
+		spent := r.report.stopwatch(clusterSystem)
 		if err := r.measureCluster(ctx, l.bin); err != nil {
 			r.report.note(clusterSystem, err)
 		}
+		spent("cluster rows")
 	}
 	if r.opts.only["floor"] && r.opts.rows["lab"] {
 		for _, row := range []string{"lab-up", "lab-reset", "lab-down"} {
@@ -273,12 +280,14 @@ func (r *run) all(ctx context.Context) error {
 		f, err := startFloor(ctx, &r.clean, img)
 		if err != nil {
 			r.report.note("floor", err)
-		} else if err := r.measure(ctx, f, false); err != nil {
+		} else if err := r.measure(ctx, f, sysRows{restart: true, bursts: r.opts.burstN}); err != nil {
 			r.report.note("floor", err)
 		}
 	}
 	if r.opts.only["lxd"] && ctx.Err() == nil {
+		spent := r.report.stopwatch("lxd")
 		env, err := startLXD(ctx, &r.clean, img)
+		spent("start LXD, pools, image")
 		if err != nil {
 			r.report.note("lxd", err)
 			return nil
@@ -288,19 +297,24 @@ func (r *run) all(ctx context.Context) error {
 				r.report.note("lxd-dir", fmt.Errorf("copy between two daemons: %w", err))
 			}
 		}
-		for _, pool := range env.pools {
+		for i, pool := range env.pools {
 			if ctx.Err() != nil {
 				break
 			}
+			// The restart row launches -restart containers: on the last pool only (btrfs when
+			// the host has it), as LXD's restart adopts containers the same way on any pool.
+			sr := sysRows{density: r.opts.lxdDense, restart: i == len(env.pools)-1, bursts: r.opts.lxdBurst}
 			if r.measuresRows() {
-				if err := r.measure(ctx, env.system(pool), r.opts.lxdDense); err != nil {
+				if err := r.measure(ctx, env.system(pool), sr); err != nil {
 					r.report.note("lxd-"+pool, err)
 				}
 			}
 			if r.opts.rows["lab"] && ctx.Err() == nil {
+				spent := r.report.stopwatch("lxd-" + pool)
 				if err := r.labLXD(ctx, env, pool); err != nil {
 					r.report.note("lxd-"+pool, err)
 				}
+				spent("lab")
 			}
 		}
 	}

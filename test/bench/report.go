@@ -92,6 +92,7 @@ type report struct {
 	image   string
 	load    []string // /proc/loadavg at start and end: the host is shared
 	commit  string   // the commit the run started from
+	spent   []spentOn
 }
 
 func loadavg() string {
@@ -283,6 +284,12 @@ func (r *report) print(w io.Writer) {
 	if len(r.sysctls) > 0 {
 		fmt.Fprintf(w, "\nlited raised these host sysctls at start (kept: lited needs them for density): %s\n", strings.Join(r.sysctls, "; "))
 	}
+	if len(r.spent) > 0 {
+		fmt.Fprintf(w, "\nwall time of the run (%.1f min in all):\n", time.Since(r.start).Minutes())
+		for _, sp := range r.spent {
+			fmt.Fprintf(w, "  %-14s %-40s %7.1f s\n", sp.System, sp.What, sp.Seconds)
+		}
+	}
 	for _, n := range r.notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
@@ -310,9 +317,9 @@ func (r *report) write(path string) error {
 	this, err := json.Marshal(map[string]any{
 		"time": r.start.UTC(), "end": time.Now().UTC(), "host": host, "commit": r.commit,
 		"args": os.Args[1:], "image": r.image, "results": list, "density": r.density,
-		"sysctls_raised_by_lited": r.sysctls, "notes": r.notes, "loadavg": r.load,
+		"sysctls_raised_by_lited": r.sysctls, "notes": r.notes, "loadavg": r.load, "spent": r.spent,
 		"options": map[string]any{"slow": o.slow, "fast": o.fast, "list": o.listN, "density": o.density,
-			"burst": o.burst, "burst_reps": o.burstN, "restart": o.restart, "lxd_density": o.lxdDense,
+			"burst": o.burst, "burst_reps": o.burstN, "lxd_burst_reps": o.lxdBurst, "restart": o.restart, "lxd_density": o.lxdDense,
 			"lab_nodes": o.labNodes, "lab_reps": o.labReps},
 	})
 	if err != nil {
@@ -384,4 +391,24 @@ func gitCommit() string {
 		c += "+dirty"
 	}
 	return c
+}
+
+// stopwatch returns a function that records, under system, the time since its previous call
+// (or since stopwatch) as spent on what: the run's own cost, to see where its minutes go.
+func (r *report) stopwatch(system string) func(what string) {
+	last := time.Now()
+	return func(what string) {
+		now := time.Now()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.spent = append(r.spent, spentOn{System: system, What: what, Seconds: now.Sub(last).Seconds()})
+		last = now
+	}
+}
+
+// spentOn is the wall time a part of the run took.
+type spentOn struct {
+	System  string  `json:"system"`
+	What    string  `json:"what"`
+	Seconds float64 `json:"s"`
 }

@@ -17,11 +17,19 @@ const pollEvery = 20 * time.Millisecond
 // bootLimit bounds one container's wait for systemd or an address.
 const bootLimit = 3 * time.Minute
 
+// sysRows says which of the expensive rows a system runs (see main.go's all).
+type sysRows struct {
+	density bool // the density row (lite; LXD with -lxd-density)
+	restart bool // the restart row (on one LXD pool: it launches -restart containers)
+	bursts  int  // repetitions of the burst row
+}
+
 // measure runs every selected row against s, then deletes what it launched.
-func (r *run) measure(ctx context.Context, s system, density bool) (err error) {
+func (r *run) measure(ctx context.Context, s system, sr sysRows) (err error) {
 	name := s.Name()
 	rows, rep := r.opts.rows, r.report
 	fmt.Printf("== %s\n", name)
+	spent := rep.stopwatch(name)
 	var launched []string
 	defer func() {
 		for _, c := range launched {
@@ -84,6 +92,7 @@ func (r *run) measure(ctx context.Context, s system, density bool) (err error) {
 	if rows["ipv4"] {
 		rep.add("ipv4", name, ipv4)
 	}
+	spent("launch, ipv4")
 
 	if rows["exec"] {
 		v, err := timeN(ctx, r.opts.fast, func() error { return s.Exec(ctx, cname(0)) }, time.Millisecond)
@@ -92,6 +101,7 @@ func (r *run) measure(ctx context.Context, s system, density bool) (err error) {
 		}
 		rep.add("exec", name, v)
 	}
+	spent("exec")
 
 	needMany := rows["list"] || rows["rss"] || rows["monitor"] || rows["disk"]
 	if needMany {
@@ -119,6 +129,7 @@ func (r *run) measure(ctx context.Context, s system, density bool) (err error) {
 			rep.add("list", name, v)
 		}
 	}
+	spent(fmt.Sprintf("list (launching %d)", r.opts.listN))
 	if needMany && (rows["disk"] || rows["rss"] || rows["monitor"]) {
 		// Let boot-time activity settle before reading disk and memory.
 		sleep(ctx, 5*time.Second)
@@ -170,31 +181,14 @@ func (r *run) measure(ctx context.Context, s system, density bool) (err error) {
 			return err
 		}
 	}
-	for _, c := range launched {
-		if err := s.Delete(ctx, c); err != nil {
-			return fmt.Errorf("delete %s: %w", c, err)
-		}
-	}
+	spent("disk, rss, monitor, stop, copy, snapshot")
+	err = deleteAll(s, launched, nil)
 	launched = nil
-	if err := r.labRows(ctx, s); err != nil {
+	if err != nil {
 		return err
 	}
-	if rows["density"] && density && ctx.Err() == nil {
-		// lited's default network is a /24 (253 addresses, as LXD's): the density target
-		// needs room for more, which a user makes the same way.
-		if w, ok := s.(interface {
-			WidenNetwork(ctx context.Context, hosts int) error
-		}); ok {
-			if err := w.WidenNetwork(ctx, r.opts.density); err != nil {
-				return err
-			}
-		}
-		launched, err = r.density(ctx, s)
-		if err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
+	spent("delete")
+	return r.labRows(ctx, s, sr, spent)
 }
 
 // launchTimed launches c and returns the seconds from the launch command's start to systemd
