@@ -33,29 +33,23 @@ type Addr struct {
 // InterfacesOf lists the interfaces in the network namespace of process pid. It talks
 // netlink to that namespace through a socket opened there, so no thread changes namespace.
 func InterfacesOf(pid int) ([]Iface, error) {
-	ns, err := netns.GetFromPid(pid)
-	if err != nil {
-		return nil, fmt.Errorf("open network namespace of pid %d: %w", pid, err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		return nil, fmt.Errorf("netlink in namespace of pid %d: %w", pid, err)
-	}
-	defer h.Close()
-	links, err := h.LinkList()
-	if err != nil {
-		return nil, fmt.Errorf("list links of pid %d: %w", pid, err)
-	}
-	addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
-	if err != nil {
-		return nil, fmt.Errorf("list addresses of pid %d: %w", pid, err)
-	}
-	out := make([]Iface, 0, len(links))
-	for _, l := range links {
-		out = append(out, ifaceOf(l, addrs))
-	}
-	return out, nil
+	var out []Iface
+	err := inNetns(pid, func(h *netlink.Handle) error {
+		links, err := h.LinkList()
+		if err != nil {
+			return fmt.Errorf("list links of pid %d: %w", pid, err)
+		}
+		addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
+		if err != nil {
+			return fmt.Errorf("list addresses of pid %d: %w", pid, err)
+		}
+		out = make([]Iface, 0, len(links))
+		for _, l := range links {
+			out = append(out, ifaceOf(l, addrs))
+		}
+		return nil
+	})
+	return out, err
 }
 
 func scopeName(s int) string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"lite/client/api"
 )
@@ -21,14 +22,17 @@ type PairEnd struct {
 	Addr netip.Prefix
 }
 
-// inNetns runs fn with a netlink handle in pid's network namespace.
+// inNetns runs fn with a netlink handle in pid's network namespace. The handle has a route
+// socket only (links, addresses, routes): each socket is made by entering the namespace and
+// coming back, and netlink's default of three families tripled what a list of hundreds of
+// instances spent on it.
 func inNetns(pid int, fn func(h *netlink.Handle) error) error {
 	ns, err := netns.GetFromPid(pid)
 	if err != nil {
 		return fmt.Errorf("open network namespace of pid %d: %w", pid, err)
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netlink in namespace of pid %d: %w", pid, err)
 	}

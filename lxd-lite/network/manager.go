@@ -40,6 +40,9 @@ type Manager struct {
 	// syncRows): a member follows the networks other members create, change and delete.
 	applied map[string]string
 	hosts   sync.Mutex
+	// drops gathers, per network, the leases the next restart of its dnsmasq drops (hosts.go).
+	dropMu sync.Mutex
+	drops  map[string]*leaseDrop
 	// view is the cluster as this member sees it; nil on a single host.
 	view atomic.Pointer[clusterView]
 	sync clusterSync
