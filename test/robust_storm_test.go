@@ -3,6 +3,7 @@ package test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // randomTag returns a short random hex tag, so names of this run clash with no other run on
@@ -219,4 +221,78 @@ func TestLaunchStormRunsOutOfAddresses(t *testing.T) {
 	mustLite(t, d, "delete", "--force", gone)
 	mustLite(t, d, "start", failed[0])
 	requireStatus(t, d, failed[0], "RUNNING")
+}
+
+// TestParallelDeletesReleaseLeases deletes every container of a network at once: the
+// deletes share restarts of its dnsmasq (network/hosts.go), and still every lease and
+// dhcp-hosts entry goes, so a second set of containers gets the same (only) addresses at
+// once: dnsmasq would not hand out an address still leased to another MAC.
+func TestParallelDeletesReleaseLeases(t *testing.T) {
+	d := sharedDaemon(t)
+	tag := randomTag()
+	net := "ltpd" + tag
+	gw := createLabNetwork(t, d, net)
+	t.Cleanup(func() {
+		if _, stderr, code := d.Lite("network", "delete", net); code != 0 {
+			t.Errorf("cleanup: network delete %s: exit %d: %s", net, code, stderr)
+		}
+	})
+	prefix := strings.TrimSuffix(gw, ".1")
+	const n = 4
+	mustLite(t, d, "network", "set", net, fmt.Sprintf("ipv4.dhcp.ranges=%s.10-%s.%d", prefix, prefix, 10+n-1))
+	netDir := filepath.Join(d.Dir, "networks", net)
+	for round := range 2 {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = fmt.Sprintf("pd-%s-%d-%d", tag, round, i)
+		}
+		deleteOnCleanup(t, d, names...)
+		parallel(t, names, func(name string) error { return liteErr(d, "launch", "debian/12", name, "--network", net) })
+		for _, name := range names {
+			waitIPv4(t, d, name, prefix+".")
+		}
+		eventually(t, 30*time.Second, "every container's lease", func() (bool, string) {
+			b, _ := os.ReadFile(filepath.Join(netDir, "dnsmasq.leases"))
+			return strings.Count(string(b), "\n") == n, string(b)
+		})
+		parallel(t, names, func(name string) error { return liteErr(d, "delete", "--force", name) })
+		for _, f := range []string{"dnsmasq.leases", "dnsmasq.hosts"} {
+			b, err := os.ReadFile(filepath.Join(netDir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range names {
+				if strings.Contains(string(b), name) {
+					t.Errorf("round %d: %s still names deleted %s:\n%s", round, f, name, b)
+				}
+			}
+			if f == "dnsmasq.leases" && len(strings.TrimSpace(string(b))) > 0 {
+				t.Errorf("round %d: leases left after every container was deleted:\n%s", round, b)
+			}
+		}
+	}
+}
+
+// parallel runs fn for every name at once; the test stops when any failed.
+func parallel(t *testing.T, names []string, fn func(name string) error) {
+	t.Helper()
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = fn(name) }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// liteErr runs lite and returns an error that says what failed, for goroutines (which must
+// not stop the test themselves).
+func liteErr(d *Daemon, args ...string) error {
+	if _, stderr, code := d.Lite(args...); code != 0 {
+		return fmt.Errorf("lite %s: exit %d: %s", strings.Join(args, " "), code, strings.TrimSpace(stderr))
+	}
+	return nil
 }
