@@ -87,26 +87,45 @@ func exitCode(o api.Operation) (int, bool) {
 // execConns are the websockets of one exec session, by fd name ("0", "1", "2", "control").
 type execConns map[string]*websocket.Conn
 
-// connectExec connects the sockets named in the operation's "fds": control first, then the
-// data ones in order, as the server starts the command once the required set is connected.
+// connectExec connects the sockets named in the operation's "fds", all at once: the server
+// starts the command once the required set is connected, whatever the order, and each dial
+// is a connection and an HTTP upgrade of its own (one after the other they were a quarter
+// of a short exec's round trip).
 func (c *Client) connectExec(ctx context.Context, op *Operation) (execConns, error) {
 	fds, ok := op.Get().Metadata["fds"].(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("exec operation %s: no websockets in its metadata", op.ID())
 	}
-	conns := execConns{}
 	path := apiPath("/1.0/operations", op.ID()) + "/websocket"
-	for _, fd := range []string{"control", "0", "1", "2"} {
+	names := []string{"control", "0", "1", "2"}
+	dialed := make([]*websocket.Conn, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, fd := range names {
 		secret, ok := fds[fd].(string)
 		if !ok {
 			continue
 		}
-		conn, err := c.dialWebsocket(ctx, path, url.Values{"secret": {secret}})
-		if err != nil {
-			conns.close()
-			return nil, fmt.Errorf("exec: connect %s stream: %w", fd, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := c.dialWebsocket(ctx, path, url.Values{"secret": {secret}})
+			if err != nil {
+				err = fmt.Errorf("exec: connect %s stream: %w", fd, err)
+			}
+			dialed[i], errs[i] = conn, err
+		}()
+	}
+	wg.Wait()
+	conns := execConns{}
+	for i, conn := range dialed {
+		if conn != nil {
+			conns[names[i]] = conn
 		}
-		conns[fd] = conn
+	}
+	if err := errors.Join(errs...); err != nil {
+		conns.close()
+		return nil, err
 	}
 	if conns["0"] == nil {
 		conns.close()
