@@ -82,8 +82,10 @@ func graphMermaid(l *labfile.Lab) string {
 // graphSVG lays nodes out in a row, each network as a bus below them, and links as arcs
 // above them.
 func graphSVG(l *labfile.Lab) string {
-	const colW, boxW, boxH, top, busGap = 150, 110, 36, 90, 60
-	width := max(len(l.Nodes), 1)*colW + 40
+	const colW, boxW, boxH, top, busGap, labelW = 150, 110, 36, 90, 60, 150
+	// The networks' names stand right of the last node, where no drop line crosses them.
+	labelX := 20 + max(len(l.Nodes), 1)*colW + 10
+	width := labelX + labelW
 	busY := map[string]int{}
 	for i, n := range l.Networks {
 		busY[n.Name] = top + boxH + 70 + i*busGap
@@ -99,13 +101,17 @@ func graphSVG(l *labfile.Lab) string {
 	for _, n := range l.Networks {
 		y := busY[n.Name]
 		fmt.Fprintf(&b, `<line x1="20" y1="%d" x2="%d" y2="%d" stroke="#2b6cb0" stroke-width="4"/>`+"\n", y, width-20, y)
-		fmt.Fprintf(&b, `<text x="22" y="%d" fill="#2b6cb0">%s %s</text>`+"\n", y-6, html.EscapeString(n.Name), html.EscapeString(n.IPv4))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#2b6cb0">%s %s</text>`+"\n", labelX, y-6, html.EscapeString(n.Name), html.EscapeString(n.IPv4))
 	}
 	for _, n := range l.Nodes {
 		cx := x[n.Name]
 		for i, nic := range n.NICs {
 			nx := cx - 20 + i*14
+			// A white halo breaks every bus the drop crosses on its way; the dot marks the one
+			// it attaches to.
+			fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#fff" stroke-width="7"/>`+"\n", nx, top+boxH, nx, busY[nic.Network]-5)
 			fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#555"/>`+"\n", nx, top+boxH, nx, busY[nic.Network])
+			fmt.Fprintf(&b, `<circle cx="%d" cy="%d" r="4" fill="#2b6cb0"/>`+"\n", nx, busY[nic.Network])
 			fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="9">%s %s</text>`+"\n", nx+3, busY[nic.Network]-18-i*10,
 				html.EscapeString(nic.Name), html.EscapeString(addr(nic)))
 		}

@@ -30,7 +30,7 @@ func TestGraph(t *testing.T) {
 	}
 	svg, _ := Graph(l, "svg")
 	dec := xml.NewDecoder(strings.NewReader(svg))
-	texts := 0
+	texts, dots := 0, 0
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
@@ -41,10 +41,19 @@ func TestGraph(t *testing.T) {
 		}
 		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "text" {
 			texts++
+		} else if ok && se.Name.Local == "circle" {
+			dots++
 		}
 	}
 	if texts < 7+2 || !strings.Contains(svg, ">web2<") || !strings.Contains(svg, "eth1 10.10.2.12") {
 		t.Errorf("svg lacks nodes or addresses (%d texts):\n%s", texts, svg)
+	}
+	nics := 0
+	for _, n := range l.Nodes {
+		nics += len(n.NICs)
+	}
+	if dots != nics {
+		t.Errorf("svg marks %d attachments, the lab has %d nics", dots, nics)
 	}
 	if _, err := Graph(l, "png"); !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("png: %v", err)
