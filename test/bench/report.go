@@ -28,7 +28,7 @@ var rowDefs = []rowDef{
 	{"ipv4", "launch -> IPv4 shown in list", "s", 0.6, false},
 	{"burst", "N launched at once -> all N systemd running", "s", 8, false},
 	{"exec", "exec NAME -- true, CLI round trip", "ms", 10, false},
-	{"list", "list, 25 running (cluster: 25 per member)", "ms", 20, false},
+	{"list", "list, N running (-list N; cluster: N per member)", "ms", 20, false},
 	{"stop", "stop (clean systemd shutdown)", "s", 1.0, false},
 	{"delete-force", "delete --force of a running container", "s", 0.5, false},
 	{"restart", "daemon restart with N running: start -> API ready, all adopted", "s", 2, false},
