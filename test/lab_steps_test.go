@@ -153,19 +153,25 @@ func labInventorySSHConfig(t *testing.T, d *Daemon, f *labFixture) {
 	if err := os.WriteFile(inv, []byte(mustLite(t, d, "lab", "inventory", "-f", f.file)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// raw: the base image has no python3, and packages: is not implemented yet.
-	cmd := exec.Command("ansible", "-i", inv, "web", "-m", "raw", "-a", "hostname")
-	cmd.Env = append(os.Environ(), "ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_NOCOLOR=1", "HOME="+f.dir)
-	out, err := cmd.CombinedOutput()
+	ansible := func(args ...string) ([]byte, error) {
+		cmd := exec.Command("ansible", append([]string{"-i", inv}, args...)...)
+		cmd.Env = append(os.Environ(), "ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_NOCOLOR=1", "HOME="+f.dir)
+		return cmd.CombinedOutput()
+	}
+	// raw: the web nodes' base image has no python3.
+	out, err := ansible("web", "-m", "raw", "-a", "hostname")
 	if err != nil || strings.Count(string(out), "CHANGED") != 3 || !strings.Contains(string(out), "web2") {
 		t.Fatalf("ansible -m raw over the inventory: %v\n%s", err, out)
 	}
-	// db's image has python3 baked in (packages:), so Ansible's modules run there.
-	cmd = exec.Command("ansible", "-i", inv, "db", "-m", "ping")
-	cmd.Env = append(os.Environ(), "ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_NOCOLOR=1", "HOME="+f.dir)
-	out, err = cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), `"ping": "pong"`) {
+	// db's image has python3 baked in (packages:), so Ansible's modules run there over ssh.
+	if out, err := ansible("db", "-m", "ping"); err != nil || !strings.Contains(string(out), `"ping": "pong"`) {
 		t.Fatalf("ansible -m ping on db (python3 from packages:): %v\n%s", err, out)
+	}
+	if out, err := ansible("db", "-m", "copy", "-a", "content='copied over ssh\n' dest=/root/from-ansible"); err != nil || !strings.Contains(string(out), "CHANGED") {
+		t.Fatalf("ansible -m copy on db: %v\n%s", err, out)
+	}
+	if out, err := ansible("db", "-m", "command", "-a", "cat /root/from-ansible"); err != nil || !strings.Contains(string(out), "copied over ssh") {
+		t.Fatalf("ansible -m command on db: %v\n%s", err, out)
 	}
 	cfg := filepath.Join(f.dir, "ssh_config")
 	if err := os.WriteFile(cfg, []byte(mustLite(t, d, "lab", "ssh-config", "-f", f.file)), 0o644); err != nil {

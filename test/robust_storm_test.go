@@ -131,16 +131,8 @@ func TestLaunchStormLeavesNoCgroups(t *testing.T) {
 func TestLaunchStormRunsOutOfAddresses(t *testing.T) {
 	d := sharedDaemon(t)
 	tag := randomTag()
-	net := "ltst" + tag
-	gw := createLabNetwork(t, d, net)
-	t.Cleanup(func() {
-		if _, stderr, code := d.Lite("network", "delete", net); code != 0 {
-			t.Errorf("cleanup: network delete %s: exit %d: %s", net, code, stderr)
-		}
-	})
-	prefix := strings.TrimSuffix(gw, ".1")
 	const fit, n = 3, 5
-	mustLite(t, d, "network", "set", net, fmt.Sprintf("ipv4.dhcp.ranges=%s.10-%s.%d", prefix, prefix, 10+fit-1))
+	net, prefix := smallNetwork(t, d, "ltst"+tag, fit)
 	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("storm-ad-%s-%d", tag, i)
@@ -230,16 +222,8 @@ func TestLaunchStormRunsOutOfAddresses(t *testing.T) {
 func TestParallelDeletesReleaseLeases(t *testing.T) {
 	d := sharedDaemon(t)
 	tag := randomTag()
-	net := "ltpd" + tag
-	gw := createLabNetwork(t, d, net)
-	t.Cleanup(func() {
-		if _, stderr, code := d.Lite("network", "delete", net); code != 0 {
-			t.Errorf("cleanup: network delete %s: exit %d: %s", net, code, stderr)
-		}
-	})
-	prefix := strings.TrimSuffix(gw, ".1")
 	const n = 4
-	mustLite(t, d, "network", "set", net, fmt.Sprintf("ipv4.dhcp.ranges=%s.10-%s.%d", prefix, prefix, 10+n-1))
+	net, prefix := smallNetwork(t, d, "ltpd"+tag, n)
 	netDir := filepath.Join(d.Dir, "networks", net)
 	for round := range 2 {
 		names := make([]string, n)
@@ -271,6 +255,21 @@ func TestParallelDeletesReleaseLeases(t *testing.T) {
 			}
 		}
 	}
+}
+
+// smallNetwork creates network name (deleted when the test ends) whose DHCP range holds only
+// size addresses, .10 on, and returns it with its "10.a.b" prefix.
+func smallNetwork(t *testing.T, d *Daemon, name string, size int) (net, prefix string) {
+	t.Helper()
+	gw := createLabNetwork(t, d, name)
+	t.Cleanup(func() {
+		if _, stderr, code := d.Lite("network", "delete", name); code != 0 {
+			t.Errorf("cleanup: network delete %s: exit %d: %s", name, code, stderr)
+		}
+	})
+	prefix = strings.TrimSuffix(gw, ".1")
+	mustLite(t, d, "network", "set", name, fmt.Sprintf("ipv4.dhcp.ranges=%s.10-%s.%d", prefix, prefix, 10+size-1))
+	return name, prefix
 }
 
 // parallel runs fn for every name at once; the test stops when any failed.
