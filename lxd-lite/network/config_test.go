@@ -257,3 +257,51 @@ func TestPruneNICs(t *testing.T) {
 		t.Error("an nft failure was not reported")
 	}
 }
+
+// TestFilterNICDeclaresHeadOnce: the base chain is declared by the first filter of a lited
+// and again after lite removed the table; between, a nic's script only adds, and when it fails
+// (the table is gone) the head comes back in a second script.
+func TestFilterNICDeclaresHeadOnce(t *testing.T) {
+	var scripts []string
+	failNext := false
+	f := &Firewall{Table: "lite_test", Run: func(_ context.Context, script string, _ ...string) error {
+		scripts = append(scripts, script)
+		if failNext {
+			failNext = false
+			return errors.New("nft -f -: exit status 1: Error: No such file or directory")
+		}
+		return nil
+	}}
+	ctx := context.Background()
+	filter := func(host string) {
+		t.Helper()
+		if err := f.FilterNIC(ctx, NICFilter{HostName: host, MAC: "00:16:3e:00:00:01"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const head = "flush chain bridge lite_test prerouting\nadd rule bridge lite_test prerouting iifname vmap @nics\n"
+	heads := func() (n int) {
+		for _, s := range scripts {
+			n += strings.Count(s, head)
+		}
+		return n
+	}
+	filter("veth1")
+	filter("veth2")
+	if len(scripts) != 2 || heads() != 1 || !strings.Contains(scripts[1], `add element bridge lite_test nics { "veth2" : jump nic_veth2 }`) {
+		t.Fatalf("two filters ran %q, want the head in the first only", scripts)
+	}
+	scripts, failNext = nil, true
+	filter("veth3")
+	if len(scripts) != 2 || heads() != 1 || strings.Contains(scripts[0], head) {
+		t.Fatalf("a filter whose table is gone ran %q, want an add-only script, then one with the head", scripts)
+	}
+	scripts = nil
+	if err := f.Apply(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	filter("veth4")
+	if len(scripts) != 2 || heads() != 1 {
+		t.Errorf("a filter after the table was removed ran %q, want the head again", scripts)
+	}
+}

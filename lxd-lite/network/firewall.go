@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // FirewallNet is what the firewall needs of one network.
@@ -28,6 +29,8 @@ type Firewall struct {
 	Run func(ctx context.Context, script string, args ...string) error
 	// List runs nft with args and returns what it printed; tests replace it.
 	List func(ctx context.Context, args ...string) (string, error)
+	// headDeclared: this lited declared the nic filters' base chain (see FilterNIC).
+	headDeclared atomic.Bool
 }
 
 // NewFirewall returns a firewall using the nft command.
@@ -96,6 +99,9 @@ func (f *Firewall) Render(nets []FirewallNet) string {
 // Apply replaces lite's table with the rules for nets. When a network NATs, IPv4 forwarding
 // is turned on (as LXD does); it is never turned off, as something else may need it.
 func (f *Firewall) Apply(ctx context.Context, nets []FirewallNet) error {
+	if len(nets) == 0 {
+		f.headDeclared.Store(false) // the script removes the bridge table too
+	}
 	if err := f.Run(ctx, f.Render(nets), "-f", "-"); err != nil {
 		return fmt.Errorf("nftables table %s: %w", f.Table, err)
 	}

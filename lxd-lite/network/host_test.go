@@ -286,6 +286,17 @@ func checkReserveAndFilter(ctx context.Context, t *testing.T, m *Manager) {
 			t.Errorf("bridge table holds %q %d times, want %d:\n%s", want, c, n, out)
 		}
 	}
+	// The table removed behind lited's back: the next filter declares it again, head included.
+	if out, err := exec.Command("nft", "delete", "table", "bridge", "lite_hosttest").CombinedOutput(); err != nil {
+		t.Fatalf("nft delete table: %v: %s", err, out)
+	}
+	if err := m.FilterNIC(ctx, nf); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := exec.Command("nft", "list", "table", "bridge", "lite_hosttest").CombinedOutput(); strings.Count(string(out), "iifname vmap @nics") != 1 ||
+		!strings.Contains(string(out), `"vethtest1" : jump nic_vethtest1`) {
+		t.Errorf("filter after the table was removed:\n%s", out)
+	}
 	for range 2 {
 		if err := m.UnfilterNIC(ctx, "vethtest1"); err != nil {
 			t.Fatal(err)

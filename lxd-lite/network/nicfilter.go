@@ -48,8 +48,9 @@ func (f *Firewall) bridgeTableHead() string {
 		"flush chain %[1]s prerouting\nadd rule %[1]s prerouting iifname vmap @nics\n", t)
 }
 
-// RenderFilter returns the nft script that installs (or replaces) the rules of one nic.
-func (f *Firewall) RenderFilter(nf NICFilter) (string, error) {
+// RenderFilter returns the nft script that installs (or replaces) the rules of one nic; with
+// head it first declares the table, its map and its base chain (see FilterNIC).
+func (f *Firewall) RenderFilter(nf NICFilter, head bool) (string, error) {
 	if !ifnameRe.MatchString(nf.HostName) {
 		return "", fmt.Errorf("nic filter: bad host interface name %q: %w", nf.HostName, api.ErrInvalid)
 	}
@@ -65,7 +66,9 @@ func (f *Firewall) RenderFilter(nf NICFilter) (string, error) {
 	}
 	t, c := "bridge "+f.Table, chainName(nf.HostName)
 	var b strings.Builder
-	b.WriteString(f.bridgeTableHead())
+	if head {
+		b.WriteString(f.bridgeTableHead())
+	}
 	fmt.Fprintf(&b, "add chain %s %s\nflush chain %s %s\n", t, c, t, c)
 	rule := func(r string) { fmt.Fprintf(&b, "add rule %s %s %s\n", t, c, r) }
 	if mac != nil {
@@ -103,14 +106,29 @@ func (f *Firewall) RenderUnfilter(host string) (string, error) {
 // FilterNIC lets frames from nf.HostName into lite's bridges only from the nic's own MAC (and
 // IPv4 address, when one is given). The rules live in lite's bridge-family table, beside and
 // under the same name as its inet table; a lited restart leaves them in place.
+//
+// Re-declaring the base chain (or flushing its rule) makes nft wait a kernel grace period
+// before it exits, ~12 ms on every start, so the head is declared once per lited and again
+// after lite removed the table. Between, a nic's script only adds to the table and its map, and
+// fails if they are gone (the table was removed behind lited's back): the head then comes back.
 func (f *Firewall) FilterNIC(ctx context.Context, nf NICFilter) error {
-	script, err := f.RenderFilter(nf)
+	if f.headDeclared.Load() {
+		script, err := f.RenderFilter(nf, false)
+		if err != nil {
+			return err
+		}
+		if f.Run(ctx, script, "-f", "-") == nil {
+			return nil
+		}
+	}
+	script, err := f.RenderFilter(nf, true)
 	if err != nil {
 		return err
 	}
 	if err := f.Run(ctx, script, "-f", "-"); err != nil {
 		return fmt.Errorf("filter nic %s: %w", nf.HostName, err)
 	}
+	f.headDeclared.Store(true)
 	return nil
 }
 
