@@ -132,7 +132,8 @@ func TestLaunchStormRunsOutOfAddresses(t *testing.T) {
 	d := sharedDaemon(t)
 	tag := randomTag()
 	const fit, n = 3, 5
-	net, prefix := smallNetwork(t, d, "ltst"+tag, fit)
+	net := "ltst" + tag
+	prefix := smallNetwork(t, d, net, fit)
 	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("storm-ad-%s-%d", tag, i)
@@ -223,7 +224,8 @@ func TestParallelDeletesReleaseLeases(t *testing.T) {
 	d := sharedDaemon(t)
 	tag := randomTag()
 	const n = 4
-	net, prefix := smallNetwork(t, d, "ltpd"+tag, n)
+	net := "ltpd" + tag
+	prefix := smallNetwork(t, d, net, n)
 	netDir := filepath.Join(d.Dir, "networks", net)
 	for round := range 2 {
 		names := make([]string, n)
@@ -258,8 +260,8 @@ func TestParallelDeletesReleaseLeases(t *testing.T) {
 }
 
 // smallNetwork creates network name (deleted when the test ends) whose DHCP range holds only
-// size addresses, .10 on, and returns it with its "10.a.b" prefix.
-func smallNetwork(t *testing.T, d *Daemon, name string, size int) (net, prefix string) {
+// size addresses, .10 on, and returns its "10.a.b" prefix.
+func smallNetwork(t *testing.T, d *Daemon, name string, size int) (prefix string) {
 	t.Helper()
 	gw := createLabNetwork(t, d, name)
 	t.Cleanup(func() {
@@ -269,7 +271,7 @@ func smallNetwork(t *testing.T, d *Daemon, name string, size int) (net, prefix s
 	})
 	prefix = strings.TrimSuffix(gw, ".1")
 	mustLite(t, d, "network", "set", name, fmt.Sprintf("ipv4.dhcp.ranges=%s.10-%s.%d", prefix, prefix, 10+size-1))
-	return name, prefix
+	return prefix
 }
 
 // parallel runs fn for every name at once; the test stops when any failed.
