@@ -5,12 +5,14 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -411,4 +413,65 @@ func strayMounts(dir string) []string {
 		}
 	}
 	return out
+}
+
+// litedForks lists the processes running lited's binary other than lited itself: a fork that
+// never exec'd (liblxc's attach forks lited to enter a container, then execs the command).
+func litedForks(d *Daemon) []string {
+	d.mu.Lock()
+	var self int
+	if d.cmd != nil && d.cmd.Process != nil {
+		self = d.cmd.Process.Pid
+	}
+	d.mu.Unlock()
+	bin, _ := filepath.EvalSymlinks(litedBin)
+	var out []string
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range dirs {
+		exe, err := os.Readlink(filepath.Join(p, "exe"))
+		if err != nil || exe != bin || p == fmt.Sprintf("/proc/%d", self) {
+			continue
+		}
+		status, _ := os.ReadFile(filepath.Join(p, "status"))
+		var state, ppid string
+		for _, l := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(l, "State:"); ok {
+				state = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(l, "PPid:"); ok {
+				ppid = strings.TrimSpace(v)
+			}
+		}
+		out = append(out, fmt.Sprintf("%s (ppid %s, %s)", filepath.Base(p), ppid, state))
+	}
+	return out
+}
+
+// killLitedForks ends the forks litedForks found (they would wait for good) so the run can go on.
+func killLitedForks(forks []string) {
+	for _, f := range forks {
+		if pid, err := strconv.Atoi(strings.Fields(f)[0]); err == nil {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// waitAfterKill waits for a lite command started before d was killed: with its daemon gone it
+// must end. One still running after a minute hangs; the test fails, naming the forks of lited
+// that may hold its connection, instead of waiting until the run's deadline.
+func waitAfterKill(t *testing.T, d *Daemon, cmd *exec.Cmd) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Minute):
+	}
+	forks := litedForks(d)
+	killLitedForks(forks)
+	_ = cmd.Process.Kill()
+	<-done
+	t.Fatalf("lite %s still ran a minute after lited was killed; forks of lited left: %v", strings.Join(cmd.Args[1:], " "), forks)
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -273,6 +274,14 @@ func (d *Driver) State(ctx context.Context, name string) (instance.RunState, err
 	return rs, nil
 }
 
+// attachMu lets one liblxc attach run at a time in this process. An attach forks lited without
+// exec: its helper and the attached process hold a copy of every descriptor lited has until
+// they exec, the sync sockets of any other attach in flight among them, and each waits on its
+// own socket for lited. Were two in flight when lited dies, each would keep the other's socket
+// open and both would wait for good, with the clients' connections to lited (lite exec hung
+// after a kill, TestKillDuringParallelExecs). Alone, a helper lited leaves reads EOF and exits.
+var attachMu sync.Mutex
+
 // Exec attaches a process to the running container. liblxc forks it as a child of this
 // process (CLONE_PARENT), so Wait reaps it here; the fork runs only C code before exec.
 func (d *Driver) Exec(ctx context.Context, name string, spec instance.ExecSpec) (instance.Process, error) {
@@ -290,7 +299,9 @@ func (d *Driver) Exec(ctx context.Context, name string, spec instance.ExecSpec) 
 	opts.Cwd = spec.Cwd
 	opts.UID, opts.GID = int(spec.UID), int(spec.GID)
 	opts.StdinFd, opts.StdoutFd, opts.StderrFd = spec.Stdin.Fd(), spec.Stdout.Fd(), spec.Stderr.Fd()
+	attachMu.Lock()
 	pid, err := c.RunCommandNoWait(spec.Command, opts)
+	attachMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("exec in %q: %w", name, err)
 	}
