@@ -415,21 +415,21 @@ func strayMounts(dir string) []string {
 	return out
 }
 
-// litedForks lists the processes running lited's binary other than lited itself: a fork that
-// never exec'd (liblxc's attach forks lited to enter a container, then execs the command).
-func litedForks(d *Daemon) []string {
-	d.mu.Lock()
-	var self int
-	if d.cmd != nil && d.cmd.Process != nil {
-		self = d.cmd.Process.Pid
-	}
-	d.mu.Unlock()
+// litedForks lists the forks of lited that never exec'd (liblxc's attach forks lited to enter a
+// container, then execs the command): processes running lited's binary whose parent is a lited
+// too, or init once their lited is gone. The suite's daemons have the test (or a prefix
+// command) for parent.
+func litedForks() []string {
 	bin, _ := filepath.EvalSymlinks(litedBin)
+	exe := func(pid string) string {
+		e, _ := os.Readlink(filepath.Join("/proc", pid, "exe"))
+		return e
+	}
 	var out []string
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range dirs {
-		exe, err := os.Readlink(filepath.Join(p, "exe"))
-		if err != nil || exe != bin || p == fmt.Sprintf("/proc/%d", self) {
+		pid := filepath.Base(p)
+		if exe(pid) != bin {
 			continue
 		}
 		status, _ := os.ReadFile(filepath.Join(p, "status"))
@@ -442,7 +442,9 @@ func litedForks(d *Daemon) []string {
 				ppid = strings.TrimSpace(v)
 			}
 		}
-		out = append(out, fmt.Sprintf("%s (ppid %s, %s)", filepath.Base(p), ppid, state))
+		if ppid == "1" || exe(ppid) == bin {
+			out = append(out, fmt.Sprintf("%s (ppid %s, %s)", pid, ppid, state))
+		}
 	}
 	return out
 }
@@ -456,10 +458,10 @@ func killLitedForks(forks []string) {
 	}
 }
 
-// waitAfterKill waits for a lite command started before d was killed: with its daemon gone it
+// waitAfterKill waits for a lite command started before its lited was killed: with its daemon gone it
 // must end. One still running after a minute hangs; the test fails, naming the forks of lited
 // that may hold its connection, instead of waiting until the run's deadline.
-func waitAfterKill(t *testing.T, d *Daemon, cmd *exec.Cmd) error {
+func waitAfterKill(t *testing.T, cmd *exec.Cmd) error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -468,7 +470,7 @@ func waitAfterKill(t *testing.T, d *Daemon, cmd *exec.Cmd) error {
 		return err
 	case <-time.After(time.Minute):
 	}
-	forks := litedForks(d)
+	forks := litedForks()
 	killLitedForks(forks)
 	_ = cmd.Process.Kill()
 	<-done

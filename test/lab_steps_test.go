@@ -83,7 +83,7 @@ func labUpKilled(t *testing.T, d *Daemon, f *labFixture) {
 		return len(insts) > 0, fmt.Sprint(insts)
 	})
 	d.Kill(t)
-	if err := waitAfterKill(t, d, cmd); err == nil {
+	if err := waitAfterKill(t, cmd); err == nil {
 		t.Errorf("lite lab up succeeded although lited was killed under it")
 	}
 	d.Restart(t)
